@@ -1,0 +1,213 @@
+"""Binding of the compiled state machine's resource placeholders to local handlers.
+
+The compiled ASL names AWS resources only through DefinitionSubstitutions placeholders
+(``${PrepareFunctionArn}``, ``${CpuQueueArn}``, ...). Locally each placeholder becomes a stable
+pseudo-ARN (docs/design.md, "Placeholders"), and the Task states' two service integrations are
+served by local handlers that return exactly what Step Functions returns on AWS:
+
+- ``arn:aws:states:::lambda:invoke``: the task_runner step named by the function ARN, called
+  in-process; the result is the Lambda integration's output ({"ExecutedVersion", "Payload",
+  "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"}); a function error becomes
+  Error = the exception's class name (the Lambda ``errorType``) and
+  Cause = {"errorMessage", "errorType", "requestId", "stackTrace"} as JSON, as Step Functions
+  reports an unhandled Lambda (Python runtime) exception.
+- ``arn:aws:states:::batch:submitJob.sync``: the LocalBatch.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from wdl2sfn.backends.local.batch import (
+    ACCOUNT,
+    ARN_PREFIX,
+    REGION,
+    RUNNER_JOB_DEFINITION,
+    LocalBatch,
+    task_failure,
+)
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+BATCH_SUBMIT_JOB_SYNC = "arn:aws:states:::batch:submitJob.sync"
+
+PLACEHOLDERS: tuple[str, ...] = (
+    "InitFunctionArn",
+    "PrepareFunctionArn",
+    "CollectFunctionArn",
+    "EvalFunctionArn",
+    "FinalizeFunctionArn",
+    "CpuQueueArn",
+    "SpotQueueArn",
+    "GpuQueueArn",
+    "RunnerQueueArn",
+    "RunnerJobDefinitionArn",
+    "RunBucket",
+)
+
+#: the task_runner steps invoked through lambda:invoke
+STEPS: tuple[str, ...] = ("init", "prepare", "collect", "eval", "finalize")
+FUNCTION_PREFIX = "wdl2sfn-"
+LAMBDA_ARN_PREFIX = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
+RUN_BUCKET = "wdl2sfn-local"
+
+
+class TaskCallLike(Protocol):
+    """What a handler reads of the executor's TaskCall (wdl2sfn.statemachine.executor)."""
+
+    resource: str
+    parameters: Any
+    execution_name: str
+    state_name: str
+    abort: Any  # threading.Event
+    timeout_seconds: float | None
+
+
+ResourceHandler = Callable[[Any], Any]
+
+
+def local_substitutions() -> dict[str, str]:
+    """Placeholder -> the stable local pseudo-ARN (or bucket name) it binds to."""
+    subs = {
+        f"{step.capitalize()}FunctionArn": f"{LAMBDA_ARN_PREFIX}{FUNCTION_PREFIX}{step}"
+        for step in STEPS
+    }
+    for kind in ("cpu", "spot", "gpu", "runner"):
+        subs[f"{kind.capitalize()}QueueArn"] = f"{ARN_PREFIX}:job-queue/wdl2sfn-{kind}"
+    # LocalBatch registers this job definition (image "wdl2sfn-runner") at construction
+    subs["RunnerJobDefinitionArn"] = f"{ARN_PREFIX}:job-definition/{RUNNER_JOB_DEFINITION}:1"
+    subs["RunBucket"] = RUN_BUCKET
+    assert set(subs) == set(PLACEHOLDERS)
+    return {p: subs[p] for p in PLACEHOLDERS}
+
+
+def function_step(function_name: str) -> str:
+    """The task_runner step a FunctionName designates: a full or partial Lambda ARN (optionally
+    with a :qualifier) or a plain name; ``wdl2sfn-prepare`` -> ``prepare``."""
+    name = function_name
+    if ":function:" in name:
+        name = name.split(":function:", 1)[1].split(":", 1)[0]
+    if name.startswith(FUNCTION_PREFIX):
+        name = name[len(FUNCTION_PREFIX) :]
+    return name
+
+
+def _lambda_error(function_name: str, code: str, message: str) -> Exception:
+    """A Lambda API error as Step Functions reports it (Error "Lambda.<Code>")."""
+    request_id = str(uuid.uuid4())
+    return task_failure(
+        f"Lambda.{code}",
+        f"{message} (Service: AWSLambda; Status Code: 404; Error Code: {code}; "
+        f"Request ID: {request_id}; Proxy: null)",
+    )
+
+
+def _function_error(e: BaseException, request_id: str) -> Exception:
+    """An exception raised by the function, shaped as Step Functions reports an unhandled
+    exception of a Python Lambda function: Error = errorType, Cause = the error payload JSON."""
+    error_type = type(e).__name__
+    cause = {
+        "errorMessage": str(e),
+        "errorType": error_type,
+        "requestId": request_id,
+        "stackTrace": traceback.format_tb(e.__traceback__),
+    }
+    return task_failure(error_type, json.dumps(cause, separators=(",", ":")))
+
+
+def _invoke_output(payload: Any, request_id: str) -> dict[str, Any]:
+    body = json.dumps(payload, separators=(",", ":"))
+    date = email.utils.formatdate(usegmt=True)
+    headers = {
+        "Connection": "keep-alive",
+        "Content-Length": str(len(body.encode())),
+        "Content-Type": "application/json",
+        "Date": date,
+        "X-Amz-Executed-Version": "$LATEST",
+        "x-amzn-Remapped-Content-Length": "0",
+        "x-amzn-RequestId": request_id,
+    }
+    return {
+        "ExecutedVersion": "$LATEST",
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {k: [v] for k, v in headers.items()},
+            "HttpHeaders": headers,
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }
+
+
+def lambda_handler(functions: Callable[[str, dict[str, Any]], Any]) -> ResourceHandler:
+    """Handler for ``arn:aws:states:::lambda:invoke``: calls ``functions(step, Payload)``."""
+
+    def handle(call: TaskCallLike) -> dict[str, Any]:
+        params = call.parameters if isinstance(call.parameters, dict) else {}
+        function_name = params.get("FunctionName")
+        if not isinstance(function_name, str) or not function_name:
+            raise _lambda_error(
+                str(function_name), "InvalidParameterValueException", "FunctionName is required"
+            )
+        step = function_step(function_name)
+        if step not in STEPS:
+            raise _lambda_error(
+                function_name,
+                "ResourceNotFoundException",
+                f"Function not found: {function_name} (local functions: "
+                f"{', '.join(FUNCTION_PREFIX + s for s in STEPS)})",
+            )
+        payload = params.get("Payload", {})
+        if payload is None:
+            payload = {}
+        request_id = str(uuid.uuid4())
+        # the event a Lambda function receives is the JSON of Payload: pass a fresh copy
+        event = json.loads(json.dumps(payload))
+        try:
+            result = functions(step, event)
+        except Exception as e:
+            raise _function_error(e, request_id) from e
+        try:
+            # what comes back is the function's JSON response, as from a real invocation
+            result = json.loads(json.dumps(result))
+        except (TypeError, ValueError) as e:
+            raise task_failure(
+                "Runtime.MarshalError",
+                json.dumps(
+                    {
+                        "errorMessage": f"Unable to marshal response: {e}",
+                        "errorType": "Runtime.MarshalError",
+                        "requestId": request_id,
+                        "stackTrace": [],
+                    },
+                    separators=(",", ":"),
+                ),
+            ) from e
+        return _invoke_output(result, request_id)
+
+    return handle
+
+
+def batch_handler(batch: LocalBatch) -> ResourceHandler:
+    """Handler for ``arn:aws:states:::batch:submitJob.sync``."""
+
+    def handle(call: TaskCallLike) -> dict[str, Any]:
+        params = call.parameters if isinstance(call.parameters, dict) else {}
+        return batch.submit_job_sync(params, call.abort)
+
+    return handle
+
+
+def local_handlers(
+    batch: LocalBatch, functions: Callable[[str, dict[str, Any]], Any]
+) -> dict[str, ResourceHandler]:
+    """Resource -> handler, for the executor."""
+    return {
+        LAMBDA_INVOKE: lambda_handler(functions),
+        BATCH_SUBMIT_JOB_SYNC: batch_handler(batch),
+    }
