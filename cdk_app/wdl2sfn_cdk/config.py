@@ -1,0 +1,200 @@
+"""Context keys of the CDK app, parsed into a :class:`Config`.
+
+Every key can be given with ``cdk synth -c key=value`` (strings) or in ``cdk.json``/
+``CDK_CONTEXT_JSON`` (JSON values). Nothing here looks anything up in an AWS account: an existing
+VPC is described entirely by its id, subnets, availability zones and security group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+VARIANTS = ("new-vpc", "existing-vpc", "fsx")
+
+FUNCTION_PLACEHOLDERS = {
+    "init": "InitFunctionArn",
+    "prepare": "PrepareFunctionArn",
+    "collect": "CollectFunctionArn",
+    "eval": "EvalFunctionArn",
+    "finalize": "FinalizeFunctionArn",
+}
+QUEUE_PLACEHOLDERS = {
+    "cpu": "CpuQueueArn",
+    "spot": "SpotQueueArn",
+    "gpu": "GpuQueueArn",
+    "runner": "RunnerQueueArn",
+}
+# The compiler's resource placeholders (DefinitionSubstitutions), in the DESIGN's order.
+PLACEHOLDERS = (
+    *FUNCTION_PLACEHOLDERS.values(),
+    *QUEUE_PLACEHOLDERS.values(),
+    "RunnerJobDefinitionArn",
+    "RunBucket",
+)
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEFAULT_WORKFLOW = os.path.join(REPO_ROOT, "sample_wdl", "hello", "hello.wdl")
+
+
+class ConfigError(ValueError):
+    """A context value is missing or malformed."""
+
+
+def _list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            return [str(v) for v in json.loads(text)]
+        return [v.strip() for v in text.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def _int(ctx: dict[str, Any], key: str, default: int) -> int:
+    value = ctx.get(key)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"context {key!r} must be an integer, got {value!r}") from exc
+    if number < 0:
+        raise ConfigError(f"context {key!r} must be >= 0, got {number}")
+    return number
+
+
+def _bool(value: Any, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _json(value: Any, key: str) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"context {key!r} must be JSON: {exc}") from exc
+    return value
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An EventBridge Scheduler schedule starting the workflow with a fixed inputs object."""
+
+    expression: str  # "rate(1 day)", "cron(0 3 * * ? *)", "at(2030-01-01T00:00:00)"
+    inputs: dict[str, Any] = field(default_factory=dict)
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Config:
+    variant: str = "new-vpc"
+    stack_name: str = "wdl2sfn"
+    owner: str = ""
+    bucket_name: str | None = None
+    vpc_id: str | None = None
+    subnet_ids: tuple[str, ...] = ()
+    availability_zones: tuple[str, ...] = ()
+    security_group_id: str | None = None
+    max_vcpus: int = 256
+    spot_max_vcpus: int = 256
+    gpu_max_vcpus: int = 64
+    runner_max_vcpus: int = 16
+    fsx_deployment_type: str = "SCRATCH_2"
+    fsx_storage_gib: int = 1200
+    scratch_days: int = 30
+    workflows: tuple[str, ...] = (DEFAULT_WORKFLOW,)
+    schedule: Schedule | None = None
+    endpoints: bool = True
+
+    @property
+    def filesystem(self) -> str:
+        return "fsx" if self.variant == "fsx" else "efs"
+
+    @property
+    def mount_path(self) -> str:
+        """Where every host and container sees the shared file system."""
+        return "/mnt/net" if self.filesystem == "fsx" else "/mnt/efs"
+
+    @property
+    def store(self) -> str:
+        """The run store's root (DESIGN "The run store")."""
+        return f"{self.mount_path}/wdl2sfn/runs"
+
+    @property
+    def uses_existing_vpc(self) -> bool:
+        return self.vpc_id is not None
+
+
+def load_config(ctx: dict[str, Any]) -> Config:
+    """Validate the app's context (as ``App.node.try_get_context`` would return it)."""
+    variant = str(ctx.get("variant") or "new-vpc")
+    if variant not in VARIANTS:
+        raise ConfigError(f"context 'variant' must be one of {', '.join(VARIANTS)}; got {variant!r}")
+    vpc_id = ctx.get("vpc_id") or None
+    subnet_ids = tuple(_list(ctx.get("subnet_ids")))
+    azs = tuple(_list(ctx.get("availability_zones")))
+    sg = ctx.get("security_group_id") or None
+    if variant == "existing-vpc" or vpc_id:
+        missing = [
+            k
+            for k, v in (("vpc_id", vpc_id), ("subnet_ids", subnet_ids), ("availability_zones", azs))
+            if not v
+        ]
+        if missing:
+            raise ConfigError(
+                f"variant {variant!r} with an existing VPC needs context {', '.join(missing)} "
+                "(no lookup is made at synth time)"
+            )
+        if len(subnet_ids) < 2:
+            raise ConfigError("context 'subnet_ids' needs at least two subnets (in two AZs)")
+        if len(azs) != len(subnet_ids):
+            raise ConfigError(
+                "context 'availability_zones' must list one AZ per subnet in 'subnet_ids', in order"
+            )
+    max_vcpus = _int(ctx, "max_vcpus", 256)
+    fsx_type = str(ctx.get("fsx_deployment_type") or "SCRATCH_2").upper()
+    if fsx_type not in ("SCRATCH_2", "PERSISTENT_2"):
+        raise ConfigError("context 'fsx_deployment_type' must be SCRATCH_2 or PERSISTENT_2")
+    fsx_gib = _int(ctx, "fsx_storage_gib", 1200)
+    if fsx_gib < 1200 or (fsx_gib != 1200 and fsx_gib % 2400):
+        raise ConfigError("context 'fsx_storage_gib' must be 1200 or a multiple of 2400")
+    workflows = _list(ctx.get("workflows")) or [DEFAULT_WORKFLOW]
+    workflows = [w if os.path.isabs(w) else os.path.join(REPO_ROOT, w) for w in workflows]
+    schedule = None
+    if ctx.get("schedule_expression"):
+        inputs = _json(ctx.get("schedule_inputs") or {}, "schedule_inputs")
+        if not isinstance(inputs, dict):
+            raise ConfigError("context 'schedule_inputs' must be a JSON object")
+        schedule = Schedule(
+            expression=str(ctx["schedule_expression"]),
+            inputs=inputs,
+            timezone=str(ctx.get("schedule_timezone") or "UTC"),
+        )
+    return Config(
+        variant=variant,
+        stack_name=str(ctx.get("stack_name") or "wdl2sfn"),
+        owner=str(ctx.get("owner") or ""),
+        bucket_name=ctx.get("bucket_name") or None,
+        vpc_id=vpc_id,
+        subnet_ids=subnet_ids,
+        availability_zones=azs,
+        security_group_id=sg,
+        max_vcpus=max_vcpus,
+        spot_max_vcpus=_int(ctx, "spot_max_vcpus", max_vcpus),
+        gpu_max_vcpus=_int(ctx, "gpu_max_vcpus", min(64, max_vcpus)),
+        runner_max_vcpus=_int(ctx, "runner_max_vcpus", 16),
+        fsx_deployment_type=fsx_type,
+        fsx_storage_gib=fsx_gib,
+        scratch_days=_int(ctx, "scratch_days", 30),
+        workflows=tuple(workflows),
+        schedule=schedule,
+        endpoints=_bool(ctx.get("endpoints"), default=vpc_id is None),
+    )

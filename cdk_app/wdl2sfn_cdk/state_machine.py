@@ -1,0 +1,301 @@
+"""``WdlStateMachine``: one WDL workflow, compiled at synth time, as a Step Functions state machine.
+
+The construct compiles the WDL file with ``wdl2sfn.compiler`` (through :func:`compile.compile_wdl`),
+uploads the workflow's sources to ``s3://<RunBucket>/_workflows/<digest>/<relative path>`` and
+creates a STANDARD state machine whose ``DefinitionSubstitutions`` resolve every placeholder the
+compiler used to resources of a :class:`~wdl2sfn_cdk.stack.Wdl2SfnStack`. Its role allows exactly
+what the compiled definition does (DESIGN "Contracts between the parts").
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, TimeZone
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3_deployment as s3deploy
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from . import compile as compile_mod
+from .config import FUNCTION_PLACEHOLDERS, QUEUE_PLACEHOLDERS, Schedule
+from .stack import JOB_DEFINITION_PREFIX, Wdl2SfnStack, ack
+
+# The managed EventBridge rules behind the .sync integrations (Step Functions IAM docs).
+BATCH_SYNC_RULE = "StepFunctionsGetEventsForBatchJobsRule"
+SFN_SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+CHILD_PREFIX = "StateMachineArn_"
+
+
+def _alnum(text: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", text) if part)
+
+
+class WdlStateMachine(Construct):
+    """A compiled WDL workflow deployed as a Step Functions state machine (and its children).
+
+    ``infra`` provides the placeholders' values; ``trigger`` adds the EventBridge rule starting
+    the workflow for every ``inputs/<workflow>/*.json`` object created in the run bucket;
+    ``schedule`` adds an EventBridge Scheduler schedule with a fixed inputs object.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        wdl_path: str,
+        infra: Wdl2SfnStack,
+        trigger: bool = True,
+        schedule: Schedule | None = None,
+        compiled: Any = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.infra = infra
+        filesystem = infra.config.filesystem
+        self.compiled = compiled or compile_mod.compile_wdl(wdl_path, filesystem=filesystem)
+        self.workflow_name: str = self.compiled.name
+        self.sources = s3deploy.BucketDeployment(
+            self,
+            "Sources",
+            destination_bucket=infra.bucket,
+            destination_key_prefix=f"_workflows/{self.compiled.digest}/",
+            sources=[
+                s3deploy.Source.data(path, text)
+                for path, text in sorted(self.compiled.sources.items())
+            ],
+            prune=False,
+            retain_on_delete=True,
+            memory_limit=256,
+        )
+        self.children: dict[str, sfn.StateMachine] = {}
+        self._child_names: dict[str, str] = {}
+        stack_name = Stack.of(self).stack_name
+        for child_name, child in sorted(self.compiled.children.items()):
+            self._child_names[child_name] = f"{stack_name}-{child.name}"[:80]
+            self.children[child_name] = self._state_machine(child, f"Child{_alnum(child_name)}")
+        self.state_machine = self._state_machine(self.compiled, "StateMachine")
+        if trigger:
+            self.rule = events.Rule(
+                self,
+                "InputsRule",
+                description=f"Start {self.workflow_name} for s3://.../inputs/{self.workflow_name}/*.json",
+                event_pattern=events.EventPattern(
+                    source=["aws.s3"],
+                    detail_type=["Object Created"],
+                    detail={
+                        "bucket": {"name": [infra.bucket.bucket_name]},
+                        "object": {"key": [{"wildcard": f"inputs/{self.workflow_name}/*.json"}]},
+                    },
+                ),
+                targets=[targets.SfnStateMachine(self.state_machine)],
+            )
+        if schedule is not None:
+            self.schedule = scheduler.Schedule(
+                self,
+                "Schedule",
+                description=f"Start {self.workflow_name} on {schedule.expression}",
+                schedule=scheduler.ScheduleExpression.expression(
+                    schedule.expression, time_zone=TimeZone.of(schedule.timezone)
+                ),
+                target=scheduler_targets.StepFunctionsStartExecution(
+                    self.state_machine,
+                    input=scheduler.ScheduleTargetInput.from_object(
+                        {"inputs": schedule.inputs, "run": {"name": "scheduled"}}
+                    ),
+                    retry_attempts=2,
+                    max_event_age=Duration.hours(1),
+                ),
+            )
+
+    # ------------------------------------------------------------------------
+    def _substitutions(self, compiled: Any) -> dict[str, str]:
+        available = dict(self.infra.placeholders)
+        for child_name, child in self.children.items():
+            available[f"{CHILD_PREFIX}{child_name}"] = child.state_machine_arn
+        missing = [p for p in compiled.placeholders if p not in available]
+        if missing:
+            raise ValueError(
+                f"workflow {compiled.name!r} uses placeholders this stack does not provide "
+                f"({self.infra.config.variant}): {', '.join(missing)}"
+            )
+        return {p: available[p] for p in compiled.placeholders}
+
+    def _state_machine(self, compiled: Any, construct_id: str) -> sfn.StateMachine:
+        stack = Stack.of(self)
+        infra = self.infra
+        # A fixed name lets the role name the state machine's own ARN without a cycle.
+        name = f"{stack.stack_name}-{compiled.name}"[:80]
+        own_arn = stack.format_arn(service="states", resource="stateMachine", resource_name=name)
+        executions = stack.format_arn(
+            service="states",
+            resource="execution",
+            resource_name=f"{name}/*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        placeholders = set(compiled.placeholders)
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            description=f"wdl2sfn state machine {name}",
+        )
+        statements: list[iam.PolicyStatement] = []
+        queue_arns = [
+            infra.queues[key].job_queue_arn
+            for key, ph in QUEUE_PLACEHOLDERS.items()
+            if ph in placeholders or ph != "RunnerQueueArn"
+        ]
+        job_definitions = stack.format_arn(
+            service="batch", resource="job-definition", resource_name=f"{JOB_DEFINITION_PREFIX}*"
+        )
+        statements.append(
+            iam.PolicyStatement(
+                sid="SubmitBatchJobs",
+                actions=["batch:SubmitJob"],
+                resources=[*queue_arns, job_definitions],
+            )
+        )
+        statements.append(
+            iam.PolicyStatement(
+                sid="FollowBatchJobs",
+                actions=["batch:DescribeJobs"],
+                resources=["*"],  # DescribeJobs supports no resource-level permission
+            )
+        )
+        statements.append(
+            iam.PolicyStatement(
+                sid="TerminateBatchJobs",
+                actions=["batch:TerminateJob"],
+                resources=[stack.format_arn(service="batch", resource="job", resource_name="*")],
+            )
+        )
+        sync_rules = [BATCH_SYNC_RULE] + ([SFN_SYNC_RULE] if self.children else [])
+        statements.append(
+            iam.PolicyStatement(
+                sid="SyncIntegrationRules",
+                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
+                resources=[
+                    stack.format_arn(service="events", resource="rule", resource_name=rule)
+                    for rule in sync_rules
+                ],
+            )
+        )
+        functions = [
+            infra.functions[step].function_arn
+            for step, ph in FUNCTION_PLACEHOLDERS.items()
+            if ph in placeholders and step in infra.functions
+        ]
+        if functions:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="InvokeSteps", actions=["lambda:InvokeFunction"], resources=functions
+                )
+            )
+        statements.append(
+            iam.PolicyStatement(
+                sid="DistributedMapBucket",
+                actions=["s3:ListBucket"],
+                resources=[infra.bucket.bucket_arn],
+            )
+        )
+        statements.append(
+            iam.PolicyStatement(
+                sid="DistributedMapObjects",
+                actions=[
+                    "s3:GetObject",
+                    "s3:PutObject",
+                    "s3:AbortMultipartUpload",
+                    "s3:ListMultipartUploadParts",
+                ],
+                resources=[infra.bucket.arn_for_objects("*")],
+            )
+        )
+        # Distributed Map child executions are executions of this state machine; subworkflows
+        # compiled as their own state machines are started with startExecution.sync:2.
+        child_names = list(self._child_names.values()) if compiled is self.compiled else []
+        statements.append(
+            iam.PolicyStatement(
+                sid="StartExecutions",
+                actions=["states:StartExecution"],
+                resources=[
+                    own_arn,
+                    *[
+                        stack.format_arn(
+                            service="states", resource="stateMachine", resource_name=n
+                        )
+                        for n in child_names
+                    ],
+                ],
+            )
+        )
+        statements.append(
+            iam.PolicyStatement(
+                sid="FollowExecutions",
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[
+                    executions,
+                    *[
+                        stack.format_arn(
+                            service="states",
+                            resource="execution",
+                            resource_name=f"{n}/*",
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                        for n in child_names
+                    ],
+                ],
+            )
+        )
+        policy = iam.Policy(self, f"{construct_id}Policy", statements=statements)
+        role.attach_inline_policy(policy)
+
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            log_group_name=f"/aws/vendedlogs/states/{name}",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        machine = sfn.StateMachine(
+            self,
+            construct_id,
+            state_machine_name=name,
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_string(json.dumps(compiled.definition)),
+            definition_substitutions=self._substitutions(compiled),
+            role=role,
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ERROR),
+            tracing_enabled=True,
+        )
+        machine.node.add_dependency(policy)
+        self._acknowledge(role, policy, stack)
+        return machine
+
+    def _acknowledge(self, role: iam.Role, policy: iam.Policy, stack: Stack) -> None:
+        bucket = stack.get_logical_id(self.infra.bucket.node.default_child)
+        reasons = {
+            "AwsSolutions-IAM5[Resource::*]": (
+                "batch:DescribeJobs and the X-Ray/log-delivery actions support no resource-level "
+                "permission (Step Functions' documented .sync and logging policies)."
+            ),
+            f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/*]": (
+                "Distributed Map ItemReader/ResultWriter keys are per run under the run bucket."
+            ),
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job-definition/wdl2sfn-*]": (
+                "prepare registers content-hashed job definitions wdl2sfn-<hash> at run time."
+            ),
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>:job/*]": (
+                "Job ids are known only at run time; Step Functions terminates aborted .sync jobs."
+            ),
+        }
+        for rule, reason in reasons.items():
+            ack(role, rule, reason)
+            ack(policy, rule, reason)

@@ -1,0 +1,1 @@
+"""Tests of wdl2sfn.backends."""

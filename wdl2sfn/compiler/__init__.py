@@ -1,0 +1,96 @@
+"""The compiler: a WDL workflow (as miniwdl loads it) -> an AWS Step Functions state machine.
+
+Pure: no I/O beyond reading the WDL, no AWS, no run-time code. `compile_workflow` is the one
+entry point the CLI, the CDK construct and the tests use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from WDL import Tree
+
+from .. import wdl
+from . import ir
+from .bundle import Bundle, bundle_of
+from .emit import emit
+from .plan import build_plan
+from .report import placeholders_of, report_of
+
+
+class CompileError(Exception):
+    """A workflow the compiler cannot express; the message names the construct and its line."""
+
+
+@dataclass
+class CompiledWorkflow:
+    name: str
+    definition: dict[str, Any]
+    placeholders: list[str]
+    digest: str
+    sources: dict[str, str]
+    main: str
+    plan: ir.Plan
+    report: dict[str, Any]
+    children: dict[str, CompiledWorkflow] = field(default_factory=dict)
+
+
+def compile_workflow(
+    path: str,
+    *,
+    filesystem: str = "efs",
+    max_concurrency: int = 0,
+    subworkflows: str = "inline",
+) -> CompiledWorkflow:
+    """Load, type-check and compile `path` (raises WDL.Error.* for bad WDL, CompileError)."""
+    doc = wdl.load(path)
+    return compile_document(
+        doc, ir.Options(filesystem=filesystem, max_concurrency=max_concurrency, subworkflows=subworkflows)
+    )
+
+
+def compile_document(doc: Tree.Document, options: ir.Options) -> CompiledWorkflow:
+    if doc.workflow is None:
+        raise CompileError(f"{doc.pos.uri}: no workflow in this document (a task alone cannot be compiled)")
+    _check_supported(doc.workflow)
+    bundle = bundle_of(doc)
+    plan = build_plan(doc.workflow, options, bundle.digest)
+    return _compiled(plan, bundle)
+
+
+def _compiled(plan: ir.Plan, bundle: Bundle) -> CompiledWorkflow:
+    definition = emit(plan)
+    children = {name: _compiled(child, bundle) for name, child in plan.children.items()}
+    return CompiledWorkflow(
+        name=plan.name,
+        definition=definition,
+        placeholders=placeholders_of(definition),
+        digest=bundle.digest,
+        sources=bundle.files,
+        main=bundle.main,
+        plan=plan,
+        report=report_of(plan, definition),
+        children=children,
+    )
+
+
+def _check_supported(workflow: Tree.Workflow) -> None:
+    """Reject constructs without a faithful translation, naming the construct and its line."""
+    for node in _walk(workflow.body):
+        if type(node).__name__ == "CallTry":
+            raise CompileError(
+                f"{node.pos.uri}:{node.pos.line}:{node.pos.column}: 'call try' is not supported by wdl2sfn"
+            )
+        if isinstance(node, Tree.Call) and isinstance(node.callee, Tree.Workflow):
+            _check_supported(node.callee)
+
+
+def _walk(nodes: list[Tree.WorkflowNode]):  # type: ignore[no-untyped-def]
+    for node in nodes:
+        yield node
+        if isinstance(node, Tree.WorkflowSection):
+            yield from _walk(node.body)
+
+
+__all__ = ["CompileError", "CompiledWorkflow", "compile_document", "compile_workflow", "ir"]

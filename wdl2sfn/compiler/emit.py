@@ -1,0 +1,293 @@
+"""The plan -> an ASL document (JSONPath), naming AWS resources only through placeholders.
+
+Layout of one compiled workflow:
+
+    init -> <root step> -> outputs -> upload? -> (upload outputs) -> done
+
+* a call:   prepare (Lambda) -> cached? (Choice) -> run (batch:submitJob.sync) -> collect (Lambda);
+            a failed job goes to `failed` (Lambda), which either raises the task's error or hands
+            back an on-demand job after spot interruptions: -> run on-demand -> collect.
+* a scatter: eval (writes the items file) -> a Distributed Map reading it with ItemReader; shards
+            are batched into child executions small enough for 25,000 history events each, and
+            run through an inline Map inside the child (or one child per shard when the body holds
+            another scatter, since a Distributed Map may not sit inside an inline one).
+* an if:    eval (the condition) -> Choice -> body, or straight on.
+* Seq/Par:  chains and Parallel states (ResultPath null: payloads never accumulate).
+
+Run-time steps are Lambda functions (EFS). With `--filesystem fsx` they run as Batch jobs on the
+runner queue instead (Lambda cannot mount FSx): see `_invoke_fsx`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..statemachine import asl
+from . import ir
+from .events import BATCH_CHILD_BUDGET, ITEMS_PER_BATCH_CAP, events_per_shard
+
+QUEUES = {"cpu": "${CpuQueueArn}", "spot": "${SpotQueueArn}", "gpu": "${GpuQueueArn}"}
+INLINE_MAP_CONCURRENCY = 40
+MAX_BATCH_BYTES = 200_000
+
+
+@dataclass
+class Emitter:
+    plan: ir.Plan
+    names: asl.StateNames = field(default_factory=asl.StateNames)
+
+    # ------------------------------------------------------------------ whole machine
+    def machine(self) -> dict[str, Any]:
+        g = asl.Graph()
+        if self.plan.scoped:
+            done = g.add(self.names.claim("done"), asl.succeed(output_path=None))
+            g.start = self.chain(g, self.plan.root, done)
+        else:
+            finish = self._finish(g)
+            body = self.chain(g, self.plan.root, finish)
+            g.start = self._init(g, body)
+        doc: dict[str, Any] = {
+            "Comment": f"wdl2sfn: workflow {self.plan.name}",
+            "StartAt": g.start,
+            "States": g.states,
+        }
+        return doc
+
+    def _init(self, g: asl.Graph, next_name: str) -> str:
+        name = self.names.claim("init")
+        payload = {
+            "input.$": "$",
+            "execution.$": "$$.Execution.Name",
+            "workflow": {"name": self.plan.name, "digest": self.plan.digest},
+        }
+        selector = {"ctx": {"run.$": "$.Payload.run"}, "shard": []}
+        state = asl.lambda_task("InitFunctionArn", payload, result_selector=selector, result_path="$")
+        state["Comment"] = "normalise the execution input or EventBridge event into the run record"
+        return g.add(name, asl.link(state, next_name))
+
+    def _finish(self, g: asl.Graph) -> str:
+        """outputs (finalize) -> upload? -> upload job -> done."""
+        done = g.add(self.names.claim("done"), asl.succeed())
+        upload_name = self.names.claim("upload outputs")
+        upload = asl.batch_job_task("$.final.job", result_path=None)
+        g.add(upload_name, asl.link(upload, done))
+        choice_name = self.names.claim("upload?")
+        g.add(choice_name, asl.choice_bool("$.final.upload", upload_name, done))
+        outputs_name = self.names.claim("outputs")
+        payload = {
+            "run.$": "$.ctx.run",
+            "runner": {"queue": "${RunnerQueueArn}", "definition": "${RunnerJobDefinitionArn}"},
+        }
+        selector = {"upload.$": "$.Payload.upload", "job.$": "$.Payload.job", "dir.$": "$.Payload.dir"}
+        state = asl.lambda_task("FinalizeFunctionArn", payload, result_selector=selector, result_path="$.final")
+        state["Comment"] = "evaluate the workflow outputs into outputs.json"
+        g.add(outputs_name, asl.link(state, choice_name))
+        return outputs_name
+
+    # ------------------------------------------------------------------ steps
+    def chain(self, g: asl.Graph, step: ir.Step, next_name: str | None) -> str:
+        """Emit `step` into g so that it continues at next_name (None: end of branch)."""
+        if step is None:
+            return self._pass_through(g, next_name)
+        if isinstance(step, ir.Seq):
+            for part in reversed(step.steps):
+                next_name = self.chain(g, part, next_name)
+            assert next_name is not None
+            return next_name
+        if isinstance(step, ir.Par):
+            return self._parallel(g, step, next_name)
+        if isinstance(step, ir.CallUnit):
+            return self._call(g, step, next_name)
+        if isinstance(step, ir.ScatterUnit):
+            return self._scatter(g, step, next_name)
+        if isinstance(step, ir.IfUnit):
+            return self._if(g, step, next_name)
+        assert isinstance(step, ir.SubMachineUnit)
+        return self._sub_machine(g, step, next_name)
+
+    def _pass_through(self, g: asl.Graph, next_name: str | None) -> str:
+        if next_name is not None:
+            return next_name
+        return g.add(self.names.claim("nothing to do"), asl.succeed(output_path=None))
+
+    def _end_of_branch(self, g: asl.Graph, label: str, next_name: str | None) -> str:
+        """Where a Choice goes to skip ahead: the next state, or a Succeed ending the branch."""
+        if next_name is not None:
+            return next_name
+        return g.add(self.names.claim(f"{label}: done"), asl.succeed(output_path=None))
+
+    def _finish_state(self, state: dict[str, Any], next_name: str | None) -> dict[str, Any]:
+        """Link a state; at the end of a branch emit nothing (branch outputs are discarded)."""
+        asl.link(state, next_name)
+        if next_name is None:
+            state["OutputPath"] = None
+        return state
+
+    def _parallel(self, g: asl.Graph, step: ir.Par, next_name: str | None) -> str:
+        name = self.names.claim("in parallel")
+        branches = []
+        for branch in step.branches:
+            bg = asl.Graph()
+            bg.start = self.chain(bg, branch, None)
+            branches.append(bg.to_json())
+        state: dict[str, Any] = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
+        return g.add(name, self._finish_state(state, next_name))
+
+    def _call(self, g: asl.Graph, unit: ir.CallUnit, next_name: str | None) -> str:
+        prepare = self.names.claim(unit.label)
+        cached = self.names.claim(f"{unit.label}: cached?")
+        run = self.names.claim(f"{unit.label}: run")
+        failed = self.names.claim(f"{unit.label}: failed")
+        on_demand = self.names.claim(f"{unit.label}: run on-demand")
+        collect = self.names.claim(f"{unit.label}: collect")
+        skip = self._end_of_branch(g, unit.label, next_name)
+
+        self._finish_state_add(g, collect, self._invoke("collect", unit.ref, None, None), next_name)
+        catch = [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": failed}]
+        for name in (run, on_demand):
+            job = asl.batch_job_task("$.prep.job", result_path="$.job")
+            job["Catch"] = [dict(c) for c in catch]
+            g.add(name, asl.link(job, collect))
+        recover = self._invoke("collect", unit.ref, {"error.$": "$.error"}, {"job.$": "$.Payload.job"}, "$.prep")
+        recover["Comment"] = "the job failed: raise the task's error, or retry on demand after spot interruptions"
+        g.add(failed, asl.link(recover, on_demand))
+        g.add(cached, asl.choice_bool("$.prep.cached", skip, run, comment="call cache hit: skip the job"))
+        selector = {"cached.$": "$.Payload.cached", "job.$": "$.Payload.job"}
+        prep = self._invoke("prepare", unit.ref, {"queues": dict(QUEUES)}, selector, "$.prep")
+        return g.add(prepare, asl.link(prep, cached))
+
+    def _finish_state_add(self, g: asl.Graph, name: str, state: dict[str, Any], next_name: str | None) -> str:
+        return g.add(name, self._finish_state(state, next_name))
+
+    def _if(self, g: asl.Graph, unit: ir.IfUnit, next_name: str | None) -> str:
+        evaluate = self.names.claim(unit.label)
+        choice = self.names.claim(f"{unit.label}: taken?")
+        skip = self._end_of_branch(g, unit.label, next_name)
+        body = self.chain(g, unit.body, next_name)
+        g.add(choice, asl.choice_bool("$.cond.value", body, skip))
+        state = self._invoke("eval", unit.ref, None, {"value.$": "$.Payload.value"}, "$.cond")
+        return g.add(evaluate, asl.link(state, choice))
+
+    def _scatter(self, g: asl.Graph, unit: ir.ScatterUnit, next_name: str | None) -> str:
+        evaluate = self.names.claim(unit.label)
+        shards = self.names.claim(f"{unit.label}: shards")
+        selector = {
+            "count.$": "$.Payload.count",
+            "items_key.$": "$.Payload.items_key",
+            "results_prefix.$": "$.Payload.results_prefix",
+        }
+        state = self._invoke("eval", unit.ref, None, selector, "$.scatter")
+        state["Comment"] = "evaluate the collection; write one item per shard to the items file"
+        g.add(evaluate, asl.link(state, shards))
+        g.add(shards, self._finish_state(self._distributed_map(unit), next_name))
+        return evaluate
+
+    def _distributed_map(self, unit: ir.ScatterUnit) -> dict[str, Any]:
+        item = {"ctx.$": "$.ctx", "shard.$": "$$.Map.Item.Value.shard"}
+        if self.plan.scoped:
+            item["scope.$"] = "$.scope"
+        state: dict[str, Any] = {
+            "Type": "Map",
+            "Comment": f"WDL scatter at line {unit.line}",
+            "ItemReader": {
+                "Resource": asl.S3_GET_OBJECT,
+                "ReaderConfig": {"InputType": "JSON"},
+                "Parameters": {"Bucket": "${RunBucket}", "Key.$": "$.scatter.items_key"},
+            },
+            "ItemSelector": item,
+        }
+        processor = asl.Graph()
+        if unit.has_inner_scatter:
+            processor.start = self.chain(processor, unit.body, None)
+            state["MaxConcurrency"] = self._child_concurrency(1)
+        else:
+            per_batch = batch_size(unit.body)
+            state["ItemBatcher"] = {"MaxItemsPerBatch": per_batch, "MaxInputBytesPerBatch": MAX_BATCH_BYTES}
+            processor.start = processor.add(self.names.claim(f"{unit.label}: batch"), self._batch_map(unit))
+            state["MaxConcurrency"] = self._child_concurrency(INLINE_MAP_CONCURRENCY)
+        state["ItemProcessor"] = {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            **processor.to_json(),
+        }
+        state["ResultWriter"] = {
+            "Resource": asl.S3_PUT_OBJECT,
+            "Parameters": {"Bucket": "${RunBucket}", "Prefix.$": "$.scatter.results_prefix"},
+        }
+        state["ResultPath"] = None
+        return state
+
+    def _batch_map(self, unit: ir.ScatterUnit) -> dict[str, Any]:
+        """Inside a child execution: the batch's shards through an inline Map."""
+        body = asl.Graph()
+        body.start = self.chain(body, unit.body, None)
+        concurrency = INLINE_MAP_CONCURRENCY
+        if self.plan.options.max_concurrency:
+            concurrency = min(concurrency, self.plan.options.max_concurrency)
+        return {
+            "Type": "Map",
+            "ItemsPath": "$.Items",
+            "MaxConcurrency": concurrency,
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **body.to_json()},
+            "ResultPath": None,
+            "OutputPath": None,
+            "End": True,
+        }
+
+    def _child_concurrency(self, jobs_per_child: int) -> int:
+        """Distributed Map MaxConcurrency: honour --max-concurrency (Batch jobs per scatter)."""
+        cap = self.plan.options.max_concurrency
+        if not cap:
+            return 1000
+        return max(1, cap // jobs_per_child)
+
+    def _sub_machine(self, g: asl.Graph, unit: ir.SubMachineUnit, next_name: str | None) -> str:
+        name = self.names.claim(unit.label)
+        state: dict[str, Any] = {
+            "Type": "Task",
+            "Resource": asl.START_EXECUTION_SYNC,
+            "Comment": f"subworkflow {unit.machine} as its own state machine",
+            "Parameters": {
+                "StateMachineArn": "${StateMachineArn_" + unit.machine + "}",
+                "Input": {
+                    "ctx.$": "$.ctx",
+                    "shard.$": "$.shard",
+                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                    **self._node_field("scope", unit.ref),
+                },
+            },
+            "ResultPath": None,
+            "Retry": [dict(asl.STATES_RETRY)],
+        }
+        return g.add(name, self._finish_state(state, next_name))
+
+    # ------------------------------------------------------------------ run-time step invocations
+    def _node_field(self, key: str, ref: str) -> dict[str, str]:
+        """A node reference in a payload; relative to the input's scope in a child machine."""
+        if self.plan.scoped:
+            return {f"{key}.$": f"States.Format('{{}}/{ref}', $.scope)"}
+        return {key: ref}
+
+    def _invoke(
+        self,
+        step: str,
+        ref: str,
+        extra: dict[str, Any] | None,
+        selector: dict[str, Any] | None,
+        result_path: str | None = None,
+    ) -> dict[str, Any]:
+        """A run-time step (prepare, collect, eval) for one node instance."""
+        payload: dict[str, Any] = {"run.$": "$.ctx.run", **self._node_field("node", ref), "shard.$": "$.shard"}
+        payload.update(extra or {})
+        placeholder = f"{step.capitalize()}FunctionArn"
+        return asl.lambda_task(placeholder, payload, result_selector=selector, result_path=result_path)
+
+
+def batch_size(body: ir.Step) -> int:
+    """Shards per child execution so that the child stays within its history budget."""
+    per_shard = events_per_shard(body)
+    return max(1, min(ITEMS_PER_BATCH_CAP, BATCH_CHILD_BUDGET // per_shard))
+
+
+def emit(plan: ir.Plan) -> dict[str, Any]:
+    return Emitter(plan).machine()

@@ -1,0 +1,77 @@
+"""The plan: what the compiler decided, before it is written as ASL.
+
+A plan is a tree of steps. Leaves are the units that cost states (task calls, subworkflow state
+machines); scatters and conditionals hold a body; Seq/Par say what runs after or beside what.
+Declarations never appear: the run-time steps evaluate them lazily, so they cost no transitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+
+@dataclass
+class CallUnit:
+    ref: str  # node reference (see workflow_index)
+    label: str  # "call align" / "call sub.align"
+    line: int
+
+
+@dataclass
+class ScatterUnit:
+    ref: str
+    label: str  # "scatter sample"
+    line: int
+    body: Step
+    has_inner_scatter: bool = False  # a nested scatter with calls: one child execution per shard
+
+
+@dataclass
+class IfUnit:
+    ref: str
+    label: str  # "if do_merge"
+    line: int
+    body: Step
+
+
+@dataclass
+class SubMachineUnit:
+    """A subworkflow call compiled as its own state machine (states:startExecution.sync:2)."""
+
+    ref: str
+    label: str
+    line: int
+    machine: str  # the child plan's name; its ARN placeholder is StateMachineArn_<machine>
+
+
+@dataclass
+class Seq:
+    steps: list[Step]
+
+
+@dataclass
+class Par:
+    branches: list[Step]
+
+
+Unit = Union[CallUnit, ScatterUnit, IfUnit, SubMachineUnit]
+Step = Union[Unit, Seq, Par, None]
+
+
+@dataclass
+class Options:
+    filesystem: str = "efs"  # efs | fsx
+    max_concurrency: int = 0  # cap on concurrent Batch jobs per scatter (0: AWS defaults)
+    subworkflows: str = "inline"  # inline | machine
+
+
+@dataclass
+class Plan:
+    name: str  # workflow name (or the child machine's name)
+    root: Step
+    options: Options
+    digest: str = ""
+    scoped: bool = False  # a child machine: node references are relative to the input's scope
+    added_waits: list[tuple[str, str]] = field(default_factory=list)
+    children: dict[str, Plan] = field(default_factory=dict)

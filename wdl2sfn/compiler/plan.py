@@ -1,0 +1,231 @@
+"""miniwdl's typed workflow tree -> the plan (IR).
+
+Steps:
+1. index every node (subworkflows inlined) and draw the value-dependency graph;
+2. decide which nodes are units, i.e. cost states: task calls, scatters/ifs that hold calls, and
+   (in `machine` mode) subworkflow calls; everything else is evaluated lazily at run time;
+3. for each region (the workflow body, each stateful section's body) project the graph onto its
+   units and nest them into Seq/Par with `schedule`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from WDL import Tree
+
+from ..workflow_index import NodeInfo, WorkflowIndex, call_path, contains_calls, output_node_ids
+from . import ir
+from .schedule import Par as SPar
+from .schedule import Seq as SSeq
+from .schedule import schedule
+
+
+def build_plan(workflow: Tree.Workflow, options: ir.Options, digest: str = "") -> ir.Plan:
+    """Plan a workflow; subworkflows called in `machine` mode get child plans of their own."""
+    builder = _PlanBuilder(workflow, options)
+    plan = ir.Plan(name=workflow.name, root=builder.region(""), options=options, digest=digest)
+    plan.added_waits = builder.added_waits
+    plan.children = builder.children
+    return plan
+
+
+class _PlanBuilder:
+    def __init__(self, workflow: Tree.Workflow, options: ir.Options) -> None:
+        self.index = WorkflowIndex(workflow)
+        self.options = options
+        self.machine_mode = options.subworkflows == "machine"
+        self.edges = _dependency_edges(self.index)
+        self.chains = {info.ref: self._chain(info) for info in self.index}
+        self.order = {ref: i for i, ref in enumerate(self.index.nodes)}
+        self.added_waits: list[tuple[str, str]] = []
+        self.children: dict[str, ir.Plan] = {}
+
+    # --- which nodes are units, and where they live
+    def _chain(self, info: NodeInfo) -> tuple[str, ...]:
+        """Refs of the stateful containers around a node, outermost first."""
+        scope = info.scope
+        prefix: tuple[str, ...] = ()
+        if scope.call is not None:
+            prefix = self._chain(self.index[scope.ref])
+            if self.machine_mode:
+                prefix += (scope.ref,)
+        local = tuple(
+            scope.child_ref(s.workflow_node_id) for s in info.local_sections if contains_calls(s)
+        )
+        return prefix + local
+
+    def is_unit(self, info: NodeInfo) -> bool:
+        if info.is_task_call:
+            return True
+        if isinstance(info.node, Tree.WorkflowSection):
+            return contains_calls(info.node)
+        return info.is_workflow_call and self.machine_mode
+
+    def region_chain(self, region: str) -> tuple[str, ...]:
+        return () if region == "" else (*self.chains[region], region)
+
+    # --- one region
+    def region(self, region: str) -> ir.Step:
+        """Schedule the units directly inside `region` ("" = the workflow body)."""
+        base = self.region_chain(region)
+        members = [ref for ref, chain in self.chains.items() if chain[: len(base)] == base]
+        member_set = set(members)
+
+        def unit_of(ref: str) -> str | None:
+            chain = self.chains[ref]
+            if len(chain) > len(base):
+                return chain[len(base)]
+            return ref if self.is_unit(self.index[ref]) else None
+
+        units = [ref for ref in members if unit_of(ref) == ref]
+        deps = self._unit_deps(members, member_set, unit_of)
+        ordered = _topological(units, deps, self.order)
+        result = schedule(ordered, deps)
+        self.added_waits.extend(result.added_waits)
+        return self._to_ir(result.tree)
+
+    def _unit_deps(self, members: list[str], member_set: set[str], unit_of) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
+        """For each unit, the units it (transitively, through lazy nodes) depends on."""
+        preds: dict[str, set[str]] = defaultdict(set)  # contracted: vertex -> predecessor vertices
+        for src in members:
+            for dst in self.edges.get(src, ()):
+                if dst not in member_set:
+                    continue
+                a, b = unit_of(src) or src, unit_of(dst) or dst
+                if a != b:
+                    preds[b].add(a)
+        unit_set = {ref for ref in members if unit_of(ref) == ref}
+        memo: dict[str, frozenset[str]] = {}
+
+        def upstream_units(vertex: str) -> frozenset[str]:
+            """Units reachable backwards from a lazy vertex (memoised; the graph is a DAG)."""
+            if vertex in memo:
+                return memo[vertex]
+            found: set[str] = set()
+            for p in preds.get(vertex, ()):
+                found |= {p} if p in unit_set else upstream_units(p)
+            memo[vertex] = frozenset(found)
+            return memo[vertex]
+
+        deps: dict[str, set[str]] = {}
+        for unit in unit_set:
+            found: set[str] = set()
+            for p in preds.get(unit, ()):
+                found |= {p} if p in unit_set else upstream_units(p)
+            deps[unit] = found
+        return deps
+
+    # --- schedule tree -> IR
+    def _to_ir(self, tree: object) -> ir.Step:
+        if tree is None:
+            return None
+        if isinstance(tree, SSeq):
+            return ir.Seq([self._to_ir(t) for t in tree.steps])
+        if isinstance(tree, SPar):
+            return ir.Par([self._to_ir(t) for t in tree.branches])
+        assert isinstance(tree, str)
+        return self.unit(tree)
+
+    def unit(self, ref: str) -> ir.Unit:
+        info = self.index[ref]
+        node = info.node
+        line = node.pos.line
+        if isinstance(node, Tree.Scatter):
+            body = self.region(ref)
+            return ir.ScatterUnit(ref, f"scatter {node.variable}", line, body, _has_scatter(body))
+        if isinstance(node, Tree.Conditional):
+            return ir.IfUnit(ref, f"if {_short(str(node.expr))}", line, self.region(ref))
+        assert isinstance(node, Tree.Call)
+        if info.is_workflow_call:
+            return self._machine_unit(info)
+        return ir.CallUnit(ref, f"call {call_path(ref)}", line)
+
+    def _machine_unit(self, info: NodeInfo) -> ir.SubMachineUnit:
+        assert isinstance(info.node, Tree.Call) and isinstance(info.node.callee, Tree.Workflow)
+        callee = info.node.callee
+        if callee.name not in self.children:
+            child = build_plan(callee, self.options)
+            child.scoped = True
+            self.children[callee.name] = child
+            self.children.update(child.children)
+        return ir.SubMachineUnit(info.ref, f"call {call_path(info.ref)}", info.node.pos.line, callee.name)
+
+
+def _dependency_edges(index: WorkflowIndex) -> dict[str, list[str]]:
+    """src -> dsts: value dependencies, section -> body, and subworkflow inputs/outputs."""
+    edges: dict[str, list[str]] = defaultdict(list)
+    for info in index:
+        node = info.node
+        for dep in node.workflow_node_dependencies:
+            edges[index.local_ref(info, dep)].append(info.ref)
+        if isinstance(node, Tree.WorkflowSection):
+            for child in node.body:
+                edges[info.ref].append(index.local_ref(info, child.workflow_node_id))
+        if info.is_workflow_call:
+            _subworkflow_edges(index, info, edges)
+    return edges
+
+
+def _subworkflow_edges(index: WorkflowIndex, info: NodeInfo, edges: dict[str, list[str]]) -> None:
+    """An inlined call: its inputs feed the callee's input decls; the callee's outputs feed it."""
+    assert isinstance(info.node, Tree.Call) and isinstance(info.node.callee, Tree.Workflow)
+    scope = index.scope_of_call(info.ref)
+    callee = info.node.callee
+    for decl in callee.inputs or []:
+        target = scope.child_ref(decl.workflow_node_id)
+        for dep in info.node.workflow_node_dependencies:
+            edges[index.local_ref(info, dep)].append(target)
+    for node_id in output_node_ids(callee):
+        edges[scope.child_ref(node_id)].append(info.ref)
+
+
+def _topological(units: list[str], deps: dict[str, set[str]], order: dict[str, int]) -> list[str]:
+    """Kahn's algorithm, ties broken by source order so the plan is deterministic."""
+    import heapq
+
+    indegree = {u: len(deps[u]) for u in units}
+    users: dict[str, list[str]] = defaultdict(list)
+    for u in units:
+        for d in deps[u]:
+            users[d].append(u)
+    ready = [(order[u], u) for u in units if indegree[u] == 0]
+    heapq.heapify(ready)
+    out: list[str] = []
+    while ready:
+        _, u = heapq.heappop(ready)
+        out.append(u)
+        for v in users[u]:
+            indegree[v] -= 1
+            if indegree[v] == 0:
+                heapq.heappush(ready, (order[v], v))
+    assert len(out) == len(units), "dependency cycle among units"
+    return out
+
+
+def _has_scatter(step: ir.Step) -> bool:
+    return any(isinstance(u, ir.ScatterUnit) for u in iter_units(step, deep=False))
+
+
+def iter_units(step: ir.Step, deep: bool = True) -> Iterable[ir.Unit]:
+    """Units of a step; with deep=False, not those inside scatter/if bodies."""
+    if step is None:
+        return
+    if isinstance(step, ir.Seq):
+        for s in step.steps:
+            yield from iter_units(s, deep)
+    elif isinstance(step, ir.Par):
+        for b in step.branches:
+            yield from iter_units(b, deep)
+    else:
+        yield step
+        if deep and isinstance(step, ir.ScatterUnit | ir.IfUnit):
+            yield from iter_units(step.body, deep)
+        elif not deep and isinstance(step, ir.IfUnit):
+            yield from iter_units(step.body, deep)
+
+
+def _short(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,147 @@
+"""Turn a dependency DAG into nested sequences and parallel groups (the shape ASL can express).
+
+Step Functions has no "start B when A and C are done" primitive: a state machine is built from
+chains (Next) and Parallel states. A series-parallel DAG maps onto them exactly, so no call ever
+waits for one it does not depend on. Other DAGs (the "N" shape: a->c, b->c, b->d) need extra
+waits; we cut them where the fewest (earlier, later) pairs become new waits and report each one.
+
+Sets of nodes are Python ints used as bitsets, so closures of a few thousand calls stay cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+T = TypeVar("T", bound=Hashable)
+
+
+@dataclass
+class Seq(Generic[T]):
+    steps: list[Tree[T]]
+
+
+@dataclass
+class Par(Generic[T]):
+    branches: list[Tree[T]]
+
+
+Tree = T | Seq[T] | Par[T]
+
+
+@dataclass
+class Schedule(Generic[T]):
+    tree: Tree[T] | None
+    added_waits: list[tuple[T, T]] = field(default_factory=list)
+
+
+def schedule(items: Sequence[T], deps: Mapping[T, set[T]]) -> Schedule[T]:
+    """Nest `items` (listed in a topological order) into Seq/Par honouring every dependency."""
+    if not items:
+        return Schedule(None)
+    solver = _Solver(list(items), deps)
+    tree = solver.solve((1 << len(items)) - 1)
+    waits = [(items[a], items[b]) for a, b in solver.added]
+    return Schedule(tree, waits)
+
+
+class _Solver(Generic[T]):
+    def __init__(self, items: list[T], deps: Mapping[T, set[T]]) -> None:
+        self.items = items
+        index = {item: i for i, item in enumerate(items)}
+        n = len(items)
+        self.anc = [0] * n
+        for i, item in enumerate(items):
+            bits = 0
+            for d in deps.get(item, ()):
+                j = index[d]
+                assert j < i, f"items are not in topological order: {d!r} after {item!r}"
+                bits |= (1 << j) | self.anc[j]
+            self.anc[i] = bits
+        self.desc = [0] * n
+        for i in range(n - 1, -1, -1):
+            for j in _bits(self.anc[i]):
+                self.desc[j] |= 1 << i
+        self.added: list[tuple[int, int]] = []
+
+    def solve(self, s: int) -> Tree[T]:
+        members = list(_bits(s))
+        if len(members) == 1:
+            return self.items[members[0]]
+        comps = self._components(s)
+        if len(comps) > 1:
+            return Par([self.solve(c) for c in comps])
+        head = self._series_head(s)
+        if head == s:
+            head = self._forced_head(s)
+        return _seq(self.solve(head), self.solve(s & ~head))
+
+    def _components(self, s: int) -> list[int]:
+        """Groups of `s` linked by any ordering relation (they can run independently)."""
+        comps: list[int] = []
+        rest = s
+        while rest:
+            seed = rest & -rest
+            comp = seed
+            frontier = seed
+            while frontier:
+                grown = 0
+                for i in _bits(frontier):
+                    grown |= (self.anc[i] | self.desc[i]) & s
+                frontier = grown & ~comp
+                comp |= grown
+            comps.append(comp)
+            rest &= ~comp
+        return comps
+
+    def _series_head(self, s: int) -> int:
+        """The smallest down-closed D whose every node precedes every node of s - D (or s)."""
+        head = sum(1 << i for i in _bits(s) if not (self.anc[i] & s))
+        while True:
+            common = s
+            for i in _bits(head):
+                common &= self.desc[i]
+            new_head = s & ~common
+            if new_head == head:
+                return head
+            head = new_head
+
+    def _forced_head(self, s: int) -> int:
+        """For a non-series-parallel group: the level cut adding the fewest waits."""
+        level: dict[int, int] = {}
+        for i in _bits(s):  # ascending = topological
+            preds = [level[j] for j in _bits(self.anc[i] & s)]
+            level[i] = 1 + max(preds) if preds else 0
+        best: tuple[int, int] | None = None
+        for k in range(1, max(level.values()) + 1):
+            head = sum(1 << i for i, lv in level.items() if lv < k)
+            tail = s & ~head
+            cost = sum(_popcount(tail & ~self.desc[i]) for i in _bits(head))
+            if best is None or cost < best[0]:
+                best = (cost, head)
+        assert best is not None
+        head = best[1]
+        tail = s & ~head
+        for i in _bits(head):
+            for j in _bits(tail & ~self.desc[i]):
+                self.added.append((i, j))
+        return head
+
+
+def _seq(a: Tree[T], b: Tree[T]) -> Seq[T]:
+    steps: list[Tree[T]] = []
+    for part in (a, b):
+        steps.extend(part.steps if isinstance(part, Seq) else [part])
+    return Seq(steps)
+
+
+def _bits(x: int):  # type: ignore[no-untyped-def]
+    while x:
+        low = x & -x
+        yield low.bit_length() - 1
+        x ^= low
+
+
+def _popcount(x: int) -> int:
+    return x.bit_count()

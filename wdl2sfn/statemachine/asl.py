@@ -1,0 +1,160 @@
+"""Small builders for Amazon States Language (JSONPath) states.
+
+The compiler emits ASL through these helpers rather than writing dict literals inline, so every
+state of a given kind has the same shape (retries, result handling) and state names stay unique
+across the whole definition, as Step Functions requires (inside Map and Parallel too).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+BATCH_SUBMIT_SYNC = "arn:aws:states:::batch:submitJob.sync"
+S3_GET_OBJECT = "arn:aws:states:::s3:getObject"
+S3_PUT_OBJECT = "arn:aws:states:::s3:putObject"
+START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2"
+
+MAX_STATE_NAME = 80
+
+LAMBDA_RETRY: dict[str, Any] = {
+    "ErrorEquals": [
+        "Lambda.ServiceException",
+        "Lambda.AWSLambdaException",
+        "Lambda.SdkClientException",
+        "Lambda.TooManyRequestsException",
+    ],
+    "IntervalSeconds": 2,
+    "MaxAttempts": 6,
+    "BackoffRate": 2.0,
+    "JitterStrategy": "FULL",
+}
+BATCH_RETRY: dict[str, Any] = {
+    "ErrorEquals": ["Batch.AWSBatchException", "Batch.TooManyRequestsException"],
+    "IntervalSeconds": 5,
+    "MaxAttempts": 8,
+    "BackoffRate": 2.0,
+    "JitterStrategy": "FULL",
+}
+STATES_RETRY: dict[str, Any] = {
+    "ErrorEquals": ["StepFunctions.ExecutionLimitExceededException", "StepFunctions.AWSStepFunctionsException"],
+    "IntervalSeconds": 5,
+    "MaxAttempts": 6,
+    "BackoffRate": 2.0,
+    "JitterStrategy": "FULL",
+}
+
+
+@dataclass
+class StateNames:
+    """Hands out state names that are unique, readable and at most 80 characters."""
+
+    used: set[str] = field(default_factory=set)
+
+    def claim(self, wanted: str) -> str:
+        base = _clean_name(wanted)[:MAX_STATE_NAME]
+        name, n = base, 1
+        while name in self.used:
+            n += 1
+            suffix = f" #{n}"
+            name = base[: MAX_STATE_NAME - len(suffix)] + suffix
+        self.used.add(name)
+        return name
+
+
+def _clean_name(name: str) -> str:
+    """State names may not contain control characters; keep everything else readable."""
+    return "".join(c if c.isprintable() else " " for c in name).strip() or "state"
+
+
+@dataclass
+class Graph:
+    """A StartAt + States pair under construction (a whole machine, a branch or a Map processor)."""
+
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    start: str | None = None
+
+    def add(self, name: str, state: dict[str, Any]) -> str:
+        assert name not in self.states, name
+        self.states[name] = state
+        return name
+
+    def to_json(self) -> dict[str, Any]:
+        assert self.start is not None
+        return {"StartAt": self.start, "States": self.states}
+
+
+def link(state: dict[str, Any], next_name: str | None) -> dict[str, Any]:
+    """Set Next, or End when nothing follows."""
+    if next_name is None:
+        state["End"] = True
+    else:
+        state["Next"] = next_name
+    return state
+
+
+def lambda_task(
+    function_placeholder: str,
+    payload: dict[str, Any],
+    *,
+    result_selector: dict[str, Any] | None,
+    result_path: str | None,
+    comment: str | None = None,
+) -> dict[str, Any]:
+    """A `lambda:invoke` Task with the standard Lambda retry policy."""
+    state: dict[str, Any] = {"Type": "Task", "Resource": LAMBDA_INVOKE}
+    if comment:
+        state["Comment"] = comment
+    state["Parameters"] = {"FunctionName": "${" + function_placeholder + "}", "Payload": payload}
+    if result_selector is not None:
+        state["ResultSelector"] = result_selector
+    state["ResultPath"] = result_path
+    state["Retry"] = [dict(LAMBDA_RETRY)]
+    return state
+
+
+def batch_job_task(job_path: str, *, result_path: str | None) -> dict[str, Any]:
+    """A `batch:submitJob.sync` Task whose whole job description comes from a Prepare result."""
+    return {
+        "Type": "Task",
+        "Resource": BATCH_SUBMIT_SYNC,
+        "Parameters": {
+            "JobName.$": f"{job_path}.name",
+            "JobQueue.$": f"{job_path}.queue",
+            "JobDefinition.$": f"{job_path}.definition",
+            "ContainerOverrides": {
+                "Command.$": f"{job_path}.command",
+                "ResourceRequirements.$": f"{job_path}.resources",
+                "Environment.$": f"{job_path}.environment",
+            },
+            "RetryStrategy.$": f"{job_path}.retry",
+            "Timeout.$": f"{job_path}.timeout",
+        },
+        "ResultSelector": {"JobId.$": "$.JobId", "Status.$": "$.Status"},
+        "ResultPath": result_path,
+        "Retry": [dict(BATCH_RETRY)],
+    }
+
+
+def choice_bool(variable: str, when_true: str, default: str, *, comment: str | None = None) -> dict[str, Any]:
+    """A Choice on one boolean field of the payload."""
+    state: dict[str, Any] = {"Type": "Choice"}
+    if comment:
+        state["Comment"] = comment
+    state["Choices"] = [{"Variable": variable, "BooleanEquals": True, "Next": when_true}]
+    state["Default"] = default
+    return state
+
+
+def succeed(*, output_path: str | None = "$") -> dict[str, Any]:
+    state: dict[str, Any] = {"Type": "Succeed"}
+    if output_path != "$":
+        state["OutputPath"] = output_path
+    return state
+
+
+def definition_bytes(definition: dict[str, Any]) -> int:
+    """Size as Step Functions measures it: the UTF-8 JSON text."""
+    return len(json.dumps(definition, separators=(",", ":")).encode())

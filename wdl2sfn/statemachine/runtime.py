@@ -1,0 +1,122 @@
+"""Run-time plumbing shared by the state runners: abort tokens, scopes, and the public records
+(TaskCall, ExecutionResult) that handlers and callers see.
+
+An *abort token* forms a tree mirroring the execution: the execution, each Parallel branch and
+Map iteration, each task call. Setting a token sets every token below it, so stopping the
+execution, a failing sibling branch or a task timeout reach exactly the handlers they should
+(each handler waits on its own ``TaskCall.abort`` event).
+
+A *scope* is one thread of control (the top level, a branch, an iteration): it knows its
+execution, its abort token, and the id of its last event, which becomes the next event's
+``previousEventId`` as in AWS's per-branch event chains.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import ExecutionAbortedError
+
+if TYPE_CHECKING:
+    from .executor import Execution
+
+
+@dataclass
+class TaskCall:
+    """What a resource handler receives for one attempt of a Task state."""
+
+    resource: str
+    parameters: Any
+    execution_name: str
+    state_name: str
+    abort: threading.Event
+    timeout_seconds: float | None
+    #: HeartbeatSeconds of the state, if any; call ``heartbeat()`` at least that often.
+    heartbeat_seconds: float | None = None
+    heartbeat: Callable[[], None] = field(default=lambda: None)
+    #: 0 for the first attempt, then 1, 2... for each retry (``$$.State.RetryCount``).
+    retry_count: int = 0
+
+
+ResourceHandler = Callable[[TaskCall], Any]
+
+
+@dataclass
+class ExecutionResult:
+    """How an execution ended."""
+
+    name: str
+    status: str  # "SUCCEEDED" | "FAILED" | "ABORTED" | "TIMED_OUT"
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    history_path: Path | None = None
+    event_count: int = 0
+
+
+class AbortToken:
+    """A node of the abort tree; ``event`` is set when this node or any ancestor is aborted."""
+
+    __slots__ = ("event", "_children", "_lock", "_parent")
+
+    def __init__(self, parent: AbortToken | None = None) -> None:
+        self.event = threading.Event()
+        self._children: set[AbortToken] = set()
+        self._lock = threading.Lock()
+        self._parent = parent
+        if parent is not None:
+            parent._adopt(self)
+
+    def _adopt(self, child: AbortToken) -> None:
+        with self._lock:
+            if not self.event.is_set():
+                self._children.add(child)
+                return
+        child.set()
+
+    def set(self) -> None:
+        """Abort this node and everything below it."""
+        with self._lock:
+            self.event.set()
+            children = list(self._children)
+            self._children.clear()
+        for child in children:
+            child.set()
+
+    def is_set(self) -> bool:
+        return self.event.is_set()
+
+    def check(self) -> None:
+        """Raise ExecutionAbortedError if aborted."""
+        if self.event.is_set():
+            raise ExecutionAbortedError("aborted")
+
+    def release(self) -> None:
+        """Detach from the parent once this scope is finished (keeps the tree small)."""
+        parent = self._parent
+        if parent is not None:
+            with parent._lock:
+                parent._children.discard(self)
+            self._parent = None
+
+
+@dataclass
+class Scope:
+    """One thread of control inside an execution."""
+
+    run: Execution
+    token: AbortToken
+    prev: int
+
+    def emit(self, event_type: str, details: dict[str, Any] | None = None) -> int:
+        """Append an event chained to this scope's previous one; return its id."""
+        self.prev = self.run.history.add(event_type, details, self.prev)
+        return self.prev
+
+    def branch(self) -> Scope:
+        """A child scope (branch/iteration) with its own abort token, chained from here."""
+        return Scope(self.run, AbortToken(self.token), self.prev)

@@ -1,0 +1,287 @@
+"""Runtime attributes -> AWS Batch job parameters. Pure functions (no I/O) except
+``ensure_job_definition``, which talks to the Batch API object it is given.
+
+Choices (see also docs/design.md):
+
+- VCPU: ``ceil(cpu)``, at least 1, as miniwdl rounds ``runtime.cpu``; default 1 (WDL 1.1 spec).
+  Written as an integer string ("2", never "2.0"): Batch rejects fractional vCPUs on EC2.
+- MEMORY (MiB): ``runtime.memory`` parsed as miniwdl parses it (``"4G"`` = 4e9 bytes, ``"4 GiB"``
+  = 4 Ki MiB, a plain Int or number string is bytes), rounded *up* to whole MiB, at least
+  ``MIN_MEMORY_MIB`` = 4 MiB, AWS Batch's documented minimum for a container job. Default 2048 MiB
+  (the WDL 1.1 spec's default of "2 GiB").
+- GPU: ``acceleratorCount`` (default 1) GPUs when ``gpu: true`` or ``acceleratorType`` names an
+  NVIDIA device; ``gpu`` given as an Int > 0 is also taken as the count.
+- Queue: GPU tasks -> gpu queue; ``preemptible > 0`` -> spot queue; else the on-demand cpu queue.
+  ``runtime.queue`` / ``hints.queue`` ("cpu" | "spot" | "gpu", or a full job-queue ARN) overrides.
+- RetryStrategy: on-demand ``Attempts = min(10, 1 + maxRetries)`` retrying any failure (host
+  terminations explicitly); spot ``Attempts = min(10, preemptible)`` retrying only host/spot
+  terminations (``StatusReason`` "Host EC2*") and exiting on anything else. After the spot
+  attempts run out, ``recover_task`` resubmits on demand (``Attempts = min(10, 1 + maxRetries)``).
+- Timeout: ``runtime.timeout`` (Int seconds or "90s"/"30m"/"2h"/"7d"), default 7 days, at least 60 s
+  (Batch's minimum ``attemptDurationSeconds``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import threading
+import weakref
+from typing import Any
+
+from ..wdl import parse_byte_size
+
+DEFAULT_CPU = 1
+DEFAULT_MEMORY_MIB = 2048
+MIN_MEMORY_MIB = 4
+DEFAULT_TIMEOUT_S = 7 * 24 * 3600
+MIN_TIMEOUT_S = 60
+MAX_ATTEMPTS = 10
+MIB = 1024 * 1024
+HOST_TERMINATION = "Host EC2*"
+QUEUE_KINDS = ("cpu", "spot", "gpu")
+
+__all__ = [
+    "vcpus",
+    "memory_mib",
+    "gpu_count",
+    "select_queue",
+    "retry_strategy",
+    "timeout_seconds",
+    "resource_requirements",
+    "returncode_allowed",
+    "parse_return_codes",
+    "job_definition_body",
+    "job_definition_name",
+    "ensure_job_definition",
+    "is_host_termination",
+]
+
+
+class BatchParamError(ValueError):
+    """An unusable runtime setting (the caller turns it into WdlRuntimeError)."""
+
+
+def vcpus(cpu: int | float | str | None) -> int:
+    """Whole vCPUs for ``runtime.cpu``: ceil, at least 1; default 1."""
+    if cpu is None:
+        return DEFAULT_CPU
+    try:
+        value = float(cpu)
+    except (TypeError, ValueError):
+        raise BatchParamError(f"invalid runtime.cpu: {cpu!r}") from None
+    if not math.isfinite(value):
+        raise BatchParamError(f"invalid runtime.cpu: {cpu!r}")
+    return max(1, math.ceil(value))
+
+
+def memory_mib(memory: int | float | str | None) -> int:
+    """MiB for ``runtime.memory``: miniwdl's parsing, rounded up, at least 4 MiB; default 2048."""
+    if memory is None:
+        return DEFAULT_MEMORY_MIB
+    if isinstance(memory, bool):
+        raise BatchParamError(f"invalid runtime.memory: {memory!r}")
+    if isinstance(memory, int | float):
+        nbytes = int(memory)
+    else:
+        try:
+            nbytes = parse_byte_size(str(memory))
+        except ValueError:
+            raise BatchParamError(f"invalid runtime.memory: {memory!r}") from None
+    if nbytes < 0:
+        raise BatchParamError(f"invalid runtime.memory: {memory!r}")
+    return max(MIN_MEMORY_MIB, math.ceil(nbytes / MIB))
+
+
+def gpu_count(
+    gpu: bool | int | None = None,
+    accelerator_count: int | None = None,
+    accelerator_type: str | None = None,
+) -> int:
+    """GPUs to reserve: ``acceleratorCount`` (default 1) for a GPU task, else 0."""
+    wants_gpu = False
+    count = accelerator_count
+    if isinstance(gpu, bool):
+        wants_gpu = gpu
+    elif isinstance(gpu, int) and gpu > 0:
+        wants_gpu = True
+        count = count if count is not None else gpu
+    if accelerator_type and "nvidia" in accelerator_type.lower():
+        wants_gpu = True
+    if not wants_gpu:
+        return 0
+    if count is None:
+        return 1
+    if count < 1:
+        raise BatchParamError(f"invalid runtime.acceleratorCount: {count!r}")
+    return int(count)
+
+
+def select_queue(
+    queues: dict[str, str], *, gpus: int, preemptible: int, override: str | None = None
+) -> tuple[str, str]:
+    """``(kind, arn)``: the queue a job goes to. ``kind`` is "cpu", "spot", "gpu" or "custom"."""
+    if override:
+        if override in QUEUE_KINDS:
+            return override, _queue_arn(queues, override)
+        if override.startswith("arn:"):
+            for kind in QUEUE_KINDS:
+                if queues.get(kind) == override:
+                    return kind, override
+            return "custom", override
+        raise BatchParamError(
+            f"invalid queue {override!r}: expected cpu, spot, gpu or a job queue ARN"
+        )
+    if gpus > 0:
+        return "gpu", _queue_arn(queues, "gpu")
+    if preemptible > 0:
+        return "spot", _queue_arn(queues, "spot")
+    return "cpu", _queue_arn(queues, "cpu")
+
+
+def _queue_arn(queues: dict[str, str], kind: str) -> str:
+    arn = queues.get(kind)
+    if not arn:
+        raise BatchParamError(f"no {kind} job queue configured")
+    return arn
+
+
+def retry_strategy(kind: str, *, preemptible: int = 0, max_retries: int = 0) -> dict[str, Any]:
+    """Batch RetryStrategy (PascalCase, as the Step Functions SubmitJob parameters take it)."""
+    if kind == "spot":
+        return {
+            "Attempts": max(1, min(MAX_ATTEMPTS, preemptible)),
+            "EvaluateOnExit": [
+                {"OnStatusReason": HOST_TERMINATION, "Action": "RETRY"},
+                {"OnReason": "*", "Action": "EXIT"},
+            ],
+        }
+    return {
+        "Attempts": max(1, min(MAX_ATTEMPTS, 1 + max(0, max_retries))),
+        # unmatched failures are retried too (Batch's rule); host terminations explicitly
+        "EvaluateOnExit": [{"OnStatusReason": HOST_TERMINATION, "Action": "RETRY"}],
+    }
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$", re.IGNORECASE)
+_UNIT_S = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def timeout_seconds(timeout: int | float | str | None) -> int:
+    """Batch attemptDurationSeconds for ``runtime.timeout`` (default 7 days, at least 60)."""
+    if timeout is None:
+        return DEFAULT_TIMEOUT_S
+    if isinstance(timeout, bool):
+        raise BatchParamError(f"invalid runtime.timeout: {timeout!r}")
+    if isinstance(timeout, int | float):
+        seconds = float(timeout)
+    else:
+        m = _DURATION.match(timeout)
+        if not m:
+            raise BatchParamError(f"invalid runtime.timeout: {timeout!r}")
+        seconds = float(m.group(1)) * _UNIT_S[m.group(2).lower()]
+    if seconds <= 0:
+        return DEFAULT_TIMEOUT_S
+    return max(MIN_TIMEOUT_S, math.ceil(seconds))
+
+
+def resource_requirements(vcpu: int, mem_mib: int, gpus: int = 0) -> list[dict[str, str]]:
+    """ContainerOverrides.ResourceRequirements (values are strings, as Batch requires)."""
+    ans = [
+        {"Type": "VCPU", "Value": str(int(vcpu))},
+        {"Type": "MEMORY", "Value": str(int(mem_mib))},
+    ]
+    if gpus > 0:
+        ans.append({"Type": "GPU", "Value": str(int(gpus))})
+    return ans
+
+
+def parse_return_codes(value: Any) -> str | int | list[int]:
+    """Normalize runtime.returnCodes as miniwdl does: "*", an int, or a list of ints."""
+    if value is None:
+        return 0
+    if isinstance(value, str):
+        if value.strip() == "*":
+            return "*"
+        try:
+            return int(value)
+        except ValueError:
+            raise BatchParamError(f"invalid runtime.returnCodes: {value!r}") from None
+    if isinstance(value, bool):
+        raise BatchParamError(f"invalid runtime.returnCodes: {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, list) and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        return list(value)
+    raise BatchParamError(f"invalid runtime.returnCodes: {value!r}")
+
+
+def returncode_allowed(rc: int, return_codes: str | int | list[int]) -> bool:
+    """Is exit status ``rc`` a success under ``returnCodes``?"""
+    if return_codes == "*":
+        return True
+    if isinstance(return_codes, list):
+        return rc in return_codes
+    return rc == return_codes
+
+
+def is_host_termination(status_reason: str | None) -> bool:
+    """Does a Batch StatusReason match ``Host EC2*`` (spot reclaim, instance termination)?"""
+    return bool(status_reason) and str(status_reason).startswith(HOST_TERMINATION[:-1])
+
+
+def job_definition_body(image: str, mount: dict[str, Any] | None = None) -> dict[str, Any]:
+    """RegisterJobDefinition arguments (besides the name) for ``image``.
+
+    The command and resources are placeholders: every submission overrides them. ``mount`` adds the
+    shared file system's ``volumes`` / ``mountPoints`` (EFS or FSx) to the container.
+    """
+    props: dict[str, Any] = {
+        "image": image,
+        "command": ["bash", "-c", "exit 1"],
+        "resourceRequirements": [
+            {"type": "VCPU", "value": str(DEFAULT_CPU)},
+            {"type": "MEMORY", "value": str(DEFAULT_MEMORY_MIB)},
+        ],
+    }
+    mount = mount or {}
+    for key in ("volumes", "mountPoints"):
+        if mount.get(key):
+            props[key] = mount[key]
+    return {"type": "container", "containerProperties": props}
+
+
+def job_definition_name(body: dict[str, Any]) -> str:
+    """Content-hashed name: ``wdl2sfn-<sha256(canonical JSON of the body)[:16]>``."""
+    canon = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return "wdl2sfn-" + hashlib.sha256(canon.encode("utf-8")).hexdigest()[:16]
+
+
+_registered: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+_registered_lock = threading.Lock()
+
+
+def ensure_job_definition(client: Any, image: str, mount: dict[str, Any] | None = None) -> str:
+    """Name of an ACTIVE job definition for ``image`` (+ mount), registering it only when
+    ``describe_job_definitions`` finds none. Memoized per client object in this process."""
+    body = job_definition_body(image, mount)
+    name = job_definition_name(body)
+    with _registered_lock:
+        try:
+            if name in _registered.get(client, ()):
+                return name
+        except TypeError:  # client not weak-referenceable: no memo
+            pass
+    found = client.describe_job_definitions(jobDefinitionName=name, status="ACTIVE")
+    if not any(d.get("status", "ACTIVE") == "ACTIVE" for d in found.get("jobDefinitions", [])):
+        client.register_job_definition(jobDefinitionName=name, **body)
+    with _registered_lock:
+        try:
+            _registered.setdefault(client, set()).add(name)
+        except TypeError:
+            pass
+    return name

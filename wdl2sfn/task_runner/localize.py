@@ -1,0 +1,273 @@
+"""Localize a call's File/Directory inputs into ``<call_dir>/inputs/<n>/<basename>``.
+
+Sources: local paths (must exist), ``s3://bucket/key`` (boto3), ``http(s)://`` (urllib, with
+retries). Remote objects are first downloaded into a content-keyed cache shared by all runs of the
+store, ``<store_root>/_DOWNLOADS/<kind>/<sha256 of uri + version>/<basename>`` where the version is
+the object's ETag (S3; HTTP ETag/Last-Modified/Content-Length when the server gives them), so a
+changed object is fetched again and an unchanged one never twice. Each input is then hard-linked
+into the call directory (falling back to a symbolic link when the source is on another file
+system), or copied when ``copy_input_files`` is set. Directories are symlinked (or copied).
+
+Every step is idempotent: the same inputs give the same ``inputs/<n>`` layout, and a link that is
+already in place is left alone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import WDL
+
+from .atomic import link_atomic
+from .errors import WdlInputError
+
+__all__ = ["localize_inputs", "download", "is_uri", "local_paths"]
+
+HTTP_ATTEMPTS = 4
+HTTP_TIMEOUT_S = 60
+_CHUNK = 1 << 20
+
+
+def is_uri(value: str) -> bool:
+    return value.startswith(("s3://", "http://", "https://"))
+
+
+def local_paths(env: WDL.Env.Bindings[WDL.Value.Base]) -> list[tuple[str, bool]]:
+    """``(path, is_directory)`` of every local File/Directory value in ``env`` (URIs skipped)."""
+    found: list[tuple[str, bool]] = []
+
+    def visit(v: WDL.Value.File | WDL.Value.Directory) -> str:
+        if not is_uri(v.value):
+            found.append((v.value, isinstance(v, WDL.Value.Directory)))
+        return v.value
+
+    WDL.Value.rewrite_env_paths(env, visit)
+    return found
+
+
+def localize_inputs(
+    inputs: WDL.Env.Bindings[WDL.Value.Base],
+    call_dir: Path,
+    store_root: Path,
+    *,
+    copy: bool = False,
+    s3_client: Any = None,
+) -> WDL.Env.Bindings[WDL.Value.Base]:
+    """Return ``inputs`` with every File/Directory value rewritten to its localized path."""
+    inputs_dir = Path(call_dir) / "inputs"
+    index: dict[tuple[str, bool], str] = {}
+
+    def rewrite(v: WDL.Value.File | WDL.Value.Directory) -> str:
+        directory = isinstance(v, WDL.Value.Directory)
+        src = v.value.rstrip("/") if directory else v.value
+        key = (src, directory)
+        if key not in index:
+            n = len(index)
+            index[key] = _localize_one(
+                src, directory, inputs_dir / str(n), Path(store_root), copy, s3_client
+            )
+        return index[key]
+
+    return WDL.Value.rewrite_env_paths(inputs, rewrite)
+
+
+def _localize_one(
+    src: str, directory: bool, dest_dir: Path, store_root: Path, copy: bool, s3_client: Any
+) -> str:
+    kind = "Directory" if directory else "File"
+    if is_uri(src):
+        local = download(src, store_root, directory=directory, s3_client=s3_client)
+    else:
+        local = os.path.abspath(src)
+        if not (os.path.isdir(local) if directory else os.path.isfile(local)):
+            raise WdlInputError(f"input {kind} not found: {src}", path=src)
+    name = os.path.basename(src.rstrip("/")) or "input"
+    dest = dest_dir / name
+    _place(local, dest, directory, copy)
+    return str(dest)
+
+
+def _place(local: str, dest: Path, directory: bool, copy: bool) -> None:
+    """Make ``dest`` refer to ``local`` (idempotent)."""
+    if _already_placed(local, dest, directory, copy):
+        return
+    if copy:
+        link_atomic(local, dest, "copy")
+        return
+    if not directory:
+        try:
+            link_atomic(local, dest, "hard")
+            return
+        except OSError:
+            pass  # e.g. EXDEV (another file system) or EPERM: fall back to a symlink
+    link_atomic(local, dest, "sym")
+
+
+def _already_placed(local: str, dest: Path, directory: bool, copy: bool) -> bool:
+    try:
+        if os.path.islink(dest):
+            return not copy and os.readlink(dest) == local
+        if directory:
+            return copy and dest.is_dir()
+        st_dest, st_src = os.stat(dest), os.stat(local)
+    except OSError:
+        return False
+    if copy:
+        return st_dest.st_size == st_src.st_size and st_dest.st_mtime_ns >= st_src.st_mtime_ns
+    return (st_dest.st_dev, st_dest.st_ino) == (st_src.st_dev, st_src.st_ino)
+
+
+# ---------------------------------------------------------------- downloads
+
+
+def download(
+    uri: str, store_root: Path, *, directory: bool = False, s3_client: Any = None
+) -> str:
+    """Local path of ``uri`` in the download cache, fetching it when absent or changed."""
+    if uri.startswith("s3://"):
+        return _download_s3(uri, Path(store_root), directory, s3_client)
+    if directory:
+        raise WdlInputError(f"Directory inputs from HTTP(S) are not supported: {uri}", uri=uri)
+    return _download_http(uri, Path(store_root))
+
+
+def _cache_path(store_root: Path, scheme: str, uri: str, version: str, name: str) -> Path:
+    digest = hashlib.sha256(json.dumps([uri, version]).encode("utf-8")).hexdigest()
+    return store_root / "_DOWNLOADS" / scheme / digest[:2] / digest / (name or "download")
+
+
+def _fetch_to(dest: Path, fetch: Callable[[str], None]) -> None:
+    """Run ``fetch(tmp_path)`` then rename the result to ``dest`` (never a partial file)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        fetch(tmp)
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    parts = urllib.parse.urlparse(uri)
+    return parts.netloc, parts.path.lstrip("/")
+
+
+def _s3(s3_client: Any) -> Any:
+    if s3_client is not None:
+        return s3_client
+    import boto3
+
+    return boto3.client("s3")
+
+
+def _download_s3(uri: str, store_root: Path, directory: bool, s3_client: Any) -> str:
+    from botocore.exceptions import ClientError
+
+    client = _s3(s3_client)
+    bucket, key = _split_s3(uri.rstrip("/") if directory else uri)
+    if not bucket or (not key and not directory):
+        raise WdlInputError(f"invalid S3 URI: {uri}", uri=uri)
+    try:
+        if not directory:
+            head = client.head_object(Bucket=bucket, Key=key)
+            dest = _cache_path(
+                store_root, "s3", uri, str(head.get("ETag", "")), os.path.basename(key)
+            )
+            if not dest.is_file():
+                _fetch_to(dest, lambda tmp: client.download_file(bucket, key, tmp))
+            return str(dest)
+        prefix = key + "/" if key else ""
+        objects: list[tuple[str, str]] = []
+        paginator = client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                if not obj["Key"].endswith("/"):
+                    objects.append((obj["Key"], str(obj.get("ETag", ""))))
+        if not objects:
+            raise WdlInputError(f"input Directory not found (no S3 objects): {uri}", uri=uri)
+        objects.sort()
+        dest = _cache_path(
+            store_root, "s3dir", uri, json.dumps(objects), os.path.basename(key) or bucket
+        )
+        if not dest.is_dir():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".dir.", suffix=".tmp"))
+            try:
+                for obj_key, _etag in objects:
+                    rel = obj_key[len(prefix) :]
+                    target = staging / rel
+                    if ".." in Path(rel).parts:
+                        raise WdlInputError(f"unsafe S3 key under {uri}: {obj_key}", uri=uri)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    client.download_file(bucket, obj_key, str(target))
+                try:
+                    os.rename(staging, dest)
+                except OSError:
+                    if not dest.is_dir():  # lost a race to a concurrent download: fine
+                        raise
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+        return str(dest)
+    except ClientError as exn:
+        raise WdlInputError(f"cannot download {uri}: {exn}", uri=uri) from exn
+
+
+def _http_open(req: urllib.request.Request) -> Any:
+    last: Exception | None = None
+    for attempt in range(HTTP_ATTEMPTS):
+        try:
+            return urllib.request.urlopen(req, timeout=HTTP_TIMEOUT_S)
+        except urllib.error.HTTPError as exn:
+            if exn.code < 500 and exn.code != 429:
+                raise
+            last = exn
+        except (urllib.error.URLError, TimeoutError, ConnectionError) as exn:
+            last = exn
+        if attempt + 1 < HTTP_ATTEMPTS:
+            time.sleep(min(8.0, 0.5 * 2**attempt))
+    assert last is not None
+    raise last
+
+
+def _download_http(uri: str, store_root: Path) -> str:
+    name = os.path.basename(urllib.parse.urlparse(uri).path)
+    try:
+        version = ""
+        try:
+            with _http_open(urllib.request.Request(uri, method="HEAD")) as resp:
+                h = resp.headers
+                version = json.dumps(
+                    [h.get("ETag"), h.get("Last-Modified"), h.get("Content-Length")]
+                )
+        except urllib.error.HTTPError as exn:
+            if exn.code not in (403, 405, 501):  # some servers refuse HEAD: key on the URI only
+                raise
+        dest = _cache_path(store_root, "http", uri, version, name)
+        if dest.is_file():
+            return str(dest)
+
+        def fetch(tmp: str) -> None:
+            with _http_open(urllib.request.Request(uri)) as resp, open(tmp, "wb") as out:
+                shutil.copyfileobj(resp, out, _CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+
+        _fetch_to(dest, fetch)
+        return str(dest)
+    except (urllib.error.URLError, OSError) as exn:
+        raise WdlInputError(f"cannot download {uri}: {exn}", uri=uri) from exn
