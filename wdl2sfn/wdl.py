@@ -7,6 +7,9 @@ underscore) goes through this module, so a miniwdl upgrade touches one file. Pub
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import WDL
 
 # ---------------------------------------------------------------- loading and the typed tree
@@ -62,3 +65,48 @@ def is_output_error(exn: BaseException) -> bool:
     from WDL.runtime.error import OutputError
 
     return isinstance(exn, OutputError)
+
+
+class HookedStdLib(WDL.StdLib.Base):
+    """A ``WDL.StdLib.Base`` whose file-system hooks (miniwdl's underscore-named extension points)
+    are plain callables, so the task runner's path policy lives outside this adapter:
+
+    - ``devirtualize(filename) -> host path`` for read_*/size() (may raise to forbid a path);
+    - ``virtualize(host path) -> File value`` for files written by write_* into ``write_dir``;
+    - ``resolve_relative(filename) -> path`` for File/Directory values used by operators;
+    - ``join_paths_dir``: the directory join_paths() resolves relative results against;
+    - ``extra``: name -> (argument types, return type, implementation) static functions added or
+      replaced (stdout/stderr/glob in a task's output section).
+    """
+
+    def __init__(
+        self,
+        wdl_version: str,
+        *,
+        write_dir: str,
+        devirtualize: Callable[[str], str],
+        virtualize: Callable[[str], str],
+        resolve_relative: Callable[[str], str],
+        join_paths_dir: str,
+        extra: dict[str, tuple[list[WDL.Type.Base], WDL.Type.Base, Callable[..., Any]]]
+        | None = None,
+    ) -> None:
+        super().__init__(wdl_version, write_dir=write_dir)
+        self._hook_devirtualize = devirtualize
+        self._hook_virtualize = virtualize
+        self._hook_resolve_relative = resolve_relative
+        self._hook_join_paths_dir = join_paths_dir
+        for name, (arg_types, return_type, fn) in (extra or {}).items():
+            setattr(self, name, WDL.StdLib.StaticFunction(name, arg_types, return_type, fn))
+
+    def _devirtualize_filename(self, filename: str) -> str:
+        return self._hook_devirtualize(filename)
+
+    def _virtualize_filename(self, filename: str) -> str:
+        return self._hook_virtualize(filename)
+
+    def _resolve_source_relative_path(self, filename: str) -> str:
+        return self._hook_resolve_relative(filename)
+
+    def _join_paths_default_directory(self) -> str:
+        return self._hook_join_paths_dir
