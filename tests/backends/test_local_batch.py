@@ -146,7 +146,7 @@ def test_job_larger_than_the_machine_fails_at_once_naming_request_and_capacity(m
 def test_abort_while_waiting_for_resources_returns_promptly(make_batch):
     batch = make_batch(cpus=1)
     blocker = submit_in_background(batch, job_params(["sleep", "30"], name="blocker"))
-    wait_for(lambda: batch.describe_jobs(jobs=list(batch._jobs))["jobs"][0]["status"] == "RUNNING")
+    wait_for(lambda: batch.list_jobs(jobStatus="RUNNING")["jobSummaryList"] != [])
     waiting = submit_in_background(batch, job_params(["true"], name="waiting"))
     time.sleep(0.3)
     waiting.abort.set()
@@ -204,9 +204,7 @@ def test_evaluate_on_exit_catch_all_exit_stops_a_failing_command(make_batch):
     batch = make_batch()
     with pytest.raises(Exception) as info:
         batch.submit_job_sync(
-            job_params(
-                ["sh", "-c", "exit 2"], retry={"Attempts": 3, "EvaluateOnExit": SPOT_RULES}
-            ),
+            job_params(["sh", "-c", "exit 2"], retry={"Attempts": 3, "EvaluateOnExit": SPOT_RULES}),
             threading.Event(),
         )
     assert len(failed_job(info.value)["Attempts"]) == 1
@@ -343,7 +341,7 @@ def test_abort_escalates_to_sigkill_when_sigterm_is_ignored(make_batch, tmp_path
 def test_shutdown_kills_running_jobs(make_batch):
     batch = make_batch()
     bg = submit_in_background(batch, job_params(["sleep", "30"]))
-    wait_for(lambda: any(j.proc is not None for j in batch._jobs.values()))
+    wait_for(lambda: batch.list_jobs(jobStatus="RUNNING")["jobSummaryList"] != [])
     batch.shutdown()
     bg.join(timeout=5)
     assert failed_job(bg.error)["StatusReason"] == REASON_SHUTDOWN
@@ -492,11 +490,7 @@ def _fake_runtime(bin_dir: Path, name: str, record: Path) -> None:
     """A stand-in `docker`/`podman` that records its argv and environment, then exits 0."""
     bin_dir.mkdir(exist_ok=True)
     exe = bin_dir / name
-    exe.write_text(
-        "#!/bin/sh\n"
-        f'printf "%s\\n" "$@" > {record}\n'
-        f'echo "FOO=$FOO" >> {record}\n'
-    )
+    exe.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {record}\necho "FOO=$FOO" >> {record}\n')
     exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
 
 
@@ -513,7 +507,9 @@ def test_docker_runtime_runs_the_job_definition_image_with_mounts_and_env(
         jobDefinitionName="img", type="container", containerProperties={"image": "ubuntu:22.04"}
     )
     batch.submit_job_sync(
-        job_params(["bash", "-c", "echo hi"], definition="img", env={"FOO": "secret"}, memory="512"),
+        job_params(
+            ["bash", "-c", "echo hi"], definition="img", env={"FOO": "secret"}, memory="512"
+        ),
         threading.Event(),
     )
     lines = record.read_text().splitlines()

@@ -496,6 +496,27 @@ class LocalBatch:
                 out.append(copy.deepcopy(job.desc))
         return {"jobs": out}
 
+    def list_jobs(self, **kwargs: Any) -> dict[str, Any]:
+        """boto3-shaped ListJobs: optional jobQueue (name or ARN) and jobStatus filters."""
+        queue = kwargs.get("jobQueue")
+        status = kwargs.get("jobStatus")
+        with self._lock:
+            jobs = list(self._jobs.values())
+        summaries = []
+        for job in jobs:
+            with job.lock:
+                d = job.desc
+                if queue and d["jobQueue"].rsplit("/", 1)[-1] != str(queue).rsplit("/", 1)[-1]:
+                    continue
+                if status and d["status"] != status:
+                    continue
+                summary = {k: d[k] for k in ("jobArn", "jobId", "jobName", "createdAt", "status")}
+                for k in ("statusReason", "startedAt", "stoppedAt", "jobDefinition"):
+                    if k in d:
+                        summary[k] = d[k]
+                summaries.append(summary)
+        return {"jobSummaryList": summaries}
+
     def terminate_job(self, **kwargs: Any) -> dict[str, Any]:
         with self._lock:
             job = self._jobs.get(str(kwargs.get("jobId")))
@@ -994,6 +1015,9 @@ class LocalBatch:
                     break
                 abort.wait(poll)
                 poll = min(0.1, poll * 1.5)
+            if stop is None and self._stop_reason(job, abort):
+                # killed from outside the loop (shutdown, terminate_job) before it noticed
+                stop = (self._stop_reason(job, abort) or REASON_SHUTDOWN, True, True)
             # the main process has exited (not yet reaped): a container's exit ends everything
             # left in it, so kill the rest of the process group before reaping
             self._signal_group(job, signal.SIGKILL)
