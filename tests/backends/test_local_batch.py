@@ -474,6 +474,13 @@ def test_retry_attempts_outside_1_to_10_are_a_client_error(make_batch, attempts)
     assert error_and_cause(info.value)[0] == "Batch.ClientException"
 
 
+def test_invalid_job_name_is_a_client_error(make_batch):
+    batch = make_batch()
+    with pytest.raises(Exception) as info:
+        batch.submit_job_sync(job_params(["true"], name="call-sub/call-a"), threading.Event())
+    assert error_and_cause(info.value)[0] == "Batch.ClientException"
+
+
 def test_resource_values_must_be_strings(make_batch):
     batch = make_batch()
     params = job_params(["true"])

@@ -97,7 +97,10 @@ def task_failure_class() -> type[Exception]:
     try:
         from wdl2sfn.statemachine.executor import TaskFailure
     except ImportError:
-        return _FallbackTaskFailure
+        try:  # where the executor's package defines it
+            from wdl2sfn.statemachine.errors import TaskFailure
+        except ImportError:
+            return _FallbackTaskFailure
     return TaskFailure
 
 
