@@ -272,14 +272,14 @@ class WdlStateMachine(Construct):
             definition_body=sfn.DefinitionBody.from_string(json.dumps(compiled.definition)),
             definition_substitutions=self._substitutions(compiled),
             role=role,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ERROR),
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
             tracing_enabled=True,
         )
         machine.node.add_dependency(policy)
-        self._acknowledge(role, policy, stack)
+        self._acknowledge(role, policy, stack, name)
         return machine
 
-    def _acknowledge(self, role: iam.Role, policy: iam.Policy, stack: Stack) -> None:
+    def _acknowledge(self, role: iam.Role, policy: iam.Policy, stack: Stack, name: str) -> None:
         bucket = stack.get_logical_id(self.infra.bucket.node.default_child)
         reasons = {
             "AwsSolutions-IAM5[Resource::*]": (
@@ -296,6 +296,11 @@ class WdlStateMachine(Construct):
                 "Job ids are known only at run time; Step Functions terminates aborted .sync jobs."
             ),
         }
+        for n in [name, *self._child_names.values()]:
+            reasons[
+                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
+                f"<AWS::AccountId>:execution:{n}/*]"
+            ] = "Distributed Map child and subworkflow executions are named at run time."
         for rule, reason in reasons.items():
             ack(role, rule, reason)
             ack(policy, rule, reason)

@@ -1,0 +1,17 @@
+#!/usr/bin/env python3
+"""wdl2sfn's CDK app: ``cdk deploy -c variant=new-vpc|existing-vpc|fsx`` (see docs/deploy.md)."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+
+from wdl2sfn_cdk.app import NagError, build_app, synth  # noqa: E402
+
+if __name__ == "__main__":
+    app, _ = build_app()
+    try:
+        synth(app)
+    except NagError as exc:
+        sys.exit(f"cdk-nag: unacknowledged findings:\n{exc}")
