@@ -143,6 +143,13 @@ def test_job_larger_than_the_machine_fails_at_once_naming_request_and_capacity(m
     assert "2 VCPU, 4096 MiB MEMORY" in reason
 
 
+def test_clamp_to_machine_runs_an_oversized_job_with_what_the_machine_has(make_batch):
+    batch = make_batch(cpus=2, memory_mib=4096, clamp_to_machine=True)
+    job = batch.submit_job_sync(job_params(["true"], vcpu="8", memory="9000"), threading.Event())
+    assert job["Status"] == "SUCCEEDED"
+    assert "2 VCPU, 4096 MiB MEMORY" in Path(job["Container"]["LogStreamName"]).read_text()
+
+
 def test_abort_while_waiting_for_resources_returns_promptly(make_batch):
     batch = make_batch(cpus=1)
     blocker = submit_in_background(batch, job_params(["sleep", "30"], name="blocker"))

@@ -341,7 +341,23 @@ class _AttemptResult:
 class LocalBatch:
     """AWS Batch for `batch:submitJob.sync`, running each job as a host subprocess.
 
-    Thread-safe: the executor calls submit_job_sync from as many threads as it runs states."""
+    Thread-safe: the executor calls submit_job_sync from as many threads as it runs states.
+
+    cpus / memory_mib / gpus: the machine's capacity (default: os.cpu_count(), MemTotal, the
+    GPUs `nvidia-smi -L` lists). On the host runtime VCPU and MEMORY only gate admission; they
+    are not enforced on the process (no cgroup, no OOM kill). With docker/podman they become
+    --cpus / --memory.
+    runtime: "host", or "docker"/"podman" (the job definition's image; its executable must be
+    on PATH).
+    log_dir: each job's stdout+stderr goes to log_dir/<jobId>.log, its Container.LogStreamName
+    (default: a new temporary directory).
+    faults: fault injection (FaultPlan); on_output: (job name, line) for each stderr line.
+    queues: the job queue names accepted (an ARN's last path segment is its name).
+    mounts: host paths bind-mounted at the same path into containers (the run store).
+    kill_grace_seconds: SIGTERM -> SIGKILL delay on timeout, abort or termination (AWS: 30).
+    clamp_to_machine: run a job that asks more than the machine has with what the machine has
+    (as miniwdl caps runtime.cpu/memory to the host), instead of failing it at once.
+    """
 
     def __init__(
         self,
@@ -356,6 +372,7 @@ class LocalBatch:
         queues: Iterable[str] = DEFAULT_QUEUES,
         mounts: Iterable[str | Path] = (),
         kill_grace_seconds: float = 10.0,
+        clamp_to_machine: bool = False,
     ) -> None:
         if runtime not in ("host", "docker", "podman"):
             raise ValueError(f"runtime must be 'host', 'docker' or 'podman', not {runtime!r}")
@@ -382,6 +399,7 @@ class LocalBatch:
         self.queues = {q: f"{ARN_PREFIX}:job-queue/{q}" for q in queues}
         self.mounts = tuple(str(Path(m).resolve()) for m in mounts)
         self.kill_grace_seconds = float(kill_grace_seconds)
+        self.clamp_to_machine = clamp_to_machine
 
         self._cond = threading.Condition()
         self._free_cpus = self.cpus
@@ -755,6 +773,19 @@ class LocalBatch:
             job.desc["container"]["logStreamName"] = str(log_path)
 
         never = self._never_fits(need)
+        if never and self.clamp_to_machine:
+            clamped = _Need(
+                vcpus=min(need.vcpus, self.cpus),
+                memory=min(need.memory, self.memory_mib),
+                gpus=min(need.gpus, self.gpus) if self.gpus else need.gpus,
+            )
+            msg = (
+                f"WARNING: job {name} requests {need.describe()}, more than this machine has: "
+                f"running it with {clamped.describe()}"
+            )
+            log.warning("local Batch: %s", msg[len("WARNING: ") :])
+            self._note(log_path, msg)
+            need, never = clamped, None
         if never:
             self._finish(job, "FAILED", never)
             log.error("local Batch job %s: %s", name, never)
@@ -957,7 +988,10 @@ class LocalBatch:
         if self.runtime == "host":
             argv = list(command)
         else:
-            argv = self.container_argv(job.desc, attempt, command, job_env, gpu_ids)
+            # inside the container `--gpus` renumbers the devices it exposes from 0: the host's
+            # indexes in CUDA_VISIBLE_DEVICES would be wrong there
+            container_env = [k for k in job_env if k != "CUDA_VISIBLE_DEVICES"]
+            argv = self.container_argv(job.desc, attempt, command, container_env, gpu_ids)
             job.container_name = f"wdl2sfn-{job.desc['jobId']}-{attempt}"
 
         log_file = open(log_path, "ab")  # noqa: SIM115 - closed below
