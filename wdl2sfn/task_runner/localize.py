@@ -132,9 +132,7 @@ def _already_placed(local: str, dest: Path, directory: bool, copy: bool) -> bool
 # ---------------------------------------------------------------- downloads
 
 
-def download(
-    uri: str, store_root: Path, *, directory: bool = False, s3_client: Any = None
-) -> str:
+def download(uri: str, store_root: Path, *, directory: bool = False, s3_client: Any = None) -> str:
     """Local path of ``uri`` in the download cache, fetching it when absent or changed."""
     if uri.startswith("s3://"):
         return _download_s3(uri, Path(store_root), directory, s3_client)
