@@ -345,6 +345,18 @@ def test_abort_escalates_to_sigkill_when_sigterm_is_ignored(make_batch, tmp_path
     assert failed_job(bg.error)["StatusReason"] == REASON_ABORTED
 
 
+def test_terminate_job_fails_it_with_the_given_reason(make_batch):
+    batch = make_batch()
+    bg = submit_in_background(batch, job_params(["sleep", "30"], retry={"Attempts": 2}))
+    wait_for(lambda: batch.list_jobs(jobStatus="RUNNING")["jobSummaryList"] != [])
+    [running] = batch.list_jobs(jobStatus="RUNNING")["jobSummaryList"]
+    batch.terminate_job(jobId=running["jobId"], reason="stopped by the user")
+    bg.join(timeout=5)
+    job = failed_job(bg.error)
+    assert job["StatusReason"] == "stopped by the user"
+    assert len(job["Attempts"]) == 1
+
+
 def test_shutdown_kills_running_jobs(make_batch):
     batch = make_batch()
     bg = submit_in_background(batch, job_params(["sleep", "30"]))
