@@ -110,3 +110,38 @@ class HookedStdLib(WDL.StdLib.Base):
 
     def _join_paths_default_directory(self) -> str:
         return self._hook_join_paths_dir
+
+
+# ---------------------------------------------------------------- workflow-level run-time helpers
+# (task_runner/workflow_eval.py, task_runner/handlers.py, cli.py)
+
+
+def coerce_call_inputs(
+    callee_inputs: WDL.Env.Bindings[WDL.Tree.Decl], call_inputs: WDL.Env.Bindings[WDL.Value.Base]
+) -> WDL.Env.Bindings[WDL.Value.Base]:
+    """Coerce a call's inputs to the callee's declared types (inputs with defaults as optional)."""
+    from WDL.runtime._workflow_state import _coerce_call_inputs
+
+    return _coerce_call_inputs(callee_inputs, call_inputs)
+
+
+def gather(
+    node: WDL.Tree.Gather, parts: list[WDL.Env.Bindings[WDL.Value.Base]]
+) -> WDL.Env.Bindings[WDL.Value.Base]:
+    """miniwdl's gather: arrays over scatter shards, or the value / None of a conditional."""
+    from WDL.runtime._workflow_state import _gather
+
+    return _gather(node, {f"shard-{i:09d}": env for i, env in enumerate(parts)})
+
+
+def runner_inputs(
+    doc: WDL.Tree.Document, inputs: list[str], input_file: str | None
+) -> WDL.Env.Bindings[WDL.Value.Base]:
+    """Parse `-i inputs.json` and `name=value` arguments exactly as `miniwdl run` does."""
+    from WDL import CLI
+
+    return CLI.runner_input(doc, inputs, input_file, [], [], check_required=True, downloadable=_downloadable)
+
+
+def _downloadable(uri: str, directory: bool) -> bool:
+    return uri.startswith(("s3://", "http://", "https://", "gs://"))

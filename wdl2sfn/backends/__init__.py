@@ -1,0 +1,1 @@
+"""Backends: where the compiled state machine runs (local executor, or AWS)."""

@@ -1,0 +1,112 @@
+"""Run a compiled state machine on this machine: the executor + local Batch + in-process steps.
+
+The definition is exactly what `wdl2sfn compile` prints; only the resources behind its Task
+states differ from AWS (invariant 5, "same ASL everywhere").
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ...statemachine.executor import Executor, ExecutionResult, FolderObjectStore
+from ...task_runner.handlers import Runtime, Settings
+from ...task_runner.store import RunStore
+from .batch import FaultPlan, LocalBatch
+from .resources import RUN_BUCKET, local_handlers, local_substitutions
+
+
+@dataclass
+class LocalRun:
+    """One local execution: where it lives and what came out."""
+
+    run_dir: Path
+    result: ExecutionResult
+
+
+@dataclass
+class LocalBackend:
+    root: Path
+    runtime: str = "host"  # host | docker | podman
+    copy_input_files: bool = False
+    on_event: Callable[[str, dict[str, Any]], None] | None = None
+    on_output: Callable[[str, str], None] | None = None
+    cpus: int | None = None
+    memory_mib: int | None = None
+
+    def execute(
+        self,
+        definition: dict[str, Any],
+        execution_input: dict[str, Any],
+        run_name: str,
+        state_machines: dict[str, dict[str, Any]] | None = None,
+    ) -> LocalRun:
+        """Start the execution and wait for it; Ctrl-C / SIGTERM stop it like StopExecution."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        run_dir = self.root / run_name
+        run_dir.mkdir(parents=True, exist_ok=True)
+        _expose_runner_environment(self.root)
+        batch = LocalBatch(
+            runtime=self.runtime,
+            log_dir=run_dir / "_batch_logs",
+            faults=FaultPlan.from_env(),
+            on_output=self.on_output,
+            mounts=[self.root],
+            cpus=self.cpus,
+            memory_mib=self.memory_mib,
+        )
+        runtime = Runtime(
+            Settings(store=RunStore(self.root), job_definitions=batch, copy_input_files=self.copy_input_files)
+        )
+        executor = Executor(
+            definition,
+            local_handlers(batch, runtime.dispatch),
+            substitutions=local_substitutions(),
+            history_dir=run_dir,
+            object_store=FolderObjectStore(self.root, buckets={RUN_BUCKET: self.root}),
+            state_machines=state_machines or {},
+            on_event=self.on_event,
+        )
+        execution = executor.start(execution_input, run_name)
+        try:
+            with _stop_on_signals(execution.stop):
+                result = execution.wait()
+        finally:
+            batch.shutdown()
+            runtime.forget(run_name)
+        return LocalRun(run_dir, result)
+
+
+def _expose_runner_environment(root: Path) -> None:
+    """Runner jobs (python -m wdl2sfn.task_runner) run as host subprocesses: point them here."""
+    os.environ["WDL2SFN_STORE"] = str(root)
+    bindir = os.path.dirname(sys.executable)
+    if not os.environ.get("PATH", "").startswith(bindir + os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
+
+
+class _stop_on_signals:
+    """SIGINT/SIGTERM -> stop the execution (its Batch jobs are killed), then report."""
+
+    def __init__(self, stop: Callable[..., None]) -> None:
+        self.stop = stop
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _stop_on_signals:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.stop("wdl2sfn.Interrupted", f"stopped by signal {signal.Signals(signum).name}")
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,232 @@
+"""The run-time steps: plain `handler(event) -> dict` functions over small JSON events.
+
+On AWS each is a Lambda function (EFS mounted); locally the executor calls them in-process. They
+share nothing but the run store, so any of them may run anywhere, any number of times: each is
+idempotent (re-running one with the same event gives the same result).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import WDL
+from WDL import Tree
+
+from .. import wdl
+from ..workflow_index import NodeInfo, WorkflowIndex, call_path
+from .errors import WdlError, WdlInputError
+from .store import RunStore
+from .task import TaskContext, collect_task, prepare_task, recover_task
+from .workflow_eval import WorkflowEval
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass
+class Settings:
+    """Where the store is and how to reach Batch/S3; from the environment on AWS."""
+
+    store: RunStore
+    job_definitions: Any = None  # boto3 batch client, or the LocalBatch
+    s3: Any = None  # boto3 s3 client when running on AWS
+    run_bucket: str | None = None
+    mount: dict[str, Any] = field(default_factory=dict)
+    default_image: str = "ubuntu:22.04"
+    copy_input_files: bool = False
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        import boto3
+
+        return cls(
+            store=RunStore(Path(os.environ.get("WDL2SFN_STORE", "/mnt/efs/wdl2sfn/runs"))),
+            job_definitions=boto3.client("batch"),
+            s3=boto3.client("s3"),
+            run_bucket=os.environ.get("WDL2SFN_RUN_BUCKET"),
+            mount=_mount_from_env(),
+        )
+
+
+def _mount_from_env() -> dict[str, Any]:
+    fs = os.environ.get("WDL2SFN_EFS_ID")
+    if not fs:
+        return {}
+    ap = os.environ.get("WDL2SFN_EFS_ACCESS_POINT")
+    volume: dict[str, Any] = {"fileSystemId": fs, "transitEncryption": "ENABLED"}
+    if ap:
+        volume["authorizationConfig"] = {"accessPointId": ap, "iam": "ENABLED"}
+    return {
+        "volumes": [{"name": "efs", "efsVolumeConfiguration": volume}],
+        "mountPoints": [{"sourceVolume": "efs", "containerPath": "/mnt/efs", "readOnly": False}],
+        "jobRoleArn": os.environ.get("WDL2SFN_JOB_ROLE_ARN"),
+    }
+
+
+class Runtime:
+    """The step functions bound to one set of Settings, with per-process caches of parsed WDL."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._docs: dict[str, Tree.Document] = {}
+        self._evals: dict[str, WorkflowEval] = {}
+        self._lock = threading.Lock()
+
+    def dispatch(self, step: str, event: dict[str, Any]) -> dict[str, Any]:
+        handler = getattr(self, step, None)
+        if step.startswith("_") or step not in STEPS or handler is None:
+            raise ValueError(f"unknown run-time step {step!r}")
+        return handler(event)  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ steps
+    def init(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Normalise the execution input (or an EventBridge event) into the run record."""
+        from .init import initialize_run
+
+        return initialize_run(self.settings, event)
+
+    def prepare(self, event: dict[str, Any]) -> dict[str, Any]:
+        ev, info, shard = self._locate(event)
+        assert isinstance(info.node, Tree.Call) and isinstance(info.node.callee, Tree.Task)
+        inputs = ev.call_inputs(info, shard)
+        prepared = prepare_task(
+            info.node.callee, inputs, self._task_context(ev, info, shard, event)
+        )
+        return {"cached": prepared.cached, "job": prepared.job}
+
+    def collect(self, event: dict[str, Any]) -> dict[str, Any]:
+        ev, info, shard = self._locate(event)
+        assert isinstance(info.node, Tree.Call) and isinstance(info.node.callee, Tree.Task)
+        ctx = self._task_context(ev, info, shard, event)
+        if event.get("error"):
+            return {"job": recover_task(info.node.callee, ctx, event["error"])}
+        collect_task(info.node.callee, ctx)
+        return {"ok": True}
+
+    def eval(self, event: dict[str, Any]) -> dict[str, Any]:
+        ev, info, shard = self._locate(event)
+        if isinstance(info.node, Tree.Scatter):
+            return self._scatter(ev, info, shard)
+        assert isinstance(info.node, Tree.Conditional), info.ref
+        return {"value": ev.condition(info.ref, shard)}
+
+    def finalize(self, event: dict[str, Any]) -> dict[str, Any]:
+        from .finalize import finalize_run
+
+        ev = self._eval(event["run"])
+        return finalize_run(self.settings, ev, event.get("runner") or {})
+
+    def upload(self, event: dict[str, Any]) -> dict[str, Any]:
+        from .upload import upload_run
+
+        return upload_run(self.settings, event["run"])
+
+    # ------------------------------------------------------------------ helpers
+    def _scatter(self, ev: WorkflowEval, info: NodeInfo, shard: tuple[int, ...]) -> dict[str, Any]:
+        store = self.settings.store
+        count = len(ev.scatter_items(info.ref, shard).value)
+        key = store.items_key(ev.run, info.ref, shard)
+        items = [{"shard": [*shard, i]} for i in range(count)]
+        body = json.dumps(items, separators=(",", ":")).encode()
+        path = store.root / key
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            from .atomic import write_bytes_atomic
+
+            write_bytes_atomic(path, body)
+        if self.settings.run_bucket and self.settings.s3 is not None:
+            self.settings.s3.put_object(Bucket=self.settings.run_bucket, Key=key, Body=body)
+        return {
+            "count": count,
+            "items_key": key,
+            "results_prefix": store.results_prefix(ev.run, info.ref, shard),
+        }
+
+    def _locate(self, event: dict[str, Any]) -> tuple[WorkflowEval, NodeInfo, tuple[int, ...]]:
+        ev = self._eval(event["run"])
+        shard = tuple(int(i) for i in event.get("shard") or ())
+        return ev, ev.index[event["node"]], shard
+
+    def _task_context(
+        self, ev: WorkflowEval, info: NodeInfo, shard: tuple[int, ...], event: dict[str, Any]
+    ) -> TaskContext:
+        s = self.settings
+        record = self.run_record(ev.run)
+        name = call_path(info.ref) + "".join(f"-{i}" for i in shard)
+        return TaskContext(
+            call_dir=s.store.call_dir(ev.run, info.ref, shard),
+            call_name=name,
+            job_name=_job_name(ev.workflow.name, name),
+            queues=event.get("queues") or {},
+            job_definitions=s.job_definitions,
+            store_root=s.store.root,
+            cache_root=None if record.get("options", {}).get("no_cache") else s.store.cache_root(),
+            copy_input_files=s.copy_input_files,
+            mount=s.mount,
+            default_image=s.default_image,
+        )
+
+    def run_record(self, run: str) -> dict[str, Any]:
+        return dict(self.settings.store.read_json(self.settings.store.run_dir(run) / "run.json"))
+
+    def _eval(self, run: str) -> WorkflowEval:
+        with self._lock:
+            ev = self._evals.get(run)
+        if ev is not None:
+            return ev
+        record = self.run_record(run)
+        doc = self.document(
+            record["workflow"]["digest"],
+            self.settings.store.run_dir(run) / "wdl" / record["workflow"]["main"],
+        )
+        workflow = doc.workflow
+        assert workflow is not None
+        inputs = WDL.values_from_json(
+            record["inputs"], workflow.available_inputs, namespace=workflow.name
+        )
+        ev = WorkflowEval(self.settings.store, run, workflow, WorkflowIndex(workflow), inputs)
+        with self._lock:
+            self._evals[run] = ev
+        return ev
+
+    def document(self, digest: str, path: Path) -> Tree.Document:
+        with self._lock:
+            doc = self._docs.get(digest)
+        if doc is None:
+            doc = wdl.load(str(path))
+            with self._lock:
+                self._docs[digest] = doc
+        return doc
+
+    def forget(self, run: str) -> None:
+        """Drop a finished run's in-memory values (long-lived local processes)."""
+        with self._lock:
+            self._evals.pop(run, None)
+
+
+STEPS = ("init", "prepare", "collect", "eval", "finalize", "upload")
+
+
+def _job_name(workflow: str, call: str) -> str:
+    """Batch job names: letters, digits, hyphens and underscores, at most 128 characters."""
+    raw = f"{workflow}-{call}"
+    clean = "".join(c if c.isalnum() or c in "-_" else "-" for c in raw)
+    return clean[:128]
+
+
+def now_iso() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def copy_tree(src: Path, dst: Path) -> None:
+    shutil.copytree(src, dst, dirs_exist_ok=True)
+
+
+__all__ = ["Runtime", "Settings", "STEPS", "WdlError", "WdlInputError"]

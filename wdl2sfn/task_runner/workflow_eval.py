@@ -1,0 +1,266 @@
+"""Workflow-level evaluation for stateless steps: the value of any node at any shard.
+
+miniwdl's own workflow runner keeps every node's outputs in memory for the whole run. Here each
+step is a short-lived function, so values are read from (and lazily written to) the run store:
+
+* a task call's outputs are its `outputs.json` (written by collect);
+* a declaration is evaluated the first time a step needs it, then stored;
+* a gather assembles the referee's values over the section's shards (or None when an if was not
+  taken), exactly as miniwdl's `_gather` does;
+* a scatter's collection and an if's condition are evaluated by the eval step (or lazily, for
+  sections that hold no call), then stored.
+
+The environment for evaluating a node is miniwdl's: the merged outputs of its dependencies plus
+the scatter variables of its enclosing sections.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import WDL
+from WDL import Env, Tree, Type, Value
+
+from .. import wdl
+from ..workflow_index import NodeInfo, Scope, WorkflowIndex, call_path, output_node_ids
+from .errors import WdlEvalError
+from .store import RunStore, Shard
+from .task import read_outputs
+
+Bindings = Env.Bindings[Value.Base]
+
+
+@dataclass
+class WorkflowEval:
+    """Values of one run; safe to share between threads of one process (the local backend)."""
+
+    store: RunStore
+    run: str
+    workflow: Tree.Workflow
+    index: WorkflowIndex
+    inputs: Bindings  # the run's workflow inputs, without namespace
+    _memo: dict[tuple[str, Shard], Bindings] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # ------------------------------------------------------------------ public
+    def bindings(self, ref: str, shard: Sequence[int]) -> Bindings:
+        """The outputs env of node `ref` (names as miniwdl binds them) for the given shard."""
+        info = self.index[ref]
+        key = (ref, tuple(shard[: info.depth]))
+        with self._lock:
+            hit = self._memo.get(key)
+        if hit is not None:
+            return hit
+        value = self._compute(info, key[1])
+        with self._lock:
+            self._memo[key] = value
+        return value
+
+    def env_for(self, info: NodeInfo, shard: Sequence[int]) -> Bindings:
+        """Environment to evaluate `info`'s expressions in: dependencies + scatter variables."""
+        env: Bindings = Env.Bindings()
+        for name, value in self._scatter_vars(info, shard):
+            env = env.bind(name, value)
+        deps = [
+            self.bindings(self.index.local_ref(info, d), shard)
+            for d in info.node.workflow_node_dependencies
+        ]
+        return Env.merge(env, *deps)
+
+    def scatter_items(self, ref: str, shard: Sequence[int]) -> Value.Array:
+        """The scatter's collection at this shard prefix (evaluated once, then read back)."""
+        info = self.index[ref]
+        node = info.node
+        assert isinstance(node, Tree.Scatter)
+        prefix = tuple(shard[: info.depth])
+        path = self.store.value_path(self.run, ref, prefix)
+        ty = node.expr.type
+        if path.exists():
+            return _as_array(Value.from_json(ty, self.store.read_json(path)))
+        value = self._eval_expr(node.expr, info, prefix).coerce(ty)
+        self.store.write_json(path, value.json)
+        return _as_array(value)
+
+    def condition(self, ref: str, shard: Sequence[int]) -> bool:
+        info = self.index[ref]
+        node = info.node
+        assert isinstance(node, Tree.Conditional)
+        prefix = tuple(shard[: info.depth])
+        path = self.store.value_path(self.run, ref, prefix)
+        if path.exists():
+            return bool(self.store.read_json(path))
+        value = self._eval_expr(node.expr, info, prefix).coerce(Type.Boolean()).value
+        self.store.write_json(path, bool(value))
+        return bool(value)
+
+    def call_inputs(self, info: NodeInfo, shard: Sequence[int]) -> Bindings:
+        """A call's inputs: its input expressions, plus any supplied in the run inputs."""
+        call = info.node
+        assert isinstance(call, Tree.Call)
+        env = self.env_for(info, shard)
+        stdlib = self.stdlib(info)
+        values: Bindings = Env.Bindings()
+        for name, expr in call.inputs.items():
+            values = values.bind(name, self._guard(info, lambda e=expr: e.eval(env, stdlib=stdlib)))
+        for b in self._supplied_call_inputs(info):
+            values = values.bind(b.name, b.value)
+        assert isinstance(call.callee, Tree.Task | Tree.Workflow)
+        return self._guard(
+            info, lambda: wdl.coerce_call_inputs(call.callee.available_inputs, values)
+        )
+
+    def workflow_outputs(self) -> Bindings:
+        """The top workflow's outputs, namespaced by nothing (callers add the workflow name)."""
+        return self._scope_outputs(self.index.scopes[""], ())
+
+    def stdlib(self, info: NodeInfo) -> WDL.StdLib.Base:
+        return workflow_stdlib(self.store, self.run, info.scope.workflow)
+
+    # ------------------------------------------------------------------ computing one node
+    def _compute(self, info: NodeInfo, shard: Shard) -> Bindings:
+        node = info.node
+        if isinstance(node, Tree.Decl):
+            return Env.Bindings(Env.Binding(node.name, self._decl(info, shard)))
+        if isinstance(node, Tree.Gather):
+            return self._gather(info, shard)
+        if isinstance(node, Tree.Call):
+            return self._call_outputs(info, shard)
+        return Env.Bindings()  # a section node itself has no outputs
+
+    def _decl(self, info: NodeInfo, shard: Shard) -> Value.Base:
+        decl = info.node
+        assert isinstance(decl, Tree.Decl)
+        path = self.store.value_path(self.run, info.ref, shard)
+        if path.exists():
+            return Value.from_json(decl.type, self.store.read_json(path))
+        supplied = self._supplied(info, shard)
+        given = supplied.get(decl.name) if supplied is not None and decl.name in supplied else None
+        if given is not None and not _null_for_default(given, decl):
+            value = given
+        elif decl.expr is not None:
+            value = self._eval_expr(decl.expr, info, shard)
+        else:
+            value = Value.Null()
+        value = self._guard(info, lambda: value.coerce(decl.type))
+        self.store.write_json(path, value.json)
+        return value
+
+    def _supplied(self, info: NodeInfo, shard: Shard) -> Bindings | None:
+        """Values supplied for a scope's input declarations: run inputs, or the call's inputs."""
+        decl = info.node
+        if not any(d is decl for d in info.scope.workflow.inputs or []):
+            return None
+        if info.scope.call is None:
+            return self.inputs
+        return self.call_inputs(self.index[info.scope.ref], shard)
+
+    def _call_outputs(self, info: NodeInfo, shard: Shard) -> Bindings:
+        call = info.node
+        assert isinstance(call, Tree.Call)
+        if isinstance(call.callee, Tree.Task):
+            call_dir = self.store.call_dir(self.run, info.ref, shard)
+            outputs = read_outputs(call.callee, call_dir)
+        else:
+            outputs = self._scope_outputs(self.index.scope_of_call(info.ref), shard)
+        return outputs.wrap_namespace(call.name)
+
+    def _scope_outputs(self, scope: Scope, shard: Shard) -> Bindings:
+        """A workflow scope's outputs: its output decls, or (no output section) all call outputs."""
+        workflow = scope.workflow
+        envs = [self.bindings(scope.child_ref(i), shard) for i in output_node_ids(workflow)]
+        merged: Bindings = Env.merge(*envs) if envs else Env.Bindings()
+        if workflow.outputs is not None:
+            return merged
+        return merged  # miniwdl: call outputs keep their `call.name` namespace
+
+    def _gather(self, info: NodeInfo, shard: Shard) -> Bindings:
+        gather = info.node
+        assert isinstance(gather, Tree.Gather)
+        section_ref = self.index.local_ref(info, gather.section.workflow_node_id)
+        referee_ref = self.index.local_ref(info, gather.referee.workflow_node_id)
+        if isinstance(gather.section, Tree.Scatter):
+            count = len(self.scatter_items(section_ref, shard).value)
+            parts = [self.bindings(referee_ref, (*shard, i)) for i in range(count)]
+        elif self.condition(section_ref, shard):
+            parts = [self.bindings(referee_ref, shard)]
+        else:
+            parts = []
+        return wdl.gather(gather, parts)
+
+    # ------------------------------------------------------------------ helpers
+    def _scatter_vars(self, info: NodeInfo, shard: Sequence[int]) -> list[tuple[str, Value.Base]]:
+        out = []
+        for section in info.local_sections:
+            if isinstance(section, Tree.Scatter):
+                ref = self.index.local_ref(info, section.workflow_node_id)
+                position = self.index[ref].depth  # its own index sits right after its prefix
+                items = self.scatter_items(ref, shard)
+                out.append((section.variable, items.value[shard[position]]))
+        return out
+
+    def _supplied_call_inputs(self, info: NodeInfo) -> Bindings:
+        """Inputs for a top-level call given in the run inputs as `call.input` (miniwdl style)."""
+        if info.scope.call is not None:
+            return Env.Bindings()
+        call = info.node
+        assert isinstance(call, Tree.Call)
+        return (
+            self.inputs.enter_namespace(call.name)
+            if self.inputs.has_namespace(call.name)
+            else Env.Bindings()
+        )
+
+    def _eval_expr(self, expr: WDL.Expr.Base, info: NodeInfo, shard: Sequence[int]) -> Value.Base:
+        env = self.env_for(info, shard)
+        stdlib = self.stdlib(info)
+        return self._guard(info, lambda: expr.eval(env, stdlib=stdlib))
+
+    def _guard(self, info: NodeInfo, fn: Any) -> Any:
+        try:
+            return fn()
+        except (WDL.Error.EvalError, WDL.Error.RuntimeError, ValueError, TypeError) as exn:
+            pos = info.node.pos
+            raise WdlEvalError(
+                f"{pos.uri}:{pos.line}:{pos.column}: {_describe(info)}: {exn}",
+                node=info.ref,
+                source=pos.uri,
+                line=pos.line,
+                column=pos.column,
+            ) from exn
+
+
+def _null_for_default(value: Value.Base, decl: Tree.Decl) -> bool:
+    """miniwdl: None supplied for a non-optional input with a default means "use the default"."""
+    return isinstance(value, Value.Null) and decl.expr is not None and not decl.type.optional
+
+
+def _describe(info: NodeInfo) -> str:
+    node = info.node
+    if isinstance(node, Tree.Decl):
+        return f"declaration {node.name}"
+    if isinstance(node, Tree.Call):
+        return f"call {call_path(info.ref)}"
+    if isinstance(node, Tree.Scatter):
+        return f"scatter over {node.variable}"
+    return type(node).__name__.lower()
+
+
+def _as_array(value: Value.Base) -> Value.Array:
+    assert isinstance(value, Value.Array), value
+    return value
+
+
+def workflow_stdlib(store: RunStore, run: str, workflow: Tree.Workflow) -> WDL.StdLib.Base:
+    """Workflow-level stdlib: files are host paths; write_* files go to <run>/_write/."""
+    run_dir = store.run_dir(run)
+    return wdl.HookedStdLib(
+        workflow.effective_wdl_version,
+        write_dir=str(run_dir / "_write"),
+        devirtualize=lambda fn: fn,
+        virtualize=lambda fn: fn,
+        resolve_relative=lambda fn: fn,
+        join_paths_dir=str(run_dir),
+    )
