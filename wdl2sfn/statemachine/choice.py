@@ -24,9 +24,7 @@ from .paths import ContextFn, PathNotFoundError, compile_any_path
 
 Predicate = Callable[[Any, ContextFn], bool]
 
-_TIMESTAMP = re.compile(
-    r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$"
-)
+_TIMESTAMP = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 def parse_timestamp(value: Any) -> datetime | None:
@@ -136,7 +134,8 @@ def compile_rule(rule: dict[str, Any]) -> Predicate:
 
 def _invalid_path(path: str) -> StatesError:
     return StatesError(
-        RUNTIME, f"Invalid path '{path}': The choice state's condition path references an invalid value."
+        RUNTIME,
+        f"Invalid path '{path}': The choice state's condition path references an invalid value.",
     )
 
 
@@ -144,8 +143,14 @@ def _compile_data_test(rule: dict[str, Any]) -> Predicate:
     """Compile ``{"Variable": ..., <operator>: ...}``."""
     variable: str = rule["Variable"]
     get_var = compile_any_path(variable)
-    operators = [k for k in rule if k in COMPARISONS or k.removesuffix("Path") in COMPARISONS
-                 or k in TYPE_TESTS or k == "IsPresent"]
+    operators = [
+        k
+        for k in rule
+        if k in COMPARISONS
+        or k.removesuffix("Path") in COMPARISONS
+        or k in TYPE_TESTS
+        or k == "IsPresent"
+    ]
     if len(operators) != 1:
         raise DefinitionError(f"Choice rule needs exactly one comparison operator: {rule!r}")
     op = operators[0]

@@ -335,7 +335,13 @@ def _base64_decode(value: Any) -> str:
     return base64.b64decode(text.encode("ascii"), validate=True).decode("utf-8")
 
 
-_HASHES = {"MD5": "md5", "SHA-1": "sha1", "SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
+_HASHES = {
+    "MD5": "md5",
+    "SHA-1": "sha1",
+    "SHA-256": "sha256",
+    "SHA-384": "sha384",
+    "SHA-512": "sha512",
+}
 
 
 def _hash(value: Any, algorithm: Any) -> str:
@@ -350,7 +356,9 @@ def _json_merge(first: Any, second: Any, deep: Any) -> dict[str, Any]:
     if not isinstance(first, dict) or not isinstance(second, dict):
         raise _fail("States.JsonMerge arguments must be objects")
     if deep is not False:
-        raise _fail("States.JsonMerge supports only shallow merging: the third argument must be false")
+        raise _fail(
+            "States.JsonMerge supports only shallow merging: the third argument must be false"
+        )
     return {**first, **second}
 
 
@@ -362,7 +370,9 @@ def _math_random(start: Any, end: Any, seed: Any = None) -> int:
 
 
 def _math_add(a: Any, b: Any) -> int:
-    return _int_arg(a, "States.MathAdd first argument") + _int_arg(b, "States.MathAdd second argument")
+    return _int_arg(a, "States.MathAdd first argument") + _int_arg(
+        b, "States.MathAdd second argument"
+    )
 
 
 def _string_split(value: Any, delimiters: Any) -> list[str]:

@@ -132,7 +132,11 @@ def compile_machine(definition: dict[str, Any]) -> Machine:
 
 
 def _compile_machine(definition: dict[str, Any], seen: set[str], where: str) -> Machine:
-    if not isinstance(definition, dict) or "States" not in definition or "StartAt" not in definition:
+    if (
+        not isinstance(definition, dict)
+        or "States" not in definition
+        or "StartAt" not in definition
+    ):
         raise DefinitionError(f"{where} needs StartAt and States")
     states: dict[str, State] = {}
     for name, raw in definition["States"].items():
@@ -146,7 +150,9 @@ def _compile_machine(definition: dict[str, Any], seen: set[str], where: str) -> 
     for state in states.values():
         for target in _transitions(state):
             if target not in states:
-                raise DefinitionError(f"state {state.name!r} transitions to unknown state {target!r}")
+                raise DefinitionError(
+                    f"state {state.name!r} transitions to unknown state {target!r}"
+                )
     return Machine(start, states, raw=definition)
 
 
@@ -249,7 +255,9 @@ def _wait(state: State, raw: dict[str, Any], seen: set[str]) -> None:
         state.wait_timestamp_path = compile_any_path(raw["TimestampPath"])
     given = [state.wait_seconds, state.wait_timestamp, state.wait_timestamp_path]
     if sum(g is not None for g in given) != 1:
-        raise DefinitionError(f"Wait state {state.name!r} needs exactly one of Seconds(Path)/Timestamp(Path)")
+        raise DefinitionError(
+            f"Wait state {state.name!r} needs exactly one of Seconds(Path)/Timestamp(Path)"
+        )
 
 
 def _succeed(state: State, raw: dict[str, Any], seen: set[str]) -> None:
@@ -270,9 +278,7 @@ def _parallel(state: State, raw: dict[str, Any], seen: set[str]) -> None:
     branches = raw.get("Branches") or []
     if not branches:
         raise DefinitionError(f"Parallel state {state.name!r} needs Branches")
-    state.branches = [
-        _compile_machine(b, seen, f"a branch of {state.name!r}") for b in branches
-    ]
+    state.branches = [_compile_machine(b, seen, f"a branch of {state.name!r}") for b in branches]
 
 
 def _map(state: State, raw: dict[str, Any], seen: set[str]) -> None:

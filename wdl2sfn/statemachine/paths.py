@@ -262,7 +262,7 @@ def set_at(data: Any, keys: tuple[Key, ...], value: Any, path: str) -> Any:
         if not isinstance(data, dict):
             raise StatesError(
                 RESULT_PATH_MATCH_FAILURE,
-                f"Unable to apply ResultPath \"{path}\" to input {to_json(data)}",
+                f'Unable to apply ResultPath "{path}" to input {to_json(data)}',
             )
         new = dict(data)
         new[key] = set_at(data.get(key, {}), rest, value, path) if rest else value
@@ -270,7 +270,7 @@ def set_at(data: Any, keys: tuple[Key, ...], value: Any, path: str) -> Any:
     if not isinstance(data, list) or not -len(data) <= key < len(data):
         raise StatesError(
             RESULT_PATH_MATCH_FAILURE,
-            f"Unable to apply ResultPath \"{path}\" to input {to_json(data)}",
+            f'Unable to apply ResultPath "{path}" to input {to_json(data)}',
         )
     new_list = list(data)
     new_list[key] = set_at(data[key], rest, value, path) if rest else value

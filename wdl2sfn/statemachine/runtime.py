@@ -111,6 +111,8 @@ class Scope:
     run: Execution
     token: AbortToken
     prev: int
+    #: id of the Entered event of the state this scope is running (for States.Runtime causes)
+    entered: int = 0
 
     def emit(self, event_type: str, details: dict[str, Any] | None = None) -> int:
         """Append an event chained to this scope's previous one; return its id."""
