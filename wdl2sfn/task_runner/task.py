@@ -630,7 +630,7 @@ def collect_task(task: WDL.Tree.Task, ctx: TaskContext) -> WDL.Env.Bindings[WDL.
         return _collect(task, ctx, call_dir)
     except WdlError as exn:
         if not isinstance(exn, WdlTaskFailed):
-            exn = WdlTaskFailed(str(exn), **{**exn.info, "error": type(exn).__name__})
+            exn = WdlTaskFailed(str(exn), **{**exn.info, "cause": type(exn).__name__})
         _write_error(call_dir, exn)
         raise exn from exn.__cause__
 
