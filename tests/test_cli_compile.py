@@ -1,0 +1,41 @@
+"""`wdl2sfn compile` and `graph` through the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from .conftest import ROOT, sample
+
+WDL2SFN = [sys.executable, "-m", "wdl2sfn.cli"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*WDL2SFN, *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_compile_prints_asl_json_on_stdout():
+    out = run("compile", str(sample("hello")))
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["StartAt"] == "init"
+
+
+def test_compile_report_goes_to_stderr():
+    out = run("compile", str(sample("scatter_gather")), "--report")
+    assert out.returncode == 0
+    assert "history events" in out.stderr and "placeholders:" in out.stderr
+
+
+def test_malformed_wdl_exits_2_with_file_line_column(tmp_path):
+    out = run("compile", str(ROOT / "tests" / "fixtures" / "malformed.wdl"), "-o", str(tmp_path / "x.json"))
+    assert out.returncode == 2
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith(str(ROOT / "tests" / "fixtures" / "malformed.wdl") + ":4:3:"), last
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_graph_mermaid_names_the_calls():
+    out = run("graph", str(sample("scatter_gather")))
+    assert out.returncode == 0
+    assert out.stdout.startswith("flowchart TD") and "call square" in out.stdout
