@@ -191,13 +191,11 @@ def parse_inputs(doc: WDL.Tree.Document, pairs: list[str], input_file: str | Non
     if input_file:
         _check_json_file(input_file)
     try:
-        env = wdl.runner_inputs(doc, pairs, input_file)
+        return wdl.runner_inputs(doc, pairs, input_file)
     except WDL.Error.InputError as exn:
         raise UsageError(f"input error: {exn}") from exn
     except (WDL.Error.RuntimeError, ValueError, TypeError) as exn:
         raise UsageError(f"input error: {exn}") from exn
-    assert doc.workflow is not None
-    return dict(WDL.values_to_json(env, namespace=doc.workflow.name))
 
 
 def _check_json_file(path: str) -> None:

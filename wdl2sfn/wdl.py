@@ -134,13 +134,15 @@ def gather(
     return _gather(node, {f"shard-{i:09d}": env for i, env in enumerate(parts)})
 
 
-def runner_inputs(
-    doc: WDL.Tree.Document, inputs: list[str], input_file: str | None
-) -> WDL.Env.Bindings[WDL.Value.Base]:
-    """Parse `-i inputs.json` and `name=value` arguments exactly as `miniwdl run` does."""
+def runner_inputs(doc: WDL.Tree.Document, inputs: list[str], input_file: str | None) -> dict[str, Any]:
+    """Parse `-i inputs.json` and `name=value` arguments exactly as `miniwdl run` does; returns
+    the namespaced inputs JSON (File paths made absolute, existence checked)."""
     from WDL import CLI
 
-    return CLI.runner_input(doc, inputs, input_file, [], [], check_required=True, downloadable=_downloadable)
+    _, _, as_json = CLI.runner_input(
+        doc, inputs, input_file, [], [], check_required=True, downloadable=_downloadable
+    )
+    return dict(as_json)
 
 
 def _downloadable(uri: str, directory: bool) -> bool:

@@ -30,6 +30,7 @@ from .events import BATCH_CHILD_BUDGET, ITEMS_PER_BATCH_CAP, events_per_shard
 QUEUES = {"cpu": "${CpuQueueArn}", "spot": "${SpotQueueArn}", "gpu": "${GpuQueueArn}"}
 INLINE_MAP_CONCURRENCY = 40
 MAX_BATCH_BYTES = 200_000
+MAP_RESULTS_PREFIX = "_map_results"  # Step Functions appends the Map Run id
 
 
 @dataclass
@@ -175,7 +176,6 @@ class Emitter:
         selector = {
             "count.$": "$.Payload.count",
             "items_key.$": "$.Payload.items_key",
-            "results_prefix.$": "$.Payload.results_prefix",
         }
         state = self._invoke("eval", unit.ref, None, selector, "$.scatter")
         state["Comment"] = "evaluate the collection; write one item per shard to the items file"
@@ -212,7 +212,7 @@ class Emitter:
         }
         state["ResultWriter"] = {
             "Resource": asl.S3_PUT_OBJECT,
-            "Parameters": {"Bucket": "${RunBucket}", "Prefix.$": "$.scatter.results_prefix"},
+            "Parameters": {"Bucket": "${RunBucket}", "Prefix": MAP_RESULTS_PREFIX},
         }
         state["ResultPath"] = None
         return state

@@ -146,7 +146,6 @@ class Runtime:
         return {
             "count": count,
             "items_key": key,
-            "results_prefix": store.results_prefix(ev.run, info.ref, shard),
         }
 
     def _locate(self, event: dict[str, Any]) -> tuple[WorkflowEval, NodeInfo, tuple[int, ...]]:

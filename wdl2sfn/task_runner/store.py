@@ -54,10 +54,6 @@ class RunStore:
         """Key of a scatter's items file, relative to the root (= the RunBucket key on AWS)."""
         return os.path.relpath(self.value_path(run, ref, shard, ".items"), self.root)
 
-    def results_prefix(self, run: str, ref: str, shard: Sequence[int]) -> str:
-        path = self.value_path(run, ref, shard, ".results")
-        return os.path.relpath(path.with_suffix(""), self.root)
-
     def read_json(self, path: Path) -> Any:
         with open(path) as f:
             return json.load(f)
