@@ -292,7 +292,7 @@ def error_json(run_dir: Path, result: Any) -> dict[str, Any]:
             error_type = parsed.get("errorType", error_type)
     except (json.JSONDecodeError, TypeError):
         pass
-    summary = (message.strip().splitlines() or [error_type])[0]
+    summary = _summary(message, error_type)
     if result.status == "ABORTED":
         summary = f"run stopped: {message or 'aborted'}"
     return {
@@ -303,6 +303,33 @@ def error_json(run_dir: Path, result: Any) -> dict[str, Any]:
         "dir": str(run_dir),
         "history": str(run_dir / "history.jsonl"),
     }
+
+
+def _summary(message: str, error_type: str) -> str:
+    """One actionable line: what failed, the last line of its stderr, where its logs are."""
+    lines = message.strip().splitlines() or [error_type]
+    summary = lines[0]
+    tail = [ln for ln in _section(lines, "stderr (last") if ln.strip()]
+    if tail:
+        summary += f": {tail[-1].strip()}"
+    logs = [ln.split(": ", 1)[1] for ln in lines if ln.startswith("stderr: ")]
+    if logs:
+        summary += f" (logs: {os.path.dirname(logs[0])})"
+    return summary
+
+
+def _section(lines: list[str], header: str) -> list[str]:
+    """Lines after the one starting with `header`, up to the next `name: path` line."""
+    out: list[str] = []
+    inside = False
+    for line in lines:
+        if line.startswith(header):
+            inside = True
+        elif inside and line.split(":", 1)[0] in ("stdout", "stderr", "command"):
+            break
+        elif inside:
+            out.append(line)
+    return out
 
 
 def _write_json(path: Path, obj: Any) -> None:
