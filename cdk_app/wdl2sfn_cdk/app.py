@@ -85,7 +85,7 @@ def synth(app: cdk.App) -> cdk.cx_api.CloudAssembly:
     try:
         assembly = app.synth()
     except RuntimeError as exc:
-        if "Validation failed" not in str(exc):
+        if "ValidationFailed" not in str(exc) and "Validation failed" not in str(exc):
             raise
         raise NagError(_report_text(app.outdir) or str(exc)) from exc
     text = _report_text(app.outdir)

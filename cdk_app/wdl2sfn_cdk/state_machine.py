@@ -133,7 +133,12 @@ class WdlStateMachine(Construct):
         infra = self.infra
         # A fixed name lets the role name the state machine's own ARN without a cycle.
         name = f"{stack.stack_name}-{compiled.name}"[:80]
-        own_arn = stack.format_arn(service="states", resource="stateMachine", resource_name=name)
+        own_arn = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
         executions = stack.format_arn(
             service="states",
             resource="execution",
@@ -229,7 +234,10 @@ class WdlStateMachine(Construct):
                     own_arn,
                     *[
                         stack.format_arn(
-                            service="states", resource="stateMachine", resource_name=n
+                            service="states",
+                            resource="stateMachine",
+                            resource_name=n,
+                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
                         )
                         for n in child_names
                     ],
