@@ -288,21 +288,20 @@ def _call_with_deadline(
             done.set()
 
     threading.Thread(target=target, name=f"task-{call.state_name}", daemon=True).start()
-    while True:
-        now = time.monotonic()
+    while not done.is_set():
         deadlines: list[tuple[float, str]] = []
         if timeout is not None:
             deadlines.append((start + timeout, TIMEOUT))
         if heartbeat is not None:
             deadlines.append((last_beat[0] + heartbeat, HEARTBEAT_TIMEOUT))
         deadline, error = min(deadlines)
-        if done.wait(max(0.0, deadline - now)):
-            break
-        if time.monotonic() >= deadline and not done.is_set():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
             call_token.set()
             err = StatesError(error, "")
             err.timed_out = True  # type: ignore[attr-defined]
             raise err
+        done.wait(remaining)
     if "error" in box:
         raise box["error"]
     return box.get("result")
