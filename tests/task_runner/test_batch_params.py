@@ -99,11 +99,20 @@ def test_gpu_resource_requirement() -> None:
         (0, 3, "cpu", ("cpu", "arn:q/cpu")),
         (0, 0, "gpu", ("gpu", "arn:q/gpu")),
         (0, 0, "arn:q/spot", ("spot", "arn:q/spot")),
-        (0, 0, "arn:aws:batch:us-east-1:1:job-queue/mine", ("custom", "arn:aws:batch:us-east-1:1:job-queue/mine")),
+        (
+            0,
+            0,
+            "arn:aws:batch:us-east-1:1:job-queue/mine",
+            ("custom", "arn:aws:batch:us-east-1:1:job-queue/mine"),
+        ),
     ],
 )
-def test_select_queue(gpus: int, preemptible: int, override: Any, expected: tuple[str, str]) -> None:
-    assert bp.select_queue(QUEUES, gpus=gpus, preemptible=preemptible, override=override) == expected
+def test_select_queue(
+    gpus: int, preemptible: int, override: Any, expected: tuple[str, str]
+) -> None:
+    assert (
+        bp.select_queue(QUEUES, gpus=gpus, preemptible=preemptible, override=override) == expected
+    )
 
 
 def test_select_queue_rejects_unknown_name() -> None:
@@ -176,7 +185,14 @@ def test_parse_return_codes_invalid(bad: Any) -> None:
 
 @pytest.mark.parametrize(
     ("rc", "codes", "ok"),
-    [(0, 0, True), (1, 0, False), (7, "*", True), (2, [0, 2], True), (1, [0, 2], False), (0, 1, False)],
+    [
+        (0, 0, True),
+        (1, 0, False),
+        (7, "*", True),
+        (2, [0, 2], True),
+        (1, [0, 2], False),
+        (0, 1, False),
+    ],
 )
 def test_returncode_allowed(rc: int, codes: Any, ok: bool) -> None:
     assert bp.returncode_allowed(rc, codes) is ok
@@ -199,9 +215,13 @@ def test_job_definition_name_is_content_hashed() -> None:
     a = bp.job_definition_body("ubuntu:22.04")
     b = bp.job_definition_body("ubuntu:24.04")
     mount = {"volumes": [{"name": "v"}], "mountPoints": [{"sourceVolume": "v"}]}
-    names = {bp.job_definition_name(x) for x in (a, b, bp.job_definition_body("ubuntu:22.04", mount))}
+    names = {
+        bp.job_definition_name(x) for x in (a, b, bp.job_definition_body("ubuntu:22.04", mount))
+    }
     assert len(names) == 3
-    assert bp.job_definition_name(a) == bp.job_definition_name(bp.job_definition_body("ubuntu:22.04"))
+    assert bp.job_definition_name(a) == bp.job_definition_name(
+        bp.job_definition_body("ubuntu:22.04")
+    )
     name = bp.job_definition_name(a)
     assert name.startswith("wdl2sfn-") and len(name) == len("wdl2sfn-") + 16
 

@@ -190,7 +190,8 @@ def test_glob_matching_a_symlink_that_escapes_is_rejected(tmp_path: Path) -> Non
 
 def test_read_of_a_path_outside_the_call_dir_is_rejected(tmp_path: Path) -> None:
     task, ctx, _, _ = prepare_and_run(
-        tmp_path, 'task t { command <<< true >>> output { String s = read_string("/etc/hostname") } }'
+        tmp_path,
+        'task t { command <<< true >>> output { String s = read_string("/etc/hostname") } }',
     )
     with pytest.raises(WdlTaskFailed, match="outside the call directory"):
         collect_task(task, ctx)
@@ -241,7 +242,9 @@ def test_recover_on_demand_failure_raises_with_exit_code(tmp_path: Path) -> None
         tmp_path, "task t { command <<< echo boom >&2; exit 4 >>> }"
     )
     with pytest.raises(WdlTaskFailed) as ei:
-        recover_task(task, ctx, batch_failure(job["queue"], "Essential container in task exited", 4))
+        recover_task(
+            task, ctx, batch_failure(job["queue"], "Essential container in task exited", 4)
+        )
     assert "exit status 4" in str(ei.value) and "boom" in str(ei.value)
     assert json.loads((ctx.call_dir / "error.json").read_text())["log_stream"] == "log/stream/1"
 
@@ -260,7 +263,9 @@ def test_recover_spot_command_failure_without_retries_raises(tmp_path: Path) -> 
     )
     assert job["queue"] == QUEUES["spot"]
     with pytest.raises(WdlTaskFailed, match="exit status 9"):
-        recover_task(task, ctx, batch_failure(QUEUES["spot"], "Essential container in task exited", 9))
+        recover_task(
+            task, ctx, batch_failure(QUEUES["spot"], "Essential container in task exited", 9)
+        )
 
 
 def test_recover_timeout_reports_the_status_reason(tmp_path: Path) -> None:
@@ -268,4 +273,6 @@ def test_recover_timeout_reports_the_status_reason(tmp_path: Path) -> None:
     ctx = make_ctx(tmp_path)
     prepare_task(task, WDL.Env.Bindings(), ctx)
     with pytest.raises(WdlTaskFailed, match="Job attempt duration exceeded timeout"):
-        recover_task(task, ctx, batch_failure(QUEUES["cpu"], "Job attempt duration exceeded timeout"))
+        recover_task(
+            task, ctx, batch_failure(QUEUES["cpu"], "Job attempt duration exceeded timeout")
+        )

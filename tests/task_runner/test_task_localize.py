@@ -77,7 +77,8 @@ def test_directory_input_is_symlinked(tmp_path: Path) -> None:
     d = tmp_path / "ref"
     d.mkdir()
     (d / "x").write_text("x")
-    env = WDL.Env.Bindings().bind("d", WDL.Value.Directory(str(d)))
+    env: WDL.Env.Bindings[WDL.Value.Base] = WDL.Env.Bindings()
+    env = env.bind("d", WDL.Value.Directory(str(d)))
     out = localize.localize_inputs(env, tmp_path / "c", tmp_path / "s")
     dest = Path(out["d"].value)
     assert dest == tmp_path / "c/inputs/0/ref" and (dest / "x").read_text() == "x"
@@ -117,7 +118,8 @@ def test_s3_file_is_downloaded_once_into_the_content_keyed_cache(tmp_path: Path,
 def test_s3_directory_is_downloaded(tmp_path: Path, s3: Any) -> None:
     s3.put_object(Bucket="bkt", Key="ref/a.txt", Body=b"a")
     s3.put_object(Bucket="bkt", Key="ref/sub/b.txt", Body=b"b")
-    env = WDL.Env.Bindings().bind("d", WDL.Value.Directory("s3://bkt/ref/"))
+    env: WDL.Env.Bindings[WDL.Value.Base] = WDL.Env.Bindings()
+    env = env.bind("d", WDL.Value.Directory("s3://bkt/ref/"))
     out = localize.localize_inputs(env, tmp_path / "c", tmp_path / "store")
     d = Path(out["d"].value)
     assert (d / "a.txt").read_text() == "a" and (d / "sub/b.txt").read_text() == "b"

@@ -210,7 +210,8 @@ def test_missing_required_input_is_an_input_error(tmp_path: Path) -> None:
 
 def test_unknown_input_is_an_input_error(tmp_path: Path) -> None:
     task = load_task(tmp_path, "task t { command <<< true >>> }")
-    inputs = WDL.Env.Bindings().bind("nope", WDL.Value.Int(1))
+    inputs: WDL.Env.Bindings[WDL.Value.Base] = WDL.Env.Bindings()
+    inputs = inputs.bind("nope", WDL.Value.Int(1))
     with pytest.raises(WdlInputError, match="unknown input nope"):
         prepare_task(task, inputs, make_ctx(tmp_path))
 
