@@ -1,0 +1,123 @@
+"""Every sample workflow runs end to end through `wdl2sfn run` and gives miniwdl's outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..conftest import SAMPLES
+from .helpers import all_histories, history, wdl2sfn
+
+
+def run_sample(name: str, tmp_path: Path, *extra: str):
+    return wdl2sfn("run", f"{name}.wdl", "-i", "inputs.json", "--dir", str(tmp_path), *extra, cwd=SAMPLES / name)
+
+
+def test_hello_prints_dir_and_namespaced_outputs(tmp_path):
+    out = run_sample("hello", tmp_path)
+    assert out.code == 0, out.stderr
+    assert out.json["outputs"] == {"hello.message": "Hello, wdl2sfn!"}
+    assert out.run_dir.parent == tmp_path
+
+
+def test_scatter_gather_gathers_in_shard_order(tmp_path):
+    out = run_sample("scatter_gather", tmp_path)
+    assert out.code == 0, out.stderr
+    squares = [(n + 10) ** 2 for n in range(1, 9)]
+    assert out.json["outputs"] == {"scatter_gather.squares": squares, "scatter_gather.total": sum(squares)}
+
+
+def test_untaken_if_yields_none_and_optional_patterns_work(tmp_path):
+    out = run_sample("conditional", tmp_path)
+    assert out.code == 0, out.stderr
+    assert out.json["outputs"] == {
+        "conditional.upper_text": "HELLO CONDITIONAL WORLD",
+        "conditional.word_count": None,
+        "conditional.result": "HELLO CONDITIONAL WORLD",
+        "conditional.odd": ["SHARD 1", "SHARD 3"],
+        "conditional.counted": False,
+    }
+
+
+def test_subworkflow_inline_and_machine_modes_agree(tmp_path):
+    inline = run_sample("subworkflow", tmp_path / "a")
+    machine = run_sample("subworkflow", tmp_path / "b", "--subworkflows", "machine")
+    assert inline.code == 0 and machine.code == 0, inline.stderr + machine.stderr
+    expected = {
+        "subworkflow.summaries": ["a has 10 reads", "b has 20 reads"],
+        "subworkflow.scaled": {"a": 20, "b": 40},
+    }
+    assert inline.json["outputs"] == expected
+    assert machine.json["outputs"] == expected
+
+
+def test_file_inputs_and_glob_outputs(tmp_path):
+    out = run_sample("files", tmp_path)
+    assert out.code == 0, out.stderr
+    outputs = out.json["outputs"]
+    chunks = outputs["files.chunks"]
+    assert [Path(c).name for c in chunks] == ["chunk_00", "chunk_01", "chunk_02"]
+    text = "".join(Path(c).read_text() for c in chunks)
+    assert text == (SAMPLES / "files" / "lines.txt").read_text()
+    assert outputs["files.chars"] == [len(Path(c).read_text()) for c in chunks]
+    assert all(c.startswith(str(out.run_dir)) for c in chunks)
+
+
+def test_gpu_task_is_routed_to_the_gpu_queue(tmp_path):
+    out = run_sample("gpu", tmp_path)
+    assert out.code == 0, out.stderr
+    queues = [
+        json.loads(e["taskScheduledEventDetails"]["parameters"])["JobQueue"]
+        for e in history(out.run_dir)
+        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resource"].startswith("submitJob")
+    ]
+    assert queues and queues[0].endswith("job-queue/wdl2sfn-gpu")
+
+
+def test_cpu_task_is_routed_to_the_on_demand_queue(tmp_path):
+    out = run_sample("hello", tmp_path)
+    params = [
+        json.loads(e["taskScheduledEventDetails"]["parameters"])
+        for e in history(out.run_dir)
+        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "batch"
+    ]
+    assert params[0]["JobQueue"].endswith("job-queue/wdl2sfn-cpu")
+    assert {"Type": "VCPU", "Value": "1"} in params[0]["ContainerOverrides"]["ResourceRequirements"]
+
+
+def test_second_run_reuses_every_call_from_the_cache(tmp_path):
+    first = run_sample("scatter_gather", tmp_path)
+    second = run_sample("scatter_gather", tmp_path)
+    assert second.code == 0
+    assert second.json["outputs"] == first.json["outputs"]
+    submitted = [e for e in history(second.run_dir) if e["type"] == "TaskSubmitted"]
+    children = [e for h in all_histories(second.run_dir) for e in _events(h) if e["type"] == "TaskSubmitted"]
+    assert submitted == [] and children == []
+
+
+def test_no_cache_runs_every_job_again(tmp_path):
+    run_sample("hello", tmp_path)
+    again = run_sample("hello", tmp_path, "--no-cache")
+    assert any(e["type"] == "TaskSubmitted" for e in history(again.run_dir))
+
+
+def test_history_events_have_the_aws_shape(tmp_path):
+    out = run_sample("hello", tmp_path)
+    events = history(out.run_dir)
+    assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+    assert all({"type", "id", "previousEventId", "timestamp"} <= set(e) for e in events)
+
+
+def test_payloads_stay_small_whatever_the_values(tmp_path):
+    out = run_sample("scatter_gather", tmp_path)
+    for path in all_histories(out.run_dir):
+        for e in _events(path):
+            for key in ("stateEnteredEventDetails", "stateExitedEventDetails"):
+                details = e.get(key) or {}
+                for field in ("input", "output"):
+                    assert len(details.get(field) or "") < 4096
+
+
+def _events(path: Path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
