@@ -276,3 +276,20 @@ def test_recover_timeout_reports_the_status_reason(tmp_path: Path) -> None:
         recover_task(
             task, ctx, batch_failure(QUEUES["cpu"], "Job attempt duration exceeded timeout")
         )
+
+
+def test_recover_spot_command_failure_with_retries_left_goes_on_demand(tmp_path: Path) -> None:
+    task, ctx, job, _ = prepare_and_run(
+        tmp_path, "task t { command <<< exit 9 >>> runtime { preemptible: 2 maxRetries: 2 } }"
+    )
+    od = recover_task(
+        task, ctx, batch_failure(QUEUES["spot"], "Essential container in task exited", 9)
+    )
+    assert od["queue"] == QUEUES["cpu"]
+    assert od["retry"]["Attempts"] == 2  # the spot attempt used one of 1 + maxRetries
+    assert not (ctx.call_dir / "rc").exists()
+    # the on-demand job failing too is final
+    with pytest.raises(WdlTaskFailed, match="exit status 9"):
+        recover_task(
+            task, ctx, batch_failure(QUEUES["cpu"], "Essential container in task exited", 9)
+        )

@@ -674,3 +674,22 @@ task t {
     collect_task(task, ctx)
     collect_task(task, ctx)
     assert (ctx.call_dir / "outputs.json").read_bytes() == outputs1
+
+
+def test_directory_output_under_work(tmp_path: Path) -> None:
+    task = load_task(
+        tmp_path,
+        """
+task t {
+  command <<< mkdir -p outdir/sub && echo x > outdir/sub/f.txt >>>
+  output {
+    Directory d = "outdir"
+    Directory? none = "nothere"
+  }
+}
+""",
+        version="1.2",
+    )
+    ctx = make_ctx(tmp_path)
+    out, _ = run_call(task, {}, ctx)
+    assert out == {"d": str(ctx.call_dir / "work/outdir"), "none": None}
