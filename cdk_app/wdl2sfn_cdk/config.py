@@ -137,17 +137,15 @@ def load_config(ctx: dict[str, Any]) -> Config:
     """Validate the app's context (as ``App.node.try_get_context`` would return it)."""
     variant = str(ctx.get("variant") or "new-vpc")
     if variant not in VARIANTS:
-        raise ConfigError(f"context 'variant' must be one of {', '.join(VARIANTS)}; got {variant!r}")
+        raise ConfigError(
+            f"context 'variant' must be one of {', '.join(VARIANTS)}; got {variant!r}"
+        )
     vpc_id = ctx.get("vpc_id") or None
     subnet_ids = tuple(_list(ctx.get("subnet_ids")))
     azs = tuple(_list(ctx.get("availability_zones")))
     sg = ctx.get("security_group_id") or None
     if variant == "existing-vpc" or vpc_id:
-        missing = [
-            k
-            for k, v in (("vpc_id", vpc_id), ("subnet_ids", subnet_ids), ("availability_zones", azs))
-            if not v
-        ]
+        missing = [k for k, v in (("vpc_id", vpc_id), ("subnet_ids", subnet_ids)) if not v]
         if missing:
             raise ConfigError(
                 f"variant {variant!r} with an existing VPC needs context {', '.join(missing)} "
@@ -155,7 +153,7 @@ def load_config(ctx: dict[str, Any]) -> Config:
             )
         if len(subnet_ids) < 2:
             raise ConfigError("context 'subnet_ids' needs at least two subnets (in two AZs)")
-        if len(azs) != len(subnet_ids):
+        if azs and len(azs) != len(subnet_ids):
             raise ConfigError(
                 "context 'availability_zones' must list one AZ per subnet in 'subnet_ids', in order"
             )

@@ -100,11 +100,18 @@ class Wdl2SfnStack(Stack):
     def _network(self) -> None:
         cfg = self.config
         if cfg.uses_existing_vpc:
+            # Without the subnets' AZs (context availability_zones), the stack's own AZ tokens
+            # stand in: they are only used to describe the subnets, never to place anything.
+            azs = (
+                list(cfg.availability_zones) or list(self.availability_zones)[: len(cfg.subnet_ids)]
+            )
+            while len(azs) < len(cfg.subnet_ids):
+                azs.append(azs[-1])
             self.vpc = ec2.Vpc.from_vpc_attributes(
                 self,
                 "Vpc",
                 vpc_id=cfg.vpc_id,
-                availability_zones=list(cfg.availability_zones),
+                availability_zones=azs,
                 private_subnet_ids=list(cfg.subnet_ids),
             )
             self.subnets = ec2.SubnetSelection(
@@ -112,9 +119,7 @@ class Wdl2SfnStack(Stack):
                     ec2.Subnet.from_subnet_attributes(
                         self, f"Subnet{i}", subnet_id=sid, availability_zone=az
                     )
-                    for i, (sid, az) in enumerate(
-                        zip(cfg.subnet_ids, cfg.availability_zones, strict=True)
-                    )
+                    for i, (sid, az) in enumerate(zip(cfg.subnet_ids, azs, strict=True))
                 ]
             )
         else:
@@ -336,9 +341,7 @@ class Wdl2SfnStack(Stack):
             enable_automatic_backups=False,
             removal_policy=RemovalPolicy.DESTROY,
         )
-        self.efs.connections.allow_default_port_from(
-            self.compute_sg, "NFS from wdl2sfn compute"
-        )
+        self.efs.connections.allow_default_port_from(self.compute_sg, "NFS from wdl2sfn compute")
         # Root of the file system as uid/gid 0: the Lambda steps, the Fargate runner and the
         # tasks (root in their containers, on hosts mounting the whole file system) then see and
         # own the same tree, /mnt/efs/wdl2sfn/runs, with the same permissions.
@@ -565,7 +568,9 @@ class Wdl2SfnStack(Stack):
             self.queues[key] = batch.JobQueue(
                 self,
                 f"{key.capitalize()}Queue",
-                compute_environments=[batch.OrderedComputeEnvironment(compute_environment=env, order=1)],
+                compute_environments=[
+                    batch.OrderedComputeEnvironment(compute_environment=env, order=1)
+                ],
                 priority=10 if key == "runner" else 1,
             )
 
@@ -580,7 +585,7 @@ class Wdl2SfnStack(Stack):
                 cpu=1,
                 memory=Size.mebibytes(2048),
                 command=["python", "-m", "wdl2sfn.task_runner", "upload"],
-                environment={**env, "WDL2SFN_STEP": "batch"},
+                environment=env,  # the step is the command's argument
                 job_role=self.runner_role,
                 volumes=[
                     batch.EcsVolume.host(
@@ -599,7 +604,7 @@ class Wdl2SfnStack(Stack):
                 cpu=1,
                 memory=Size.mebibytes(2048),
                 command=["python", "-m", "wdl2sfn.task_runner", "upload"],
-                environment={**env, "WDL2SFN_STEP": "upload"},
+                environment=env,  # the step is the command's argument
                 job_role=self.runner_role,
                 fargate_cpu_architecture=ecs.CpuArchitecture.X86_64,
                 volumes=[
@@ -752,7 +757,11 @@ class Wdl2SfnStack(Stack):
         for child in self.node.children:
             cid = child.node.id
             if cid.startswith("BucketNotificationsHandler"):
-                ack(child, basic, "CDK's handler enabling EventBridge notifications on the run bucket.")
+                ack(
+                    child,
+                    basic,
+                    "CDK's handler enabling EventBridge notifications on the run bucket.",
+                )
             elif cid.startswith("Custom::CDKBucketDeployment"):
                 reason = (
                     "CDK's BucketDeployment handler copies workflow sources from the CDK asset "
@@ -760,7 +769,11 @@ class Wdl2SfnStack(Stack):
                     "limited to those two buckets."
                 )
                 ack(child, basic, reason)
-                ack(child, "AwsSolutions-L1", "The runtime of CDK's BucketDeployment handler is chosen by aws-cdk-lib.")
+                ack(
+                    child,
+                    "AwsSolutions-L1",
+                    "The runtime of CDK's BucketDeployment handler is chosen by aws-cdk-lib.",
+                )
                 for finding in (
                     "Action::s3:GetBucket*",
                     "Action::s3:GetObject*",

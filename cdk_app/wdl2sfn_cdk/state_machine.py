@@ -107,9 +107,7 @@ class WdlStateMachine(Construct):
                 ),
                 target=scheduler_targets.StepFunctionsStartExecution(
                     self.state_machine,
-                    input=scheduler.ScheduleTargetInput.from_object(
-                        {"inputs": schedule.inputs, "run": {"name": "scheduled"}}
-                    ),
+                    input=scheduler.ScheduleTargetInput.from_object({"inputs": schedule.inputs}),
                     retry_attempts=2,
                     max_event_age=Duration.hours(1),
                 ),
@@ -153,11 +151,9 @@ class WdlStateMachine(Construct):
             description=f"wdl2sfn state machine {name}",
         )
         statements: list[iam.PolicyStatement] = []
-        queue_arns = [
-            infra.queues[key].job_queue_arn
-            for key, ph in QUEUE_PLACEHOLDERS.items()
-            if ph in placeholders or ph != "RunnerQueueArn"
-        ]
+        # prepare picks the queue at run time (cpu, spot, gpu; runner for upload and, with FSx,
+        # the run-time steps), so the role may submit to every queue of this stack and no other.
+        queue_arns = [infra.queues[key].job_queue_arn for key in QUEUE_PLACEHOLDERS]
         job_definitions = stack.format_arn(
             service="batch", resource="job-definition", resource_name=f"{JOB_DEFINITION_PREFIX}*"
         )
@@ -280,7 +276,9 @@ class WdlStateMachine(Construct):
             definition_body=sfn.DefinitionBody.from_string(json.dumps(compiled.definition)),
             definition_substitutions=self._substitutions(compiled),
             role=role,
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            logs=sfn.LogOptions(
+                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
             tracing_enabled=True,
         )
         machine.node.add_dependency(policy)

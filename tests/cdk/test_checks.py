@@ -124,7 +124,12 @@ def test_app_py_honours_cdk_outdir_and_cdk_context_json(tmp_path: Path) -> None:
         ),
     }
     run = subprocess.run(
-        [sys.executable, "app.py"], cwd=CDK_APP, env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "app.py"],
+        cwd=CDK_APP,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     template = json.loads((tmp_path / "wdl2sfn-cli.template.json").read_text())

@@ -287,7 +287,9 @@ def test_only_prepare_may_register_job_definitions(efs_variant: Synth) -> None:
 
 # ---------------------------------------------------------------------- state machine IAM
 def test_submit_job_is_scoped_to_queues_and_wdl2sfn_job_definitions(any_variant: Synth) -> None:
-    statements = [s for s in _state_machine_statements(any_variant) if "batch:SubmitJob" in _actions(s)]
+    statements = [
+        s for s in _state_machine_statements(any_variant) if "batch:SubmitJob" in _actions(s)
+    ]
     assert statements
     for statement in statements:
         resources = _resources(statement)
