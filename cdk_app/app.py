@@ -8,10 +8,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 from wdl2sfn_cdk.app import NagError, build_app, synth  # noqa: E402
+from wdl2sfn_cdk.config import ConfigError  # noqa: E402
+from wdl2sfn_cdk.state_machine import PlaceholderError  # noqa: E402
 
 if __name__ == "__main__":
-    app, _ = build_app()
     try:
+        app, _ = build_app()
         synth(app)
+    except (ConfigError, PlaceholderError) as exc:
+        sys.exit(f"wdl2sfn cdk app: {exc}")
     except NagError as exc:
         sys.exit(f"cdk-nag: unacknowledged findings:\n{exc}")

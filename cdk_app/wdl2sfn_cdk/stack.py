@@ -463,7 +463,8 @@ class Wdl2SfnStack(Stack):
             f"{name}LaunchTemplate",
             user_data=multipart,
             require_imdsv2=True,
-            http_put_response_hop_limit=2,
+            # Task containers get their job role from the ECS agent, never the instance role.
+            http_put_response_hop_limit=1,
             block_devices=[
                 ec2.BlockDevice(
                     device_name="/dev/xvda",

@@ -34,6 +34,10 @@ SFN_SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
 CHILD_PREFIX = "StateMachineArn_"
 
 
+class PlaceholderError(ValueError):
+    """A compiled workflow names a resource the stack does not provide."""
+
+
 def _alnum(text: str) -> str:
     return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", text) if part)
 
@@ -120,9 +124,14 @@ class WdlStateMachine(Construct):
             available[f"{CHILD_PREFIX}{child_name}"] = child.state_machine_arn
         missing = [p for p in compiled.placeholders if p not in available]
         if missing:
-            raise ValueError(
-                f"workflow {compiled.name!r} uses placeholders this stack does not provide "
-                f"({self.infra.config.variant}): {', '.join(missing)}"
+            hint = ""
+            if self.infra.config.filesystem == "fsx" and any(
+                p.endswith("FunctionArn") for p in missing
+            ):
+                hint = " (with FSx the run-time steps must run as runner Batch jobs, not Lambda)"
+            raise PlaceholderError(
+                f"workflow {compiled.name!r} uses placeholders the {self.infra.config.variant} "
+                f"stack does not provide: {', '.join(missing)}{hint}"
             )
         return {p: available[p] for p in compiled.placeholders}
 
