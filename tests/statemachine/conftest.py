@@ -31,7 +31,9 @@ def run(tmp_path: Path):
     """run(definition, input, handlers=None, **executor kwargs) -> ExecutionResult, with history."""
     counter = [0]
 
-    def _run(definition: Any, execution_input: Any = None, handlers: Any = None, **kwargs: Any) -> ExecutionResult:
+    def _run(
+        definition: Any, execution_input: Any = None, handlers: Any = None, **kwargs: Any
+    ) -> ExecutionResult:
         counter[0] += 1
         kwargs.setdefault("history_dir", tmp_path / f"run{counter[0]}")
         executor = Executor(definition, handlers or {}, **kwargs)

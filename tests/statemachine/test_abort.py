@@ -51,7 +51,16 @@ def test_stop_reaches_handlers_inside_map_iterations():
             aborted.append(call.parameters)
         return {}
 
-    d = machine(("M", {"Type": "Map", "ItemProcessor": machine(("T", {"Type": "Task", "Resource": "r", "End": True})), "End": True}))
+    d = machine(
+        (
+            "M",
+            {
+                "Type": "Map",
+                "ItemProcessor": machine(("T", {"Type": "Task", "Resource": "r", "End": True})),
+                "End": True,
+            },
+        )
+    )
     execution = Executor(d, {"r": slow}).start([1, 2, 3], "x")
     for _ in range(3):
         assert started.acquire(timeout=5)
@@ -76,7 +85,16 @@ def test_map_iteration_failure_aborts_sibling_iterations(run):
             aborted.set()
         return {}
 
-    d = machine(("M", {"Type": "Map", "ItemProcessor": machine(("T", {"Type": "Task", "Resource": "r", "End": True})), "End": True}))
+    d = machine(
+        (
+            "M",
+            {
+                "Type": "Map",
+                "ItemProcessor": machine(("T", {"Type": "Task", "Resource": "r", "End": True})),
+                "End": True,
+            },
+        )
+    )
     result = run(d, [0, 1], {"r": handler})
     assert result.error == "Bad" and aborted.is_set()
     types = [e["type"] for e in events_of(result)]

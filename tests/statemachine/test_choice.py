@@ -10,8 +10,17 @@ from wdl2sfn.statemachine.errors import StatesError
 from .conftest import machine
 
 DATA = {
-    "s": "beta", "n": 5, "f": 2.5, "b": True, "t": "2024-01-02T03:04:05Z", "t2": "2024-01-02T04:04:05+01:00",
-    "nil": None, "other_s": "beta", "other_n": 7, "pattern": "log-*.txt", "file": "log-2024.txt",
+    "s": "beta",
+    "n": 5,
+    "f": 2.5,
+    "b": True,
+    "t": "2024-01-02T03:04:05Z",
+    "t2": "2024-01-02T04:04:05+01:00",
+    "nil": None,
+    "other_s": "beta",
+    "other_n": 7,
+    "pattern": "log-*.txt",
+    "file": "log-2024.txt",
 }
 
 
@@ -22,8 +31,11 @@ def check(rule):
 @pytest.mark.parametrize(
     ("op", "value", "expected"),
     [
-        ("StringEquals", "beta", True), ("StringLessThan", "gamma", True), ("StringGreaterThan", "alpha", True),
-        ("StringLessThanEquals", "beta", True), ("StringGreaterThanEquals", "zeta", False),
+        ("StringEquals", "beta", True),
+        ("StringLessThan", "gamma", True),
+        ("StringGreaterThan", "alpha", True),
+        ("StringLessThanEquals", "beta", True),
+        ("StringGreaterThanEquals", "zeta", False),
     ],
 )
 def test_string_comparisons(op, value, expected):
@@ -33,8 +45,11 @@ def test_string_comparisons(op, value, expected):
 @pytest.mark.parametrize(
     ("op", "value", "expected"),
     [
-        ("NumericEquals", 5, True), ("NumericLessThan", 6, True), ("NumericGreaterThan", 4.5, True),
-        ("NumericLessThanEquals", 5, True), ("NumericGreaterThanEquals", 6, False),
+        ("NumericEquals", 5, True),
+        ("NumericLessThan", 6, True),
+        ("NumericGreaterThan", 4.5, True),
+        ("NumericLessThanEquals", 5, True),
+        ("NumericGreaterThanEquals", 6, False),
     ],
 )
 def test_numeric_comparisons(op, value, expected):
@@ -78,16 +93,37 @@ def test_string_matches_escaped_star_is_literal():
 
 
 def test_and_or_not():
-    assert check({"And": [{"Variable": "$.n", "NumericEquals": 5}, {"Not": {"Variable": "$.s", "StringEquals": "x"}}]})
-    assert check({"Or": [{"Variable": "$.n", "NumericEquals": 0}, {"Variable": "$.b", "BooleanEquals": True}]})
+    assert check(
+        {
+            "And": [
+                {"Variable": "$.n", "NumericEquals": 5},
+                {"Not": {"Variable": "$.s", "StringEquals": "x"}},
+            ]
+        }
+    )
+    assert check(
+        {
+            "Or": [
+                {"Variable": "$.n", "NumericEquals": 0},
+                {"Variable": "$.b", "BooleanEquals": True},
+            ]
+        }
+    )
 
 
 @pytest.mark.parametrize(
     ("var", "op", "expected"),
     [
-        ("$.nil", "IsNull", True), ("$.n", "IsNull", False), ("$.f", "IsNumeric", True), ("$.b", "IsNumeric", False),
-        ("$.s", "IsString", True), ("$.b", "IsBoolean", True), ("$.t", "IsTimestamp", True), ("$.s", "IsTimestamp", False),
-        ("$.s", "IsPresent", True), ("$.missing", "IsPresent", False),
+        ("$.nil", "IsNull", True),
+        ("$.n", "IsNull", False),
+        ("$.f", "IsNumeric", True),
+        ("$.b", "IsNumeric", False),
+        ("$.s", "IsString", True),
+        ("$.b", "IsBoolean", True),
+        ("$.t", "IsTimestamp", True),
+        ("$.s", "IsTimestamp", False),
+        ("$.s", "IsPresent", True),
+        ("$.missing", "IsPresent", False),
     ],
 )
 def test_type_tests(var, op, expected):
@@ -106,10 +142,17 @@ def test_missing_variable_is_states_runtime():
 
 def test_choice_state_takes_first_matching_rule(run):
     d = machine(
-        ("C", {"Type": "Choice", "Choices": [
-            {"Variable": "$.n", "NumericGreaterThan": 10, "Next": "Big"},
-            {"Variable": "$.n", "NumericGreaterThan": 1, "Next": "Mid"},
-        ], "Default": "Small"}),
+        (
+            "C",
+            {
+                "Type": "Choice",
+                "Choices": [
+                    {"Variable": "$.n", "NumericGreaterThan": 10, "Next": "Big"},
+                    {"Variable": "$.n", "NumericGreaterThan": 1, "Next": "Mid"},
+                ],
+                "Default": "Small",
+            },
+        ),
         ("Big", {"Type": "Pass", "Result": "big", "End": True}),
         ("Mid", {"Type": "Pass", "Result": "mid", "End": True}),
         ("Small", {"Type": "Pass", "Result": "small", "End": True}),
@@ -120,7 +163,10 @@ def test_choice_state_takes_first_matching_rule(run):
 
 def test_choice_without_match_or_default_fails_no_choice_matched(run):
     d = machine(
-        ("C", {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "X"}]}),
+        (
+            "C",
+            {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "X"}]},
+        ),
         ("X", {"Type": "Succeed"}),
     )
     result = run(d, {"n": 2})
@@ -129,8 +175,15 @@ def test_choice_without_match_or_default_fails_no_choice_matched(run):
 
 def test_choice_applies_input_and_output_path(run):
     d = machine(
-        ("C", {"Type": "Choice", "InputPath": "$.in", "OutputPath": "$.v",
-               "Choices": [{"Variable": "$.v", "NumericEquals": 1, "Next": "X"}]}),
+        (
+            "C",
+            {
+                "Type": "Choice",
+                "InputPath": "$.in",
+                "OutputPath": "$.v",
+                "Choices": [{"Variable": "$.v", "NumericEquals": 1, "Next": "X"}],
+            },
+        ),
         ("X", {"Type": "Succeed"}),
     )
     assert run(d, {"in": {"v": 1}}).output == 1

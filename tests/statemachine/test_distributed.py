@@ -18,7 +18,10 @@ PUT = "arn:aws:states:::s3:putObject"
 def dmap(processor, **extra):
     state = {
         "Type": "Map",
-        "ItemProcessor": {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}, **processor},
+        "ItemProcessor": {
+            "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+            **processor,
+        },
         "End": True,
         **extra,
     }
@@ -26,8 +29,15 @@ def dmap(processor, **extra):
 
 
 def reader(key="items.json", **config):
-    return {"Resource": GET, "ReaderConfig": {"InputType": "JSON", **config},
-            "Parameters": {"Bucket": "wdl2sfn-local", "Key.$": "$.key"}} if key else {}
+    return (
+        {
+            "Resource": GET,
+            "ReaderConfig": {"InputType": "JSON", **config},
+            "Parameters": {"Bucket": "wdl2sfn-local", "Key.$": "$.key"},
+        }
+        if key
+        else {}
+    )
 
 
 def store_with(tmp_path: Path, items) -> FolderObjectStore:
@@ -39,57 +49,96 @@ def store_with(tmp_path: Path, items) -> FolderObjectStore:
 
 def test_item_reader_reads_items_from_the_object_store(tmp_path):
     store = store_with(tmp_path, [{"v": 1}, {"v": 2}, {"v": 3}])
-    d = dmap(machine(("P", {"Type": "Pass", "OutputPath": "$.v", "End": True})), ItemReader=reader())
-    result = Executor(d, {}, object_store=store, history_dir=tmp_path / "h").run({"key": "items.json"}, "x")
+    d = dmap(
+        machine(("P", {"Type": "Pass", "OutputPath": "$.v", "End": True})), ItemReader=reader()
+    )
+    result = Executor(d, {}, object_store=store, history_dir=tmp_path / "h").run(
+        {"key": "items.json"}, "x"
+    )
     assert result.output == [1, 2, 3]
 
 
 def test_item_reader_max_items(tmp_path):
     store = store_with(tmp_path, list(range(10)))
     d = dmap(machine(("P", {"Type": "Pass", "End": True})), ItemReader=reader(MaxItems=4))
-    assert Executor(d, {}, object_store=store).run({"key": "items.json"}, "x").output == [0, 1, 2, 3]
+    assert Executor(d, {}, object_store=store).run({"key": "items.json"}, "x").output == [
+        0,
+        1,
+        2,
+        3,
+    ]
 
 
 def test_item_reader_missing_object_fails_item_reader_failed(tmp_path):
     store = store_with(tmp_path, [])
     d = dmap(machine(("P", {"Type": "Pass", "End": True})), ItemReader=reader())
-    assert Executor(d, {}, object_store=store).run({"key": "nope.json"}, "x").error == "States.ItemReaderFailed"
+    assert (
+        Executor(d, {}, object_store=store).run({"key": "nope.json"}, "x").error
+        == "States.ItemReaderFailed"
+    )
 
 
 def test_item_batcher_builds_items_and_batch_input(tmp_path):
     store = store_with(tmp_path, list(range(5)))
-    d = dmap(machine(("P", {"Type": "Pass", "End": True})), ItemReader=reader(),
-             ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": {"k.$": "$.key"}})
+    d = dmap(
+        machine(("P", {"Type": "Pass", "End": True})),
+        ItemReader=reader(),
+        ItemBatcher={"MaxItemsPerBatch": 2, "BatchInput": {"k.$": "$.key"}},
+    )
     out = Executor(d, {}, object_store=store).run({"key": "items.json"}, "x").output
-    assert out == [{"Items": [0, 1], "BatchInput": {"k": "items.json"}},
-                   {"Items": [2, 3], "BatchInput": {"k": "items.json"}},
-                   {"Items": [4], "BatchInput": {"k": "items.json"}}]
+    assert out == [
+        {"Items": [0, 1], "BatchInput": {"k": "items.json"}},
+        {"Items": [2, 3], "BatchInput": {"k": "items.json"}},
+        {"Items": [4], "BatchInput": {"k": "items.json"}},
+    ]
 
 
 def test_item_batcher_max_input_bytes(tmp_path):
-    d = dmap(machine(("P", {"Type": "Pass", "End": True})), ItemsPath="$.xs",
-             ItemBatcher={"MaxInputBytesPerBatch": 30})
+    d = dmap(
+        machine(("P", {"Type": "Pass", "End": True})),
+        ItemsPath="$.xs",
+        ItemBatcher={"MaxInputBytesPerBatch": 30},
+    )
     out = Executor(d, {}).run({"xs": ["aaaaaaaa", "bbbbbbbb", "cccccccc"]}, "x").output
     assert [len(b["Items"]) for b in out] == [1, 1, 1] or [len(b["Items"]) for b in out] == [2, 1]
     assert all(len(json.dumps(b, separators=(",", ":"))) <= 30 for b in out)
 
 
 def test_item_selector_with_map_item_context(tmp_path):
-    d = dmap(machine(("P", {"Type": "Pass", "End": True})), ItemsPath="$.xs",
-             ItemSelector={"i.$": "$$.Map.Item.Index", "v.$": "$$.Map.Item.Value"})
-    assert Executor(d, {}).run({"xs": ["a", "b"]}, "x").output == [{"i": 0, "v": "a"}, {"i": 1, "v": "b"}]
+    d = dmap(
+        machine(("P", {"Type": "Pass", "End": True})),
+        ItemsPath="$.xs",
+        ItemSelector={"i.$": "$$.Map.Item.Index", "v.$": "$$.Map.Item.Value"},
+    )
+    assert Executor(d, {}).run({"xs": ["a", "b"]}, "x").output == [
+        {"i": 0, "v": "a"},
+        {"i": 1, "v": "b"},
+    ]
 
 
 def test_children_have_their_own_histories(tmp_path):
     d = dmap(machine(("P", {"Type": "Pass", "End": True})), ItemsPath="$.xs")
     result = Executor(d, {}, history_dir=tmp_path).run({"xs": [1, 2]}, "parent")
     parent_types = [e["type"] for e in events_of(result)]
-    assert parent_types == ["ExecutionStarted", "MapStateEntered", "MapStateStarted", "MapRunStarted",
-                            "MapRunSucceeded", "MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"]
+    assert parent_types == [
+        "ExecutionStarted",
+        "MapStateEntered",
+        "MapStateStarted",
+        "MapRunStarted",
+        "MapRunSucceeded",
+        "MapStateSucceeded",
+        "MapStateExited",
+        "ExecutionSucceeded",
+    ]
     for i in (0, 1):
         child = tmp_path / "map_runs" / "DM" / str(i) / "history.jsonl"
         types = [json.loads(line)["type"] for line in child.read_text().splitlines()]
-        assert types == ["ExecutionStarted", "PassStateEntered", "PassStateExited", "ExecutionSucceeded"]
+        assert types == [
+            "ExecutionStarted",
+            "PassStateEntered",
+            "PassStateExited",
+            "ExecutionSucceeded",
+        ]
 
 
 def test_children_count_history_events_separately(tmp_path):
@@ -100,34 +149,74 @@ def test_children_count_history_events_separately(tmp_path):
 
 
 def test_a_child_failure_fails_with_exceed_tolerated_failure_threshold(tmp_path):
-    d = dmap(machine(("C", {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "F"}], "Default": "P"}),
-                     ("P", {"Type": "Pass", "End": True}), ("F", {"Type": "Fail", "Error": "One"})), ItemsPath="$.xs")
+    d = dmap(
+        machine(
+            (
+                "C",
+                {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "F"}],
+                    "Default": "P",
+                },
+            ),
+            ("P", {"Type": "Pass", "End": True}),
+            ("F", {"Type": "Fail", "Error": "One"}),
+        ),
+        ItemsPath="$.xs",
+    )
     result = Executor(d, {}, history_dir=tmp_path).run({"xs": [0, 1, 2]}, "x")
     assert (result.status, result.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
     assert "MapRunFailed" in [e["type"] for e in events_of(result)]
 
 
 def test_tolerated_failure_count_lets_the_map_succeed(tmp_path):
-    d = dmap(machine(("C", {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "F"}], "Default": "P"}),
-                     ("P", {"Type": "Pass", "End": True}), ("F", {"Type": "Fail", "Error": "One", "Cause": "c"})),
-             ItemsPath="$.xs", ToleratedFailureCount=1)
+    d = dmap(
+        machine(
+            (
+                "C",
+                {
+                    "Type": "Choice",
+                    "Choices": [{"Variable": "$", "NumericEquals": 1, "Next": "F"}],
+                    "Default": "P",
+                },
+            ),
+            ("P", {"Type": "Pass", "End": True}),
+            ("F", {"Type": "Fail", "Error": "One", "Cause": "c"}),
+        ),
+        ItemsPath="$.xs",
+        ToleratedFailureCount=1,
+    )
     out = Executor(d, {}).run({"xs": [0, 1, 2]}, "x").output
     assert out == [0, {"Error": "One", "Cause": "c"}, 2]
 
 
 def test_tolerated_failure_percentage(tmp_path):
-    d = dmap(machine(("F", {"Type": "Fail", "Error": "E"})), ItemsPath="$.xs", ToleratedFailurePercentage=50)
-    assert Executor(d, {}).run({"xs": [0, 1, 2]}, "x").error == "States.ExceedToleratedFailureThreshold"
+    d = dmap(
+        machine(("F", {"Type": "Fail", "Error": "E"})),
+        ItemsPath="$.xs",
+        ToleratedFailurePercentage=50,
+    )
+    assert (
+        Executor(d, {}).run({"xs": [0, 1, 2]}, "x").error
+        == "States.ExceedToleratedFailureThreshold"
+    )
 
 
 def test_result_writer_writes_manifest_and_results(tmp_path):
     store = FolderObjectStore(tmp_path / "s3")
-    d = dmap(machine(("P", {"Type": "Pass", "End": True})), ItemsPath="$.xs",
-             ResultWriter={"Resource": PUT, "Parameters": {"Bucket": "out", "Prefix": "results"}})
+    d = dmap(
+        machine(("P", {"Type": "Pass", "End": True})),
+        ItemsPath="$.xs",
+        ResultWriter={"Resource": PUT, "Parameters": {"Bucket": "out", "Prefix": "results"}},
+    )
     out = Executor(d, {}, object_store=store).run({"xs": [1, 2]}, "x").output
     assert out["MapRunArn"].startswith("arn:aws:states:") and ":mapRun:" in out["MapRunArn"]
     details = out["ResultWriterDetails"]
-    assert details["Bucket"] == "out" and details["Key"].startswith("results/") and details["Key"].endswith("/manifest.json")
+    assert (
+        details["Bucket"] == "out"
+        and details["Key"].startswith("results/")
+        and details["Key"].endswith("/manifest.json")
+    )
     manifest = json.loads(store.get_object("out", details["Key"]))
     assert manifest["MapRunArn"] == out["MapRunArn"]
     [succeeded] = manifest["ResultFiles"]["SUCCEEDED"]
@@ -152,6 +241,10 @@ def test_distributed_max_concurrency_limits_children(tmp_path):
             state["now"] -= 1
         return 1
 
-    d = dmap(machine(("T", {"Type": "Task", "Resource": "r", "End": True})), ItemsPath="$.xs", MaxConcurrency=2)
+    d = dmap(
+        machine(("T", {"Type": "Task", "Resource": "r", "End": True})),
+        ItemsPath="$.xs",
+        MaxConcurrency=2,
+    )
     assert Executor(d, {"r": track}).run({"xs": list(range(6))}, "x").output == [1] * 6
     assert state["peak"] == 2

@@ -9,7 +9,14 @@ import pytest
 from wdl2sfn.statemachine.errors import DefinitionError, StatesError
 from wdl2sfn.statemachine.intrinsics import compile_intrinsic, parse_intrinsic
 
-DATA = {"name": "Ann", "n": 3, "arr": [1, 2, 2, 3], "obj": {"a": 1}, "s": "a,b;c", "json": '{"k": [1]}'}
+DATA = {
+    "name": "Ann",
+    "n": 3,
+    "arr": [1, 2, 2, 3],
+    "obj": {"a": 1},
+    "s": "a,b;c",
+    "json": '{"k": [1]}',
+}
 CTX = {"Execution": {"Name": "ex"}}
 
 
@@ -126,7 +133,9 @@ def test_string_split_on_any_delimiter_char():
 
 
 def test_uuid_is_v4():
-    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", ev("States.UUID()"))
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", ev("States.UUID()")
+    )
 
 
 def test_unknown_function_is_a_definition_error():
@@ -148,8 +157,26 @@ def test_intrinsic_failure_is_catchable(run):
     from .conftest import machine
 
     d = machine(
-        ("P", {"Type": "Parallel", "Branches": [machine(("X", {"Type": "Pass", "Parameters": {"v.$": "States.ArrayGetItem($.a, 5)"}, "End": True}))],
-               "Catch": [{"ErrorEquals": ["States.IntrinsicFailure"], "Next": "C"}], "End": True}),
+        (
+            "P",
+            {
+                "Type": "Parallel",
+                "Branches": [
+                    machine(
+                        (
+                            "X",
+                            {
+                                "Type": "Pass",
+                                "Parameters": {"v.$": "States.ArrayGetItem($.a, 5)"},
+                                "End": True,
+                            },
+                        )
+                    )
+                ],
+                "Catch": [{"ErrorEquals": ["States.IntrinsicFailure"], "Next": "C"}],
+                "End": True,
+            },
+        ),
         ("C", {"Type": "Pass", "End": True}),
     )
     out = run(d, {"a": [1]}).output

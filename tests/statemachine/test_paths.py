@@ -57,8 +57,14 @@ def test_compiled_paths_are_cached():
 
 
 def test_template_evaluates_dollar_keys_and_keeps_others():
-    tpl = compile_template({"x.$": "$.a.b[0]", "y": {"z.$": "$$.Execution.Name"}, "w": [1, {"v.$": "$.d-e"}]})
-    assert tpl(DOC, lambda: {"Execution": {"Name": "n"}}) == {"x": 10, "y": {"z": "n"}, "w": [1, {"v": 1}]}
+    tpl = compile_template(
+        {"x.$": "$.a.b[0]", "y": {"z.$": "$$.Execution.Name"}, "w": [1, {"v.$": "$.d-e"}]}
+    )
+    assert tpl(DOC, lambda: {"Execution": {"Name": "n"}}) == {
+        "x": 10,
+        "y": {"z": "n"},
+        "w": [1, {"v": 1}],
+    }
 
 
 def test_template_missing_path_is_states_runtime_with_aws_wording():
@@ -66,7 +72,10 @@ def test_template_missing_path_is_states_runtime_with_aws_wording():
     with pytest.raises(StatesError) as info:
         tpl({"a": 1}, lambda: {})
     assert info.value.error == "States.Runtime"
-    assert "The JSONPath '$.nope' specified for the field 'x.$' could not be found in the input" in info.value.cause
+    assert (
+        "The JSONPath '$.nope' specified for the field 'x.$' could not be found in the input"
+        in info.value.cause
+    )
 
 
 def test_template_value_that_is_not_a_path_is_a_definition_error():
@@ -102,7 +111,9 @@ def test_input_path_missing_fails_with_states_runtime(run):
     result = run(d, {"a": 1})
     assert result.status == "FAILED" and result.error == "States.Runtime"
     assert "Invalid path '$.zz' : No results for path: $['zz']" in result.cause
-    assert result.cause.startswith("An error occurred while executing the state 'P' (entered at the event id #2).")
+    assert result.cause.startswith(
+        "An error occurred while executing the state 'P' (entered at the event id #2)."
+    )
 
 
 def test_parameters_missing_path_fails_the_execution(run):
@@ -112,7 +123,9 @@ def test_parameters_missing_path_fails_the_execution(run):
 
 
 def test_result_path_merges_into_raw_input(run):
-    d = machine(("P", {"Type": "Pass", "InputPath": "$.a", "Result": 7, "ResultPath": "$.r", "End": True}))
+    d = machine(
+        ("P", {"Type": "Pass", "InputPath": "$.a", "Result": 7, "ResultPath": "$.r", "End": True})
+    )
     assert run(d, {"a": {"x": 1}}).output == {"a": {"x": 1}, "r": 7}
 
 
@@ -122,7 +135,18 @@ def test_result_path_null_discards_the_result(run):
 
 
 def test_output_path_selects_from_the_merged_output(run):
-    d = machine(("P", {"Type": "Pass", "Result": {"y": 2}, "ResultPath": "$.r", "OutputPath": "$.r.y", "End": True}))
+    d = machine(
+        (
+            "P",
+            {
+                "Type": "Pass",
+                "Result": {"y": 2},
+                "ResultPath": "$.r",
+                "OutputPath": "$.r.y",
+                "End": True,
+            },
+        )
+    )
     assert run(d, {"a": 1}).output == 2
 
 
@@ -132,12 +156,36 @@ def test_output_path_null_gives_empty_object(run):
 
 
 def test_context_object_in_parameters(run):
-    d = machine(("P", {"Type": "Pass", "Parameters": {"name.$": "$$.Execution.Name", "state.$": "$$.State.Name", "in.$": "$$.Execution.Input.a"}, "End": True}))
+    d = machine(
+        (
+            "P",
+            {
+                "Type": "Pass",
+                "Parameters": {
+                    "name.$": "$$.Execution.Name",
+                    "state.$": "$$.State.Name",
+                    "in.$": "$$.Execution.Input.a",
+                },
+                "End": True,
+            },
+        )
+    )
     out = run(d, {"a": 5}).output
     assert out["state"] == "P" and out["in"] == 5 and out["name"].startswith("exec")
 
 
 def test_result_selector_applies_to_the_raw_task_result(run):
-    d = machine(("T", {"Type": "Task", "Resource": "r", "ResultSelector": {"v.$": "$.value"}, "ResultPath": "$.res", "End": True}))
+    d = machine(
+        (
+            "T",
+            {
+                "Type": "Task",
+                "Resource": "r",
+                "ResultSelector": {"v.$": "$.value"},
+                "ResultPath": "$.res",
+                "End": True,
+            },
+        )
+    )
     out = run(d, {"in": 1}, {"r": lambda call: {"value": 3, "noise": 4}}).output
     assert out == {"in": 1, "res": {"v": 3}}

@@ -24,7 +24,10 @@ def failing(errors):
 
 
 def task(**extra):
-    return machine(("T", {"Type": "Task", "Resource": "r", "End": True, **extra}), ("C", {"Type": "Pass", "End": True}))
+    return machine(
+        ("T", {"Type": "Task", "Resource": "r", "End": True, **extra}),
+        ("C", {"Type": "Pass", "End": True}),
+    )
 
 
 @pytest.mark.parametrize(
@@ -103,13 +106,26 @@ def test_catch_default_result_path_replaces_input(run):
 
 def test_catch_result_path_keeps_input(run):
     d = task(Catch=[{"ErrorEquals": ["E"], "ResultPath": "$.err", "Next": "C"}])
-    assert run(d, {"a": 1}, {"r": failing(["E"])}).output == {"a": 1, "err": {"Error": "E", "Cause": "cause"}}
+    assert run(d, {"a": 1}, {"r": failing(["E"])}).output == {
+        "a": 1,
+        "err": {"Error": "E", "Cause": "cause"},
+    }
 
 
 def test_catchers_are_scanned_in_order(run):
     d = machine(
-        ("T", {"Type": "Task", "Resource": "r", "End": True, "Catch": [
-            {"ErrorEquals": ["Other"], "Next": "A"}, {"ErrorEquals": ["States.ALL"], "Next": "B"}]}),
+        (
+            "T",
+            {
+                "Type": "Task",
+                "Resource": "r",
+                "End": True,
+                "Catch": [
+                    {"ErrorEquals": ["Other"], "Next": "A"},
+                    {"ErrorEquals": ["States.ALL"], "Next": "B"},
+                ],
+            },
+        ),
         ("A", {"Type": "Pass", "Result": "A", "End": True}),
         ("B", {"Type": "Pass", "Result": "B", "End": True}),
     )
@@ -118,8 +134,17 @@ def test_catchers_are_scanned_in_order(run):
 
 def test_states_all_does_not_catch_states_runtime(run):
     d = machine(
-        ("T", {"Type": "Task", "Resource": "r", "Parameters": {"x.$": "$.missing"}, "End": True,
-               "Retry": [{"ErrorEquals": ["States.ALL"]}], "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}]}),
+        (
+            "T",
+            {
+                "Type": "Task",
+                "Resource": "r",
+                "Parameters": {"x.$": "$.missing"},
+                "End": True,
+                "Retry": [{"ErrorEquals": ["States.ALL"]}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "C"}],
+            },
+        ),
         ("C", {"Type": "Pass", "End": True}),
     )
     result = run(d, {}, {"r": lambda call: {}})
@@ -134,7 +159,9 @@ def test_states_all_does_not_catch_data_limit_exceeded(run):
 
 def test_explicit_data_limit_exceeded_catcher_catches_it(run):
     d = task(Catch=[{"ErrorEquals": ["States.DataLimitExceeded"], "Next": "C"}])
-    assert run(d, {}, {"r": lambda call: "x" * 300_000}).output["Error"] == "States.DataLimitExceeded"
+    assert (
+        run(d, {}, {"r": lambda call: "x" * 300_000}).output["Error"] == "States.DataLimitExceeded"
+    )
 
 
 def test_task_failed_catches_handler_errors_but_not_timeouts(run):
@@ -151,8 +178,17 @@ def test_retry_on_parallel_reruns_the_branches(run):
             raise TaskFailure("Flaky")
         return "ok"
 
-    d = machine(("Par", {"Type": "Parallel", "Branches": [machine(("T", {"Type": "Task", "Resource": "r", "End": True}))],
-                         "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 0}], "End": True}))
+    d = machine(
+        (
+            "Par",
+            {
+                "Type": "Parallel",
+                "Branches": [machine(("T", {"Type": "Task", "Resource": "r", "End": True}))],
+                "Retry": [{"ErrorEquals": ["Flaky"], "IntervalSeconds": 0}],
+                "End": True,
+            },
+        )
+    )
     result = run(d, {}, {"r": handler})
     assert result.output == ["ok"]
     assert [e["type"] for e in events_of(result)].count("ParallelStateStarted") == 2
@@ -160,8 +196,16 @@ def test_retry_on_parallel_reruns_the_branches(run):
 
 def test_catch_on_map(run):
     d = machine(
-        ("M", {"Type": "Map", "ItemsPath": "$.xs", "ItemProcessor": machine(("F", {"Type": "Fail", "Error": "Bad", "Cause": "c"})),
-               "Catch": [{"ErrorEquals": ["Bad"], "ResultPath": "$.e", "Next": "C"}], "End": True}),
+        (
+            "M",
+            {
+                "Type": "Map",
+                "ItemsPath": "$.xs",
+                "ItemProcessor": machine(("F", {"Type": "Fail", "Error": "Bad", "Cause": "c"})),
+                "Catch": [{"ErrorEquals": ["Bad"], "ResultPath": "$.e", "Next": "C"}],
+                "End": True,
+            },
+        ),
         ("C", {"Type": "Pass", "End": True}),
     )
     assert run(d, {"xs": [1]}).output == {"xs": [1], "e": {"Error": "Bad", "Cause": "c"}}

@@ -9,17 +9,37 @@ from wdl2sfn.statemachine.executor import Executor
 from .conftest import events_of, machine
 
 CHILD_ARN = "arn:aws:states:us-east-1:000000000000:stateMachine:child"
-CHILD = machine(("P", {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": True}))
+CHILD = machine(
+    ("P", {"Type": "Pass", "Parameters": {"doubled.$": "States.MathAdd($.n, $.n)"}, "End": True})
+)
 FAILING_CHILD = machine(("F", {"Type": "Fail", "Error": "ChildErr", "Cause": "bad"}))
 
 
 def parent(resource):
-    return machine(("S", {"Type": "Task", "Resource": resource,
-                          "Parameters": {"StateMachineArn": CHILD_ARN, "Input": {"n.$": "$.n"}, "Name": "kid"}, "End": True}))
+    return machine(
+        (
+            "S",
+            {
+                "Type": "Task",
+                "Resource": resource,
+                "Parameters": {
+                    "StateMachineArn": CHILD_ARN,
+                    "Input": {"n.$": "$.n"},
+                    "Name": "kid",
+                },
+                "End": True,
+            },
+        )
+    )
 
 
 def test_sync2_returns_describe_execution_with_parsed_output(tmp_path):
-    ex = Executor(parent("arn:aws:states:::states:startExecution.sync:2"), {}, state_machines={CHILD_ARN: CHILD}, history_dir=tmp_path)
+    ex = Executor(
+        parent("arn:aws:states:::states:startExecution.sync:2"),
+        {},
+        state_machines={CHILD_ARN: CHILD},
+        history_dir=tmp_path,
+    )
     result = ex.run({"n": 4}, "p")
     assert result.output["Status"] == "SUCCEEDED"
     assert result.output["Output"] == {"doubled": 8} and result.output["Input"] == {"n": 4}
@@ -29,13 +49,19 @@ def test_sync2_returns_describe_execution_with_parsed_output(tmp_path):
 
 
 def test_sync_returns_output_as_json_text():
-    ex = Executor(parent("arn:aws:states:::states:startExecution.sync"), {}, state_machines={CHILD_ARN: CHILD})
+    ex = Executor(
+        parent("arn:aws:states:::states:startExecution.sync"), {}, state_machines={CHILD_ARN: CHILD}
+    )
     out = ex.run({"n": 1}, "p").output
     assert json.loads(out["Output"]) == {"doubled": 2} and isinstance(out["Input"], str)
 
 
 def test_sync_child_failure_is_states_task_failed_with_describe_cause():
-    ex = Executor(parent("arn:aws:states:::states:startExecution.sync:2"), {}, state_machines={CHILD_ARN: FAILING_CHILD})
+    ex = Executor(
+        parent("arn:aws:states:::states:startExecution.sync:2"),
+        {},
+        state_machines={CHILD_ARN: FAILING_CHILD},
+    )
     result = ex.run({"n": 1}, "p")
     assert result.error == "States.TaskFailed"
     cause = json.loads(result.cause)
@@ -43,7 +69,9 @@ def test_sync_child_failure_is_states_task_failed_with_describe_cause():
 
 
 def test_fire_and_forget_returns_arn_and_start_date():
-    ex = Executor(parent("arn:aws:states:::states:startExecution"), {}, state_machines={CHILD_ARN: CHILD})
+    ex = Executor(
+        parent("arn:aws:states:::states:startExecution"), {}, state_machines={CHILD_ARN: CHILD}
+    )
     out = ex.run({"n": 1}, "p").output
     assert set(out) == {"ExecutionArn", "StartDate"}
 
@@ -56,7 +84,15 @@ def test_unknown_state_machine_fails_the_task():
 def test_child_history_counts_separately():
     from wdl2sfn.statemachine.quotas import Quotas
 
-    loop = machine(("P", {"Type": "Pass", "Next": "P2"}), ("P2", {"Type": "Pass", "Next": "P3"}), ("P3", {"Type": "Pass", "End": True}))
-    ex = Executor(parent("arn:aws:states:::states:startExecution.sync:2"), {}, state_machines={CHILD_ARN: loop},
-                  quotas=Quotas(history_events=9))
+    loop = machine(
+        ("P", {"Type": "Pass", "Next": "P2"}),
+        ("P2", {"Type": "Pass", "Next": "P3"}),
+        ("P3", {"Type": "Pass", "End": True}),
+    )
+    ex = Executor(
+        parent("arn:aws:states:::states:startExecution.sync:2"),
+        {},
+        state_machines={CHILD_ARN: loop},
+        quotas=Quotas(history_events=9),
+    )
     assert ex.run({"n": 1}, "p").status == "SUCCEEDED"

@@ -17,7 +17,9 @@ FN = "arn:aws:lambda:us-east-1:123456789012:function:f"
 
 
 def test_pass_result_replaces_input(run):
-    assert run(machine(("P", {"Type": "Pass", "Result": {"x": 1}, "End": True})), {"a": 1}).output == {"x": 1}
+    assert run(
+        machine(("P", {"Type": "Pass", "Result": {"x": 1}, "End": True})), {"a": 1}
+    ).output == {"x": 1}
 
 
 def test_pass_parameters_build_the_output(run):
@@ -36,14 +38,40 @@ def test_task_handler_receives_effective_parameters(run):
         seen.update(resource=call.resource, params=call.parameters, state=call.state_name)
         return {"ok": True}
 
-    d = machine(("T", {"Type": "Task", "Resource": INVOKE, "Parameters": {"FunctionName": "f", "Payload.$": "$"}, "End": True}))
+    d = machine(
+        (
+            "T",
+            {
+                "Type": "Task",
+                "Resource": INVOKE,
+                "Parameters": {"FunctionName": "f", "Payload.$": "$"},
+                "End": True,
+            },
+        )
+    )
     assert run(d, {"a": 1}, {INVOKE: handler}).output == {"ok": True}
-    assert seen == {"resource": INVOKE, "params": {"FunctionName": "f", "Payload": {"a": 1}}, "state": "T"}
+    assert seen == {
+        "resource": INVOKE,
+        "params": {"FunctionName": "f", "Payload": {"a": 1}},
+        "state": "T",
+    }
 
 
 def test_task_substitutions_apply_to_the_definition_text(run):
-    d = machine(("T", {"Type": "Task", "Resource": INVOKE, "Parameters": {"FunctionName": "${Fn}"}, "End": True}))
-    out = run(d, {}, {INVOKE: lambda call: call.parameters["FunctionName"]}, substitutions={"Fn": FN}).output
+    d = machine(
+        (
+            "T",
+            {
+                "Type": "Task",
+                "Resource": INVOKE,
+                "Parameters": {"FunctionName": "${Fn}"},
+                "End": True,
+            },
+        )
+    )
+    out = run(
+        d, {}, {INVOKE: lambda call: call.parameters["FunctionName"]}, substitutions={"Fn": FN}
+    ).output
     assert out == FN
 
 
@@ -54,10 +82,14 @@ def test_legacy_lambda_arn_dispatches_to_invoke_and_unwraps_payload(run):
         calls.append(call.parameters)
         return {"StatusCode": 200, "Payload": {"echo": call.parameters["Payload"]}}
 
-    result = run(machine(("T", {"Type": "Task", "Resource": FN, "End": True})), {"a": 1}, {INVOKE: handler})
+    result = run(
+        machine(("T", {"Type": "Task", "Resource": FN, "End": True})), {"a": 1}, {INVOKE: handler}
+    )
     assert result.output == {"echo": {"a": 1}}
     assert calls == [{"FunctionName": FN, "Payload": {"a": 1}}]
-    assert "LambdaFunctionScheduled" in types_of(result) and "LambdaFunctionSucceeded" in types_of(result)
+    assert "LambdaFunctionScheduled" in types_of(result) and "LambdaFunctionSucceeded" in types_of(
+        result
+    )
 
 
 def test_unknown_resource_fails_the_state_with_states_runtime(run):
@@ -147,16 +179,23 @@ def test_fail_with_error_and_cause(run):
 
 
 def test_fail_with_error_path_and_cause_path(run):
-    result = run(machine(("F", {"Type": "Fail", "ErrorPath": "$.e", "CausePath": "$.c"})), {"e": "E2", "c": "C2"})
+    result = run(
+        machine(("F", {"Type": "Fail", "ErrorPath": "$.e", "CausePath": "$.c"})),
+        {"e": "E2", "c": "C2"},
+    )
     assert (result.error, result.cause) == ("E2", "C2")
 
 
 def test_parallel_results_are_in_branch_order(run):
     def branch(name, delay):
-        return machine((name, {"Type": "Wait", "Seconds": delay, "Next": name + "P"}),
-                       (name + "P", {"Type": "Pass", "Result": name, "End": True}))
+        return machine(
+            (name, {"Type": "Wait", "Seconds": delay, "Next": name + "P"}),
+            (name + "P", {"Type": "Pass", "Result": name, "End": True}),
+        )
 
-    d = machine(("Par", {"Type": "Parallel", "Branches": [branch("A", 0.1), branch("B", 0)], "End": True}))
+    d = machine(
+        ("Par", {"Type": "Parallel", "Branches": [branch("A", 0.1), branch("B", 0)], "End": True})
+    )
     assert run(d).output == ["A", "B"]
 
 
@@ -167,7 +206,10 @@ def test_parallel_branches_run_concurrently(run):
         barrier.wait()
         return call.parameters
 
-    branches = [machine((f"T{i}", {"Type": "Task", "Resource": "r", "Parameters": {"i": i}, "End": True})) for i in range(3)]
+    branches = [
+        machine((f"T{i}", {"Type": "Task", "Resource": "r", "Parameters": {"i": i}, "End": True}))
+        for i in range(3)
+    ]
     d = machine(("Par", {"Type": "Parallel", "Branches": branches, "End": True}))
     assert run(d, {}, {"r": meet}).output == [{"i": 0}, {"i": 1}, {"i": 2}]
 
@@ -193,26 +235,69 @@ def test_parallel_branch_failure_aborts_siblings_and_fails_with_its_error(run):
 
 
 def test_map_item_selector_with_context_item(run):
-    d = machine(("M", {"Type": "Map", "ItemsPath": "$.xs", "ItemSelector": {"i.$": "$$.Map.Item.Index", "v.$": "$$.Map.Item.Value", "k.$": "$.k"},
-                       "ItemProcessor": machine(("P", {"Type": "Pass", "End": True})), "ResultPath": "$.out", "End": True}))
+    d = machine(
+        (
+            "M",
+            {
+                "Type": "Map",
+                "ItemsPath": "$.xs",
+                "ItemSelector": {
+                    "i.$": "$$.Map.Item.Index",
+                    "v.$": "$$.Map.Item.Value",
+                    "k.$": "$.k",
+                },
+                "ItemProcessor": machine(("P", {"Type": "Pass", "End": True})),
+                "ResultPath": "$.out",
+                "End": True,
+            },
+        )
+    )
     out = run(d, {"xs": ["a", "b"], "k": 9}).output
     assert out["out"] == [{"i": 0, "v": "a", "k": 9}, {"i": 1, "v": "b", "k": 9}]
 
 
 def test_map_legacy_iterator_and_parameters(run):
-    d = machine(("M", {"Type": "Map", "Parameters": {"v.$": "$$.Map.Item.Value"},
-                       "Iterator": machine(("P", {"Type": "Pass", "OutputPath": "$.v", "End": True})), "End": True}))
+    d = machine(
+        (
+            "M",
+            {
+                "Type": "Map",
+                "Parameters": {"v.$": "$$.Map.Item.Value"},
+                "Iterator": machine(("P", {"Type": "Pass", "OutputPath": "$.v", "End": True})),
+                "End": True,
+            },
+        )
+    )
     assert run(d, [1, 2, 3]).output == [1, 2, 3]
 
 
 def test_map_result_selector(run):
-    d = machine(("M", {"Type": "Map", "ItemProcessor": machine(("P", {"Type": "Pass", "End": True})),
-                       "ResultSelector": {"all.$": "$"}, "End": True}))
+    d = machine(
+        (
+            "M",
+            {
+                "Type": "Map",
+                "ItemProcessor": machine(("P", {"Type": "Pass", "End": True})),
+                "ResultSelector": {"all.$": "$"},
+                "End": True,
+            },
+        )
+    )
     assert run(d, [1]).output == {"all": [1]}
 
 
 def test_map_items_path_not_an_array_fails(run):
-    d = machine(("M", {"Type": "Map", "ItemsPath": "$.x", "ItemProcessor": machine(("P", {"Type": "Pass", "End": True})), "End": True}))
+    d = machine(
+        (
+            "M",
+            {
+                "Type": "Map",
+                "ItemsPath": "$.x",
+                "ItemProcessor": machine(("P", {"Type": "Pass", "End": True})),
+                "End": True,
+            },
+        )
+    )
     assert run(d, {"x": 1}).error == "States.Runtime"
 
 
@@ -229,8 +314,17 @@ def test_map_iterations_run_concurrently_up_to_max_concurrency(run):
             state["now"] -= 1
         return call.parameters
 
-    d = machine(("M", {"Type": "Map", "MaxConcurrency": 3,
-                       "ItemProcessor": machine(("T", {"Type": "Task", "Resource": "r", "End": True})), "End": True}))
+    d = machine(
+        (
+            "M",
+            {
+                "Type": "Map",
+                "MaxConcurrency": 3,
+                "ItemProcessor": machine(("T", {"Type": "Task", "Resource": "r", "End": True})),
+                "End": True,
+            },
+        )
+    )
     result = run(d, list(range(9)), {"r": track})
     assert result.output == list(range(9))
     assert state["peak"] == 3
@@ -249,16 +343,42 @@ def test_map_unlimited_concurrency_is_capped_at_40_like_aws(run):
             state["now"] -= 1
         return 0
 
-    d = machine(("M", {"Type": "Map", "ItemProcessor": machine(("T", {"Type": "Task", "Resource": "r", "End": True})), "End": True}))
+    d = machine(
+        (
+            "M",
+            {
+                "Type": "Map",
+                "ItemProcessor": machine(("T", {"Type": "Task", "Resource": "r", "End": True})),
+                "End": True,
+            },
+        )
+    )
     run(d, list(range(60)), {"r": track})
     assert 10 < state["peak"] <= 40
 
 
 def test_map_iteration_failure_fails_the_map_with_its_error(run):
-    d = machine(("M", {"Type": "Map", "ItemProcessor": machine(
-        ("C", {"Type": "Choice", "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "F"}], "Default": "P"}),
-        ("P", {"Type": "Pass", "End": True}),
-        ("F", {"Type": "Fail", "Error": "Two"})), "End": True}))
+    d = machine(
+        (
+            "M",
+            {
+                "Type": "Map",
+                "ItemProcessor": machine(
+                    (
+                        "C",
+                        {
+                            "Type": "Choice",
+                            "Choices": [{"Variable": "$", "NumericEquals": 2, "Next": "F"}],
+                            "Default": "P",
+                        },
+                    ),
+                    ("P", {"Type": "Pass", "End": True}),
+                    ("F", {"Type": "Fail", "Error": "Two"}),
+                ),
+                "End": True,
+            },
+        )
+    )
     result = run(d, [1, 2, 3])
     assert (result.status, result.error) == ("FAILED", "Two")
     assert "MapIterationFailed" in types_of(result)
@@ -268,7 +388,19 @@ def test_definition_errors_are_raised_at_construction():
     with pytest.raises(DefinitionError):
         Executor(machine(("A", {"Type": "Pass", "Next": "Nowhere"})), {})
     with pytest.raises(DefinitionError):
-        Executor({"StartAt": "A", "States": {"A": {"Type": "Parallel", "Branches": [machine(("A", {"Type": "Succeed"}))], "End": True}}}, {})
+        Executor(
+            {
+                "StartAt": "A",
+                "States": {
+                    "A": {
+                        "Type": "Parallel",
+                        "Branches": [machine(("A", {"Type": "Succeed"}))],
+                        "End": True,
+                    }
+                },
+            },
+            {},
+        )
 
 
 def test_start_returns_while_running_and_wait_times_out():
