@@ -248,3 +248,14 @@ def test_distributed_max_concurrency_limits_children(tmp_path):
     )
     assert Executor(d, {"r": track}).run({"xs": list(range(6))}, "x").output == [1] * 6
     assert state["peak"] == 2
+
+
+def test_result_writer_prefix_path_is_evaluated_against_the_input(tmp_path):
+    store = FolderObjectStore(tmp_path / "s3")
+    d = dmap(
+        machine(("P", {"Type": "Pass", "End": True})),
+        ItemsPath="$.xs",
+        ResultWriter={"Resource": PUT, "Parameters": {"Bucket": "out", "Prefix.$": "$.prefix"}},
+    )
+    out = Executor(d, {}, object_store=store).run({"xs": [1], "prefix": "dyn/p"}, "x").output
+    assert out["ResultWriterDetails"]["Key"].startswith("dyn/p/")

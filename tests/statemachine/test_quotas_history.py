@@ -298,3 +298,27 @@ def test_on_event_receives_every_event(tmp_path):
         ("x", "ExecutionSucceeded"),
     ]
     assert result.history_path == tmp_path / "history.jsonl"
+
+
+def test_history_limit_inside_map_iterations_fails_the_execution(run):
+    d = machine(
+        (
+            "M",
+            {
+                "Type": "Map",
+                "ItemProcessor": machine(("P", {"Type": "Pass", "End": True})),
+                "End": True,
+            },
+        )
+    )
+    result = run(d, list(range(100)), quotas=Quotas(history_events=50))
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    events = events_of(result)
+    assert len(events) == 50 and events[-1]["type"] == "ExecutionFailed"
+
+
+def test_jsonata_definitions_are_rejected_not_misread():
+    with pytest.raises(DefinitionError, match="JSONPath"):
+        Executor(machine(("P", {"Type": "Pass", "End": True}), QueryLanguage="JSONata"), {})
+    with pytest.raises(DefinitionError, match="Assign"):
+        Executor(machine(("P", {"Type": "Pass", "Assign": {"x": 1}, "End": True})), {})

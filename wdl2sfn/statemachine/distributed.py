@@ -162,6 +162,8 @@ class _MapRun:
         self.arn = f"arn:aws:states:{self.parent.region}:{self.parent.account}:mapRun:{sm_name}/{state.name}:{self.id}"
         self.child_sm_arn = f"{self.parent.state_machine_arn}/{state.name}"
         self.total = total
+        self.value = value
+        self.ctx = ctx
         self.records: list[tuple[Any, ExecutionResult, Any] | None] = [None] * total
         self.failed = 0
         self.lock = threading.Lock()
@@ -205,6 +207,7 @@ class _MapRun:
                 parent_token=sub.token,
             )
             result = child.run_inline()
+            child.history.events.clear()  # the file keeps them; 10,000 children need not
             if sub.token.is_set():
                 raise ExecutionAbortedError("aborted")
             with self.lock:
@@ -241,7 +244,7 @@ class _MapRun:
     def write_results(self) -> dict[str, Any]:
         """ResultWriter: manifest.json and SUCCEEDED_0/FAILED_0 files; returns the state result."""
         assert self.state.result_writer_parameters is not None
-        params = self.state.result_writer_parameters(None, lambda: {})
+        params = self.state.result_writer_parameters(self.value, self.ctx)
         writer = self.state.result_writer or {}
         store = self.parent.executor.object_store
         bucket, prefix = params.get("Bucket"), str(params.get("Prefix", "")).strip("/")

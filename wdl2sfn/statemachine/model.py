@@ -131,7 +131,15 @@ def compile_machine(definition: dict[str, Any]) -> Machine:
     return machine
 
 
+#: Features of newer ASL this executor does not interpret: rejected rather than silently ignored.
+UNSUPPORTED_FIELDS = ("Assign", "Arguments", "Output", "Items")
+
+
 def _compile_machine(definition: dict[str, Any], seen: set[str], where: str) -> Machine:
+    if isinstance(definition, dict) and definition.get("QueryLanguage", "JSONPath") != "JSONPath":
+        raise DefinitionError(
+            f"{where}: only QueryLanguage JSONPath is supported by the local executor"
+        )
     if (
         not isinstance(definition, dict)
         or "States" not in definition
@@ -181,6 +189,14 @@ def _compile_state(name: str, raw: dict[str, Any], seen: set[str]) -> State:
     kind = raw.get("Type")
     if kind not in STATE_TYPES:
         raise DefinitionError(f"state {name!r} has unknown Type {kind!r}")
+    unsupported = [f for f in UNSUPPORTED_FIELDS if f in raw] + (
+        ["QueryLanguage"] if raw.get("QueryLanguage", "JSONPath") != "JSONPath" else []
+    )
+    if unsupported:
+        raise DefinitionError(
+            f"state {name!r} uses {', '.join(unsupported)} (JSONata / variables), "
+            "which the local executor does not support"
+        )
     state = State(name=name, type=kind, raw=raw, next=raw.get("Next"), end=bool(raw.get("End")))
     if kind not in ("Choice", "Succeed", "Fail") and not state.next and not state.end:
         raise DefinitionError(f"state {name!r} needs Next or End")
