@@ -435,10 +435,10 @@ def test_inputs_rule_starts_workflow_on_object_created(any_variant: Synth) -> No
 
 
 def test_bucket_sends_events_to_eventbridge(any_variant: Synth) -> None:
-    any_variant.assertions.has_resource_properties(
-        "Custom::S3BucketNotifications",
-        {"NotificationConfiguration": {"EventBridgeConfiguration": {}}},
-    )
+    _, props = _run_bucket(any_variant)
+    assert props["NotificationConfiguration"] == {
+        "EventBridgeConfiguration": {"EventBridgeEnabled": True}
+    }
 
 
 def test_schedule_starts_workflow_with_fixed_inputs(existing_vpc: Synth) -> None:
