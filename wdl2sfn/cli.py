@@ -107,6 +107,7 @@ def _compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--filesystem", choices=("efs", "fsx"), default="efs")
     p.add_argument("--max-concurrency", type=int, default=0, metavar="N", help="cap Batch jobs per scatter")
     p.add_argument("--subworkflows", choices=("inline", "machine"), default="inline")
+    p.add_argument("--task", help="run/compile this task of a document (default: its workflow, or its only task)")
 
 
 # ---------------------------------------------------------------------------- compile / graph
@@ -135,11 +136,24 @@ def _located(exn: BaseException, path: str) -> str:
 
 def compile_args(args: argparse.Namespace) -> tuple[WDL.Tree.Document, CompiledWorkflow]:
     doc = load_document(args.wdl)
+    if doc.workflow is None or args.task:
+        doc = _task_as_workflow(doc, args.task)
     options = ir.Options(filesystem=args.filesystem, max_concurrency=args.max_concurrency, subworkflows=args.subworkflows)
     try:
         return doc, compile_document(doc, options)
     except CompileError as exn:
         raise UsageError(str(exn)) from exn
+
+
+def _task_as_workflow(doc: WDL.Tree.Document, name: str | None) -> WDL.Tree.Document:
+    """A document without a workflow: run its task as a one-call workflow (as miniwdl run)."""
+    from .compiler.task_wrapper import TaskSelectionError, pick_task, write_wrapper
+
+    try:
+        task = pick_task(doc, name)
+    except TaskSelectionError as exn:
+        raise UsageError(str(exn)) from exn
+    return load_document(str(write_wrapper(doc, task)))
 
 
 def cmd_compile(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ def finalize_run(settings: Any, ev: WorkflowEval, runner: dict[str, Any]) -> dic
     store: RunStore = settings.store
     run_dir = store.run_dir(ev.run)
     outputs = ev.workflow_outputs()
+    ev.check_declarations()
     doc = WDL.values_to_json(outputs, namespace=ev.workflow.name)
     store.write_json(run_dir / "outputs.json", doc)
     link_outputs(run_dir, outputs)

@@ -116,6 +116,27 @@ class WorkflowEval:
         """The top workflow's outputs, namespaced by nothing (callers add the workflow name)."""
         return self._scope_outputs(self.index.scopes[""], ())
 
+    def check_declarations(self) -> None:
+        """Evaluate every declaration instance no step needed, so errors in them still fail the
+        run (WDL evaluates all declarations; lazy evaluation alone would skip unused ones)."""
+        top = self.index.scopes[""]
+        self._walk(top, _scope_nodes(top.workflow), ())
+
+    def _walk(self, scope: Scope, nodes: list[Tree.WorkflowNode], shard: Shard) -> None:
+        for node in nodes:
+            ref = scope.child_ref(node.workflow_node_id)
+            if isinstance(node, Tree.Decl):
+                self.bindings(ref, shard)
+            elif isinstance(node, Tree.Scatter):
+                for i in range(len(self.scatter_items(ref, shard).value)):
+                    self._walk(scope, node.body, (*shard, i))
+            elif isinstance(node, Tree.Conditional):
+                if self.condition(ref, shard):
+                    self._walk(scope, node.body, shard)
+            elif isinstance(node, Tree.Call) and isinstance(node.callee, Tree.Workflow):
+                sub = self.index.scope_of_call(ref)
+                self._walk(sub, _scope_nodes(sub.workflow), shard)
+
     def stdlib(self, info: NodeInfo) -> WDL.StdLib.Base:
         return workflow_stdlib(self.store, self.run, info.scope.workflow)
 
@@ -230,6 +251,10 @@ class WorkflowEval:
                 line=pos.line,
                 column=pos.column,
             ) from exn
+
+
+def _scope_nodes(workflow: Tree.Workflow) -> list[Tree.WorkflowNode]:
+    return [*(workflow.inputs or []), *workflow.body, *(workflow.outputs or [])]
 
 
 def _null_for_default(value: Value.Base, decl: Tree.Decl) -> bool:
