@@ -135,3 +135,14 @@ def test_app_py_honours_cdk_outdir_and_cdk_context_json(tmp_path: Path) -> None:
     template = json.loads((tmp_path / "wdl2sfn-cli.template.json").read_text())
     assert "RunnerQueueArn" in template["Outputs"]
     assert "subnet-0c0c0c0c0c0c0c0c1" in json.dumps(template)
+
+
+def test_runner_entrypoint_runs_batch_commands_as_given(tmp_path: Path) -> None:
+    entry = CDK_APP / "runner" / "entrypoint.sh"
+    run = subprocess.run(
+        ["sh", str(entry), "echo", "python -m wdl2sfn.task_runner prepare"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert run.returncode == 0 and run.stdout == "python -m wdl2sfn.task_runner prepare\n"

@@ -106,3 +106,24 @@ def test_missing_placeholder_is_a_synth_error(stack: Wdl2SfnStack) -> None:
     )
     with pytest.raises(PlaceholderError, match="NoSuchQueueArn"):
         WdlStateMachine(stack, "Bad", wdl_path="bad.wdl", infra=stack, compiled=bad)
+
+
+def test_persistent_2_fsx_links_bucket_through_data_repository_association() -> None:
+    app = cdk.App()
+    config = load_config({"variant": "fsx", "fsx_deployment_type": "PERSISTENT_2"})
+    template = Template.from_stack(Wdl2SfnStack(app, "fsx-persistent", config=config))
+    template.has_resource_properties(
+        "AWS::FSx::FileSystem",
+        {
+            "FileSystemTypeVersion": "2.15",
+            "LustreConfiguration": {
+                "DeploymentType": "PERSISTENT_2",
+                "PerUnitStorageThroughput": 125,
+                "DataCompressionType": "LZ4",
+            },
+        },
+    )
+    template.has_resource_properties(
+        "AWS::FSx::DataRepositoryAssociation",
+        {"FileSystemPath": "/", "BatchImportMetaDataOnCreate": True},
+    )
