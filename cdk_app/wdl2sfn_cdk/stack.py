@@ -265,15 +265,15 @@ class Wdl2SfnStack(Stack):
 
     # ------------------------------------------------------------------ roles
     def _roles(self) -> None:
-        # The role of every task job (registered by prepare, content-hashed): tasks only run bash
-        # on the shared file system; the upload job writes the run's outputs to the bucket.
+        # The role of every task job (registered by prepare, content-hashed): tasks run bash on
+        # the shared file system (prepare localized their inputs); they may read the run bucket.
         self.job_role = iam.Role(
             self,
             "TaskJobRole",
             assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"),
-            description="wdl2sfn task jobs (Batch): read/write the run bucket",
+            description="wdl2sfn task jobs (Batch): read the run bucket",
         )
-        self._grant_bucket(self.job_role)
+        self._grant_bucket(self.job_role, write=False)
         # The runner job definition's role (upload; with FSx also every run-time step).
         self.runner_role = iam.Role(
             self,
@@ -283,7 +283,7 @@ class Wdl2SfnStack(Stack):
         )
         self._grant_bucket(self.runner_role)
 
-    def _grant_bucket(self, grantee: iam.IGrantable) -> None:
+    def _grant_bucket(self, grantee: iam.IGrantable, *, write: bool = True) -> None:
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
                 actions=["s3:ListBucket", "s3:GetBucketLocation"],
@@ -292,15 +292,18 @@ class Wdl2SfnStack(Stack):
         )
         grantee.grant_principal.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=[
-                    "s3:GetObject",
-                    "s3:GetObjectTagging",
-                    "s3:PutObject",
-                    "s3:PutObjectTagging",
-                    "s3:DeleteObject",
-                    "s3:AbortMultipartUpload",
-                    "s3:ListMultipartUploadParts",
-                ],
+                actions=["s3:GetObject", "s3:GetObjectTagging"]
+                + (
+                    [
+                        "s3:PutObject",
+                        "s3:PutObjectTagging",
+                        "s3:DeleteObject",
+                        "s3:AbortMultipartUpload",
+                        "s3:ListMultipartUploadParts",
+                    ]
+                    if write
+                    else []
+                ),
                 resources=[self.bucket.arn_for_objects("*")],
             )
         )

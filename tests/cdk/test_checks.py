@@ -137,7 +137,7 @@ def test_app_py_honours_cdk_outdir_and_cdk_context_json(tmp_path: Path) -> None:
     assert "subnet-0c0c0c0c0c0c0c0c1" in json.dumps(template)
 
 
-def test_runner_entrypoint_runs_batch_commands_as_given(tmp_path: Path) -> None:
+def test_runner_entrypoint_runs_batch_commands_as_given() -> None:
     entry = CDK_APP / "runner" / "entrypoint.sh"
     run = subprocess.run(
         ["sh", str(entry), "echo", "python -m wdl2sfn.task_runner prepare"],

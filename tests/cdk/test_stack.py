@@ -481,3 +481,13 @@ def test_owner_tag_is_applied(any_variant: Synth) -> None:
         "AWS::S3::Bucket",
         {"Tags": Match.array_with([{"Key": "Owner", "Value": "alice"}])},
     )
+
+
+def test_task_job_role_only_reads_the_run_bucket(any_variant: Synth) -> None:
+    actions = {a for s in _statements(any_variant, "TaskJobRoleDefaultPolicy") for a in _actions(s)}
+    assert actions == {
+        "s3:GetObject",
+        "s3:GetObjectTagging",
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+    }
