@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+"""Benchmark: per-task overhead of wdl2sfn's local executor vs miniwdl (host backend).
+
+Not a test. Generates a workflow with one scatter of N trivial tasks (`echo ~{i}`, output
+`Int out = read_int(stdout())`) plus one gather task, then runs it, for each N, with
+
+    wdl2sfn run WF -i INPUTS --dir D1 --no-cache
+    python bench/miniwdl_host.py run WF -i INPUTS --dir D2      (call cache get/put off by env)
+
+measuring wall time and checking both report the same outputs. Both engines use all cores by
+default (wdl2sfn's local Batch: os.cpu_count() vCPUs; miniwdl: task_concurrency = nproc) and each
+task asks for `cpu: 1`. It prints, per N: wdl2sfn seconds, miniwdl seconds, ratio
+(wdl2sfn/miniwdl; goal, not asserted: <= 0.8), and per-task overhead in ms for each engine
+(wall time / (N + 1) tasks; the commands themselves cost ~1 ms of bash each).
+
+    python bench/local_overhead.py [--sizes 200,1000,5000] [--repeat R] [--keep DIR]
+
+With --repeat R, each engine runs R times per N (alternating) and the median is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+VENV_BIN = Path(sys.executable).parent
+WDL2SFN = shutil.which("wdl2sfn", path=str(VENV_BIN)) or "/work/main/.venv/bin/wdl2sfn"
+
+WORKFLOW = """\
+version 1.1
+
+task echo_i {
+  input {
+    Int i
+  }
+  command <<<
+    echo ~{i}
+  >>>
+  output {
+    Int out = read_int(stdout())
+  }
+  runtime {
+    cpu: 1
+  }
+}
+
+task gather {
+  input {
+    Array[Int] xs
+  }
+  command <<<
+    echo $(( ~{sep(" + ", xs)} ))
+  >>>
+  output {
+    Int total = read_int(stdout())
+  }
+  runtime {
+    cpu: 1
+  }
+}
+
+workflow scatter_overhead {
+  input {
+    Int n
+  }
+  scatter (i in range(n)) {
+    call echo_i { input: i = i }
+  }
+  call gather { input: xs = echo_i.out }
+  output {
+    Array[Int] outs = echo_i.out
+    Int total = gather.total
+  }
+}
+"""
+
+
+def run_engine(name: str, argv: list[str], env: dict[str, str], log: Path) -> tuple[float, dict]:
+    """Run one engine; return (wall seconds, outputs). Raises RuntimeError on failure."""
+    t0 = time.perf_counter()
+    with open(log, "wb") as stderr:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=stderr, env=env)
+    dt = time.perf_counter() - t0
+    if p.returncode != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise RuntimeError(
+            f"{name} exited {p.returncode}: {' '.join(argv)}\n  stderr ({log}):\n    "
+            + "\n    ".join(tail)
+        )
+    try:
+        outputs = json.loads(p.stdout)["outputs"]
+    except (ValueError, KeyError) as exn:
+        raise RuntimeError(f"{name}: unparseable stdout {p.stdout[:300]!r}") from exn
+    return dt, outputs
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="200,1000,5000", help="comma-separated scatter sizes N")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per engine and N (median kept)")
+    ap.add_argument("--keep", metavar="DIR", help="work in DIR and keep the run folders")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+
+    work = Path(args.keep or tempfile.mkdtemp(prefix="wdl2sfn_bench_")).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    wdl = work / "scatter_overhead.wdl"
+    wdl.write_text(WORKFLOW)
+
+    env = dict(os.environ)
+    env.update(MINIWDL__CALL_CACHE__GET="false", MINIWDL__CALL_CACHE__PUT="false")
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    ncpu = os.cpu_count()
+    print(f"# {ncpu} CPUs; work dir {work}", flush=True)
+
+    rows = []
+    for n in sizes:
+        inputs = work / f"inputs_{n}.json"
+        inputs.write_text(json.dumps({"scatter_overhead.n": n}))
+        times: dict[str, list[float]] = {"wdl2sfn": [], "miniwdl": []}
+        outs: dict[str, dict] = {}
+        error = None
+        for r in range(args.repeat):
+            cmds = {
+                "wdl2sfn": [WDL2SFN, "run", str(wdl), "-i", str(inputs)]
+                + ["--dir", str(work / f"wdl2sfn_{n}_{r}"), "--no-cache"],
+                "miniwdl": [sys.executable, str(HERE / "miniwdl_host.py"), "run", str(wdl)]
+                + ["-i", str(inputs), "--dir", str(work / f"miniwdl_{n}_{r}")],
+            }
+            for name, argv in cmds.items():
+                if name in outs and outs[name] is None:
+                    continue  # this engine already failed at this N
+                (work / f"{name}_{n}_{r}").mkdir(exist_ok=True)
+                try:
+                    dt, outputs = run_engine(name, argv, env, work / f"{name}_{n}_{r}.stderr")
+                except RuntimeError as exn:
+                    print(f"ERROR {exn}", file=sys.stderr, flush=True)
+                    outs[name] = None  # type: ignore[assignment]
+                    error = error or name
+                    continue
+                times[name].append(dt)
+                outs[name] = outputs
+                print(f"# N={n} run {r + 1}: {name} {dt:.2f}s", file=sys.stderr, flush=True)
+        expected_total = n * (n - 1) // 2
+        same = outs.get("wdl2sfn") is not None and outs.get("wdl2sfn") == outs.get("miniwdl")
+        for name, o in outs.items():
+            if o is not None and o.get("scatter_overhead.total") != expected_total:
+                print(f"WARNING {name} total {o.get('scatter_overhead.total')}", file=sys.stderr)
+                same = False
+        med = {k: statistics.median(v) if v else None for k, v in times.items()}
+        rows.append((n, med["wdl2sfn"], med["miniwdl"], same, error))
+        if not args.keep:
+            for d in work.glob(f"*_{n}_*"):
+                if d.is_dir():
+                    shutil.rmtree(d, ignore_errors=True)
+
+    def fmt(x, spec):
+        return format(x, spec) if x is not None else "-"
+
+    print()
+    hdr = f"{'N':>6} {'wdl2sfn s':>10} {'miniwdl s':>10} {'ratio':>6} "
+    hdr += f"{'wdl2sfn ms/task':>16} {'miniwdl ms/task':>16}  same outputs"
+    print(hdr)
+    for n, w, m, same, error in rows:
+        ratio = w / m if w and m else None
+        per_w = w * 1000 / (n + 1) if w else None
+        per_m = m * 1000 / (n + 1) if m else None
+        print(
+            f"{n:>6} {fmt(w, '10.2f')} {fmt(m, '10.2f')} {fmt(ratio, '6.2f')} "
+            f"{fmt(per_w, '16.1f')} {fmt(per_m, '16.1f')}  "
+            + ("yes" if same else f"NO{' (' + error + ' failed)' if error else ''}")
+        )
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0 if all(r[3] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
