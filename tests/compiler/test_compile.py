@@ -149,3 +149,12 @@ def test_first_state_is_init_accepting_any_input():
     definition = compile_workflow(str(sample("hello"))).definition
     init = definition["States"][definition["StartAt"]]
     assert init["Parameters"]["Payload"]["input.$"] == "$"
+
+
+def test_fsx_mode_uses_no_lambda_and_reads_results_from_the_bucket(tmp_path: Path):
+    definition = compile_workflow(str(sample("scatter_gather")), filesystem="fsx").definition
+    resources = {s.get("Resource") for _, s in all_states(definition["States"])}
+    assert "arn:aws:states:::lambda:invoke" not in resources
+    assert "arn:aws:states:::aws-sdk:s3:getObject" in resources
+    assert statelint_errors(definition, tmp_path) == []
+    assert "${CpuQueueArn}" in json.dumps(definition)  # placeholders survive intrinsic escaping

@@ -121,3 +121,12 @@ def test_payloads_stay_small_whatever_the_values(tmp_path):
 
 def _events(path: Path):
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_fsx_mode_runs_every_step_as_a_runner_job_and_agrees(tmp_path):
+    efs = run_sample("scatter_gather", tmp_path / "efs")
+    fsx = run_sample("scatter_gather", tmp_path / "fsx", "--filesystem", "fsx")
+    assert fsx.code == 0, fsx.stderr
+    assert fsx.json["outputs"] == efs.json["outputs"]
+    resources = {e["taskScheduledEventDetails"]["resource"] for e in history(fsx.run_dir) if e["type"] == "TaskScheduled"}
+    assert "invoke" not in resources  # no Lambda: FSx cannot be mounted by Lambda

@@ -15,7 +15,7 @@ Layout of one compiled workflow:
 * Seq/Par:  chains and Parallel states (ResultPath null: payloads never accumulate).
 
 Run-time steps are Lambda functions (EFS). With `--filesystem fsx` they run as Batch jobs on the
-runner queue instead (Lambda cannot mount FSx): see `_invoke_fsx`.
+runner queue instead (Lambda cannot mount FSx): see `steps.py`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 
 from ..statemachine import asl
 from . import ir
+from .steps import fsx_states
 from .events import BATCH_CHILD_BUDGET, ITEMS_PER_BATCH_CAP, events_per_shard
 
 QUEUES = {"cpu": "${CpuQueueArn}", "spot": "${SpotQueueArn}", "gpu": "${GpuQueueArn}"}
@@ -63,9 +64,8 @@ class Emitter:
             "workflow": {"name": self.plan.name, "digest": self.plan.digest},
         }
         selector = {"ctx": {"run.$": "$.Payload.run"}, "shard": []}
-        state = asl.lambda_task("InitFunctionArn", payload, result_selector=selector, result_path="$")
-        state["Comment"] = "normalise the execution input or EventBridge event into the run record"
-        return g.add(name, asl.link(state, next_name))
+        comment = "normalise the execution input or EventBridge event into the run record"
+        return self._step(g, name, "init", payload, selector, "$", next_name, comment=comment)
 
     def _finish(self, g: asl.Graph) -> str:
         """outputs (finalize) -> upload? -> upload job -> done."""
@@ -81,10 +81,8 @@ class Emitter:
             "runner": {"queue": "${RunnerQueueArn}", "definition": "${RunnerJobDefinitionArn}"},
         }
         selector = {"upload.$": "$.Payload.upload", "job.$": "$.Payload.job", "dir.$": "$.Payload.dir"}
-        state = asl.lambda_task("FinalizeFunctionArn", payload, result_selector=selector, result_path="$.final")
-        state["Comment"] = "evaluate the workflow outputs into outputs.json"
-        g.add(outputs_name, asl.link(state, choice_name))
-        return outputs_name
+        comment = "evaluate the workflow outputs into outputs.json"
+        return self._step(g, outputs_name, "finalize", payload, selector, "$.final", choice_name, comment=comment)
 
     # ------------------------------------------------------------------ steps
     def chain(self, g: asl.Graph, step: ir.Step, next_name: str | None) -> str:
@@ -144,22 +142,17 @@ class Emitter:
         collect = self.names.claim(f"{unit.label}: collect")
         skip = self._end_of_branch(g, unit.label, next_name)
 
-        self._finish_state_add(g, collect, self._invoke("collect", unit.ref, None, None), next_name)
+        self._node_step(g, collect, "collect", unit.ref, None, None, None, next_name)
         catch = [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": failed}]
         for name in (run, on_demand):
             job = asl.batch_job_task("$.prep.job", result_path="$.job")
             job["Catch"] = [dict(c) for c in catch]
             g.add(name, asl.link(job, collect))
-        recover = self._invoke("collect", unit.ref, {"error.$": "$.error"}, {"job.$": "$.Payload.job"}, "$.prep")
-        recover["Comment"] = "the job failed: raise the task's error, or retry on demand after spot interruptions"
-        g.add(failed, asl.link(recover, on_demand))
+        comment = "the job failed: raise the task's error, or retry on demand after spot interruptions"
+        self._node_step(g, failed, "collect", unit.ref, {"error.$": "$.error"}, {"job.$": "$.Payload.job"}, "$.prep", on_demand, comment)
         g.add(cached, asl.choice_bool("$.prep.cached", skip, run, comment="call cache hit: skip the job"))
         selector = {"cached.$": "$.Payload.cached", "job.$": "$.Payload.job"}
-        prep = self._invoke("prepare", unit.ref, {"queues": dict(QUEUES)}, selector, "$.prep")
-        return g.add(prepare, asl.link(prep, cached))
-
-    def _finish_state_add(self, g: asl.Graph, name: str, state: dict[str, Any], next_name: str | None) -> str:
-        return g.add(name, self._finish_state(state, next_name))
+        return self._node_step(g, prepare, "prepare", unit.ref, {"queues": dict(QUEUES)}, selector, "$.prep", cached)
 
     def _if(self, g: asl.Graph, unit: ir.IfUnit, next_name: str | None) -> str:
         evaluate = self.names.claim(unit.label)
@@ -167,8 +160,7 @@ class Emitter:
         skip = self._end_of_branch(g, unit.label, next_name)
         body = self.chain(g, unit.body, next_name)
         g.add(choice, asl.choice_bool("$.cond.value", body, skip))
-        state = self._invoke("eval", unit.ref, None, {"value.$": "$.Payload.value"}, "$.cond")
-        return g.add(evaluate, asl.link(state, choice))
+        return self._node_step(g, evaluate, "eval", unit.ref, None, {"value.$": "$.Payload.value"}, "$.cond", choice)
 
     def _scatter(self, g: asl.Graph, unit: ir.ScatterUnit, next_name: str | None) -> str:
         evaluate = self.names.claim(unit.label)
@@ -177,11 +169,9 @@ class Emitter:
             "count.$": "$.Payload.count",
             "items_key.$": "$.Payload.items_key",
         }
-        state = self._invoke("eval", unit.ref, None, selector, "$.scatter")
-        state["Comment"] = "evaluate the collection; write one item per shard to the items file"
-        g.add(evaluate, asl.link(state, shards))
         g.add(shards, self._finish_state(self._distributed_map(unit), next_name))
-        return evaluate
+        comment = "evaluate the collection; write one item per shard to the items file"
+        return self._node_step(g, evaluate, "eval", unit.ref, None, selector, "$.scatter", shards, comment)
 
     def _distributed_map(self, unit: ir.ScatterUnit) -> dict[str, Any]:
         item = {"ctx.$": "$.ctx", "shard.$": "$$.Map.Item.Value.shard"}
@@ -268,19 +258,49 @@ class Emitter:
             return {f"{key}.$": f"States.Format('{{}}/{ref}', $.scope)"}
         return {key: ref}
 
-    def _invoke(
+    def _node_step(
         self,
+        g: asl.Graph,
+        name: str,
         step: str,
         ref: str,
         extra: dict[str, Any] | None,
         selector: dict[str, Any] | None,
-        result_path: str | None = None,
-    ) -> dict[str, Any]:
+        result_path: str | None,
+        next_name: str | None,
+        comment: str | None = None,
+    ) -> str:
         """A run-time step (prepare, collect, eval) for one node instance."""
         payload: dict[str, Any] = {"run.$": "$.ctx.run", **self._node_field("node", ref), "shard.$": "$.shard"}
         payload.update(extra or {})
-        placeholder = f"{step.capitalize()}FunctionArn"
-        return asl.lambda_task(placeholder, payload, result_selector=selector, result_path=result_path)
+        return self._step(g, name, step, payload, selector, result_path, next_name, comment=comment)
+
+    def _step(
+        self,
+        g: asl.Graph,
+        name: str,
+        step: str,
+        payload: dict[str, Any],
+        selector: dict[str, Any] | None,
+        result_path: str | None,
+        next_name: str | None,
+        *,
+        comment: str | None = None,
+    ) -> str:
+        """Emit the state(s) invoking a run-time step; returns the first one's name."""
+        if self.plan.options.filesystem == "fsx":
+            chain = fsx_states(name, step, payload, selector, result_path)
+        else:
+            placeholder = f"{step.capitalize()}FunctionArn"
+            state = asl.lambda_task(placeholder, payload, result_selector=selector, result_path=result_path)
+            chain = [("", state)]
+        names = [name] + [self.names.claim(name + suffix) for suffix, _ in chain[1:]]
+        for i, (_, state) in enumerate(chain):
+            following = names[i + 1] if i + 1 < len(chain) else next_name
+            if i == 0 and comment:
+                state["Comment"] = comment
+            g.add(names[i], self._finish_state(state, following))
+        return name
 
 
 def batch_size(body: ir.Step) -> int:

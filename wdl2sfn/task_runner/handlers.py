@@ -44,13 +44,24 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        import boto3
+        """On AWS (Lambda or a runner job) everything comes from WDL2SFN_* variables; AWS clients
+        are made only when a run bucket is configured (a local runner job needs none)."""
+        bucket = os.environ.get("WDL2SFN_RUN_BUCKET") or None
+        batch = s3 = None
+        if bucket:
+            import boto3
 
+            batch, s3 = boto3.client("batch"), boto3.client("s3")
+        local_registry = os.environ.get("WDL2SFN_LOCAL_JOB_DEFINITIONS")
+        if batch is None and local_registry:
+            from .jobdefs import FileJobDefinitions
+
+            batch = FileJobDefinitions(Path(local_registry))
         return cls(
             store=RunStore(Path(os.environ.get("WDL2SFN_STORE", "/mnt/efs/wdl2sfn/runs"))),
-            job_definitions=boto3.client("batch"),
-            s3=boto3.client("s3"),
-            run_bucket=os.environ.get("WDL2SFN_RUN_BUCKET"),
+            job_definitions=batch,
+            s3=s3,
+            run_bucket=bucket,
             mount=_mount_from_env(),
         )
 

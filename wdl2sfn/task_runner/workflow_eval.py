@@ -43,6 +43,7 @@ class WorkflowEval:
     index: WorkflowIndex
     inputs: Bindings  # the run's workflow inputs, without namespace
     _memo: dict[tuple[str, Shard], Bindings] = field(default_factory=dict)
+    _items: dict[tuple[str, Shard], Value.Array] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # ------------------------------------------------------------------ public
@@ -71,12 +72,23 @@ class WorkflowEval:
         return Env.merge(env, *deps)
 
     def scatter_items(self, ref: str, shard: Sequence[int]) -> Value.Array:
-        """The scatter's collection at this shard prefix (evaluated once, then read back)."""
+        """The scatter's collection at this shard prefix (evaluated once, then read back; kept
+        in memory, since every shard's steps look up their own item in it)."""
         info = self.index[ref]
+        prefix = tuple(shard[: info.depth])
+        with self._lock:
+            hit = self._items.get((ref, prefix))
+        if hit is not None:
+            return hit
+        items = self._load_or_eval_items(info, prefix)
+        with self._lock:
+            self._items[(ref, prefix)] = items
+        return items
+
+    def _load_or_eval_items(self, info: NodeInfo, prefix: Shard) -> Value.Array:
         node = info.node
         assert isinstance(node, Tree.Scatter)
-        prefix = tuple(shard[: info.depth])
-        path = self.store.value_path(self.run, ref, prefix)
+        path = self.store.value_path(self.run, info.ref, prefix)
         ty = node.expr.type
         if path.exists():
             return _as_array(Value.from_json(ty, self.store.read_json(path)))

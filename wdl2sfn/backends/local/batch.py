@@ -31,6 +31,8 @@ TaskFailure("Batch.ClientException", ...), the name Step Functions gives a Batch
 
 from __future__ import annotations
 
+from wdl2sfn.task_runner.jobdefs import FileJobDefinitions
+
 import contextlib
 import copy
 import fnmatch
@@ -373,6 +375,7 @@ class LocalBatch:
         mounts: Iterable[str | Path] = (),
         kill_grace_seconds: float = 10.0,
         clamp_to_machine: bool = False,
+        registry_dir: Path | None = None,
     ) -> None:
         if runtime not in ("host", "docker", "podman"):
             raise ValueError(f"runtime must be 'host', 'docker' or 'podman', not {runtime!r}")
@@ -400,6 +403,7 @@ class LocalBatch:
         self.mounts = tuple(str(Path(m).resolve()) for m in mounts)
         self.kill_grace_seconds = float(kill_grace_seconds)
         self.clamp_to_machine = clamp_to_machine
+        self.registry = FileJobDefinitions(registry_dir) if registry_dir is not None else None
 
         self._cond = threading.Condition()
         self._free_cpus = self.cpus
@@ -484,7 +488,22 @@ class LocalBatch:
         with self._lock:
             jd = self._find_jobdef_locked(ref, active_only=active_only, latest=True)
             assert not isinstance(jd, list)
-            return jd
+        if jd is None and self._shared_registrations(ref):
+            return self._find_jobdef(ref, active_only=active_only)
+        return jd
+
+    def _shared_registrations(self, ref: str) -> bool:
+        """Adopt a definition registered by a runner job in another process (see jobdefs.py)."""
+        if self.registry is None:
+            return False
+        name = ref.split(":job-definition/", 1)[-1].partition(":")[0]
+        request = self.registry.request(name)
+        with self._lock:
+            known = name in self._jobdefs
+        if request is None or known:
+            return False
+        self.register_job_definition(**request)
+        return True
 
     def _find_jobdef_locked(
         self, ref: str, *, active_only: bool, latest: bool

@@ -21,6 +21,7 @@ import json
 import traceback
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from wdl2sfn.backends.local.batch import (
@@ -203,11 +204,38 @@ def batch_handler(batch: LocalBatch) -> ResourceHandler:
     return handle
 
 
+S3_GET_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:getObject"
+
+
+def s3_get_object_handler(buckets: dict[str, Path]) -> ResourceHandler:
+    """The `aws-sdk:s3:getObject` integration over local folders (bucket -> folder).
+
+    Returns the SDK response's shape with `Body` as text, as Step Functions does for text objects;
+    a missing key fails with `S3.NoSuchKeyException`.
+    """
+
+    def handle(call: Any) -> Any:
+        params = call.parameters
+        folder = buckets.get(params.get("Bucket", ""))
+        path = (folder / params.get("Key", "")) if folder is not None else None
+        if path is None or not path.is_file():
+            raise task_failure("S3.NoSuchKeyException", f"The specified key does not exist: {params.get('Key')}")
+        body = path.read_text()
+        return {"Body": body, "ContentLength": len(body.encode()), "ContentType": "application/json"}
+
+    return handle
+
+
 def local_handlers(
-    batch: LocalBatch, functions: Callable[[str, dict[str, Any]], Any]
+    batch: LocalBatch,
+    functions: Callable[[str, dict[str, Any]], Any],
+    buckets: dict[str, Path] | None = None,
 ) -> dict[str, ResourceHandler]:
     """Resource -> handler, for the executor."""
-    return {
+    handlers = {
         LAMBDA_INVOKE: lambda_handler(functions),
         BATCH_SUBMIT_JOB_SYNC: batch_handler(batch),
     }
+    if buckets:
+        handlers[S3_GET_OBJECT_SDK] = s3_get_object_handler(buckets)
+    return handlers

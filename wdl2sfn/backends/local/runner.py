@@ -60,13 +60,14 @@ class LocalBackend:
             mounts=[self.root],
             cpus=self.cpus,
             memory_mib=self.memory_mib,
+            registry_dir=self.root / "_batch" / "job_definitions",
         )
         runtime = Runtime(
             Settings(store=RunStore(self.root), job_definitions=batch, copy_input_files=self.copy_input_files)
         )
         executor = Executor(
             definition,
-            local_handlers(batch, runtime.dispatch),
+            local_handlers(batch, runtime.dispatch, {RUN_BUCKET: self.root}),
             substitutions=local_substitutions(),
             history_dir=run_dir,
             object_store=FolderObjectStore(self.root, buckets={RUN_BUCKET: self.root}),
@@ -86,6 +87,7 @@ class LocalBackend:
 def _expose_runner_environment(root: Path) -> None:
     """Runner jobs (python -m wdl2sfn.task_runner) run as host subprocesses: point them here."""
     os.environ["WDL2SFN_STORE"] = str(root)
+    os.environ["WDL2SFN_LOCAL_JOB_DEFINITIONS"] = str(root / "_batch" / "job_definitions")
     bindir = os.path.dirname(sys.executable)
     if not os.environ.get("PATH", "").startswith(bindir + os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")

@@ -1,0 +1,90 @@
+"""How a run-time step (init, prepare, collect, eval, finalize) is invoked from the state machine.
+
+* EFS (default): one `lambda:invoke` Task; the function mounts EFS.
+* FSx for Lustre: Lambda cannot mount FSx, so the step runs as a Batch job on the runner queue
+  (`python3 -m wdl2sfn.task_runner STEP --field KEY JSON ... --result-key KEY`). A Batch job
+  returns no data, so the step writes its result to `${RunBucket}` and two more states bring it
+  back: an `s3:getObject` SDK call, and a Pass that reshapes it like the Lambda result would be.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..statemachine import asl
+
+S3_GET_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:getObject"
+
+
+def intrinsic_literal(text: str) -> str:
+    """A string literal inside an intrinsic function call (escape ' { } and backslash)."""
+    escaped = "".join("\\" + c if c in "'{}\\" else c for c in text)
+    return "'" + _PLACEHOLDER.sub(r"${\1}", escaped) + "'"
+
+
+# DefinitionSubstitutions placeholders stay as written: they are replaced before the intrinsic runs
+_PLACEHOLDER = re.compile(r"\$\\\{([A-Za-z0-9_]+)\\\}")
+
+
+def field_args(payload: dict[str, Any]) -> list[str]:
+    """Intrinsic arguments `'--field', 'KEY', <JSON of the value>` for each payload entry."""
+    args: list[str] = []
+    for key, value in payload.items():
+        if key.endswith(".$"):
+            name = key[:-2]
+            expr = value if value.startswith("States.") else f"States.JsonToString({value})"
+        else:
+            name, expr = key, intrinsic_literal(json.dumps(value, separators=(",", ":")))
+        args += ["'--field'", intrinsic_literal(name), expr]
+    return args
+
+
+def result_key_expr(step: str, payload: dict[str, Any]) -> str:
+    """Where the step leaves its result: unique per execution, step, node and shard."""
+    node = payload.get("node.$") or intrinsic_literal(str(payload.get("node", "")))
+    shard = "States.JsonToString($.shard)" if "shard.$" in payload else "'-'"
+    return f"States.Format('_steps/{{}}/{step}/{{}}/{{}}.json', $$.Execution.Name, {node}, {shard})"
+
+
+def fsx_states(
+    name: str, step: str, payload: dict[str, Any], selector: dict[str, Any] | None, result_path: str | None
+) -> list[tuple[str, dict[str, Any]]]:
+    """The 1-3 states (suffixes of `name`) that run a step as a runner Batch job."""
+    key = result_key_expr(step, payload)
+    command = ", ".join(["'python3'", "'-m'", "'wdl2sfn.task_runner'", intrinsic_literal(step), *field_args(payload), "'--result-key'", key])
+    job: dict[str, Any] = {
+        "Type": "Task",
+        "Resource": asl.BATCH_SUBMIT_SYNC,
+        "Parameters": {
+            "JobName": f"wdl2sfn-{step}",
+            "JobQueue": "${RunnerQueueArn}",
+            "JobDefinition": "${RunnerJobDefinitionArn}",
+            "ContainerOverrides": {"Command.$": f"States.Array({command})"},
+        },
+        "ResultPath": None,
+        "Retry": [dict(asl.BATCH_RETRY)],
+    }
+    if selector is None:
+        return [("", job)]
+    get = {
+        "Type": "Task",
+        "Resource": S3_GET_OBJECT_SDK,
+        "Parameters": {"Bucket": "${RunBucket}", "Key.$": key},
+        "ResultSelector": {"Payload.$": "States.StringToJson($.Body)"},
+        "ResultPath": "$.step_result",
+        "Retry": [{"ErrorEquals": ["S3.S3Exception", "S3.SdkClientException"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0, "JitterStrategy": "FULL"}],
+    }
+    reshape = {
+        "Type": "Pass",
+        "Parameters": _rebase(selector, "$.Payload", "$.step_result.Payload"),
+        "ResultPath": result_path,
+    }
+    return [("", job), (": result", get), (": read", reshape)]
+
+
+def _rebase(selector: Any, old: str, new: str) -> Any:
+    if isinstance(selector, dict):
+        return {k: (_rebase(v, old, new) if not isinstance(v, str) else v.replace(old, new, 1)) for k, v in selector.items()}
+    return selector
