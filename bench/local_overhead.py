@@ -120,7 +120,8 @@ def main() -> int:
     env.update(MINIWDL__CALL_CACHE__GET="false", MINIWDL__CALL_CACHE__PUT="false")
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     ncpu = os.cpu_count()
-    print(f"# {ncpu} CPUs; work dir {work}", flush=True)
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"# {ncpu} CPUs, load average {load} (other load skews timings); work dir {work}")
 
     rows = []
     for n in sizes:
@@ -166,7 +167,7 @@ def main() -> int:
     def fmt(x, spec):
         return format(x, spec) if x is not None else "-"
 
-    print()
+    print(f"# load average at end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     hdr = f"{'N':>6} {'wdl2sfn s':>10} {'miniwdl s':>10} {'ratio':>6} "
     hdr += f"{'wdl2sfn ms/task':>16} {'miniwdl ms/task':>16}  same outputs"
     print(hdr)
