@@ -149,7 +149,7 @@ class Emitter:
             job["Catch"] = [dict(c) for c in catch]
             g.add(name, asl.link(job, collect))
         comment = "the job failed: raise the task's error, or retry on demand after spot interruptions"
-        self._node_step(g, failed, "collect", unit.ref, {"error.$": "$.error"}, {"job.$": "$.Payload.job"}, "$.prep", on_demand, comment)
+        self._node_step(g, failed, "collect", unit.ref, {"error.$": "$.error", "queues": dict(QUEUES)}, {"job.$": "$.Payload.job"}, "$.prep", on_demand, comment)
         g.add(cached, asl.choice_bool("$.prep.cached", skip, run, comment="call cache hit: skip the job"))
         selector = {"cached.$": "$.Payload.cached", "job.$": "$.Payload.job"}
         return self._node_step(g, prepare, "prepare", unit.ref, {"queues": dict(QUEUES)}, selector, "$.prep", cached)

@@ -167,10 +167,11 @@ class FaultRule:
     attempts: tuple[int, ...] | None = None
     reason: str = DEFAULT_HOST_TERMINATION
     after_seconds: float | None = None
+    queue: str = "*"  # glob on the job queue's name, e.g. "wdl2sfn-spot"
 
     @classmethod
     def from_dict(cls, rule: Mapping[str, Any]) -> FaultRule:
-        unknown = set(rule) - {"job", "attempts", "reason", "after_seconds"}
+        unknown = set(rule) - {"job", "attempts", "reason", "after_seconds", "queue"}
         if unknown:
             raise ValueError(f"fault rule {dict(rule)!r}: unknown keys {sorted(unknown)}")
         attempts = rule.get("attempts")
@@ -184,10 +185,13 @@ class FaultRule:
             attempts=attempts,
             reason=str(rule.get("reason", DEFAULT_HOST_TERMINATION)),
             after_seconds=None if after is None else float(after),
+            queue=str(rule.get("queue", "*")),
         )
 
-    def matches(self, job_name: str, attempt: int) -> bool:
+    def matches(self, job_name: str, attempt: int, queue: str = "") -> bool:
         if not fnmatch.fnmatchcase(job_name, self.job):
+            return False
+        if self.queue != "*" and not fnmatch.fnmatchcase(queue.rsplit("/", 1)[-1], self.queue):
             return False
         return self.attempts is None or attempt in self.attempts
 
@@ -220,9 +224,9 @@ class FaultPlan:
             raise ValueError(f"{var} must be a JSON list of rule objects")
         return cls(data)
 
-    def match(self, job_name: str, attempt: int) -> FaultRule | None:
+    def match(self, job_name: str, attempt: int, queue: str = "") -> FaultRule | None:
         for rule in self.rules:
-            if rule.matches(job_name, attempt):
+            if rule.matches(job_name, attempt, queue):
                 return rule
         return None
 
@@ -986,7 +990,8 @@ class LocalBatch:
         name = job.desc["jobName"]
         with job.lock:
             job.desc["status"] = "STARTING"
-        fault = self.faults.match(name, attempt) if self.faults else None
+        queue = job.desc.get("jobQueue", "")
+        fault = self.faults.match(name, attempt, queue) if self.faults else None
         if fault is not None and fault.after_seconds is None:
             now = _now_ms()
             self._note(log_path, f"fault injected: {fault.reason}")

@@ -1,0 +1,62 @@
+"""maxRetries and spot interruptions, through the CLI, with the local Batch's fault injection."""
+
+from __future__ import annotations
+
+import json
+
+from ..conftest import ROOT
+from .helpers import all_histories, wdl2sfn
+
+RETRIES = str(ROOT / "tests" / "fixtures" / "retries.wdl")
+HOST_GONE = "Host EC2 (instance i-0123456789abcdef0) terminated."
+
+
+def batch_jobs(run_dir):
+    """(queue name, final status) of every Batch job the run submitted, in history order."""
+    jobs = []
+    for path in all_histories(run_dir):
+        for line in path.read_text().splitlines():
+            event = json.loads(line)
+            if event["type"] == "TaskScheduled" and event["taskScheduledEventDetails"]["resourceType"] == "batch":
+                params = json.loads(event["taskScheduledEventDetails"]["parameters"])
+                jobs.append((params["JobName"], params["JobQueue"].rsplit("/", 1)[-1]))
+    return jobs
+
+
+def faults(*rules):
+    return {"WDL2SFN_LOCAL_BATCH_FAULTS": json.dumps(list(rules))}
+
+
+def test_max_retries_retries_a_failed_command(tmp_path):
+    out = wdl2sfn("run", RETRIES, "--dir", str(tmp_path))
+    assert out.code == 0, out.stderr
+    assert out.json["outputs"]["retries.tries"] == 2
+
+
+def test_preemptible_task_runs_on_the_spot_queue(tmp_path):
+    out = wdl2sfn("run", RETRIES, "--dir", str(tmp_path))
+    assert ("retries-spot_task", "wdl2sfn-spot") in batch_jobs(out.run_dir)
+
+
+def test_one_spot_interruption_is_retried_on_spot(tmp_path):
+    env = faults({"job": "retries-spot_task", "queue": "wdl2sfn-spot", "attempts": [1], "reason": HOST_GONE})
+    out = wdl2sfn("run", RETRIES, "--dir", str(tmp_path), env=env)
+    assert out.code == 0, out.stderr
+    queues = [q for name, q in batch_jobs(out.run_dir) if name == "retries-spot_task"]
+    assert queues == ["wdl2sfn-spot"]  # Batch's RetryStrategy retried it within the same job
+
+
+def test_spot_interruptions_past_preemptible_fall_back_to_on_demand(tmp_path):
+    env = faults({"job": "retries-spot_task", "queue": "wdl2sfn-spot", "reason": HOST_GONE})
+    out = wdl2sfn("run", RETRIES, "--dir", str(tmp_path), env=env)
+    assert out.code == 0, out.stderr
+    queues = [q for name, q in batch_jobs(out.run_dir) if name == "retries-spot_task"]
+    assert queues == ["wdl2sfn-spot", "wdl2sfn-cpu"]
+    assert out.json["outputs"]["retries.where"] == "ran"
+
+
+def test_host_termination_on_demand_beyond_retries_fails_the_run(tmp_path):
+    env = faults({"job": "retries-flaky", "reason": HOST_GONE})
+    out = wdl2sfn("run", RETRIES, "--dir", str(tmp_path), env=env)
+    assert out.code == 1
+    assert "flaky" in out.last_line
