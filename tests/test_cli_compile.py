@@ -28,7 +28,12 @@ def test_compile_report_goes_to_stderr():
 
 
 def test_malformed_wdl_exits_2_with_file_line_column(tmp_path):
-    out = run("compile", str(ROOT / "tests" / "fixtures" / "malformed.wdl"), "-o", str(tmp_path / "x.json"))
+    out = run(
+        "compile",
+        str(ROOT / "tests" / "fixtures" / "malformed.wdl"),
+        "-o",
+        str(tmp_path / "x.json"),
+    )
     assert out.returncode == 2
     last = out.stderr.strip().splitlines()[-1]
     assert last.startswith(str(ROOT / "tests" / "fixtures" / "malformed.wdl") + ":4:3:"), last

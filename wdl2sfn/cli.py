@@ -18,7 +18,7 @@ from typing import Any
 import WDL
 
 from . import __version__, wdl
-from .compiler import CompileError, CompiledWorkflow, compile_document, ir
+from .compiler import CompiledWorkflow, CompileError, compile_document, ir
 from .compiler.report import human_report
 
 EXIT_FAILED = 1
@@ -35,7 +35,9 @@ class UsageError(Exception):
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if getattr(args, "command", None) == "run":  # name=value inputs may follow options, as in miniwdl
+    if (
+        getattr(args, "command", None) == "run"
+    ):  # name=value inputs may follow options, as in miniwdl
         args.inputs += [e for e in extra if "=" in e and not e.startswith("-")]
         extra = [e for e in extra if not ("=" in e and not e.startswith("-"))]
     if extra:
@@ -53,7 +55,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="wdl2sfn", description="WDL -> AWS Step Functions compiler and runner")
+    p = argparse.ArgumentParser(
+        prog="wdl2sfn", description="WDL -> AWS Step Functions compiler and runner"
+    )
     p.add_argument("--version", action="version", version=f"wdl2sfn {__version__}")
     sub = p.add_subparsers(dest="command")
 
@@ -72,20 +76,43 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="run a workflow (locally by default)")
     _compile_options(r)
-    r.add_argument("inputs", nargs="*", metavar="NAME=VALUE", help="workflow inputs, as miniwdl run")
+    r.add_argument(
+        "inputs", nargs="*", metavar="NAME=VALUE", help="workflow inputs, as miniwdl run"
+    )
     r.add_argument("-i", "--input", "--inputs", dest="input_file", metavar="INPUTS.json")
-    r.add_argument("--backend", choices=("local", "aws"), default=os.environ.get("WDL2SFN_BACKEND", "local"))
-    r.add_argument("--dir", default=os.environ.get("WDL2SFN_DIR", "wdl2sfn_runs"), help="run store root (a new run folder is made under it)")
-    r.add_argument("--no-cache", action="store_true", help="do not reuse (or record) call cache entries")
+    r.add_argument(
+        "--backend", choices=("local", "aws"), default=os.environ.get("WDL2SFN_BACKEND", "local")
+    )
+    r.add_argument(
+        "--dir",
+        default=os.environ.get("WDL2SFN_DIR", "wdl2sfn_runs"),
+        help="run store root (a new run folder is made under it)",
+    )
+    r.add_argument(
+        "--no-cache", action="store_true", help="do not reuse (or record) call cache entries"
+    )
     r.add_argument("--follow", action="store_true", help="(aws) follow the execution's progress")
     r.add_argument("--wait", action="store_true", help="(aws) wait for the execution to end")
     r.add_argument("--s3upload", metavar="URI", help="copy outputs and logs to this s3:// prefix")
     r.add_argument("--delete-after", choices=("always", "success", "failure"))
-    r.add_argument("--stack", default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"), help="(aws) the deployed stack")
+    r.add_argument(
+        "--stack",
+        default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"),
+        help="(aws) the deployed stack",
+    )
     r.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
-    r.add_argument("--copy-input-files", action="store_true", help="copy File inputs instead of linking")
-    r.add_argument("--container", choices=("host", "docker", "podman"), default="host", help="(local) how jobs run")
-    r.add_argument("--verbose", action="store_true", help="stream task stderr and every state event")
+    r.add_argument(
+        "--copy-input-files", action="store_true", help="copy File inputs instead of linking"
+    )
+    r.add_argument(
+        "--container",
+        choices=("host", "docker", "podman"),
+        default="host",
+        help="(local) how jobs run",
+    )
+    r.add_argument(
+        "--verbose", action="store_true", help="stream task stderr and every state event"
+    )
     r.set_defaults(func=cmd_run)
 
     s = sub.add_parser("self-test", help="run the built-in test workflow end to end")
@@ -110,9 +137,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("wdl", metavar="WF.wdl")
     p.add_argument("--filesystem", choices=("efs", "fsx"), default="efs")
-    p.add_argument("--max-concurrency", type=int, default=0, metavar="N", help="cap Batch jobs per scatter")
+    p.add_argument(
+        "--max-concurrency", type=int, default=0, metavar="N", help="cap Batch jobs per scatter"
+    )
     p.add_argument("--subworkflows", choices=("inline", "machine"), default="inline")
-    p.add_argument("--task", help="run/compile this task of a document (default: its workflow, or its only task)")
+    p.add_argument(
+        "--task",
+        help="run/compile this task of a document (default: its workflow, or its only task)",
+    )
 
 
 # ---------------------------------------------------------------------------- compile / graph
@@ -143,7 +175,11 @@ def compile_args(args: argparse.Namespace) -> tuple[WDL.Tree.Document, CompiledW
     doc = load_document(args.wdl)
     if doc.workflow is None or args.task:
         doc = _task_as_workflow(doc, args.task)
-    options = ir.Options(filesystem=args.filesystem, max_concurrency=args.max_concurrency, subworkflows=args.subworkflows)
+    options = ir.Options(
+        filesystem=args.filesystem,
+        max_concurrency=args.max_concurrency,
+        subworkflows=args.subworkflows,
+    )
     try:
         return doc, compile_document(doc, options)
     except CompileError as exn:
@@ -167,7 +203,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.output:
         Path(args.output).write_text(text)
         for name, child in compiled.children.items():
-            Path(args.output).with_suffix(f".{name}.json").write_text(json.dumps(child.definition, indent=2) + "\n")
+            Path(args.output).with_suffix(f".{name}.json").write_text(
+                json.dumps(child.definition, indent=2) + "\n"
+            )
     else:
         sys.stdout.write(text)
     if args.report:
@@ -202,10 +240,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         from .backends.aws import run_on_aws
 
         return run_on_aws(args, compiled, inputs)
-    return run_locally(args, compiled, inputs)
+    return run_locally(args, doc, compiled, inputs)
 
 
-def parse_inputs(doc: WDL.Tree.Document, pairs: list[str], input_file: str | None) -> dict[str, Any]:
+def parse_inputs(
+    doc: WDL.Tree.Document, pairs: list[str], input_file: str | None
+) -> dict[str, Any]:
     """Inputs exactly as `miniwdl run` takes them; errors name the input and what was expected."""
     if input_file:
         _check_json_file(input_file)
@@ -224,10 +264,17 @@ def _check_json_file(path: str) -> None:
         with open(path) as f:
             json.load(f)
     except json.JSONDecodeError as exn:
-        raise UsageError(f"{path}:{exn.lineno}:{exn.colno}: inputs file is not valid JSON: {exn.msg}") from exn
+        raise UsageError(
+            f"{path}:{exn.lineno}:{exn.colno}: inputs file is not valid JSON: {exn.msg}"
+        ) from exn
 
 
-def run_locally(args: argparse.Namespace, compiled: CompiledWorkflow, inputs: dict[str, Any]) -> int:
+def run_locally(
+    args: argparse.Namespace,
+    doc: WDL.Tree.Document,
+    compiled: CompiledWorkflow,
+    inputs: dict[str, Any],
+) -> int:
     from .backends.local.runner import LocalBackend
     from .progress import Progress
     from .task_runner.init import write_bundle
@@ -260,7 +307,9 @@ def run_locally(args: argparse.Namespace, compiled: CompiledWorkflow, inputs: di
     }
     with progress:
         progress.note(f"run {root / run_name}")
-        outcome = backend.execute(_with_children(compiled), request, run_name, children)
+        outcome = backend.execute(
+            _with_children(compiled), request, run_name, children, {compiled.digest: doc}
+        )
     return report_outcome(outcome.run_dir, outcome.result)
 
 
@@ -268,7 +317,10 @@ def _with_children(compiled: CompiledWorkflow) -> dict[str, Any]:
     """Bind StateMachineArn_<name> placeholders of subworkflow machines to local pseudo-ARNs."""
     text = json.dumps(compiled.definition)
     for name in compiled.children:
-        text = text.replace("${StateMachineArn_" + name + "}", f"arn:aws:states:local:000000000000:stateMachine:{name}")
+        text = text.replace(
+            "${StateMachineArn_" + name + "}",
+            f"arn:aws:states:local:000000000000:stateMachine:{name}",
+        )
     return dict(json.loads(text))
 
 
@@ -374,7 +426,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     runs = []
     for d in sorted(root.glob("*/run.json")):
         record = json.loads(d.read_text())
-        runs.append({"run": record["name"], "workflow": record["workflow"]["name"], "status": _status(d.parent)})
+        runs.append(
+            {
+                "run": record["name"],
+                "workflow": record["workflow"]["name"],
+                "status": _status(d.parent),
+            }
+        )
     print(json.dumps(runs, indent=2))
     return 0
 
@@ -394,7 +452,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     if history.exists():
         lines = history.read_text().splitlines()
         last = json.loads(lines[-1]) if lines else None
-    print(json.dumps({"run": run_dir.name, "status": _status(run_dir), "last_event": last}, indent=2))
+    print(
+        json.dumps({"run": run_dir.name, "status": _status(run_dir), "last_event": last}, indent=2)
+    )
     return 0
 
 

@@ -44,7 +44,9 @@ class Progress:
             from rich.console import Console
             from rich.live import Live
 
-            self._live = Live("", console=Console(file=self.stream), refresh_per_second=4, transient=True)
+            self._live = Live(
+                "", console=Console(file=self.stream), refresh_per_second=4, transient=True
+            )
             self._live.__enter__()
         return self
 
@@ -62,7 +64,9 @@ class Progress:
 
     def on_event(self, execution: str, event: dict[str, Any]) -> None:
         kind = event.get("type", "")
-        name = (event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails") or {}).get("name", "")
+        name = (
+            event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails") or {}
+        ).get("name", "")
         with self._lock:
             message = self._count(kind, name)
         if self.verbose and message:
@@ -71,7 +75,9 @@ class Progress:
 
     def _count(self, kind: str, name: str) -> str | None:
         c = self.counts
-        if kind == "TaskStateEntered" and (name.endswith(": run") or name.endswith(": run on-demand")):
+        if kind == "TaskStateEntered" and (
+            name.endswith(": run") or name.endswith(": run on-demand")
+        ):
             c.running += 1
             return f"{name.removesuffix(': run')}: job submitted"
         if kind == "TaskStateExited" and name.endswith(": collect"):

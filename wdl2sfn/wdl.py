@@ -134,7 +134,9 @@ def gather(
     return _gather(node, {f"shard-{i:09d}": env for i, env in enumerate(parts)})
 
 
-def runner_inputs(doc: WDL.Tree.Document, inputs: list[str], input_file: str | None) -> dict[str, Any]:
+def runner_inputs(
+    doc: WDL.Tree.Document, inputs: list[str], input_file: str | None
+) -> dict[str, Any]:
     """Parse `-i inputs.json` and `name=value` arguments exactly as `miniwdl run` does; returns
     the namespaced inputs JSON (File paths made absolute, existence checked)."""
     from WDL import CLI

@@ -38,7 +38,9 @@ class NodeInfo:
     node: Tree.WorkflowNode
     scope: Scope
     local_sections: tuple[Tree.WorkflowSection, ...]  # enclosing sections inside its own scope
-    section_refs: tuple[str, ...]  # every enclosing section, parent scopes included, outermost first
+    section_refs: tuple[
+        str, ...
+    ]  # every enclosing section, parent scopes included, outermost first
     scatter_refs: tuple[str, ...] = field(default=())  # the Scatter subset of section_refs
 
     @property
@@ -110,7 +112,13 @@ class WorkflowIndex:
                 self._add_node(scope, child, (*local, node), (*section_refs, ref))
         elif isinstance(node, Tree.Call) and isinstance(node.callee, Tree.Workflow):
             self._add_scope(
-                Scope(ref=ref, workflow=node.callee, call=node, parent=scope, base_sections=section_refs)
+                Scope(
+                    ref=ref,
+                    workflow=node.callee,
+                    call=node,
+                    parent=scope,
+                    base_sections=section_refs,
+                )
             )
 
 
@@ -124,7 +132,9 @@ def output_node_ids(workflow: Tree.Workflow) -> list[str]:
             ids.append(node.workflow_node_id)
         elif isinstance(node, Tree.WorkflowSection):
             ids.extend(
-                g.workflow_node_id for g in node.gathers.values() if isinstance(g.final_referee, Tree.Call)
+                g.workflow_node_id
+                for g in node.gathers.values()
+                if isinstance(g.final_referee, Tree.Call)
             )
     return ids
 
@@ -144,4 +154,12 @@ def call_path(ref: str) -> str:
     return ".".join(part.removeprefix("call-") for part in ref.split(SEP))
 
 
-__all__ = ["WDL", "NodeInfo", "Scope", "WorkflowIndex", "call_path", "contains_calls", "output_node_ids"]
+__all__ = [
+    "WDL",
+    "NodeInfo",
+    "Scope",
+    "WorkflowIndex",
+    "call_path",
+    "contains_calls",
+    "output_node_ids",
+]

@@ -37,7 +37,9 @@ def all_states(states: dict[str, Any]):
 def statelint_errors(definition: dict[str, Any], tmp_path: Path) -> list[str]:
     path = tmp_path / "definition.json"
     path.write_text(json.dumps(definition))
-    out = subprocess.run([str(Path(sys.executable).parent / "statelint"), str(path)], capture_output=True, text=True)
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "statelint"), str(path)], capture_output=True, text=True
+    )
     lines = [ln.strip() for ln in (out.stdout + out.stderr).splitlines()]
     problems = [ln for ln in lines if ln and not re.match(r"^(One error|\d+ errors):?$", ln)]
     return [p for p in problems if not any(g.search(p) for g in KNOWN_STATELINT_GAPS)]
@@ -61,7 +63,18 @@ def test_only_placeholders_name_aws_resources():
 
 
 def test_payloads_carry_no_wdl_values():
-    allowed = {"run.$", "node", "node.$", "shard.$", "queues", "error.$", "input.$", "execution.$", "workflow", "runner"}
+    allowed = {
+        "run.$",
+        "node",
+        "node.$",
+        "shard.$",
+        "queues",
+        "error.$",
+        "input.$",
+        "execution.$",
+        "workflow",
+        "runner",
+    }
     definition = compile_workflow(str(sample("files"))).definition
     for _, state in all_states(definition["States"]):
         payload = state.get("Parameters", {}).get("Payload")
@@ -71,7 +84,9 @@ def test_payloads_carry_no_wdl_values():
 
 def test_one_distributed_map_per_scatter():
     definition = compile_workflow(str(FIXTURES / "nested.wdl")).definition
-    maps = [s for _, s in all_states(definition["States"]) if s["Type"] == "Map" and "ItemReader" in s]
+    maps = [
+        s for _, s in all_states(definition["States"]) if s["Type"] == "Map" and "ItemReader" in s
+    ]
     assert len(maps) == 2
     assert all(m["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED" for m in maps)
 
@@ -98,7 +113,10 @@ def test_state_names_are_unique_and_short():
 
 
 def test_state_names_read_like_the_workflow():
-    names = [n for n, _ in all_states(compile_workflow(str(sample("scatter_gather"))).definition["States"])]
+    names = [
+        n
+        for n, _ in all_states(compile_workflow(str(sample("scatter_gather"))).definition["States"])
+    ]
     assert "call square" in names and "scatter n" in names and "call sum" in names
 
 
@@ -127,7 +145,11 @@ def test_inlined_subworkflow_calls_its_tasks_directly():
 
 def test_subworkflow_as_machine_uses_start_execution_sync():
     compiled = compile_workflow(str(sample("subworkflow")), subworkflows="machine")
-    tasks = [s for _, s in all_states(compiled.definition["States"]) if s.get("Resource", "").startswith("arn:aws:states:::states:")]
+    tasks = [
+        s
+        for _, s in all_states(compiled.definition["States"])
+        if s.get("Resource", "").startswith("arn:aws:states:::states:")
+    ]
     assert tasks and tasks[0]["Resource"] == "arn:aws:states:::states:startExecution.sync:2"
     assert "StateMachineArn_summarize" in compiled.placeholders
     assert set(compiled.children) == {"summarize"}

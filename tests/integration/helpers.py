@@ -31,7 +31,9 @@ class Result:
         return Path(self.json["dir"])
 
 
-def wdl2sfn(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300) -> Result:
+def wdl2sfn(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+) -> Result:
     full_env = {**os.environ, **(env or {})}
     out = subprocess.run(
         [sys.executable, "-m", "wdl2sfn.cli", *args],

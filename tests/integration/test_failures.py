@@ -35,7 +35,14 @@ def test_unknown_input_names_the_input(tmp_path):
 def test_wrong_input_type_names_input_and_expected_type(tmp_path):
     inputs = tmp_path / "in.json"
     inputs.write_text(json.dumps({"scatter_gather.numbers": ["one", "two"]}))
-    out = wdl2sfn("run", str(SAMPLES / "scatter_gather" / "scatter_gather.wdl"), "-i", str(inputs), "--dir", str(tmp_path / "runs"))
+    out = wdl2sfn(
+        "run",
+        str(SAMPLES / "scatter_gather" / "scatter_gather.wdl"),
+        "-i",
+        str(inputs),
+        "--dir",
+        str(tmp_path / "runs"),
+    )
     assert out.code == 2
     assert "numbers" in out.last_line and "Int" in out.last_line
     assert no_runs(tmp_path / "runs")
@@ -74,7 +81,12 @@ def test_failing_task_reports_call_exit_code_stderr_and_logs(tmp_path):
     run_dir = Path(error["dir"])
     assert error["error"] == "WdlTaskFailed"
     assert json.loads((run_dir / "error.json").read_text())["error"] == "WdlTaskFailed"
-    assert (run_dir / "calls" / "fail" / "stderr.txt").read_text().strip().endswith("disk quota exceeded")
+    assert (
+        (run_dir / "calls" / "fail" / "stderr.txt")
+        .read_text()
+        .strip()
+        .endswith("disk quota exceeded")
+    )
     assert str(run_dir / "calls" / "fail") in line
 
 

@@ -23,7 +23,9 @@ def test_killed_run_resumes_from_the_call_cache(tmp_path):
     log = tmp_path / "executions.log"
     root = tmp_path / "runs"
     args = [sys.executable, "-m", "wdl2sfn.cli", "run", CHAIN, f"log={log}", "--dir", str(root)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 60
     while finished_calls(root) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -49,8 +51,19 @@ def test_resumed_outputs_equal_an_uninterrupted_run(tmp_path):
 
 def test_concurrent_runs_on_one_root_get_distinct_directories(tmp_path):
     root = tmp_path / "runs"
-    args = [sys.executable, "-m", "wdl2sfn.cli", "run", str(ROOT / "sample_wdl" / "hello" / "hello.wdl"), "--dir", str(root)]
-    procs = [subprocess.Popen([*args, f"who=run{i}"], stdout=subprocess.PIPE, text=True) for i in range(3)]
+    args = [
+        sys.executable,
+        "-m",
+        "wdl2sfn.cli",
+        "run",
+        str(ROOT / "sample_wdl" / "hello" / "hello.wdl"),
+        "--dir",
+        str(root),
+    ]
+    procs = [
+        subprocess.Popen([*args, f"who=run{i}"], stdout=subprocess.PIPE, text=True)
+        for i in range(3)
+    ]
     outs = [p.communicate()[0] for p in procs]
     assert all(p.returncode == 0 for p in procs)
     import json

@@ -17,7 +17,10 @@ def batch_jobs(run_dir):
     for path in all_histories(run_dir):
         for line in path.read_text().splitlines():
             event = json.loads(line)
-            if event["type"] == "TaskScheduled" and event["taskScheduledEventDetails"]["resourceType"] == "batch":
+            if (
+                event["type"] == "TaskScheduled"
+                and event["taskScheduledEventDetails"]["resourceType"] == "batch"
+            ):
                 params = json.loads(event["taskScheduledEventDetails"]["parameters"])
                 jobs.append((params["JobName"], params["JobQueue"].rsplit("/", 1)[-1]))
     return jobs
@@ -39,7 +42,9 @@ def test_preemptible_task_runs_on_the_spot_queue(tmp_path):
 
 
 def test_one_spot_interruption_is_retried_on_spot(tmp_path):
-    env = faults({"job": "retries-spot_task", "queue": "wdl2sfn-spot", "attempts": [1], "reason": HOST_GONE})
+    env = faults(
+        {"job": "retries-spot_task", "queue": "wdl2sfn-spot", "attempts": [1], "reason": HOST_GONE}
+    )
     out = wdl2sfn("run", RETRIES, "--dir", str(tmp_path), env=env)
     assert out.code == 0, out.stderr
     queues = [q for name, q in batch_jobs(out.run_dir) if name == "retries-spot_task"]

@@ -10,7 +10,16 @@ from .helpers import all_histories, history, wdl2sfn
 
 
 def run_sample(name: str, tmp_path: Path, *extra: str):
-    return wdl2sfn("run", f"{name}.wdl", "-i", "inputs.json", "--dir", str(tmp_path), *extra, cwd=SAMPLES / name)
+    return wdl2sfn(
+        "run",
+        f"{name}.wdl",
+        "-i",
+        "inputs.json",
+        "--dir",
+        str(tmp_path),
+        *extra,
+        cwd=SAMPLES / name,
+    )
 
 
 def test_hello_prints_dir_and_namespaced_outputs(tmp_path):
@@ -24,7 +33,10 @@ def test_scatter_gather_gathers_in_shard_order(tmp_path):
     out = run_sample("scatter_gather", tmp_path)
     assert out.code == 0, out.stderr
     squares = [(n + 10) ** 2 for n in range(1, 9)]
-    assert out.json["outputs"] == {"scatter_gather.squares": squares, "scatter_gather.total": sum(squares)}
+    assert out.json["outputs"] == {
+        "scatter_gather.squares": squares,
+        "scatter_gather.total": sum(squares),
+    }
 
 
 def test_untaken_if_yields_none_and_optional_patterns_work(tmp_path):
@@ -69,7 +81,8 @@ def test_gpu_task_is_routed_to_the_gpu_queue(tmp_path):
     queues = [
         json.loads(e["taskScheduledEventDetails"]["parameters"])["JobQueue"]
         for e in history(out.run_dir)
-        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resource"].startswith("submitJob")
+        if e["type"] == "TaskScheduled"
+        and e["taskScheduledEventDetails"]["resource"].startswith("submitJob")
     ]
     assert queues and queues[0].endswith("job-queue/wdl2sfn-gpu")
 
@@ -79,7 +92,8 @@ def test_cpu_task_is_routed_to_the_on_demand_queue(tmp_path):
     params = [
         json.loads(e["taskScheduledEventDetails"]["parameters"])
         for e in history(out.run_dir)
-        if e["type"] == "TaskScheduled" and e["taskScheduledEventDetails"]["resourceType"] == "batch"
+        if e["type"] == "TaskScheduled"
+        and e["taskScheduledEventDetails"]["resourceType"] == "batch"
     ]
     assert params[0]["JobQueue"].endswith("job-queue/wdl2sfn-cpu")
     assert {"Type": "VCPU", "Value": "1"} in params[0]["ContainerOverrides"]["ResourceRequirements"]
@@ -91,7 +105,9 @@ def test_second_run_reuses_every_call_from_the_cache(tmp_path):
     assert second.code == 0
     assert second.json["outputs"] == first.json["outputs"]
     submitted = [e for e in history(second.run_dir) if e["type"] == "TaskSubmitted"]
-    children = [e for h in all_histories(second.run_dir) for e in _events(h) if e["type"] == "TaskSubmitted"]
+    children = [
+        e for h in all_histories(second.run_dir) for e in _events(h) if e["type"] == "TaskSubmitted"
+    ]
     assert submitted == [] and children == []
 
 
@@ -128,5 +144,9 @@ def test_fsx_mode_runs_every_step_as_a_runner_job_and_agrees(tmp_path):
     fsx = run_sample("scatter_gather", tmp_path / "fsx", "--filesystem", "fsx")
     assert fsx.code == 0, fsx.stderr
     assert fsx.json["outputs"] == efs.json["outputs"]
-    resources = {e["taskScheduledEventDetails"]["resource"] for e in history(fsx.run_dir) if e["type"] == "TaskScheduled"}
+    resources = {
+        e["taskScheduledEventDetails"]["resource"]
+        for e in history(fsx.run_dir)
+        if e["type"] == "TaskScheduled"
+    }
     assert "invoke" not in resources  # no Lambda: FSx cannot be mounted by Lambda

@@ -46,13 +46,18 @@ def compile_workflow(
     """Load, type-check and compile `path` (raises WDL.Error.* for bad WDL, CompileError)."""
     doc = wdl.load(path)
     return compile_document(
-        doc, ir.Options(filesystem=filesystem, max_concurrency=max_concurrency, subworkflows=subworkflows)
+        doc,
+        ir.Options(
+            filesystem=filesystem, max_concurrency=max_concurrency, subworkflows=subworkflows
+        ),
     )
 
 
 def compile_document(doc: Tree.Document, options: ir.Options) -> CompiledWorkflow:
     if doc.workflow is None:
-        raise CompileError(f"{doc.pos.uri}: no workflow in this document (a task alone cannot be compiled)")
+        raise CompileError(
+            f"{doc.pos.uri}: no workflow in this document (a task alone cannot be compiled)"
+        )
     _check_supported(doc.workflow)
     bundle = bundle_of(doc)
     plan = build_plan(doc.workflow, options, bundle.digest)

@@ -25,8 +25,8 @@ from typing import Any
 
 from ..statemachine import asl
 from . import ir
-from .steps import fsx_states
 from .events import BATCH_CHILD_BUDGET, ITEMS_PER_BATCH_CAP, events_per_shard
+from .steps import fsx_states
 
 QUEUES = {"cpu": "${CpuQueueArn}", "spot": "${SpotQueueArn}", "gpu": "${GpuQueueArn}"}
 INLINE_MAP_CONCURRENCY = 40
@@ -80,9 +80,15 @@ class Emitter:
             "run.$": "$.ctx.run",
             "runner": {"queue": "${RunnerQueueArn}", "definition": "${RunnerJobDefinitionArn}"},
         }
-        selector = {"upload.$": "$.Payload.upload", "job.$": "$.Payload.job", "dir.$": "$.Payload.dir"}
+        selector = {
+            "upload.$": "$.Payload.upload",
+            "job.$": "$.Payload.job",
+            "dir.$": "$.Payload.dir",
+        }
         comment = "evaluate the workflow outputs into outputs.json"
-        return self._step(g, outputs_name, "finalize", payload, selector, "$.final", choice_name, comment=comment)
+        return self._step(
+            g, outputs_name, "finalize", payload, selector, "$.final", choice_name, comment=comment
+        )
 
     # ------------------------------------------------------------------ steps
     def chain(self, g: asl.Graph, step: ir.Step, next_name: str | None) -> str:
@@ -148,11 +154,28 @@ class Emitter:
             job = asl.batch_job_task("$.prep.job", result_path="$.job")
             job["Catch"] = [dict(c) for c in catch]
             g.add(name, asl.link(job, collect))
-        comment = "the job failed: raise the task's error, or retry on demand after spot interruptions"
-        self._node_step(g, failed, "collect", unit.ref, {"error.$": "$.error", "queues": dict(QUEUES)}, {"job.$": "$.Payload.job"}, "$.prep", on_demand, comment)
-        g.add(cached, asl.choice_bool("$.prep.cached", skip, run, comment="call cache hit: skip the job"))
+        comment = (
+            "the job failed: raise the task's error, or retry on demand after spot interruptions"
+        )
+        self._node_step(
+            g,
+            failed,
+            "collect",
+            unit.ref,
+            {"error.$": "$.error", "queues": dict(QUEUES)},
+            {"job.$": "$.Payload.job"},
+            "$.prep",
+            on_demand,
+            comment,
+        )
+        g.add(
+            cached,
+            asl.choice_bool("$.prep.cached", skip, run, comment="call cache hit: skip the job"),
+        )
         selector = {"cached.$": "$.Payload.cached", "job.$": "$.Payload.job"}
-        return self._node_step(g, prepare, "prepare", unit.ref, {"queues": dict(QUEUES)}, selector, "$.prep", cached)
+        return self._node_step(
+            g, prepare, "prepare", unit.ref, {"queues": dict(QUEUES)}, selector, "$.prep", cached
+        )
 
     def _if(self, g: asl.Graph, unit: ir.IfUnit, next_name: str | None) -> str:
         evaluate = self.names.claim(unit.label)
@@ -160,7 +183,9 @@ class Emitter:
         skip = self._end_of_branch(g, unit.label, next_name)
         body = self.chain(g, unit.body, next_name)
         g.add(choice, asl.choice_bool("$.cond.value", body, skip))
-        return self._node_step(g, evaluate, "eval", unit.ref, None, {"value.$": "$.Payload.value"}, "$.cond", choice)
+        return self._node_step(
+            g, evaluate, "eval", unit.ref, None, {"value.$": "$.Payload.value"}, "$.cond", choice
+        )
 
     def _scatter(self, g: asl.Graph, unit: ir.ScatterUnit, next_name: str | None) -> str:
         evaluate = self.names.claim(unit.label)
@@ -171,7 +196,9 @@ class Emitter:
         }
         g.add(shards, self._finish_state(self._distributed_map(unit), next_name))
         comment = "evaluate the collection; write one item per shard to the items file"
-        return self._node_step(g, evaluate, "eval", unit.ref, None, selector, "$.scatter", shards, comment)
+        return self._node_step(
+            g, evaluate, "eval", unit.ref, None, selector, "$.scatter", shards, comment
+        )
 
     def _distributed_map(self, unit: ir.ScatterUnit) -> dict[str, Any]:
         item = {"ctx.$": "$.ctx", "shard.$": "$$.Map.Item.Value.shard"}
@@ -193,8 +220,13 @@ class Emitter:
             state["MaxConcurrency"] = self._child_concurrency(1)
         else:
             per_batch = batch_size(unit.body)
-            state["ItemBatcher"] = {"MaxItemsPerBatch": per_batch, "MaxInputBytesPerBatch": MAX_BATCH_BYTES}
-            processor.start = processor.add(self.names.claim(f"{unit.label}: batch"), self._batch_map(unit))
+            state["ItemBatcher"] = {
+                "MaxItemsPerBatch": per_batch,
+                "MaxInputBytesPerBatch": MAX_BATCH_BYTES,
+            }
+            processor.start = processor.add(
+                self.names.claim(f"{unit.label}: batch"), self._batch_map(unit)
+            )
             state["MaxConcurrency"] = self._child_concurrency(INLINE_MAP_CONCURRENCY)
         state["ItemProcessor"] = {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
@@ -271,7 +303,11 @@ class Emitter:
         comment: str | None = None,
     ) -> str:
         """A run-time step (prepare, collect, eval) for one node instance."""
-        payload: dict[str, Any] = {"run.$": "$.ctx.run", **self._node_field("node", ref), "shard.$": "$.shard"}
+        payload: dict[str, Any] = {
+            "run.$": "$.ctx.run",
+            **self._node_field("node", ref),
+            "shard.$": "$.shard",
+        }
         payload.update(extra or {})
         return self._step(g, name, step, payload, selector, result_path, next_name, comment=comment)
 
@@ -292,7 +328,9 @@ class Emitter:
             chain = fsx_states(name, step, payload, selector, result_path)
         else:
             placeholder = f"{step.capitalize()}FunctionArn"
-            state = asl.lambda_task(placeholder, payload, result_selector=selector, result_path=result_path)
+            state = asl.lambda_task(
+                placeholder, payload, result_selector=selector, result_path=result_path
+            )
             chain = [("", state)]
         names = [name] + [self.names.claim(name + suffix) for suffix, _ in chain[1:]]
         for i, (_, state) in enumerate(chain):

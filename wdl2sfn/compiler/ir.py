@@ -8,7 +8,6 @@ Declarations never appear: the run-time steps evaluate them lazily, so they cost
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 
 @dataclass
@@ -55,8 +54,8 @@ class Par:
     branches: list[Step]
 
 
-Unit = Union[CallUnit, ScatterUnit, IfUnit, SubMachineUnit]
-Step = Union[Unit, Seq, Par, None]
+Unit = CallUnit | ScatterUnit | IfUnit | SubMachineUnit
+Step = Unit | Seq | Par | None
 
 
 @dataclass

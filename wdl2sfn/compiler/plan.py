@@ -150,7 +150,9 @@ class _PlanBuilder:
             child.scoped = True
             self.children[callee.name] = child
             self.children.update(child.children)
-        return ir.SubMachineUnit(info.ref, f"call {call_path(info.ref)}", info.node.pos.line, callee.name)
+        return ir.SubMachineUnit(
+            info.ref, f"call {call_path(info.ref)}", info.node.pos.line, callee.name
+        )
 
 
 def _dependency_edges(index: WorkflowIndex) -> dict[str, list[str]]:

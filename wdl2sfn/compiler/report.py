@@ -95,7 +95,9 @@ def report_of(plan: ir.Plan, definition: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def cost_model(*, calls_total: int, hours: float, transitions_per_call: int = events.CALL_TRANSITIONS) -> dict[str, Any]:
+def cost_model(
+    *, calls_total: int, hours: float, transitions_per_call: int = events.CALL_TRANSITIONS
+) -> dict[str, Any]:
     """Orchestration cost of a run: wdl2sfn (transitions + Lambda) vs a Fargate engine job."""
     transitions = calls_total * transitions_per_call + 10
     lambda_calls = calls_total * 2 + 3

@@ -10,29 +10,28 @@ Sets of nodes are Python ints used as bitsets, so closures of a few thousand cal
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T", bound=Hashable)
 
-
-@dataclass
-class Seq(Generic[T]):
-    steps: list[Tree[T]]
+Tree = Any  # a leaf item, a Seq or a Par
 
 
 @dataclass
-class Par(Generic[T]):
-    branches: list[Tree[T]]
+class Seq:
+    steps: list[Tree]
 
 
-Tree = T | Seq[T] | Par[T]
+@dataclass
+class Par:
+    branches: list[Tree]
 
 
 @dataclass
 class Schedule(Generic[T]):
-    tree: Tree[T] | None
+    tree: Tree | None
     added_waits: list[tuple[T, T]] = field(default_factory=list)
 
 
@@ -65,7 +64,7 @@ class _Solver(Generic[T]):
                 self.desc[j] |= 1 << i
         self.added: list[tuple[int, int]] = []
 
-    def solve(self, s: int) -> Tree[T]:
+    def solve(self, s: int) -> Tree:
         members = list(_bits(s))
         if len(members) == 1:
             return self.items[members[0]]
@@ -129,14 +128,14 @@ class _Solver(Generic[T]):
         return head
 
 
-def _seq(a: Tree[T], b: Tree[T]) -> Seq[T]:
-    steps: list[Tree[T]] = []
+def _seq(a: Tree, b: Tree) -> Seq:
+    steps: list[Tree] = []
     for part in (a, b):
         steps.extend(part.steps if isinstance(part, Seq) else [part])
     return Seq(steps)
 
 
-def _bits(x: int):  # type: ignore[no-untyped-def]
+def _bits(x: int) -> Iterator[int]:
     while x:
         low = x & -x
         yield low.bit_length() - 1

@@ -49,11 +49,25 @@ def result_key_expr(step: str, payload: dict[str, Any]) -> str:
 
 
 def fsx_states(
-    name: str, step: str, payload: dict[str, Any], selector: dict[str, Any] | None, result_path: str | None
+    name: str,
+    step: str,
+    payload: dict[str, Any],
+    selector: dict[str, Any] | None,
+    result_path: str | None,
 ) -> list[tuple[str, dict[str, Any]]]:
     """The 1-3 states (suffixes of `name`) that run a step as a runner Batch job."""
     key = result_key_expr(step, payload)
-    command = ", ".join(["'python3'", "'-m'", "'wdl2sfn.task_runner'", intrinsic_literal(step), *field_args(payload), "'--result-key'", key])
+    command = ", ".join(
+        [
+            "'python3'",
+            "'-m'",
+            "'wdl2sfn.task_runner'",
+            intrinsic_literal(step),
+            *field_args(payload),
+            "'--result-key'",
+            key,
+        ]
+    )
     job: dict[str, Any] = {
         "Type": "Task",
         "Resource": asl.BATCH_SUBMIT_SYNC,
@@ -74,7 +88,15 @@ def fsx_states(
         "Parameters": {"Bucket": "${RunBucket}", "Key.$": key},
         "ResultSelector": {"Payload.$": "States.StringToJson($.Body)"},
         "ResultPath": "$.step_result",
-        "Retry": [{"ErrorEquals": ["S3.S3Exception", "S3.SdkClientException"], "IntervalSeconds": 1, "MaxAttempts": 5, "BackoffRate": 2.0, "JitterStrategy": "FULL"}],
+        "Retry": [
+            {
+                "ErrorEquals": ["S3.S3Exception", "S3.SdkClientException"],
+                "IntervalSeconds": 1,
+                "MaxAttempts": 5,
+                "BackoffRate": 2.0,
+                "JitterStrategy": "FULL",
+            }
+        ],
     }
     reshape = {
         "Type": "Pass",
@@ -86,5 +108,8 @@ def fsx_states(
 
 def _rebase(selector: Any, old: str, new: str) -> Any:
     if isinstance(selector, dict):
-        return {k: (_rebase(v, old, new) if not isinstance(v, str) else v.replace(old, new, 1)) for k, v in selector.items()}
+        return {
+            k: (_rebase(v, old, new) if not isinstance(v, str) else v.replace(old, new, 1))
+            for k, v in selector.items()
+        }
     return selector

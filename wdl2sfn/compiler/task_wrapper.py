@@ -30,12 +30,18 @@ def pick_task(doc: Tree.Document, name: str | None) -> Tree.Task:
     if not doc.tasks:
         raise TaskSelectionError(f"{doc.pos.uri}: no workflow or task to run")
     names = ", ".join(t.name for t in doc.tasks)
-    raise TaskSelectionError(f"{doc.pos.uri} has no workflow and several tasks ({names}): choose one with --task")
+    raise TaskSelectionError(
+        f"{doc.pos.uri} has no workflow and several tasks ({names}): choose one with --task"
+    )
 
 
 def wrapper_source(doc: Tree.Document, task: Tree.Task, import_path: str) -> str:
     version = doc.wdl_version or "1.0"
-    decls = list(task.inputs) if task.inputs is not None else [d for d in task.postinputs if d.expr is None]
+    decls = (
+        list(task.inputs)
+        if task.inputs is not None
+        else [d for d in task.postinputs if d.expr is None]
+    )
     inputs = [_input_decl(d) for d in decls]
     bindings = ", ".join(f"{d.name} = {d.name}" for d in decls)
     call = f"{task.name}_task"  # a call may not share the workflow's name

@@ -39,7 +39,10 @@ BATCH_RETRY: dict[str, Any] = {
     "JitterStrategy": "FULL",
 }
 STATES_RETRY: dict[str, Any] = {
-    "ErrorEquals": ["StepFunctions.ExecutionLimitExceededException", "StepFunctions.AWSStepFunctionsException"],
+    "ErrorEquals": [
+        "StepFunctions.ExecutionLimitExceededException",
+        "StepFunctions.AWSStepFunctionsException",
+    ],
     "IntervalSeconds": 5,
     "MaxAttempts": 6,
     "BackoffRate": 2.0,
@@ -138,7 +141,9 @@ def batch_job_task(job_path: str, *, result_path: str | None) -> dict[str, Any]:
     }
 
 
-def choice_bool(variable: str, when_true: str, default: str, *, comment: str | None = None) -> dict[str, Any]:
+def choice_bool(
+    variable: str, when_true: str, default: str, *, comment: str | None = None
+) -> dict[str, Any]:
     """A Choice on one boolean field of the payload."""
     state: dict[str, Any] = {"Type": "Choice"}
     if comment:

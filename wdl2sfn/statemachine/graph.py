@@ -45,7 +45,9 @@ def mermaid(definition: dict[str, Any]) -> str:
         for name, state in graph["States"].items():
             label = name.replace('"', "'")
             lines.append(f'{indent}{ids[name]}["{label}"]')
-            subs = state.get("Branches", []) + [state[k] for k in ("ItemProcessor", "Iterator") if k in state]
+            subs = state.get("Branches", []) + [
+                state[k] for k in ("ItemProcessor", "Iterator") if k in state
+            ]
             for i, sub in enumerate(subs):
                 lines.append(f'{indent}subgraph {ids[name]}_{i}["{label} ({state["Type"]})"]')
                 block(sub, indent + "  ")
@@ -67,7 +69,9 @@ def dot(definition: dict[str, Any]) -> str:
         for name, state in graph["States"].items():
             label = name.replace('"', "'")
             lines.append(f'{indent}{ids[name]} [label="{label}"];')
-            subs = state.get("Branches", []) + [state[k] for k in ("ItemProcessor", "Iterator") if k in state]
+            subs = state.get("Branches", []) + [
+                state[k] for k in ("ItemProcessor", "Iterator") if k in state
+            ]
             for i, sub in enumerate(subs):
                 lines.append(f'{indent}subgraph cluster_{ids[name]}_{i} {{ label="{label}";')
                 block(sub, indent + "  ")
@@ -88,5 +92,9 @@ def render(definition: dict[str, Any], fmt: str) -> str:
         return dot(definition)
     exe = shutil.which("dot")
     if not exe:
-        raise RuntimeError("--format svg needs Graphviz's `dot` (apt-get install graphviz); try --format dot")
-    return subprocess.run([exe, "-Tsvg"], input=dot(definition), capture_output=True, text=True, check=True).stdout
+        raise RuntimeError(
+            "--format svg needs Graphviz's `dot` (apt-get install graphviz); try --format dot"
+        )
+    return subprocess.run(
+        [exe, "-Tsvg"], input=dot(definition), capture_output=True, text=True, check=True
+    ).stdout

@@ -30,8 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("step", choices=STEPS)
     parser.add_argument("--event", help="the step's whole event as JSON")
     parser.add_argument("--run", help="the run name (shorthand for a field)")
-    parser.add_argument("--field", nargs=2, action="append", metavar=("KEY", "JSON"), help="one event field")
-    parser.add_argument("--result-key", help="also write the result here (bucket key / store-relative path)")
+    parser.add_argument(
+        "--field", nargs=2, action="append", metavar=("KEY", "JSON"), help="one event field"
+    )
+    parser.add_argument(
+        "--result-key", help="also write the result here (bucket key / store-relative path)"
+    )
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     result = Runtime(settings).dispatch(args.step, parse_event(args))
@@ -44,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def save_result(settings: Settings, key: str, result: dict[str, Any]) -> None:
     if settings.run_bucket and settings.s3 is not None:
-        settings.s3.put_object(Bucket=settings.run_bucket, Key=key, Body=json.dumps(result).encode())
+        settings.s3.put_object(
+            Bucket=settings.run_bucket, Key=key, Body=json.dumps(result).encode()
+        )
         return
     path = settings.store.root / key
     path.parent.mkdir(parents=True, exist_ok=True)

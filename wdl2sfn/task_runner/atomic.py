@@ -32,18 +32,17 @@ def is_temp_name(name: str) -> bool:
     return name.startswith(".") and name.endswith(_TMP_SUFFIX)
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Make the rename itself durable. Not every file system supports fsync on a directory.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+def write_bytes_atomic(
+    path: str | os.PathLike[str], data: bytes, mode: int = 0o644, *, durable: bool = True
+) -> None:
+    """Write ``data`` to ``path`` atomically: temp file in the same directory, fsync, rename.
 
-
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same directory, fsync, rename)."""
+    Readers see the old file or the whole new one, never a part. ``durable=False`` skips the
+    fsync for files a step regenerates anyway (command, diagnostics): the rename is still atomic
+    against a crashed process; only an OS crash could lose the file, and re-running the step
+    (steps are idempotent) writes it again. The directory is not fsync'd, for the same reason:
+    on EFS close-to-open consistency already publishes the rename to other clients.
+    """
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=_TMP_SUFFIX)
@@ -51,28 +50,32 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes, mode: int = 0o
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
+            os.fchmod(f.fileno(), mode)
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, dest)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    _fsync_dir(dest.parent)
 
 
-def write_text_atomic(path: str | os.PathLike[str], text: str, mode: int = 0o644) -> None:
+def write_text_atomic(
+    path: str | os.PathLike[str], text: str, mode: int = 0o644, *, durable: bool = True
+) -> None:
     """Write UTF-8 ``text`` to ``path`` atomically."""
-    write_bytes_atomic(path, text.encode("utf-8"), mode=mode)
+    write_bytes_atomic(path, text.encode("utf-8"), mode=mode, durable=durable)
 
 
-def write_json_atomic(path: str | os.PathLike[str], obj: Any, indent: int | None = 2) -> None:
+def write_json_atomic(
+    path: str | os.PathLike[str], obj: Any, indent: int | None = 2, *, durable: bool = True
+) -> None:
     """Serialize ``obj`` as JSON (fully, before touching the file system) and write it atomically.
 
     Keys keep their insertion order, so equal inputs give byte-identical files (idempotency).
     """
     text = json.dumps(obj, indent=indent) + "\n"
-    write_text_atomic(path, text)
+    write_text_atomic(path, text, durable=durable)
 
 
 def link_atomic(target: str | os.PathLike[str], dest: str | os.PathLike[str], how: str) -> None:
@@ -118,4 +121,3 @@ def link_atomic(target: str | os.PathLike[str], dest: str | os.PathLike[str], ho
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
         raise
-    _fsync_dir(dest_p.parent)

@@ -28,8 +28,7 @@ def finalize_run(settings: Any, ev: WorkflowEval, runner: dict[str, Any]) -> dic
 def link_outputs(run_dir: Any, outputs: WDL.Env.Bindings[WDL.Value.Base]) -> None:
     """`out/<output>/<file>` symlinks to output files, as miniwdl makes them."""
     for binding in outputs:
-        files: list[str] = []
-        WDL.Value.rewrite_paths(binding.value, lambda v: files.append(v.value) or v.value)
+        files = _paths_in(binding.value)
         for i, path in enumerate(files):
             if not os.path.exists(path):
                 continue
@@ -38,6 +37,17 @@ def link_outputs(run_dir: Any, outputs: WDL.Env.Bindings[WDL.Value.Base]) -> Non
             link = sub / os.path.basename(path.rstrip("/"))
             if not link.exists():
                 os.symlink(path, link)
+
+
+def _paths_in(value: WDL.Value.Base) -> list[str]:
+    found: list[str] = []
+
+    def note(v: WDL.Value.Base) -> str:
+        found.append(str(v.value))
+        return str(v.value)
+
+    WDL.Value.rewrite_paths(value, note)
+    return found
 
 
 def upload_job(run: str, runner: dict[str, Any]) -> dict[str, Any]:

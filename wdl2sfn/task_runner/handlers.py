@@ -101,7 +101,7 @@ class Runtime:
         """Normalise the execution input (or an EventBridge event) into the run record."""
         from .init import initialize_run
 
-        return initialize_run(self.settings, event)
+        return initialize_run(self.settings, event, self.document)
 
     def prepare(self, event: dict[str, Any]) -> dict[str, Any]:
         ev, info, shard = self._locate(event)
@@ -214,6 +214,11 @@ class Runtime:
             with self._lock:
                 self._docs[digest] = doc
         return doc
+
+    def remember(self, digest: str, doc: Tree.Document) -> None:
+        """Reuse a document already parsed (by the CLI) for runs of the same sources."""
+        with self._lock:
+            self._docs[digest] = doc
 
     def forget(self, run: str) -> None:
         """Drop a finished run's in-memory values (long-lived local processes)."""

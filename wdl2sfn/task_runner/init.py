@@ -67,12 +67,16 @@ def validate_inputs(workflow: WDL.Tree.Workflow, inputs: dict[str, Any]) -> dict
     return dict(WDL.values_to_json(env, namespace=workflow.name))
 
 
-def initialize_run(settings: Any, event: dict[str, Any]) -> dict[str, Any]:
+def initialize_run(settings: Any, event: dict[str, Any], load: Any = None) -> dict[str, Any]:
+    """`load(digest, path)` loads (or recalls) the workflow document; default: parse the file."""
     store: RunStore = settings.store
     request = normalize_request(event.get("input") or {}, settings.s3)
     wf = event["workflow"]
     opts = {k: v for k, v in request["run"].items() if k in RUN_OPTIONS or k == "source"}
-    name = opts.get("name") or f"{wf['name']}_{event.get('execution') or time.strftime('%Y%m%d_%H%M%S')}"
+    name = (
+        opts.get("name")
+        or f"{wf['name']}_{event.get('execution') or time.strftime('%Y%m%d_%H%M%S')}"
+    )
     run_dir = store.run_dir(name)
     if (run_dir / "run.json").exists():
         return {"run": name}  # idempotent: a retried init sees the run it already made
@@ -80,7 +84,8 @@ def initialize_run(settings: Any, event: dict[str, Any]) -> dict[str, Any]:
     wdl_dir = run_dir / "wdl"
     shutil.copytree(bundle, wdl_dir, dirs_exist_ok=True)
     meta = json.loads((bundle / "bundle.json").read_text())
-    doc = wdl.load(str(wdl_dir / meta["main"]))
+    main = wdl_dir / meta["main"]
+    doc = load(wf["digest"], main) if load is not None else wdl.load(str(main))
     assert doc.workflow is not None
     inputs = validate_inputs(doc.workflow, request["inputs"])
     record = {

@@ -32,7 +32,11 @@ def upload_run(settings: Any, run: str) -> dict[str, Any]:
 
     def put(path: str) -> str:
         if path not in uploaded:
-            rel = os.path.relpath(path, run_dir) if path.startswith(str(run_dir)) else os.path.basename(path)
+            rel = (
+                os.path.relpath(path, run_dir)
+                if path.startswith(str(run_dir))
+                else os.path.basename(path)
+            )
             key = f"{prefix}/{rel}"
             s3.upload_file(path, bucket, key)
             uploaded[path] = f"s3://{bucket}/{key}"

@@ -31,8 +31,6 @@ TaskFailure("Batch.ClientException", ...), the name Step Functions gives a Batch
 
 from __future__ import annotations
 
-from wdl2sfn.task_runner.jobdefs import FileJobDefinitions
-
 import contextlib
 import copy
 import fnmatch
@@ -52,6 +50,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from wdl2sfn.task_runner.jobdefs import FileJobDefinitions
 
 log = logging.getLogger(__name__)
 

@@ -219,9 +219,15 @@ def s3_get_object_handler(buckets: dict[str, Path]) -> ResourceHandler:
         folder = buckets.get(params.get("Bucket", ""))
         path = (folder / params.get("Key", "")) if folder is not None else None
         if path is None or not path.is_file():
-            raise task_failure("S3.NoSuchKeyException", f"The specified key does not exist: {params.get('Key')}")
+            raise task_failure(
+                "S3.NoSuchKeyException", f"The specified key does not exist: {params.get('Key')}"
+            )
         body = path.read_text()
-        return {"Body": body, "ContentLength": len(body.encode()), "ContentType": "application/json"}
+        return {
+            "Body": body,
+            "ContentLength": len(body.encode()),
+            "ContentType": "application/json",
+        }
 
     return handle
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ...statemachine.executor import Executor, ExecutionResult, FolderObjectStore
+from ...statemachine.executor import ExecutionResult, Executor, FolderObjectStore
 from ...task_runner.handlers import Runtime, Settings
 from ...task_runner.store import RunStore
 from .batch import FaultPlan, LocalBatch
@@ -46,6 +46,7 @@ class LocalBackend:
         execution_input: dict[str, Any],
         run_name: str,
         state_machines: dict[str, dict[str, Any]] | None = None,
+        documents: dict[str, Any] | None = None,
     ) -> LocalRun:
         """Start the execution and wait for it; Ctrl-C / SIGTERM stop it like StopExecution."""
         self.root.mkdir(parents=True, exist_ok=True)
@@ -63,8 +64,14 @@ class LocalBackend:
             registry_dir=self.root / "_batch" / "job_definitions",
         )
         runtime = Runtime(
-            Settings(store=RunStore(self.root), job_definitions=batch, copy_input_files=self.copy_input_files)
+            Settings(
+                store=RunStore(self.root),
+                job_definitions=batch,
+                copy_input_files=self.copy_input_files,
+            )
         )
+        for digest, doc in (documents or {}).items():
+            runtime.remember(digest, doc)
         executor = Executor(
             definition,
             local_handlers(batch, runtime.dispatch, {RUN_BUCKET: self.root}),
