@@ -131,6 +131,16 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("run")
     lg.add_argument("--dir", default=os.environ.get("WDL2SFN_DIR", "wdl2sfn_runs"))
     lg.set_defaults(func=cmd_logs)
+    dp = sub.add_parser("deploy", help="(aws) create or update the workflow's state machine")
+    _compile_options(dp)
+    dp.add_argument("--stack", default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"))
+    dp.add_argument("--region", default=None)
+    dp.add_argument("--role-arn", default=None, help="role for a new state machine")
+    dp.set_defaults(func=cmd_deploy)
+    sp = sub.add_parser("stop", help="(aws) stop an execution")
+    sp.add_argument("run", metavar="EXECUTION_ARN")
+    sp.add_argument("--region", default=None)
+    sp.set_defaults(func=cmd_stop)
     return p
 
 
@@ -471,6 +481,18 @@ def _run_dir(args: argparse.Namespace) -> Path:
     if not (run_dir / "run.json").exists():
         raise UsageError(f"{args.run}: no such run under {args.dir}")
     return run_dir
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from .backends.aws import deploy_command
+
+    return deploy_command(args, compile_args(args)[1])
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from .backends.aws import stop_command
+
+    return stop_command(args)
 
 
 def _fail_usage(message: str) -> int:

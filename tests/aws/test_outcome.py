@@ -1,0 +1,58 @@
+"""In-process pieces of the aws backend that moto cannot drive end to end."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from wdl2sfn.backends import aws
+
+from .conftest import REGION, STACK, Moto
+
+
+def test_history_events_become_json_able():
+    when = datetime.datetime(2024, 5, 1, 12, 0, tzinfo=datetime.UTC)
+    event = {"timestamp": when, "type": "ExecutionStarted", "id": 1, "ResponseMetadata": {}}
+    assert json.dumps(aws.json_able(event)) == (
+        '{"timestamp": "2024-05-01T12:00:00Z", "type": "ExecutionStarted", "id": 1}'
+    )
+
+
+def test_wait_success_prints_outputs_uploaded_to_s3(
+    moto: Moto, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+):
+    for key, value in moto.env.items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    s3 = moto.client("s3")
+    s3.create_bucket(Bucket="results")
+    outputs = {"hello.message": "s3://results/runs/r1/calls/greet/stdout.txt"}
+    s3.put_object(Bucket="results", Key="runs/r1/outputs.json", Body=json.dumps(outputs))
+    description = {
+        "status": "SUCCEEDED",
+        "output": json.dumps({"final": {"dir": "/mnt/efs/wdl2sfn/runs/r1", "upload": True}}),
+    }
+    request = {"run": {"name": "r1", "s3upload": "s3://results/runs/"}}
+    code = aws.report(aws.Aws(REGION), description, request, moto.outputs(STACK), "url")
+    assert code == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "dir": "s3://results/runs/r1",
+        "outputs": outputs,
+    }
+
+
+def test_substitute_names_every_missing_placeholder():
+    definition = {"Resource": "${InitFunctionArn}", "Queue": "${CpuQueueArn}"}
+    with pytest.raises(aws.AwsBackendError) as exn:
+        aws.substitute(definition, {"InitFunctionArn": "arn:x"}, "workflow w")
+    assert "CpuQueueArn" in str(exn.value) and exn.value.exit_code == 2
+
+
+def test_tag_without_equals_is_a_usage_error():
+    args = SimpleNamespace(tag=["novalue"], s3upload=None, delete_after=None, no_cache=False)
+    with pytest.raises(aws.AwsBackendError) as exn:
+        aws.run_request(args, {}, "r")
+    assert exn.value.exit_code == 2
