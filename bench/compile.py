@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Benchmark: `wdl2sfn compile` vs `miniwdl check` on generated workflows of 100-2,000 calls.
+
+Not a test. For each size N it writes one WDL document whose workflow has N calls arranged in
+blocks of ten (a head and a chain of four, a fan-out of four from the chain's end, a fan-in
+join), blocks
+either continuing from the previous block's join (series) or starting afresh (parallel); every
+seventh block sits inside a `scatter` and every eleventh inside an `if`. Then it times, as
+subprocesses on the same file (best of --repeat runs each, wall clock):
+
+    wdl2sfn compile WF -o /dev/null
+    miniwdl check WF
+
+and prints: calls, wdl2sfn s, miniwdl s, ratio (wdl2sfn/miniwdl; goal, not asserted: <= 1.5),
+and the per-call time of each (ms/call; flat across sizes means linear growth).
+
+    python bench/compile.py [--sizes 100,250,500,1000,2000] [--repeat 3] [--keep DIR]
+
+Both commands pay the Python interpreter + miniwdl import start-up; wdl2sfn compile loads and
+typechecks the document with miniwdl too, so the ratio is (miniwdl load + plan + schedule + emit)
+over (miniwdl load + lint + outline print).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+VENV_BIN = Path(sys.executable).parent
+WDL2SFN = shutil.which("wdl2sfn", path=str(VENV_BIN)) or "wdl2sfn"
+MINIWDL = shutil.which("miniwdl", path=str(VENV_BIN)) or "miniwdl"
+
+HEADER = """\
+version 1.1
+
+task step {
+  input {
+    Int x
+  }
+  command <<<
+    echo $(( ~{x} + 1 ))
+  >>>
+  output {
+    Int out = read_int(stdout())
+  }
+}
+
+task join {
+  input {
+    Array[Int] xs
+  }
+  command <<<
+    echo ~{length(xs)}
+  >>>
+  output {
+    Int out = read_int(stdout())
+  }
+}
+
+"""
+
+BLOCK_CALLS = 10  # head + chain of 4 + fan-out of 4 + join
+
+
+def block(b: int, src: str, indent: str) -> tuple[list[str], str]:
+    """Ten calls: h -> c1 -> .. -> c4 -> {f1..f4} -> j. Returns lines and the join's output ref."""
+    p = f"b{b}_"
+    lines = [f"{indent}call step as {p}h {{ input: x = {src} }}"]
+    prev = f"{p}h.out"
+    for k in range(1, 5):
+        lines.append(f"{indent}call step as {p}c{k} {{ input: x = {prev} }}")
+        prev = f"{p}c{k}.out"
+    fans = []
+    for k in range(1, 5):
+        lines.append(f"{indent}call step as {p}f{k} {{ input: x = {prev} }}")
+        fans.append(f"{p}f{k}.out")
+    lines.append(f"{indent}call join as {p}j {{ input: xs = [{', '.join(fans)}] }}")
+    return lines, f"{p}j.out"
+
+
+def generate(n_calls: int) -> str:
+    """A workflow with exactly n_calls calls (n_calls a multiple of 10)."""
+    assert n_calls % BLOCK_CALLS == 0, n_calls
+    body: list[str] = []
+    outputs: list[str] = []
+    prev = "seed"
+    for b in range(n_calls // BLOCK_CALLS):
+        src = prev if b % 3 else "seed"  # every third block starts a new parallel strand
+        if b % 7 == 6:
+            body.append(f"  scatter (s{b} in range(3)) {{")
+            lines, out = block(b, f"{src} + s{b}", "    ")
+            body += lines
+            body.append("  }")
+            body.append(f"  Int sum{b} = length({out})")
+            prev = f"sum{b}"
+        elif b % 11 == 10:
+            body.append(f"  if ({src} > 0) {{")
+            lines, out = block(b, src, "    ")
+            body += lines
+            body.append("  }")
+            body.append(f"  Int sel{b} = select_first([{out}, 0])")
+            prev = f"sel{b}"
+        else:
+            lines, out = block(b, src, "  ")
+            body += lines
+            prev = out
+        if b % 3 == 2:
+            outputs.append(prev)
+    outputs.append(prev)
+    out_lines = [f"    Int o{i} = {ref}" for i, ref in enumerate(dict.fromkeys(outputs))]
+    return (
+        HEADER
+        + f"workflow gen{n_calls} {{\n  input {{\n    Int seed = 1\n  }}\n"
+        + "\n".join(body)
+        + "\n  output {\n"
+        + "\n".join(out_lines)
+        + "\n  }\n}\n"
+    )
+
+
+def best_of(cmd: list[str], repeat: int) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        dt = time.perf_counter() - t0
+        if proc.returncode != 0:
+            raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        best = min(best, dt)
+    return best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--sizes", default="100,250,500,1000,2000")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--keep", help="write the generated WDL here (default: a temp dir)")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    workdir = Path(args.keep or tempfile.mkdtemp(prefix="wdl2sfn-compile-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    print(f"# wdl2sfn compile vs miniwdl check, best of {args.repeat}, {os.cpu_count()} cores")
+    print(f"# load averages at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    hdr = (
+        f"{'calls':>6} {'wdl2sfn s':>10} {'miniwdl s':>10} {'ratio':>6} "
+        f"{'wdl2sfn ms/call':>16} {'miniwdl ms/call':>16} {'states':>7}"
+    )
+    print(hdr)
+    print("-" * len(hdr))
+    for n in sizes:
+        wdl = workdir / f"gen{n}.wdl"
+        wdl.write_text(generate(n))
+        report = workdir / f"gen{n}.report.json"
+        # warm the file cache / check the document compiles before timing
+        best_of([WDL2SFN, "compile", str(wdl), "-o", os.devnull, "--report-json", str(report)], 1)
+        ours = best_of([WDL2SFN, "compile", str(wdl), "-o", os.devnull], args.repeat)
+        theirs = best_of([MINIWDL, "check", str(wdl)], args.repeat)
+        rep = json.loads(report.read_text())
+        assert rep["calls"] == n, (rep["calls"], n)
+        print(
+            f"{n:>6} {ours:>10.2f} {theirs:>10.2f} {ours / theirs:>6.2f} "
+            f"{1000 * ours / n:>16.2f} {1000 * theirs / n:>16.2f} {rep['states']:>7}",
+            flush=True,
+        )
+    print(f"# load averages at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,161 @@
+"""A 3,000-shard scatter run through the CLI stays within the Step Functions quotas.
+
+One run (module fixture) of a trivial task scattered 3,000 ways, then each test reads what the
+local executor wrote: every execution's history.jsonl (the parent and each Distributed Map child
+under map_runs/...) against the 25,000-event quota, every state input/output against 256 KiB, and
+the compiler's `--report-json` prediction of child-execution events against the largest child
+history actually written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.helpers import wdl2sfn
+
+SHARDS = 3000
+EVENT_LIMIT = 25_000
+PAYLOAD_LIMIT = 256 * 1024
+
+WORKFLOW = """\
+version 1.1
+
+task t {
+  input {
+    Int i
+  }
+  command <<<
+    echo ~{i}
+  >>>
+  output {
+    Int out = read_int(stdout())
+  }
+  runtime {
+    cpu: 1
+  }
+}
+
+workflow wide {
+  input {
+    Int n
+  }
+  scatter (i in range(n)) {
+    call t { input: i = i }
+  }
+  output {
+    Array[Int] outs = t.out
+  }
+}
+"""
+
+
+@dataclass
+class History:
+    path: Path
+    events: list[dict[str, Any]]
+
+
+@dataclass
+class WideRun:
+    code: int
+    stderr: str
+    outputs: dict[str, Any] | None
+    run_dir: Path | None
+    report: dict[str, Any]
+    histories: list[History]
+
+
+@pytest.fixture(scope="module")
+def wide_run(tmp_path_factory: pytest.TempPathFactory) -> WideRun:
+    tmp = tmp_path_factory.mktemp("wide")
+    wdl = tmp / "wide.wdl"
+    wdl.write_text(WORKFLOW)
+    report_path = tmp / "report.json"
+    compiled = wdl2sfn(
+        "compile", str(wdl), "-o", str(tmp / "wide.json"), "--report-json", str(report_path)
+    )
+    assert compiled.code == 0, compiled.stderr
+    res = wdl2sfn(
+        "run", "--no-cache", "--dir", str(tmp / "runs"), str(wdl), f"n={SHARDS}", timeout=600
+    )
+    outputs = run_dir = None
+    if res.code == 0:
+        out = res.json
+        outputs, run_dir = out["outputs"], Path(out["dir"])
+    histories = []
+    if run_dir is not None:
+        for path in sorted(run_dir.rglob("history.jsonl")):
+            lines = path.read_text().splitlines()
+            histories.append(History(path, [json.loads(line) for line in lines if line.strip()]))
+    return WideRun(
+        res.code, res.stderr, outputs, run_dir, json.loads(report_path.read_text()), histories
+    )
+
+
+def _children(run: WideRun) -> list[History]:
+    assert run.run_dir is not None
+    return [h for h in run.histories if "map_runs" in h.path.relative_to(run.run_dir).parts]
+
+
+def test_wide_scatter_succeeds_with_every_shard_output(wide_run: WideRun) -> None:
+    assert wide_run.code == 0, wide_run.stderr[-3000:]
+    assert wide_run.outputs == {"wide.outs": list(range(SHARDS))}
+
+
+def test_every_execution_ends_succeeded(wide_run: WideRun) -> None:
+    assert wide_run.histories, "no history.jsonl written"
+    assert all(h.events[-1]["type"] == "ExecutionSucceeded" for h in wide_run.histories)
+
+
+def test_shards_run_in_distributed_map_children_of_the_reported_size(wide_run: WideRun) -> None:
+    (scatter,) = wide_run.report["history"]["scatters"]
+    expected = math.ceil(SHARDS / scatter["shards_per_child_execution"])
+    assert len(_children(wide_run)) == expected
+
+
+def test_every_execution_has_fewer_than_25000_events(wide_run: WideRun) -> None:
+    counts = {str(h.path): len(h.events) for h in wide_run.histories}
+    assert counts
+    assert max(counts.values()) < EVENT_LIMIT, counts
+
+
+def test_every_state_input_and_output_is_under_256_kib(wide_run: WideRun) -> None:
+    biggest = 0
+    for h in wide_run.histories:
+        for ev in h.events:
+            entered = ev.get("stateEnteredEventDetails", {}).get("input", "")
+            exited = ev.get("stateExitedEventDetails", {}).get("output", "")
+            biggest = max(biggest, len(entered.encode()), len(exited.encode()))
+    assert 0 < biggest < PAYLOAD_LIMIT
+
+
+def test_report_predicts_the_largest_child_history(wide_run: WideRun) -> None:
+    """The report's child_execution_events is a happy-path bound the compiler sizes batches by:
+    it must not undercount, and must not be off by more than 5% on this plain scatter."""
+    (scatter,) = wide_run.report["history"]["scatters"]
+    predicted = scatter["child_execution_events"]
+    actual = max(len(h.events) for h in _children(wide_run))
+    assert actual <= predicted, (actual, predicted)
+    assert predicted - actual <= 0.05 * predicted, (actual, predicted)
+
+
+def test_report_bounds_the_parent_history(wide_run: WideRun) -> None:
+    assert wide_run.run_dir is not None
+    (root,) = [h for h in wide_run.histories if h.path.parent == wide_run.run_dir]
+    assert len(root.events) <= wide_run.report["history"]["root_execution_events"]
+
+
+def test_transitions_per_shard_match_the_report(wide_run: WideRun) -> None:
+    """Billed transitions (one per *StateEntered) of the children divided by the shards."""
+    (scatter,) = wide_run.report["history"]["scatters"]
+    entered = sum(
+        1 for h in _children(wide_run) for ev in h.events if ev["type"].endswith("StateEntered")
+    )
+    per_shard = entered / SHARDS
+    assert scatter["transitions_per_shard"] <= per_shard < scatter["transitions_per_shard"] + 0.01
