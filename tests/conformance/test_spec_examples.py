@@ -68,7 +68,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     for line in out.stdout.splitlines():
         parts = line.split()
         if len(parts) >= 2 and parts[0] in ("fail", "skip", "pass"):
-            status[parts[1]] = parts[0]
+            status[parts[1].rstrip(":")] = parts[0]
     status["__passed__"] = summary.group(1)
     (work / "stdout.txt").write_text(out.stdout)
     return status

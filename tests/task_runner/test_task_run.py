@@ -600,7 +600,10 @@ def test_runtime_queue_override(tmp_path: Path) -> None:
     assert job is not None and job["queue"] == QUEUES["spot"]
 
 
-def test_job_tmpdir_is_per_job_outside_the_store_and_removed(tmp_path: Path) -> None:
+def test_job_tmpdir_on_shared_scratch_is_per_job_outside_the_store_and_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WDL2SFN_SHARED_SCRATCH", "1")
     task = load_task(
         tmp_path,
         """

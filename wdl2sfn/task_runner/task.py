@@ -477,11 +477,16 @@ def wrapper_script(call_dir: Path, return_codes: str | int | list[int], job_name
     """The job's ``bash -c`` script.
 
     Runs ``bash ../command`` in a fresh ``<call_dir>/work`` with stdout to ``stdout.txt`` and
-    stderr both to ``stderr.txt`` (appended across attempts) and to the job log, in a per-job
-    TMPDIR under ``$TMPDIR`` (instance scratch). It records the command's real exit status in
-    ``<call_dir>/rc`` (temp file + rename) and exits 0 when ``returnCodes`` allows the status,
-    else with the status (1 when a disallowed status is 0), so Batch retries only real failures.
-    Needs bash plus rm/mkdir/mv, which every image with bash has.
+    stderr to ``stderr.txt`` (appended across attempts) -- and also to the job's own log
+    (CloudWatch) when running under AWS Batch, unless WDL2SFN_NO_TEE says no one reads that log. It records the
+    command's real exit status in ``<call_dir>/rc`` and exits 0 when ``returnCodes`` allows the
+    status, else with the status (1 when a disallowed status is 0), so Batch retries only real
+    failures. TMPDIR is the container's own scratch; when WDL2SFN_SHARED_SCRATCH says several
+    jobs share it (a host volume), the job gets a subdirectory of its own.
+
+    Every process costs milliseconds on a busy host, so the script spawns few: bash, mkdir, the
+    command (plus tee, mkdir and rm only where needed: prepare leaves an empty work/ behind, so a
+    first attempt needs neither). Needs bash, mkdir and rm.
     """
     d = shlex.quote(str(call_dir))
     if return_codes == "*":
@@ -493,16 +498,29 @@ def wrapper_script(call_dir: Path, return_codes: str | int | list[int], job_name
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", job_name)
     return f"""set +e
 cd {d} || exit 97
-rm -f rc .rc.tmp
-t="${{TMPDIR:-/tmp}}/wdl2sfn.{safe}.$$"
-mkdir -p "$t" 2>/dev/null && export TMPDIR="$t"
-rm -rf work 2>/dev/null; mkdir -p work
+shopt -s nullglob dotglob
+left=(work/*)
+if [ ! -d work ] || [ -e rc ] || [ ${{#left[@]}} -gt 0 ]; then
+  rm -rf rc work 2>/dev/null
+  mkdir -p work
+fi
+shopt -u nullglob dotglob
+t=
+if [ -n "${{WDL2SFN_SHARED_SCRATCH:-}}" ]; then
+  t="${{TMPDIR:-/tmp}}/wdl2sfn.{safe}.$$"
+  mkdir -p "$t" 2>/dev/null && export TMPDIR="$t"
+fi
 cd work || exit 97
-bash ../command > ../stdout.txt 2> >(tee -a ../stderr.txt >&2)
-rc=$?
-wait $! 2>/dev/null
-printf '%s\\n' "$rc" > ../.rc.tmp && mv -f ../.rc.tmp ../rc || printf '%s\\n' "$rc" > ../rc
-cd .. && rm -rf "$t" 2>/dev/null
+if [ -n "${{AWS_BATCH_JOB_ID:-}}" ] && [ -z "${{WDL2SFN_NO_TEE:-}}" ]; then
+  bash ../command > ../stdout.txt 2> >(tee -a ../stderr.txt >&2)
+  rc=$?
+  wait $! 2>/dev/null
+else
+  bash ../command > ../stdout.txt 2>> ../stderr.txt
+  rc=$?
+fi
+printf '%s\\n' "$rc" > ../rc
+if [ -n "$t" ]; then cd .. && rm -rf "$t" 2>/dev/null; fi
 {allowed}
 """
 

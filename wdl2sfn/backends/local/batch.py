@@ -344,6 +344,19 @@ class _AttemptResult:
     stopped_at: int | None = None
 
 
+def _exit_watcher(proc: subprocess.Popen[Any]) -> threading.Event:
+    """An event set when `proc` exits (not reaped: WNOWAIT), so waiting costs no polling delay."""
+    exited = threading.Event()
+
+    def watch() -> None:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        exited.set()
+
+    threading.Thread(target=watch, daemon=True, name=f"exit-{proc.pid}").start()
+    return exited
+
+
 class LocalBatch:
     """AWS Batch for `batch:submitJob.sync`, running each job as a host subprocess.
 
@@ -831,15 +844,20 @@ class LocalBatch:
             if gpu_ids is None:  # stopped while waiting: no attempt
                 self._finish(job, "FAILED", self._stop_reason(job, abort) or REASON_ABORTED)
                 return
+            scratch: str | None = None
             try:
                 if gpu_warning:
                     log.warning("local Batch: %s", gpu_warning)
                     self._note(log_path, f"WARNING: {gpu_warning}")
                 if attempt > 1:
                     self._note(log_path, f"attempt {attempt} of {max_attempts}")
-                result = self._attempt(job, attempt, command, env, gpu_ids, log_path, abort)
+                scratch = self._private_tmpdir(job)
+                attempt_env = {**env, "TMPDIR": scratch} if scratch else env
+                result = self._attempt(job, attempt, command, attempt_env, gpu_ids, log_path, abort)
             finally:
                 self._release(need, gpu_ids)
+                if scratch:
+                    shutil.rmtree(scratch, ignore_errors=True)
 
             record: dict[str, Any] = {
                 "container": {"logStreamName": str(log_path), "networkInterfaces": []},
@@ -926,6 +944,12 @@ class LocalBatch:
             self._free_gpu_ids = sorted(self._free_gpu_ids + gpu_ids)
             self._cond.notify_all()
 
+    def _private_tmpdir(self, job: _Job) -> str | None:
+        """On the host, each attempt gets a TMPDIR of its own, as a container has its own /tmp."""
+        if self.runtime != "host":
+            return None
+        return tempfile.mkdtemp(prefix=f"wdl2sfn-job-{job.desc['jobId'][:8]}-")
+
     @staticmethod
     def _note(log_path: Path, text: str) -> None:
         with open(log_path, "a") as f:
@@ -1006,6 +1030,8 @@ class LocalBatch:
         job_env["AWS_BATCH_JOB_ATTEMPT"] = str(attempt)
         job_env["AWS_BATCH_JQ_NAME"] = job.desc["jobQueue"].rsplit("/", 1)[-1]
         job_env["AWS_BATCH_CE_NAME"] = "wdl2sfn-local"
+        if self.on_output is None:
+            job_env["WDL2SFN_NO_TEE"] = "1"  # stderr.txt has it all; skip the tee process
         if gpu_ids:
             job_env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
         proc_env.update(job_env)
@@ -1061,8 +1087,9 @@ class LocalBatch:
                 else None
             )
             stop: tuple[str, bool, bool] | None = None  # (reason, terminal, keep exit code)
+            exited = _exit_watcher(proc)
             poll = 0.005
-            while not self._exited(proc):
+            while not exited.is_set():
                 stop_reason = self._stop_reason(job, abort)
                 if stop_reason:
                     stop = (stop_reason, True, True)
@@ -1074,7 +1101,7 @@ class LocalBatch:
                     self._note(log_path, f"terminating attempt {attempt}: {stop[0]}")
                     self._kill(job, proc, graceful=stop[1])
                     break
-                abort.wait(poll)
+                exited.wait(poll)  # wakes the moment the process exits
                 poll = min(0.1, poll * 1.5)
             if stop is None and self._stop_reason(job, abort):
                 # killed from outside the loop (shutdown, terminate_job) before it noticed
