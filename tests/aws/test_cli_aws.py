@@ -231,10 +231,10 @@ def test_run_follow_prints_history_events_on_stderr(executing: Moto, tmp_path: P
     wdl = str(write_wdl(tmp_path, "followed"))
     args = ["--backend", "aws", "--stack", STACK, "--follow", "--verbose"]
     proc = executing.cli("run", wdl, *args)
-    assert proc.returncode == 1
+    assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = proc.stderr.splitlines()
-    assert any("TaskStateEntered init" in line for line in lines)
-    assert any("ExecutionFailed" in line for line in lines)
+    assert any("TaskStateEntered init" in line for line in lines), proc.stderr
+    assert any("ExecutionFailed" in line for line in lines), proc.stderr
     assert json.loads(proc.stdout)["status"] == "FAILED"
 
 

@@ -56,3 +56,31 @@ def test_tag_without_equals_is_a_usage_error():
     with pytest.raises(aws.AwsBackendError) as exn:
         aws.run_request(args, {}, "r")
     assert exn.value.exit_code == 2
+
+
+class _History:
+    """GetExecutionHistory pages of events 1..n, in the asked order unless told to ignore it."""
+
+    def __init__(self, n: int, page: int, honour_order: bool):
+        self.ids, self.page, self.honour_order = list(range(1, n + 1)), page, honour_order
+        self.calls = 0
+
+    def get_execution_history(self, **kwargs):
+        self.calls += 1
+        ids = self.ids[::-1] if kwargs["reverseOrder"] and self.honour_order else self.ids
+        start = int(kwargs.get("nextToken", 0))
+        chunk = ids[start : start + self.page]
+        out = {"events": [{"id": i, "type": "T"} for i in chunk]}
+        if start + self.page < len(ids):
+            out["nextToken"] = str(start + self.page)
+        return out
+
+
+@pytest.mark.parametrize("honour_order", [True, False], ids=["newest-first", "order-ignored"])
+def test_follow_reads_only_unseen_events_oldest_first(honour_order: bool):
+    history = _History(n=25, page=10, honour_order=honour_order)
+    fake = SimpleNamespace(client=lambda service: history)
+    events = aws.new_events(fake, "arn:execution", after_id=18)  # type: ignore[arg-type]
+    assert [e["id"] for e in events] == list(range(19, 26))
+    if honour_order:
+        assert history.calls == 1  # the first newest-first page reached a seen event

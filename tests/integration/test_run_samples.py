@@ -150,3 +150,29 @@ def test_fsx_mode_runs_every_step_as_a_runner_job_and_agrees(tmp_path):
         if e["type"] == "TaskScheduled"
     }
     assert "invoke" not in resources  # no Lambda: FSx cannot be mounted by Lambda
+
+
+def test_non_series_parallel_dag_runs_with_its_added_wait(tmp_path):
+    out = wdl2sfn(
+        "run", str(SAMPLES.parent / "tests" / "fixtures" / "n_shape.wdl"), "--dir", str(tmp_path)
+    )
+    assert out.code == 0, out.stderr
+    assert out.json["outputs"] == {"n_shape.c_y": 6, "n_shape.d_y": 4}
+
+
+def test_nested_scatters_with_a_conditional_gather_into_nested_arrays(tmp_path):
+    out = wdl2sfn(
+        "run", str(SAMPLES.parent / "tests" / "fixtures" / "nested.wdl"), "--dir", str(tmp_path)
+    )
+    assert out.code == 0, out.stderr
+    assert out.json["outputs"] == {"nested.out": [[0], [1, 2], [2, 3, 4]], "nested.total": 6}
+
+
+def test_verbose_streams_task_stderr_to_stderr(tmp_path):
+    wdl = tmp_path / "verbose.wdl"
+    wdl.write_text(
+        'version 1.1\nworkflow v { call t }\ntask t { command <<< echo "from the task" >&2 >>> }\n'
+    )
+    out = wdl2sfn("run", str(wdl), "--dir", str(tmp_path / "runs"), "--verbose")
+    assert out.code == 0, out.stderr
+    assert "[v-t] from the task" in out.stderr

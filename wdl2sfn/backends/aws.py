@@ -490,22 +490,26 @@ def follow(aws: Aws, arn: str, *, verbose: bool = False) -> dict[str, Any]:
 
 
 def new_events(aws: Aws, arn: str, after_id: int) -> list[dict[str, Any]]:
-    """Events with id > after_id, oldest first, read newest-first so a poll costs O(new)."""
+    """Events with id > after_id, oldest first. Asks for newest-first pages and stops at the first
+    page reaching an event already seen, so a poll costs O(new events); a service that ignores
+    ``reverseOrder`` (moto does) is still read correctly, by paging on."""
     sfn = aws.client("stepfunctions")
-    found: list[dict[str, Any]] = []
+    found: dict[int, dict[str, Any]] = {}
     token: str | None = None
     while True:
         kwargs: dict[str, Any] = {"executionArn": arn, "reverseOrder": True, "maxResults": 1000}
         if token:
             kwargs["nextToken"] = token
         page = _aws_call("GetExecutionHistory", sfn.get_execution_history, **kwargs)
-        for event in page.get("events", []):
-            if int(event.get("id", 0)) <= after_id:
-                return list(reversed(found))
-            found.append(json_able(event))
+        events = page.get("events", [])
+        ids = [int(e.get("id", 0)) for e in events]
+        for event_id, event in zip(ids, events, strict=True):
+            if event_id > after_id:
+                found[event_id] = json_able(event)
+        newest_first = len(ids) < 2 or ids[0] > ids[-1]
         token = page.get("nextToken")
-        if not token:
-            return list(reversed(found))
+        if not token or (newest_first and ids and min(ids) <= after_id):
+            return [found[i] for i in sorted(found)]
 
 
 def _event_line(event: dict[str, Any]) -> str:

@@ -512,9 +512,7 @@ if [ -n "${{WDL2SFN_SHARED_SCRATCH:-}}" ]; then
 fi
 cd work || exit 97
 if [ -n "${{AWS_BATCH_JOB_ID:-}}" ] && [ -z "${{WDL2SFN_NO_TEE:-}}" ]; then
-  bash ../command > ../stdout.txt 2> >(tee -a ../stderr.txt >&2)
-  rc=$?
-  wait $! 2>/dev/null
+  {{ bash ../command 2>&1 >&3 3>&- | tee -a ../stderr.txt >&2 3>&-; rc=${{PIPESTATUS[0]}}; }} 3> ../stdout.txt
 else
   bash ../command > ../stdout.txt 2>> ../stderr.txt
   rc=$?
