@@ -11,6 +11,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,22 +28,10 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """Extract the spec's tests and run them all once; test id -> pass/fail/skip."""
+def results(spec_tests: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Run every extracted example once through `wdl2sfn run`; test id -> pass/fail/skip."""
     work = tmp_path_factory.mktemp("conformance")
-    tests = work / "tests"
-    subprocess.run(
-        [
-            sys.executable,
-            str(CONFORMANCE / "extract_spec_tests.py"),
-            str(CONFORMANCE / "wdl-1.1" / "SPEC.md"),
-            str(tests),
-            "-d",
-            str(CONFORMANCE / "wdl-1.1" / "data"),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    tests = spec_tests
     engine = f"{sys.executable} -m wdl2sfn.cli run {{wdl}} -i {{inputs}} --dir {{dir}}"
     out = subprocess.run(
         [
