@@ -44,3 +44,9 @@ def test_graph_mermaid_names_the_calls():
     out = run("graph", str(sample("scatter_gather")))
     assert out.returncode == 0
     assert out.stdout.startswith("flowchart TD") and "call square" in out.stdout
+
+
+def test_graph_dot_is_a_digraph_with_clusters_for_maps():
+    out = run("graph", str(sample("scatter_gather")), "--format", "dot")
+    assert out.returncode == 0
+    assert out.stdout.startswith("digraph statemachine {") and "subgraph cluster_" in out.stdout

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -37,52 +38,71 @@ def _ids(definition: dict[str, Any]) -> dict[str, str]:
     return ids
 
 
-def mermaid(definition: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class _Syntax:
+    """How one picture language writes nodes, nested blocks and edges."""
+
+    header: list[str]
+    footer: list[str]
+    node: Callable[[str, str], str]  # (id, label)
+    open_block: Callable[[str, str], str]  # (block id, label)
+    close_block: str
+    enter: Callable[[str, str], str]  # (parent id, child start id)
+    edge: Callable[[str, str, str], str]  # (from id, to id, label)
+
+
+MERMAID = _Syntax(
+    header=["flowchart TD"],
+    footer=[],
+    node=lambda i, label: f'{i}["{label}"]',
+    open_block=lambda i, label: f'subgraph {i}["{label}"]',
+    close_block="end",
+    enter=lambda a, b: f"{a} --> {b}",
+    edge=lambda a, b, label: f"{a} -->|{label}| {b}" if label else f"{a} --> {b}",
+)
+DOT = _Syntax(
+    header=["digraph statemachine {", "  node [shape=box, style=rounded, fontname=Helvetica];"],
+    footer=["}"],
+    node=lambda i, label: f'{i} [label="{label}"];',
+    open_block=lambda i, label: f'subgraph cluster_{i} {{ label="{label}";',
+    close_block="}",
+    enter=lambda a, b: f"{a} -> {b} [style=dashed];",
+    edge=lambda a, b, label: f'{a} -> {b} [label="{label}"];',
+)
+
+
+def _draw(definition: dict[str, Any], syntax: _Syntax) -> str:
     ids = _ids(definition)
-    lines = ["flowchart TD"]
+    lines = list(syntax.header)
 
     def block(graph: dict[str, Any], indent: str) -> None:
         for name, state in graph["States"].items():
             label = name.replace('"', "'")
-            lines.append(f'{indent}{ids[name]}["{label}"]')
+            lines.append(indent + syntax.node(ids[name], label))
             subs = state.get("Branches", []) + [
                 state[k] for k in ("ItemProcessor", "Iterator") if k in state
             ]
             for i, sub in enumerate(subs):
-                lines.append(f'{indent}subgraph {ids[name]}_{i}["{label} ({state["Type"]})"]')
+                lines.append(
+                    indent + syntax.open_block(f"{ids[name]}_{i}", f"{label} ({state['Type']})")
+                )
                 block(sub, indent + "  ")
-                lines.append(f"{indent}end")
-                lines.append(f"{indent}{ids[name]} --> {ids[sub['StartAt']]}")
+                lines.append(indent + syntax.close_block)
+                lines.append(indent + syntax.enter(ids[name], ids[sub["StartAt"]]))
         for a, b, label in edges(graph["States"]):
-            arrow = f"-->|{label}|" if label else "-->"
-            lines.append(f"{indent}{ids[a]} {arrow} {ids[b]}")
+            lines.append(indent + syntax.edge(ids[a], ids[b], label))
 
     block(definition, "  ")
+    lines.extend(syntax.footer)
     return "\n".join(lines) + "\n"
+
+
+def mermaid(definition: dict[str, Any]) -> str:
+    return _draw(definition, MERMAID)
 
 
 def dot(definition: dict[str, Any]) -> str:
-    ids = _ids(definition)
-    lines = ["digraph statemachine {", "  node [shape=box, style=rounded, fontname=Helvetica];"]
-
-    def block(graph: dict[str, Any], indent: str) -> None:
-        for name, state in graph["States"].items():
-            label = name.replace('"', "'")
-            lines.append(f'{indent}{ids[name]} [label="{label}"];')
-            subs = state.get("Branches", []) + [
-                state[k] for k in ("ItemProcessor", "Iterator") if k in state
-            ]
-            for i, sub in enumerate(subs):
-                lines.append(f'{indent}subgraph cluster_{ids[name]}_{i} {{ label="{label}";')
-                block(sub, indent + "  ")
-                lines.append(f"{indent}}}")
-                lines.append(f"{indent}{ids[name]} -> {ids[sub['StartAt']]} [style=dashed];")
-        for a, b, label in edges(graph["States"]):
-            lines.append(f'{indent}{ids[a]} -> {ids[b]} [label="{label}"];')
-
-    block(definition, "  ")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return _draw(definition, DOT)
 
 
 def render(definition: dict[str, Any], fmt: str) -> str:
