@@ -49,12 +49,7 @@ class Emitter:
             finish = self._finish(g)
             body = self.chain(g, self.plan.root, finish)
             g.start = self._init(g, body)
-        doc: dict[str, Any] = {
-            "Comment": f"wdl2sfn: workflow {self.plan.name}",
-            "StartAt": g.start,
-            "States": g.states,
-        }
-        return doc
+        return {"Comment": f"wdl2sfn: workflow {self.plan.name}", **g.to_json()}
 
     def _init(self, g: asl.Graph, next_name: str) -> str:
         name = self.names.claim("init")

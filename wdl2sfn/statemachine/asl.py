@@ -86,7 +86,32 @@ class Graph:
 
     def to_json(self) -> dict[str, Any]:
         assert self.start is not None
-        return {"StartAt": self.start, "States": self.states}
+        return {"StartAt": self.start, "States": in_flow_order(self.states, self.start)}
+
+
+def successors(state: dict[str, Any]) -> list[str]:
+    """Names a state can move to: Next, Choice rules and Default, Catch targets."""
+    out = [rule["Next"] for rule in state.get("Choices", [])]
+    out += [state[k] for k in ("Next", "Default") if k in state]
+    out += [c["Next"] for c in state.get("Catch", [])]
+    return out
+
+
+def in_flow_order(states: dict[str, dict[str, Any]], start: str) -> dict[str, dict[str, Any]]:
+    """The states in the order a reader follows them from StartAt (the builders emit them
+    last-first); JSON object order has no meaning to Step Functions, only to people."""
+    order: list[str] = []
+    seen: set[str] = set()
+    queue = [start]
+    while queue:
+        name = queue.pop(0)
+        if name in seen or name not in states:
+            continue
+        seen.add(name)
+        order.append(name)
+        queue.extend(successors(states[name]))
+    order += [n for n in states if n not in seen]
+    return {n: states[n] for n in order}
 
 
 def link(state: dict[str, Any], next_name: str | None) -> dict[str, Any]:
