@@ -91,8 +91,8 @@ class Graph:
 
 def successors(state: dict[str, Any]) -> list[str]:
     """Names a state can move to: Next, Choice rules and Default, Catch targets."""
-    out = [rule["Next"] for rule in state.get("Choices", [])]
-    out += [state[k] for k in ("Next", "Default") if k in state]
+    out = [state[k] for k in ("Next", "Default") if k in state]
+    out += [rule["Next"] for rule in state.get("Choices", [])]
     out += [c["Next"] for c in state.get("Catch", [])]
     return out
 
@@ -102,14 +102,14 @@ def in_flow_order(states: dict[str, dict[str, Any]], start: str) -> dict[str, di
     last-first); JSON object order has no meaning to Step Functions, only to people."""
     order: list[str] = []
     seen: set[str] = set()
-    queue = [start]
-    while queue:
-        name = queue.pop(0)
+    stack = [start]
+    while stack:  # depth first, the main path (Next/Default) before side paths
+        name = stack.pop()
         if name in seen or name not in states:
             continue
         seen.add(name)
         order.append(name)
-        queue.extend(successors(states[name]))
+        stack.extend(reversed(successors(states[name])))
     order += [n for n in states if n not in seen]
     return {n: states[n] for n in order}
 
