@@ -8,6 +8,7 @@ Conventions follow miniwdl (`-i inputs.json`, `name=value`, `--dir`, outputs JSO
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -155,6 +156,13 @@ def _compile_options(p: argparse.ArgumentParser) -> None:
         "--task",
         help="run/compile this task of a document (default: its workflow, or its only task)",
     )
+    p.add_argument(
+        "--max-definition-bytes",
+        type=int,
+        default=900_000,
+        metavar="N",
+        help="move pieces into child state machines past this size (AWS's limit is 1 MiB)",
+    )
 
 
 # ---------------------------------------------------------------------------- compile / graph
@@ -165,7 +173,9 @@ def load_document(path: str) -> WDL.Tree.Document:
     if not os.path.exists(path):
         raise UsageError(f"{path}: no such file")
     try:
-        return wdl.load(path)
+        doc = wdl.load(path)
+        gc.freeze()  # the typed tree lives as long as the process: keep it out of GC passes
+        return doc
     except WDL.Error.MultipleValidationErrors as exn:
         first = exn.exceptions[0]
         raise UsageError(_located(first, path)) from exn
@@ -189,6 +199,7 @@ def compile_args(args: argparse.Namespace) -> tuple[WDL.Tree.Document, CompiledW
         filesystem=args.filesystem,
         max_concurrency=args.max_concurrency,
         subworkflows=args.subworkflows,
+        max_definition_bytes=args.max_definition_bytes,
     )
     try:
         return doc, compile_document(doc, options)
@@ -212,7 +223,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     text = json.dumps(compiled.definition, indent=2) + "\n"
     if args.output:
         Path(args.output).write_text(text)
-        for name, child in compiled.children.items():
+        for name, child in compiled.all_machines().items():
             Path(args.output).with_suffix(f".{name}.json").write_text(
                 json.dumps(child.definition, indent=2) + "\n"
             )
@@ -311,26 +322,27 @@ def run_locally(
         on_event=progress.on_event,
         on_output=progress.on_output if args.verbose else None,
     )
+    machines = compiled.all_machines()
     children = {
-        f"arn:aws:states:local:000000000000:stateMachine:{name}": child.definition
-        for name, child in compiled.children.items()
+        _local_machine_arn(name): _bind_children(child.definition, machines)
+        for name, child in machines.items()
     }
     with progress:
         progress.note(f"run {root / run_name}")
-        outcome = backend.execute(
-            _with_children(compiled), request, run_name, children, {compiled.digest: doc}
-        )
+        definition = _bind_children(compiled.definition, machines)
+        outcome = backend.execute(definition, request, run_name, children, {compiled.digest: doc})
     return report_outcome(outcome.run_dir, outcome.result)
 
 
-def _with_children(compiled: CompiledWorkflow) -> dict[str, Any]:
-    """Bind StateMachineArn_<name> placeholders of subworkflow machines to local pseudo-ARNs."""
-    text = json.dumps(compiled.definition)
-    for name in compiled.children:
-        text = text.replace(
-            "${StateMachineArn_" + name + "}",
-            f"arn:aws:states:local:000000000000:stateMachine:{name}",
-        )
+def _local_machine_arn(name: str) -> str:
+    return f"arn:aws:states:local:000000000000:stateMachine:{name}"
+
+
+def _bind_children(definition: dict[str, Any], machines: dict[str, Any]) -> dict[str, Any]:
+    """Bind StateMachineArn_<name> placeholders of child machines to local pseudo-ARNs."""
+    text = json.dumps(definition)
+    for name in machines:
+        text = text.replace("${StateMachineArn_" + name + "}", _local_machine_arn(name))
     return dict(json.loads(text))
 
 

@@ -82,9 +82,7 @@ class WdlStateMachine(Construct):
         self.children: dict[str, sfn.StateMachine] = {}
         self._child_names: dict[str, str] = {}
         stack_name = Stack.of(self).stack_name
-        for child_name, child in sorted(self.compiled.children.items()):
-            self._child_names[child_name] = f"{stack_name}-{child.name}"[:80]
-            self.children[child_name] = self._state_machine(child, f"Child{_alnum(child_name)}")
+        self._add_children(self.compiled, stack_name)
         self.state_machine = self._state_machine(self.compiled, "StateMachine")
         if trigger:
             self.rule = events.Rule(
@@ -116,6 +114,16 @@ class WdlStateMachine(Construct):
                     max_event_age=Duration.hours(1),
                 ),
             )
+
+    def _add_children(self, compiled: Any, stack_name: str) -> None:
+        """Child machines depth first: a child's own children (definition parts, nested
+        subworkflows) must exist before its definition can name their ARNs."""
+        for child_name, child in sorted(compiled.children.items()):
+            if child_name in self.children:
+                continue
+            self._add_children(child, stack_name)
+            self._child_names[child_name] = f"{stack_name}-{child.name}"[:80]
+            self.children[child_name] = self._state_machine(child, f"Child{_alnum(child_name)}")
 
     # ------------------------------------------------------------------------
     def _substitutions(self, compiled: Any) -> dict[str, str]:

@@ -17,6 +17,7 @@ from .bundle import Bundle, bundle_of
 from .emit import emit
 from .plan import build_plan
 from .report import placeholders_of, report_of
+from .split import fit_definition
 
 
 class CompileError(Exception):
@@ -34,6 +35,14 @@ class CompiledWorkflow:
     plan: ir.Plan
     report: dict[str, Any]
     children: dict[str, CompiledWorkflow] = field(default_factory=dict)
+
+    def all_machines(self) -> dict[str, CompiledWorkflow]:
+        """Every child machine at any depth, by name (each once)."""
+        found: dict[str, CompiledWorkflow] = {}
+        for name, child in self.children.items():
+            found.update(child.all_machines())
+            found[name] = child
+        return found
 
 
 def compile_workflow(
@@ -61,10 +70,19 @@ def compile_document(doc: Tree.Document, options: ir.Options) -> CompiledWorkflo
     _check_supported(doc.workflow)
     bundle = bundle_of(doc)
     plan = build_plan(doc.workflow, options, bundle.digest)
+    _fit_all(plan)
     return _compiled(plan, bundle)
 
 
+def _fit_all(plan: ir.Plan) -> None:
+    """Every machine (the workflow, each subworkflow machine) under the definition size limit."""
+    for child in list(plan.children.values()):
+        _fit_all(child)
+    fit_definition(plan)
+
+
 def _compiled(plan: ir.Plan, bundle: Bundle) -> CompiledWorkflow:
+    """The machine of `plan` and, nested, the child machines it starts (deploy depth first)."""
     definition = emit(plan)
     children = {name: _compiled(child, bundle) for name, child in plan.children.items()}
     return CompiledWorkflow(

@@ -42,7 +42,7 @@ class Emitter:
     # ------------------------------------------------------------------ whole machine
     def machine(self) -> dict[str, Any]:
         g = asl.Graph()
-        if self.plan.scoped:
+        if self.plan.kind != "workflow":
             done = g.add(self.names.claim("done"), asl.succeed(output_path=None))
             g.start = self.chain(g, self.plan.root, done)
         else:
@@ -103,6 +103,8 @@ class Emitter:
             return self._scatter(g, step, next_name)
         if isinstance(step, ir.IfUnit):
             return self._if(g, step, next_name)
+        if isinstance(step, ir.PartUnit):
+            return self._part(g, step, next_name)
         assert isinstance(step, ir.SubMachineUnit)
         return self._sub_machine(g, step, next_name)
 
@@ -272,6 +274,29 @@ class Emitter:
                     "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
                     **self._node_field("scope", unit.ref),
                 },
+            },
+            "ResultPath": None,
+            "Retry": [dict(asl.STATES_RETRY)],
+        }
+        return g.add(name, self._finish_state(state, next_name))
+
+    def _part(self, g: asl.Graph, unit: ir.PartUnit, next_name: str | None) -> str:
+        """A piece of this machine that lives in a child machine (definition size limit)."""
+        name = self.names.claim(unit.label)
+        child_input: dict[str, Any] = {
+            "ctx.$": "$.ctx",
+            "shard.$": "$.shard",
+            "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+        }
+        if self.plan.scoped:
+            child_input["scope.$"] = "$.scope"
+        state: dict[str, Any] = {
+            "Type": "Task",
+            "Resource": asl.START_EXECUTION_SYNC,
+            "Comment": "moved to a child state machine to stay under the 1 MB definition limit",
+            "Parameters": {
+                "StateMachineArn": "${StateMachineArn_" + unit.machine + "}",
+                "Input": child_input,
             },
             "ResultPath": None,
             "Retry": [dict(asl.STATES_RETRY)],

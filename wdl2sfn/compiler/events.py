@@ -46,7 +46,7 @@ def events(step: ir.Step) -> int:
         return LAMBDA_TASK + CHOICE + events(step.body)
     if isinstance(step, ir.ScatterUnit):
         return LAMBDA_TASK + MAP_STATE  # shards run in child executions with their own history
-    assert isinstance(step, ir.SubMachineUnit)
+    assert isinstance(step, ir.SubMachineUnit | ir.PartUnit)
     return BATCH_TASK  # startExecution.sync: the same shape as a .sync task
 
 

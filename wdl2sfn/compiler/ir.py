@@ -45,6 +45,16 @@ class SubMachineUnit:
 
 
 @dataclass
+class PartUnit:
+    """A piece of a region moved into a child state machine to keep every definition under
+    Step Functions' 1 MB limit (states:startExecution.sync:2). Node references stay absolute."""
+
+    label: str
+    machine: str  # the child plan's name; its ARN placeholder is StateMachineArn_<machine>
+    body: Step
+
+
+@dataclass
 class Seq:
     steps: list[Step]
 
@@ -54,7 +64,7 @@ class Par:
     branches: list[Step]
 
 
-Unit = CallUnit | ScatterUnit | IfUnit | SubMachineUnit
+Unit = CallUnit | ScatterUnit | IfUnit | SubMachineUnit | PartUnit
 Step = Unit | Seq | Par | None
 
 
@@ -63,6 +73,7 @@ class Options:
     filesystem: str = "efs"  # efs | fsx
     max_concurrency: int = 0  # cap on concurrent Batch jobs per scatter (0: AWS defaults)
     subworkflows: str = "inline"  # inline | machine
+    max_definition_bytes: int = 900_000  # split into child machines past this (AWS limit: 1 MiB)
 
 
 @dataclass
@@ -72,5 +83,6 @@ class Plan:
     options: Options
     digest: str = ""
     scoped: bool = False  # a child machine: node references are relative to the input's scope
+    kind: str = "workflow"  # workflow | subworkflow | part (children start without init/outputs)
     added_waits: list[tuple[str, str]] = field(default_factory=list)
     children: dict[str, Plan] = field(default_factory=dict)

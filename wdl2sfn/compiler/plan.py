@@ -148,8 +148,8 @@ class _PlanBuilder:
         if callee.name not in self.children:
             child = build_plan(callee, self.options)
             child.scoped = True
+            child.kind = "subworkflow"
             self.children[callee.name] = child
-            self.children.update(child.children)
         return ir.SubMachineUnit(
             info.ref, f"call {call_path(info.ref)}", info.node.pos.line, callee.name
         )
@@ -222,9 +222,9 @@ def iter_units(step: ir.Step, deep: bool = True) -> Iterable[ir.Unit]:
             yield from iter_units(b, deep)
     else:
         yield step
-        if deep and isinstance(step, ir.ScatterUnit | ir.IfUnit):
+        if isinstance(step, ir.PartUnit) or (deep and isinstance(step, ir.ScatterUnit)):
             yield from iter_units(step.body, deep)
-        elif not deep and isinstance(step, ir.IfUnit):
+        elif isinstance(step, ir.IfUnit):
             yield from iter_units(step.body, deep)
 
 

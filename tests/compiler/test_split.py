@@ -1,0 +1,52 @@
+"""Big workflows are split into child machines so no definition passes Step Functions' 1 MiB."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from wdl2sfn.compiler import compile_workflow
+
+from ..conftest import sample
+from ..integration.helpers import wdl2sfn
+
+LIMIT = 1_048_576
+
+
+def chain_workflow(path: Path, calls: int) -> Path:
+    lines = ["version 1.1", "workflow big {", "  call step as s0 { input: x = 0 }"]
+    lines += [f"  call step as s{i} {{ input: x = s{i - 1}.y }}" for i in range(1, calls)]
+    lines += [f"  output {{ Int last = s{calls - 1}.y }}", "}"]
+    lines += ["task step {", "  input { Int x }", "  command <<< echo $(( ~{x} + 1 )) >>>"]
+    lines += ["  output { Int y = read_int(stdout()) }", "}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def size(definition: dict) -> int:
+    return len(json.dumps(definition, separators=(",", ":")).encode())
+
+
+def test_every_machine_of_a_600_call_workflow_fits_the_definition_limit(tmp_path: Path):
+    compiled = compile_workflow(str(chain_workflow(tmp_path / "big.wdl", 600)))
+    machines = compiled.all_machines()
+    assert machines  # it did have to split
+    assert size(compiled.definition) < LIMIT
+    assert all(size(m.definition) < LIMIT for m in machines.values())
+    assert compiled.report["calls"] == 600
+
+
+def test_small_workflows_are_not_split():
+    assert compile_workflow(str(sample("conditional"))).children == {}
+
+
+def test_a_split_workflow_runs_to_the_same_outputs(tmp_path: Path):
+    wdl = str(sample("conditional"))
+    inputs = str(sample("conditional").parent / "inputs.json")
+    whole = wdl2sfn("run", wdl, "-i", inputs, "--dir", str(tmp_path / "a"))
+    split = wdl2sfn(
+        "run", wdl, "-i", inputs, "--dir", str(tmp_path / "b"), "--max-definition-bytes", "6000"
+    )
+    assert whole.code == 0 and split.code == 0, split.stderr
+    assert split.json["outputs"] == whole.json["outputs"]
+    assert list((split.run_dir).rglob("executions/*/history.jsonl"))  # child machines ran
