@@ -97,3 +97,26 @@ def test_failing_task_stops_its_running_siblings_fast(tmp_path):
     assert time.monotonic() - started < 25  # the sibling sleeps 30 s: it was killed
     run_dir = Path(out.json["dir"])
     assert not (run_dir / "calls" / "slow" / "outputs.json").exists()
+
+
+def test_output_path_outside_the_call_directory_fails_the_run(tmp_path):
+    wdl = tmp_path / "escape.wdl"
+    wdl.write_text(
+        "version 1.1\nworkflow escape { call t }\n"
+        'task t { command <<< echo hi >>> output { File f = "../../../../../etc/hostname" } }\n'
+    )
+    out = wdl2sfn("run", str(wdl), "--dir", str(tmp_path / "runs"))
+    assert out.code == 1
+    assert "f" in out.last_line and "outside" in out.stdout
+
+
+def test_run_name_cannot_escape_the_store(tmp_path):
+    from wdl2sfn.task_runner.store import RunStore
+
+    store = RunStore(tmp_path)
+    for bad in ("../elsewhere", "/etc", ".hidden", ""):
+        try:
+            store.run_dir(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"run name {bad!r} was accepted")
