@@ -166,8 +166,7 @@ def test_transitions_per_shard_match_the_report(wide_run: WideRun) -> None:
 # A workflow whose top execution holds four Distributed Map states and whose first scatter holds
 # another (nested): each such Map state writes MapStateEntered, MapStateStarted, MapRunStarted,
 # MapRunSucceeded, MapStateSucceeded, MapStateExited (6 events) in the executor's history, while
-# the compiler's events.MAP_STATE counts 4. The report then undercounts by 2 per Distributed Map
-# state: strict xfail until compiler/events.py and the executor agree.
+# the compiler counts exactly that (events.DISTRIBUTED_MAP_STATE), so its report bounds them.
 
 MAPS_WORKFLOW = """\
 version 1.1
@@ -205,11 +204,6 @@ workflow maps {
 }
 """
 
-UNDERCOUNT = (
-    "compiler/events.py counts a Distributed Map state as 4 events; the local executor writes 6 "
-    "(MapStateStarted/Succeeded and MapRunStarted/Succeeded)"
-)
-
 
 @pytest.fixture(scope="module")
 def maps_run(tmp_path_factory: pytest.TempPathFactory) -> WideRun:
@@ -232,14 +226,12 @@ def maps_run(tmp_path_factory: pytest.TempPathFactory) -> WideRun:
     return WideRun(res.code, res.stderr, res.json["outputs"], run_dir, report, histories)
 
 
-@pytest.mark.xfail(strict=True, reason=UNDERCOUNT)
 def test_report_bounds_a_parent_history_with_four_distributed_maps(maps_run: WideRun) -> None:
     assert maps_run.run_dir is not None
     (root,) = [h for h in maps_run.histories if h.path.parent == maps_run.run_dir]
     assert len(root.events) <= maps_run.report["history"]["root_execution_events"]
 
 
-@pytest.mark.xfail(strict=True, reason=UNDERCOUNT)
 def test_report_bounds_an_outer_child_holding_a_distributed_map(maps_run: WideRun) -> None:
     outer = next(s for s in maps_run.report["history"]["scatters"] if s["scatter"] == "scatter a")
     assert maps_run.run_dir is not None

@@ -8,8 +8,9 @@ the events AWS writes for the happy path of each state kind:
 * Batch .sync Task: the same plus Submitted                              (6)
 * Choice / Pass / Succeed: Entered, Exited                                (2)
 * Parallel: Entered, Started, Succeeded, Exited                           (4) + branches
-* Map seen from its own execution: Entered, Started/MapRunStarted,
-  Succeeded/MapRunSucceeded, Exited                                       (4)
+* inline Map: Entered, Started, Succeeded, Exited                         (4)
+* Distributed Map: Entered, Started, MapRunStarted, MapRunSucceeded,
+  Succeeded, Exited                                                       (6)
 * an inline Map iteration: IterationStarted, IterationSucceeded           (2) + body
 """
 
@@ -22,6 +23,7 @@ BATCH_TASK = 6
 CHOICE = 2
 PARALLEL = 4
 MAP_STATE = 4
+DISTRIBUTED_MAP_STATE = 6
 ITERATION = 2
 EXECUTION = 2  # ExecutionStarted, ExecutionSucceeded
 HISTORY_LIMIT = 25_000
@@ -45,7 +47,7 @@ def events(step: ir.Step) -> int:
     if isinstance(step, ir.IfUnit):
         return LAMBDA_TASK + CHOICE + events(step.body)
     if isinstance(step, ir.ScatterUnit):
-        return LAMBDA_TASK + MAP_STATE  # shards run in child executions with their own history
+        return LAMBDA_TASK + DISTRIBUTED_MAP_STATE  # shards run in child executions
     assert isinstance(step, ir.SubMachineUnit | ir.PartUnit)
     return BATCH_TASK  # startExecution.sync: the same shape as a .sync task
 
