@@ -165,7 +165,7 @@ def test_transitions_per_shard_match_the_report(wide_run: WideRun) -> None:
 # ------------------------------------------------------------------ small: Distributed Map states
 # A workflow whose top execution holds four Distributed Map states and whose first scatter holds
 # another (nested): each such Map state writes MapStateEntered, MapStateStarted, MapRunStarted,
-# MapRunSucceeded, MapStateSucceeded, MapStateExited (6 events) in the executor's history, while
+# MapRunSucceeded, MapStateSucceeded, MapStateExited (6 events) in the executor's history, and
 # the compiler counts exactly that (events.DISTRIBUTED_MAP_STATE), so its report bounds them.
 
 MAPS_WORKFLOW = """\
