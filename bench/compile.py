@@ -12,7 +12,11 @@ subprocesses on the same file (best of --repeat runs each, wall clock):
     miniwdl check WF
 
 and prints: calls, wdl2sfn s, miniwdl s, ratio (wdl2sfn/miniwdl; goal, not asserted: <= 1.5),
-and the per-call time of each (ms/call; flat across sizes means linear growth).
+and the per-call time of each (ms/call; flat across sizes means linear growth). To tell miniwdl's
+share from wdl2sfn's own, it also times the phases in a fresh interpreter (best of --repeat):
+`load` (miniwdl load + typecheck, through wdl2sfn.wdl), `plan+emit` (compile_document: plan,
+schedule, ASL, report) and `json` (serialising the definition), with plan+emit per call. Last, it
+prints the top machine's definition size and root-execution events against the quotas.
 
     python bench/compile.py [--sizes 100,250,500,1000,2000] [--repeat 3] [--keep DIR]
 
@@ -137,6 +141,23 @@ def best_of(cmd: list[str], repeat: int) -> float:
     return best
 
 
+def phases(wdl: Path) -> dict[str, float]:
+    """In a fresh interpreter: seconds of miniwdl load+typecheck vs wdl2sfn's own plan/emit/JSON."""
+    code = (
+        "import json, sys, time\n"
+        "from wdl2sfn import wdl\n"
+        "from wdl2sfn.compiler import compile_document, ir\n"
+        "t0 = time.perf_counter(); doc = wdl.load(sys.argv[1]); t1 = time.perf_counter()\n"
+        "c = compile_document(doc, ir.Options()); t2 = time.perf_counter()\n"
+        "json.dumps(c.definition, indent=2); t3 = time.perf_counter()\n"
+        "print(json.dumps({'load': t1 - t0, 'plan_emit': t2 - t1, 'json': t3 - t2}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(wdl)], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="100,250,500,1000,2000")
@@ -151,10 +172,12 @@ def main() -> None:
     print(f"# load averages at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     hdr = (
         f"{'calls':>6} {'wdl2sfn s':>10} {'miniwdl s':>10} {'ratio':>6} "
-        f"{'wdl2sfn ms/call':>16} {'miniwdl ms/call':>16} {'states':>7}"
+        f"{'wdl2sfn ms/call':>16} {'miniwdl ms/call':>16} {'states':>7} "
+        f"{'| load s':>8} {'plan+emit s':>11} {'json s':>7} {'plan+emit ms/call':>17}"
     )
     print(hdr)
     print("-" * len(hdr))
+    sizes_seen: list[tuple[int, int, int]] = []
     for n in sizes:
         wdl = workdir / f"gen{n}.wdl"
         wdl.write_text(generate(n))
@@ -165,12 +188,24 @@ def main() -> None:
         theirs = best_of([MINIWDL, "check", str(wdl)], args.repeat)
         rep = json.loads(report.read_text())
         assert rep["calls"] == n, (rep["calls"], n)
+        ph = min((phases(wdl) for _ in range(args.repeat)), key=lambda p: sum(p.values()))
         print(
             f"{n:>6} {ours:>10.2f} {theirs:>10.2f} {ours / theirs:>6.2f} "
-            f"{1000 * ours / n:>16.2f} {1000 * theirs / n:>16.2f} {rep['states']:>7}",
+            f"{1000 * ours / n:>16.2f} {1000 * theirs / n:>16.2f} {rep['states']:>7} "
+            f"{ph['load']:>8.2f} {ph['plan_emit']:>11.2f} {ph['json']:>7.2f} "
+            f"{1000 * ph['plan_emit'] / n:>17.2f}",
             flush=True,
         )
+        sizes_seen.append((n, rep["definition_bytes"], rep["history"]["root_execution_events"]))
     print(f"# load averages at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        "# quotas of the top compiled machine, from its report (big workflows split into children):"
+    )
+    for n, size, root_events in sizes_seen:
+        print(
+            f"#   {n:>5} calls: definition {size:,} bytes ({size / 1_048_576:.0%} of 1 MiB), "
+            f"root execution {root_events:,} events ({root_events / 25_000:.0%} of 25,000)"
+        )
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
 

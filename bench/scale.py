@@ -16,7 +16,9 @@ child under map_runs/...) and prints, per run:
 * the peak state payload: the longest stateEnteredEventDetails.input /
   stateExitedEventDetails.output of any event, against 262,144 bytes (and, for information, the
   longest payload-like field of any event: task parameters, task outputs, execution input);
-* state transitions (every *StateEntered event) per shard.
+* state transitions (every *StateEntered event) per shard;
+
+and checks that outputs.json holds every shard's value.
 
 With --nested (default 300x300; `--nested none` skips it) it also runs a scatter nested in a
 scatter. `--analyze RUN_DIR [--shards N]` only reads the histories of an existing (possibly still
@@ -228,6 +230,19 @@ def run_dir_of(store: Path) -> Path:
     return runs[0]
 
 
+def outputs_ok(run_dir: Path, label: str, shards: int) -> bool | None:
+    """Whether the run's outputs.json holds every shard's value (None: no outputs.json)."""
+    path = run_dir / "outputs.json"
+    if not path.exists():
+        return None
+    (outs,) = json.loads(path.read_text()).values()
+    if label.startswith("nested"):
+        n = len(outs)
+        m = shards // n if n else 0
+        return outs == [[i * 1000 + j for j in range(m)] for i in range(n)]
+    return outs == list(range(shards))
+
+
 def row(label: str, shards: int, wall, rss_kib, rc, h: Histories, predicted: int | None) -> dict:
     return {
         "run": label,
@@ -269,6 +284,8 @@ def print_table(rows: list[dict]) -> None:
             f"{r['max_state_payload'] / PAYLOAD_LIMIT:>8.2%} {r['max_any_payload']:>13} "
             f"{per_shard:>17.2f}"
         )
+        if r.get("outputs_ok") is False:
+            print("  OUTPUTS WRONG: outputs.json does not hold every shard's value")
         if r["open_executions"]:
             print(
                 f"  ({r['open_executions']} executions not finished; {r['tasks_done']} shards done)"
@@ -301,6 +318,8 @@ def main() -> None:
             wall, rss = gnu_time_figures(Path(args.stderr).read_text(errors="replace"))
         rows.append(row(run_dir.name[:14], args.shards, wall, rss, None, h, None))
         print_table(rows)
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=2))
         return
 
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="wdl2sfn-scale-bench-"))
@@ -328,6 +347,7 @@ def main() -> None:
         h = read_histories(run_dir_of(store))
         read_s = time.perf_counter() - t0
         r = row(label, shards, wall if wall is not None else wall_py, rss, rc, h, predicted)
+        r["outputs_ok"] = outputs_ok(run_dir_of(store), label, shards)
         rows.append(r)
         print(
             f"# {label}: {wall if wall is not None else wall_py:.1f} s, read {h.executions} "
