@@ -31,6 +31,7 @@ TaskFailure("Batch.ClientException", ...), the name Step Functions gives a Batch
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import fnmatch
@@ -357,6 +358,9 @@ def _exit_watcher(proc: subprocess.Popen[Any]) -> threading.Event:
     return exited
 
 
+KEEP_FINISHED = 1000
+
+
 class LocalBatch:
     """AWS Batch for `batch:submitJob.sync`, running each job as a host subprocess.
 
@@ -429,6 +433,7 @@ class LocalBatch:
         self._closed = threading.Event()
         self._lock = threading.Lock()
         self._jobs: dict[str, _Job] = {}
+        self._finished: collections.deque[str] = collections.deque()
         self._jobdefs: dict[str, list[dict[str, Any]]] = {}
 
         self.register_job_definition(
@@ -617,6 +622,7 @@ class LocalBatch:
             if job.desc["status"] not in ("SUCCEEDED", "FAILED"):  # unexpected error
                 self._finish(job, "FAILED", job.desc.get("statusReason") or "Internal error")
         described = self.describe_jobs(jobs=[job.desc["jobId"]])["jobs"][0]
+        self._forget_old_jobs(job.desc["jobId"])
         # Step Functions' output: PascalCase keys, in the (sorted) order it serializes them
         result = json.loads(json.dumps(to_pascal_case(described), sort_keys=True))
         if result["Status"] == "SUCCEEDED":
@@ -624,6 +630,14 @@ class LocalBatch:
         raise task_failure(
             "States.TaskFailed", json.dumps(result, sort_keys=True, separators=(",", ":"))
         )
+
+    def _forget_old_jobs(self, finished: str) -> None:
+        """Keep the last KEEP_FINISHED finished jobs describable, as Batch keeps recent jobs;
+        forgetting older ones keeps memory flat over a 100,000-job run."""
+        with self._lock:
+            self._finished.append(finished)
+            while len(self._finished) > KEEP_FINISHED:
+                self._jobs.pop(self._finished.popleft(), None)
 
     def _prepare(self, req: dict[str, Any]) -> tuple[_Job, _Need, list[str], dict[str, str]]:
         for key in ("jobName", "jobQueue", "jobDefinition"):

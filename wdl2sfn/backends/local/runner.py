@@ -80,6 +80,7 @@ class LocalBackend:
             object_store=FolderObjectStore(self.root, buckets={RUN_BUCKET: self.root}),
             state_machines=state_machines or {},
             on_event=self.on_event,
+            max_threads=local_concurrency(),
         )
         execution = executor.start(execution_input, run_name)
         try:
@@ -89,6 +90,16 @@ class LocalBackend:
             batch.shutdown()
             runtime.forget(run_name)
         return LocalRun(run_dir, result)
+
+
+def local_concurrency() -> int:
+    """Child executions (and inline iterations) run at once per Map state on this machine.
+
+    On AWS a Distributed Map starts up to 1,000 children and Batch queues their jobs; here each
+    in-flight iteration is a thread, so a 100,000-shard scatter would hold thousands of threads
+    waiting for two cores. A few children per core keep every core busy without that.
+    """
+    return max(8, 4 * (os.cpu_count() or 1))
 
 
 def _expose_runner_environment(root: Path) -> None:
