@@ -58,36 +58,9 @@ EVENT_LIMIT = 25_000
 PAYLOAD_LIMIT = 262_144
 SKIP_DIRS = {"calls", "_batch_logs", "_values", "_map_results", "wdl", "_workflows"}
 
-FLAT = """\
-version 1.1
-
-task t {
-  input {
-    Int i
-  }
-  command <<<
-    echo ~{i}
-  >>>
-  output {
-    Int out = read_int(stdout())
-  }
-  runtime {
-    cpu: 1
-  }
-}
-
-workflow scatter_trivial {
-  input {
-    Int n
-  }
-  scatter (i in range(n)) {
-    call t { input: i = i }
-  }
-  output {
-    Array[Int] outs = t.out
-  }
-}
-"""
+FLAT = (
+    Path(__file__).resolve().parent.parent / "sample_wdl" / "wide_scatter" / "wide_scatter.wdl"
+).read_text()
 
 NESTED = """\
 version 1.1

@@ -20,40 +20,13 @@ import pytest
 
 from tests.integration.helpers import wdl2sfn
 
+from ..conftest import SAMPLES
+
 SHARDS = 3000
 EVENT_LIMIT = 25_000
 PAYLOAD_LIMIT = 256 * 1024
 
-WORKFLOW = """\
-version 1.1
-
-task t {
-  input {
-    Int i
-  }
-  command <<<
-    echo ~{i}
-  >>>
-  output {
-    Int out = read_int(stdout())
-  }
-  runtime {
-    cpu: 1
-  }
-}
-
-workflow wide {
-  input {
-    Int n
-  }
-  scatter (i in range(n)) {
-    call t { input: i = i }
-  }
-  output {
-    Array[Int] outs = t.out
-  }
-}
-"""
+WORKFLOW = (SAMPLES / "wide_scatter" / "wide_scatter.wdl").read_text()
 
 
 @dataclass
@@ -106,7 +79,7 @@ def _children(run: WideRun) -> list[History]:
 
 def test_wide_scatter_succeeds_with_every_shard_output(wide_run: WideRun) -> None:
     assert wide_run.code == 0, wide_run.stderr[-3000:]
-    assert wide_run.outputs == {"wide.outs": list(range(SHARDS))}
+    assert wide_run.outputs == {"wide_scatter.outs": list(range(SHARDS))}
 
 
 def test_every_execution_ends_succeeded(wide_run: WideRun) -> None:
