@@ -37,14 +37,18 @@ def write_bytes_atomic(
 ) -> None:
     """Write ``data`` to ``path`` atomically: temp file in the same directory, fsync, rename.
 
-    Readers see the old file or the whole new one, never a part. ``durable=False`` skips the
-    fsync for files a step regenerates anyway (command, diagnostics): the rename is still atomic
-    against a crashed process; only an OS crash could lose the file, and re-running the step
-    (steps are idempotent) writes it again. The directory is not fsync'd, for the same reason:
-    on EFS close-to-open consistency already publishes the rename to other clients.
+    Readers see the old file or the whole new one, never a part. ``durable=False`` is for files
+    that only later steps read, and only after the writing step succeeded (command, task_env.json,
+    job.json, diagnostics): they are written in place, without temp file or fsync, since a step
+    that dies half-way is re-run (steps are idempotent) before anyone reads them. The directory
+    is not fsync'd: on EFS close-to-open consistency already publishes the rename to other
+    clients, and a rename lost to an OS crash only makes the step run again.
     """
     dest = Path(path)
     dest.parent.mkdir(parents=True, exist_ok=True)
+    if not durable:
+        _write_in_place(dest, data, mode)
+        return
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=_TMP_SUFFIX)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -58,6 +62,16 @@ def write_bytes_atomic(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def _write_in_place(dest: Path, data: bytes, mode: int) -> None:
+    fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def write_text_atomic(
