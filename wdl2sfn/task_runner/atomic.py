@@ -82,11 +82,13 @@ def write_text_atomic(
 
 
 def write_json_atomic(
-    path: str | os.PathLike[str], obj: Any, indent: int | None = 2, *, durable: bool = True
+    path: str | os.PathLike[str], obj: Any, indent: int | None = None, *, durable: bool = True
 ) -> None:
     """Serialize ``obj`` as JSON (fully, before touching the file system) and write it atomically.
 
     Keys keep their insertion order, so equal inputs give byte-identical files (idempotency).
+    Compact by default: Python's C encoder only serves ``indent=None``, and these files sit on
+    every call's hot path (``jq`` reads them fine).
     """
     text = json.dumps(obj, indent=indent) + "\n"
     write_text_atomic(path, text, durable=durable)
