@@ -359,6 +359,7 @@ def _exit_watcher(proc: subprocess.Popen[Any]) -> threading.Event:
 
 
 KEEP_FINISHED = 1000
+ADMISSION_RECHECK_SECONDS = 0.5  # queued jobs also re-check (stop requests, missed wake-ups)
 
 
 class LocalBatch:
@@ -949,14 +950,16 @@ class LocalBatch:
                     ids = self._free_gpu_ids[:gpus_needed]
                     del self._free_gpu_ids[:gpus_needed]
                     return ids
-                self._cond.wait(timeout=0.1)
+                self._cond.wait(timeout=ADMISSION_RECHECK_SECONDS)
 
     def _release(self, need: _Need, gpu_ids: list[int]) -> None:
         with self._cond:
             self._free_cpus = min(self.cpus, self._free_cpus + need.vcpus)
             self._free_mem = min(self.memory_mib, self._free_mem + need.memory)
             self._free_gpu_ids = sorted(self._free_gpu_ids + gpu_ids)
-            self._cond.notify_all()
+            # wake a couple of waiters, not all: with hundreds queued, waking every one on each
+            # release costs more (GIL hand-offs) than the jobs; the rest re-check periodically
+            self._cond.notify(2)
 
     def _private_tmpdir(self, job: _Job) -> str | None:
         """On the host, each attempt gets a TMPDIR of its own, as a container has its own /tmp."""
