@@ -79,9 +79,6 @@ class WorkflowIndex:
     def scope_of_call(self, call_ref: str) -> Scope:
         return self.scopes[call_ref]
 
-    def is_scatter(self, section_ref: str) -> bool:
-        return self._scatter_kind[section_ref]
-
     def local_ref(self, info: NodeInfo, node_id: str) -> str:
         """The reference of another node of the same scope, by its miniwdl id."""
         return info.scope.child_ref(node_id)

@@ -261,47 +261,44 @@ class Emitter:
         return max(1, cap // jobs_per_child)
 
     def _sub_machine(self, g: asl.Graph, unit: ir.SubMachineUnit, next_name: str | None) -> str:
-        name = self.names.claim(unit.label)
-        state: dict[str, Any] = {
-            "Type": "Task",
-            "Resource": asl.START_EXECUTION_SYNC,
-            "Comment": f"subworkflow {unit.machine} as its own state machine",
-            "Parameters": {
-                "StateMachineArn": "${StateMachineArn_" + unit.machine + "}",
-                "Input": {
-                    "ctx.$": "$.ctx",
-                    "shard.$": "$.shard",
-                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
-                    **self._node_field("scope", unit.ref),
-                },
-            },
-            "ResultPath": None,
-            "Retry": [dict(asl.STATES_RETRY)],
-        }
-        return g.add(name, self._finish_state(state, next_name))
+        scope = self._node_field("scope", unit.ref)
+        comment = f"subworkflow {unit.machine} as its own state machine"
+        return self._start_machine(g, unit.label, unit.machine, scope, comment, next_name)
 
     def _part(self, g: asl.Graph, unit: ir.PartUnit, next_name: str | None) -> str:
         """A piece of this machine that lives in a child machine (definition size limit)."""
-        name = self.names.claim(unit.label)
-        child_input: dict[str, Any] = {
+        scope = {"scope.$": "$.scope"} if self.plan.scoped else {}
+        comment = "moved to a child state machine to stay under the 1 MB definition limit"
+        return self._start_machine(g, unit.label, unit.machine, scope, comment, next_name)
+
+    def _start_machine(
+        self,
+        g: asl.Graph,
+        label: str,
+        machine: str,
+        scope: dict[str, str],
+        comment: str,
+        next_name: str | None,
+    ) -> str:
+        """A child state machine run to completion (startExecution.sync:2) on this shard."""
+        child_input = {
             "ctx.$": "$.ctx",
             "shard.$": "$.shard",
             "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+            **scope,
         }
-        if self.plan.scoped:
-            child_input["scope.$"] = "$.scope"
         state: dict[str, Any] = {
             "Type": "Task",
             "Resource": asl.START_EXECUTION_SYNC,
-            "Comment": "moved to a child state machine to stay under the 1 MB definition limit",
+            "Comment": comment,
             "Parameters": {
-                "StateMachineArn": "${StateMachineArn_" + unit.machine + "}",
+                "StateMachineArn": "${StateMachineArn_" + machine + "}",
                 "Input": child_input,
             },
             "ResultPath": None,
             "Retry": [dict(asl.STATES_RETRY)],
         }
-        return g.add(name, self._finish_state(state, next_name))
+        return g.add(self.names.claim(label), self._finish_state(state, next_name))
 
     # ------------------------------------------------------------------ run-time step invocations
     def _node_field(self, key: str, ref: str) -> dict[str, str]:

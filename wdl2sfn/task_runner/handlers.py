@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -234,14 +232,6 @@ def _job_name(workflow: str, call: str) -> str:
     raw = f"{workflow}-{call}"
     clean = "".join(c if c.isalnum() or c in "-_" else "-" for c in raw)
     return clean[:128]
-
-
-def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-
-
-def copy_tree(src: Path, dst: Path) -> None:
-    shutil.copytree(src, dst, dirs_exist_ok=True)
 
 
 __all__ = ["Runtime", "Settings", "STEPS", "WdlError", "WdlInputError"]

@@ -204,10 +204,8 @@ class WorkflowEval:
         """A workflow scope's outputs: its output decls, or (no output section) all call outputs."""
         workflow = scope.workflow
         envs = [self.bindings(scope.child_ref(i), shard) for i in output_node_ids(workflow)]
-        merged: Bindings = Env.merge(*envs) if envs else Env.Bindings()
-        if workflow.outputs is not None:
-            return merged
-        return merged  # miniwdl: call outputs keep their `call.name` namespace
+        # without an output section (WDL 1.0) call outputs keep their `call.name` namespace
+        return Env.merge(*envs) if envs else Env.Bindings()
 
     def _gather(self, info: NodeInfo, shard: Shard) -> Bindings:
         gather = info.node
