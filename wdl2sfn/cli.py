@@ -359,70 +359,23 @@ def new_run_name(root: Path, workflow: str) -> str:
 
 
 def report_outcome(run_dir: Path, result: Any) -> int:
-    """Success: {"dir", "outputs"} on stdout. Failure: error JSON on stdout, one line on stderr."""
+    """Success: {"dir", "outputs"} on stdout. Failure: error JSON on stdout, one line on stderr,
+    and the failed task's exit status as the exit status (as miniwdl)."""
     if result.status == "SUCCEEDED":
         outputs = json.loads((run_dir / "outputs.json").read_text())
         print(json.dumps({"dir": str(run_dir), "outputs": outputs}, indent=2))
         return 0
-    error = error_json(run_dir, result)
+    from .failure import describe, error_json
+
+    failure = describe(run_dir, result.error or "Error", result.cause or "")
+    error = error_json(run_dir, result.status, failure)
     _write_json(run_dir / "error.json", error)
     print(json.dumps(error, indent=2))
     details = error.get("message", "")
     if details and "\n" in details:
         print(details, file=sys.stderr)
     print(f"wdl2sfn: {error['summary']}", file=sys.stderr)
-    return EXIT_FAILED
-
-
-def error_json(run_dir: Path, result: Any) -> dict[str, Any]:
-    """The failure in the shape of miniwdl's --error-json, plus where to look."""
-    cause = result.cause or ""
-    message, error_type = cause, result.error or "Error"
-    try:
-        parsed = json.loads(cause)
-        if isinstance(parsed, dict) and "errorMessage" in parsed:
-            message = parsed["errorMessage"]
-            error_type = parsed.get("errorType", error_type)
-    except (json.JSONDecodeError, TypeError):
-        pass
-    summary = _summary(message, error_type)
-    if result.status == "ABORTED":
-        summary = f"run stopped: {message or 'aborted'}"
-    return {
-        "error": error_type,
-        "message": message,
-        "summary": summary,
-        "status": result.status,
-        "dir": str(run_dir),
-        "history": str(run_dir / "history.jsonl"),
-    }
-
-
-def _summary(message: str, error_type: str) -> str:
-    """One actionable line: what failed, the last line of its stderr, where its logs are."""
-    lines = message.strip().splitlines() or [error_type]
-    summary = lines[0]
-    tail = [ln for ln in _section(lines, "stderr (last") if ln.strip()]
-    if tail:
-        summary += f": {tail[-1].strip()}"
-    logs = [ln.split(": ", 1)[1] for ln in lines if ln.startswith("stderr: ")]
-    if logs:
-        summary += f" (logs: {os.path.dirname(logs[0])})"
-    return summary
-
-
-def _section(lines: list[str], header: str) -> list[str]:
-    """Lines after the one starting with `header`, up to the next `name: path` line."""
-    out: list[str] = []
-    inside = False
-    for line in lines:
-        if line.startswith(header):
-            inside = True
-        elif inside and line.split(":", 1)[0] in ("stdout", "stderr", "command"):
-            break
-        elif inside:
-            out.append(line)
-    return out
+    return EXIT_FAILED if result.status == "ABORTED" else failure.exit_code()
 
 
 def _write_json(path: Path, obj: Any) -> None:

@@ -73,7 +73,7 @@ def test_missing_file_input_is_named(tmp_path):
 
 def test_failing_task_reports_call_exit_code_stderr_and_logs(tmp_path):
     out = wdl2sfn("run", str(FIXTURES / "failing.wdl"), "--dir", str(tmp_path))
-    assert out.code == 1
+    assert out.code == 3  # the task's exit status, as miniwdl
     line = out.last_line
     assert "fail" in line and "exit status 3" in line
     assert "disk quota exceeded" in line
@@ -93,7 +93,7 @@ def test_failing_task_reports_call_exit_code_stderr_and_logs(tmp_path):
 def test_failing_task_stops_its_running_siblings_fast(tmp_path):
     started = time.monotonic()
     out = wdl2sfn("run", str(FIXTURES / "failing.wdl"), "--dir", str(tmp_path))
-    assert out.code == 1
+    assert out.code == 3  # the task's exit status, as miniwdl
     assert time.monotonic() - started < 25  # the sibling sleeps 30 s: it was killed
     run_dir = Path(out.json["dir"])
     assert not (run_dir / "calls" / "slow" / "outputs.json").exists()

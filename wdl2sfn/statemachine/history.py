@@ -124,3 +124,51 @@ class History:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+
+def read_events(path: Path) -> list[dict[str, Any]]:
+    """A history file's events; a line cut short by a crash (kill -9 mid-write) is skipped,
+    so readers never fail on what a dead executor left behind."""
+    events: list[dict[str, Any]] = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                event = _parse_line(line)
+                if event is not None:
+                    events.append(event)
+    except OSError:
+        pass
+    return events
+
+
+def last_event(path: Path, chunk: int = 65536) -> dict[str, Any] | None:
+    """The last complete event of a history file, read from its end (histories of big runs
+    are large; the terminal event is always the last line)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            end = f.tell()
+            start = end
+            data = b""
+            while start > 0:
+                start = max(0, start - chunk)
+                f.seek(start)
+                data = f.read(end - start)
+                lines = data.splitlines()
+                if len(lines) >= 3 or start == 0:
+                    break
+    except OSError:
+        return None
+    for line in reversed(data.splitlines()):
+        event = _parse_line(line.decode("utf-8", errors="replace"))
+        if event is not None:
+            return event
+    return None
+
+
+def _parse_line(line: str) -> dict[str, Any] | None:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None

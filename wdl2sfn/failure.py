@@ -1,0 +1,211 @@
+"""What failed, in words a user can act on.
+
+A failed shard ends its Distributed Map with ``States.ExceedToleratedFailureThreshold``, and a
+failed child state machine ends its caller's Task with the child's DescribeExecution JSON: both
+are true to AWS and useless to a user. This module looks through the run's execution histories
+for the innermost failure (invariant 7, "errors keep their names") and describes it as miniwdl
+would: the call, its shard index, the exit status, the last stderr line and the log folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .statemachine.history import last_event
+
+#: errors that only say "something inside failed"
+WRAPPER_ERRORS = frozenset(
+    {"States.ExceedToleratedFailureThreshold", "States.ItemReaderFailed", "States.BranchFailed"}
+)
+
+
+@dataclass
+class Failure:
+    """The innermost failure of a run, as the error JSON and the last stderr line tell it."""
+
+    error: str
+    message: str
+    call: str | None = None
+    shard: list[int] = field(default_factory=list)
+    exit_status: int | None = None
+    stderr_last: str | None = None
+    call_dir: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        """One line: what failed, the last line of its stderr, where its logs are."""
+        first = (self.message.strip().splitlines() or [self.error])[0]
+        if self.call is None:
+            return first
+        where = f"call {self.call}"
+        if self.shard:
+            where += f" (shard {', '.join(str(i) for i in self.shard)})"
+        line = f"{where} failed"
+        if self.exit_status is not None:
+            line += f" with exit status {self.exit_status}"
+        elif ": " in first:
+            line += f": {first.split(': ', 1)[1]}"
+        if self.stderr_last:
+            line += f": {self.stderr_last}"
+        if self.call_dir:
+            line += f" (logs: {self.call_dir})"
+        return line
+
+    def exit_code(self) -> int:
+        """The failed task's exit status as the run's, as miniwdl does; 1 otherwise."""
+        if self.exit_status is not None and 0 < self.exit_status < 256:
+            return self.exit_status
+        return 1
+
+
+def is_wrapper(error: str, cause: str) -> bool:
+    """Whether an execution's error only reports that a child (shard, machine) failed."""
+    if error in WRAPPER_ERRORS:
+        return True
+    parsed = _parsed(cause)
+    return isinstance(parsed, dict) and "ExecutionArn" in parsed and "Status" in parsed
+
+
+def innermost_failure(run_dir: Path, error: str, cause: str) -> tuple[str, str]:
+    """(error, cause) of the earliest failed execution that is not just a wrapper."""
+    if not is_wrapper(error, cause):
+        return error, cause
+    found: list[tuple[str, str, str]] = []
+    for history in execution_histories(run_dir):
+        event = last_event(history)
+        if not event or event.get("type") != "ExecutionFailed":
+            continue
+        details = event.get("executionFailedEventDetails") or {}
+        inner_error, inner_cause = details.get("error", ""), details.get("cause", "")
+        if not is_wrapper(inner_error, inner_cause):
+            found.append((str(event.get("timestamp", "")), inner_error, inner_cause))
+    if not found:
+        return error, _unwrap_description(cause)
+    _, inner_error, inner_cause = min(found)
+    return inner_error, inner_cause
+
+
+def execution_histories(run_dir: Path) -> Iterator[Path]:
+    """Every execution's history.jsonl under a run: the run's, Map children's, child machines'."""
+    history = run_dir / "history.jsonl"
+    if history.is_file():
+        yield history
+    for sub in _child_dirs(run_dir):
+        yield from execution_histories(sub)
+
+
+def _child_dirs(history_dir: Path) -> Iterator[Path]:
+    with contextlib.suppress(OSError):
+        for map_state in (history_dir / "map_runs").iterdir():
+            with contextlib.suppress(OSError):
+                yield from sorted(p for p in map_state.iterdir() if p.is_dir())
+    with contextlib.suppress(OSError):
+        yield from sorted(p for p in (history_dir / "executions").iterdir() if p.is_dir())
+
+
+def describe(run_dir: Path, error: str, cause: str) -> Failure:
+    """The innermost failure, with its call, shard and exit status when a task failed."""
+    error, cause = innermost_failure(run_dir, error, cause)
+    message, error_type = cause, error or "Error"
+    parsed = _parsed(cause)
+    if isinstance(parsed, dict) and "errorMessage" in parsed:
+        message = str(parsed["errorMessage"])
+        error_type = str(parsed.get("errorType", error_type))
+    failure = Failure(error=error_type, message=message)
+    call_dir = _call_dir(message)
+    if call_dir is not None:
+        _add_call(failure, run_dir, call_dir)
+    return failure
+
+
+def _call_dir(message: str) -> Path | None:
+    """The call folder a task failure's message names (its ``stderr: PATH`` line)."""
+    for line in message.splitlines():
+        if line.startswith("stderr: "):
+            return Path(line.split(": ", 1)[1]).parent
+    return None
+
+
+def _add_call(failure: Failure, run_dir: Path, call_dir: Path) -> None:
+    """Call name and shard from the folder (calls/<call>/shard-<i>/...), details from its
+    error.json (written by the collect step)."""
+    failure.call_dir = str(call_dir)
+    with contextlib.suppress(ValueError):
+        parts = call_dir.relative_to(run_dir / "calls").parts
+        shards = [p for p in parts if p.startswith("shard-") and p[6:].isdigit()]
+        failure.shard = [int(p[6:]) for p in shards]
+        failure.call = "/".join(p for p in parts if p not in shards)
+    details: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError):
+        details = json.loads((call_dir / "error.json").read_text())
+    failure.details = details if isinstance(details, dict) else {}
+    code = failure.details.get("exit_code")
+    failure.exit_status = code if isinstance(code, int) else None
+    tail = str(failure.details.get("stderr_tail") or "")
+    if not tail:
+        tail = _section_tail(failure.message)
+    lines = [ln.strip() for ln in tail.splitlines() if ln.strip()]
+    failure.stderr_last = lines[-1] if lines else None
+
+
+def _section_tail(message: str) -> str:
+    """The stderr tail quoted in a task failure's message (between its header and paths)."""
+    out: list[str] = []
+    inside = False
+    for line in message.splitlines():
+        if line.startswith("stderr (last"):
+            inside = True
+        elif inside and line.split(":", 1)[0] in ("stdout", "stderr", "command"):
+            break
+        elif inside:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _unwrap_description(cause: str) -> str:
+    """A child execution's DescribeExecution JSON -> its own error and cause, in words."""
+    parsed = _parsed(cause)
+    if isinstance(parsed, dict) and "ExecutionArn" in parsed:
+        inner = f"{parsed.get('Error', '')}: {parsed.get('Cause', '')}".strip(": ")
+        name = str(parsed.get("StateMachineArn", "")).rsplit(":", 1)[-1]
+        return f"child state machine {name} {str(parsed.get('Status', '')).lower()}: {inner}"
+    return cause
+
+
+def _parsed(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError):
+        return None
+
+
+def error_json(run_dir: Path, status: str, failure: Failure) -> dict[str, Any]:
+    """The failure in the shape of miniwdl's --error-json, plus where to look."""
+    summary = failure.summary()
+    if status == "ABORTED":
+        summary = f"run stopped: {failure.message or 'aborted'}"
+    out: dict[str, Any] = {
+        "error": failure.error,
+        "message": failure.message,
+        "summary": summary,
+        "status": status,
+        "dir": str(run_dir),
+        "history": str(run_dir / "history.jsonl"),
+    }
+    if failure.call is not None:
+        out["call"] = failure.call
+        out["shard"] = failure.shard
+        out["exit_status"] = failure.exit_status
+        out["call_dir"] = failure.call_dir
+        for key in ("stderr_file", "stdout_file", "command_file"):
+            if key in failure.details:
+                out[key] = failure.details[key]
+    return out
+
+
+__all__ = ["Failure", "describe", "error_json", "execution_histories", "innermost_failure"]
