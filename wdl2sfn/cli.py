@@ -297,12 +297,14 @@ def run_locally(
     inputs: dict[str, Any],
 ) -> int:
     from .backends.local.runner import LocalBackend
-    from .progress import Progress
+    from .progress import Progress, scatters_of_calls
+    from .runs import record_executor
     from .task_runner.init import write_bundle
     from .task_runner.store import RunStore
 
     root = Path(args.dir).resolve()
     run_name = new_run_name(root, compiled.name)
+    record_executor(root / run_name)
     write_bundle(RunStore(root), compiled.digest, compiled.main, compiled.name, compiled.sources)
     request = {
         "inputs": inputs,
@@ -314,7 +316,13 @@ def run_locally(
             "tags": dict(t.split("=", 1) for t in args.tag if "=" in t),
         },
     }
-    progress = Progress(verbose=args.verbose)
+    machines = compiled.all_machines()
+    progress = Progress(
+        verbose=args.verbose,
+        scatters_of=scatters_of_calls(
+            [compiled.definition, *(m.definition for m in machines.values())]
+        ),
+    )
     backend = LocalBackend(
         root=root,
         runtime=args.container,
@@ -322,7 +330,7 @@ def run_locally(
         on_event=progress.on_event,
         on_output=progress.on_output if args.verbose else None,
     )
-    machines = compiled.all_machines()
+    progress.running_jobs = backend.running_jobs
     children = {
         _local_machine_arn(name): _bind_children(child.definition, machines)
         for name, child in machines.items()
@@ -397,39 +405,16 @@ def cmd_self_test(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    root = Path(args.dir)
-    runs = []
-    for d in sorted(root.glob("*/run.json")):
-        record = json.loads(d.read_text())
-        runs.append(
-            {
-                "run": record["name"],
-                "workflow": record["workflow"]["name"],
-                "status": _status(d.parent),
-            }
-        )
-    print(json.dumps(runs, indent=2))
+    from .runs import list_runs
+
+    print(json.dumps(list_runs(Path(args.dir)), indent=2))
     return 0
 
 
-def _status(run_dir: Path) -> str:
-    if (run_dir / "outputs.json").exists():
-        return "SUCCEEDED"
-    if (run_dir / "error.json").exists():
-        return "FAILED"
-    return "RUNNING or INTERRUPTED"
-
-
 def cmd_status(args: argparse.Namespace) -> int:
-    run_dir = _run_dir(args)
-    last = None
-    history = run_dir / "history.jsonl"
-    if history.exists():
-        lines = history.read_text().splitlines()
-        last = json.loads(lines[-1]) if lines else None
-    print(
-        json.dumps({"run": run_dir.name, "status": _status(run_dir), "last_event": last}, indent=2)
-    )
+    from .runs import run_summary
+
+    print(json.dumps(run_summary(_run_dir(args)), indent=2))
     return 0
 
 

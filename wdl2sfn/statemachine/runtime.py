@@ -40,6 +40,9 @@ class TaskCall:
     heartbeat: Callable[[], None] = field(default=lambda: None)
     #: 0 for the first attempt, then 1, 2... for each retry (``$$.State.RetryCount``).
     retry_count: int = 0
+    #: a ``.sync`` handler calls this with the submission response (Batch: JobArn, JobId,
+    #: JobName) as soon as the work is submitted: the TaskSubmitted event is written then.
+    submitted: Callable[[Any], None] = field(default=lambda output: None)
 
 
 ResourceHandler = Callable[[TaskCall], Any]

@@ -123,6 +123,7 @@ class _Invocation:
             timeout_seconds=timeout,
             heartbeat_seconds=heartbeat,
             retry_count=self.retry_count,
+            submitted=self.submit,
         )
         try:
             return call_handler(

@@ -607,10 +607,16 @@ class LocalBatch:
 
     # ---------------------------------------------------------------- submitJob.sync
 
-    def submit_job_sync(self, params: dict[str, Any], abort: threading.Event) -> dict[str, Any]:
+    def submit_job_sync(
+        self,
+        params: dict[str, Any],
+        abort: threading.Event,
+        on_submitted: Callable[[dict[str, Any]], None] | None = None,
+    ) -> dict[str, Any]:
         """Run one job to its end. Returns the job description (Step Functions' PascalCase
         DescribeJobs shape) if it SUCCEEDED; raises TaskFailure("States.TaskFailed", json) if it
-        FAILED, TaskFailure("Batch.ClientException", ...) if the request is invalid."""
+        FAILED, TaskFailure("Batch.ClientException", ...) if the request is invalid.
+        on_submitted gets SubmitJob's response once the job is queued (TaskSubmitted)."""
         if self._closed.is_set():
             raise _client_exception("the local Batch scheduler has been shut down")
         req = to_camel_case(params)
@@ -618,6 +624,8 @@ class LocalBatch:
         with self._lock:
             self._jobs[job.desc["jobId"]] = job
         try:
+            if on_submitted is not None:
+                on_submitted({f"Job{k}": job.desc[f"job{k}"] for k in ("Arn", "Id", "Name")})
             self._run(job, need, command, env, abort)
         finally:
             if job.desc["status"] not in ("SUCCEEDED", "FAILED"):  # unexpected error

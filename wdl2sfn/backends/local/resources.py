@@ -199,7 +199,9 @@ def batch_handler(batch: LocalBatch) -> ResourceHandler:
 
     def handle(call: TaskCallLike) -> dict[str, Any]:
         params = call.parameters if isinstance(call.parameters, dict) else {}
-        return batch.submit_job_sync(params, call.abort)
+        return batch.submit_job_sync(
+            params, call.abort, on_submitted=getattr(call, "submitted", None)
+        )
 
     return handle
 

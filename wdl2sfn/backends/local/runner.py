@@ -39,6 +39,18 @@ class LocalBackend:
     on_output: Callable[[str, str], None] | None = None
     cpus: int | None = None
     memory_mib: int | None = None
+    strict_resources: bool = False
+    batch: LocalBatch | None = None
+
+    def running_jobs(self) -> int:
+        """Job processes running now (what the live view calls "running")."""
+        batch = self.batch
+        if batch is None:
+            return 0
+        return sum(
+            len(batch.list_jobs(jobStatus=status)["jobSummaryList"])
+            for status in ("STARTING", "RUNNING")
+        )
 
     def execute(
         self,
@@ -62,7 +74,9 @@ class LocalBackend:
             cpus=self.cpus,
             memory_mib=self.memory_mib,
             registry_dir=self.root / "_batch" / "job_definitions",
+            clamp_to_machine=not self.strict_resources,
         )
+        self.batch = batch
         runtime = Runtime(
             Settings(
                 store=RunStore(self.root),

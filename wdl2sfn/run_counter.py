@@ -1,0 +1,216 @@
+"""One progress counter for a run, fed by its history events (GetExecutionHistory shape).
+
+The live view, `wdl2sfn status` and `--follow` on AWS all count with this, so they agree. It
+reads only what every backend writes, from every execution of the run (Distributed Map children,
+child state machines), in any order their events interleave:
+
+- a call instance starts when it reaches its cache check (``call X: cached?``; subworkflow
+  calls never do, so they are not counted as tasks);
+- ``call X: done`` entered: a call cache hit (inside a scatter or not);
+- ``TaskSubmitted`` of ``call X: run`` / ``run on-demand``: the job is in Batch, until that
+  state's TaskSucceeded / TaskFailed / TaskStateAborted (so nothing stays "in Batch" after a
+  failure aborted its siblings);
+- ``call X: collect`` exited: done; a call state failing with an error that is not retried
+  (``Lambda.*`` are): failed;
+- ``scatter Y`` exited: its output's ``scatter.count`` shards are added to scatter Y's total.
+
+Events name their state only when the state is entered or exited; every other event is tied to
+its state through ``previousEventId``, as in AWS histories.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+RUN_SUFFIXES = (": run", ": run on-demand")
+END_OF_JOB = ("TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskStateAborted")
+END_OF_EXECUTION = (
+    "ExecutionSucceeded",
+    "ExecutionFailed",
+    "ExecutionAborted",
+    "ExecutionTimedOut",
+)
+
+
+@dataclass
+class CallCounts:
+    """One call's instances (shards) so far."""
+
+    name: str
+    started: int = 0
+    done: int = 0
+    cached: int = 0
+    failed: int = 0
+    in_batch: int = 0
+    job_seconds: float = 0.0
+    first: float | None = None
+    last: float | None = None
+
+    @property
+    def finished(self) -> int:
+        return self.done + self.cached + self.failed
+
+    def seen(self, when: float | None) -> None:
+        if when is None:
+            return
+        self.first = when if self.first is None else min(self.first, when)
+        self.last = when if self.last is None else max(self.last, when)
+
+    def as_dict(self) -> dict[str, Any]:
+        wall = (self.last - self.first) if self.first is not None and self.last else 0.0
+        return {
+            "started": self.started,
+            "done": self.done,
+            "cached": self.cached,
+            "failed": self.failed,
+            "in_batch": self.in_batch,
+            "elapsed_seconds": round(wall, 3),
+            "job_seconds": round(self.job_seconds, 3),
+        }
+
+
+@dataclass
+class _Origin:
+    """What an event belongs to: its state's name, and when its job was submitted."""
+
+    name: str
+    submitted: float | None = None
+
+
+@dataclass
+class RunCounter:
+    """Counts of a run's calls and scatters, from its events."""
+
+    calls: dict[str, CallCounts] = field(default_factory=dict)
+    scatter_totals: dict[str, int] = field(default_factory=dict)
+    status: str | None = None
+    _origins: dict[str, dict[int, _Origin]] = field(default_factory=dict)
+    _root: str | None = None
+
+    def add(self, execution: str, event: dict[str, Any]) -> str | None:
+        """Count one event; return a one-line description of what it changed, if anything."""
+        kind = str(event.get("type", ""))
+        origins = self._origins.setdefault(execution, {})
+        if self._root is None and kind == "ExecutionStarted":
+            self._root = execution
+        origin = self._origin(origins, kind, event)
+        if kind in END_OF_EXECUTION:
+            self._origins.pop(execution, None)
+            if execution == self._root:
+                self.status = kind[len("Execution") :].upper().replace("TIMEDOUT", "TIMED_OUT")
+            return None
+        return self._count(kind, origin, event)
+
+    def _origin(self, origins: dict[int, _Origin], kind: str, event: dict[str, Any]) -> _Origin:
+        ident = event.get("id")
+        details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
+        if details is not None:
+            origin = _Origin(str(details.get("name", "")))
+        else:
+            before = origins.get(event.get("previousEventId") or -1)
+            origin = _Origin(before.name, before.submitted) if before else _Origin("")
+        if kind == "TaskSubmitted":
+            origin.submitted = _seconds(event.get("timestamp"))
+        if isinstance(ident, int):
+            origins[ident] = origin
+        return origin
+
+    def _count(self, kind: str, origin: _Origin, event: dict[str, Any]) -> str | None:
+        name = origin.name
+        if name.startswith("scatter ") and kind == "TaskStateExited" and ":" not in name:
+            return self._scatter(name, event)
+        if not name.startswith("call "):
+            return None
+        call_name, _, step = name[len("call ") :].partition(": ")
+        call = self.calls.get(call_name)
+        if call is None:
+            if not (kind == "ChoiceStateEntered" and step == "cached?"):
+                return None
+            call = self.calls[call_name] = CallCounts(call_name)
+        when = _seconds(event.get("timestamp"))
+        call.seen(when)
+        return _apply(call, kind, step, origin, event, when)
+
+    def _scatter(self, name: str, event: dict[str, Any]) -> str | None:
+        try:
+            output = json.loads(event["stateExitedEventDetails"]["output"])
+            count = int(output["scatter"]["count"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        self.scatter_totals[name] = self.scatter_totals.get(name, 0) + count
+        return f"{name}: {count} shards"
+
+    def totals(self) -> CallCounts:
+        """All calls together."""
+        out = CallCounts("all")
+        for c in self.calls.values():
+            out.started += c.started
+            out.done += c.done
+            out.cached += c.cached
+            out.failed += c.failed
+            out.in_batch += c.in_batch
+            out.job_seconds += c.job_seconds
+            out.seen(c.first)
+            out.seen(c.last)
+        return out
+
+    def ended(self) -> None:
+        """The run is over: nothing is in Batch any more (a killed run's jobs were stopped)."""
+        for c in self.calls.values():
+            c.in_batch = 0
+
+
+def _apply(
+    call: CallCounts,
+    kind: str,
+    step: str,
+    origin: _Origin,
+    event: dict[str, Any],
+    when: float | None,
+) -> str | None:
+    """The change one event makes to one call's counts."""
+    if kind == "ChoiceStateEntered" and step == "cached?":
+        call.started += 1
+        return None
+    if kind == "SucceedStateEntered" and step == "done":
+        call.cached += 1
+        return f"{call.name}: reused from the call cache"
+    if kind == "TaskSubmitted" and f": {step}" in RUN_SUFFIXES:
+        call.in_batch += 1
+        return f"{call.name}: job submitted"
+    if kind in END_OF_JOB and origin.submitted is not None:
+        call.in_batch = max(0, call.in_batch - 1)
+        if when is not None:
+            call.job_seconds += max(0.0, when - origin.submitted)
+        origin.submitted = None
+    if kind == "TaskStateExited" and step == "collect":
+        call.done += 1
+        return f"{call.name}: done"
+    if kind == "TaskFailed" and f": {step}" not in RUN_SUFFIXES and not _retried(event):
+        call.failed += 1
+        return f"{call.name}: failed"
+    return None
+
+
+def _retried(event: dict[str, Any]) -> bool:
+    """Lambda service errors are retried by the compiled Retry rules: not a call failure."""
+    error = str((event.get("taskFailedEventDetails") or {}).get("error", ""))
+    return error.startswith("Lambda.")
+
+
+def _seconds(timestamp: Any) -> float | None:
+    try:
+        return datetime.fromisoformat(str(timestamp)).timestamp()
+    except ValueError:
+        return None
+
+
+def count_events(events: list[tuple[str, dict[str, Any]]]) -> RunCounter:
+    """A counter fed with (execution, event) pairs, in order."""
+    counter = RunCounter()
+    for execution, event in events:
+        counter.add(execution, event)
+    return counter
