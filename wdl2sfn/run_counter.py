@@ -6,7 +6,8 @@ child state machines), in any order their events interleave:
 
 - a call instance starts when it reaches its cache check (``call X: cached?``; subworkflow
   calls never do, so they are not counted as tasks);
-- ``call X: done`` entered: a call cache hit (inside a scatter or not);
+- a cache check (``call X: cached?``) followed by any state but ``call X: run``: a call cache
+  hit (inside a scatter it is ``call X: done``, outside the next state of the workflow);
 - ``TaskSubmitted`` of ``call X: run`` / ``run on-demand``: the job is in Batch, until that
   state's TaskSucceeded / TaskFailed / TaskStateAborted (so nothing stays "in Batch" after a
   failure aborted its siblings);
@@ -96,7 +97,12 @@ class RunCounter:
         origins = self._origins.setdefault(execution, {})
         if self._root is None and kind == "ExecutionStarted":
             self._root = execution
+        before = origins.get(event.get("previousEventId") or -1)
         origin = self._origin(origins, kind, event)
+        if kind.endswith("StateEntered") and before is not None:
+            hit = self._after_cache_check(before.name, origin.name, event)
+            if hit:
+                return hit
         if kind in END_OF_EXECUTION:
             self._origins.pop(execution, None)
             if execution == self._root:
@@ -133,6 +139,19 @@ class RunCounter:
         when = _seconds(event.get("timestamp"))
         call.seen(when)
         return _apply(call, kind, step, origin, event, when)
+
+    def _after_cache_check(self, previous: str, name: str, event: dict[str, Any]) -> str | None:
+        """A call's cache check that leads anywhere but its job was a cache hit (inside a
+        scatter it ends in ``call X: done``; outside, the next state follows directly)."""
+        if not (previous.startswith("call ") and previous.endswith(": cached?")):
+            return None
+        call_name = previous[len("call ") : -len(": cached?")]
+        call = self.calls.get(call_name)
+        if call is None or name.startswith(f"call {call_name}: run"):
+            return None
+        call.cached += 1
+        call.seen(_seconds(event.get("timestamp")))
+        return f"{call_name}: reused from the call cache"
 
     def _scatter(self, name: str, event: dict[str, Any]) -> str | None:
         try:
@@ -175,9 +194,6 @@ def _apply(
     if kind == "ChoiceStateEntered" and step == "cached?":
         call.started += 1
         return None
-    if kind == "SucceedStateEntered" and step == "done":
-        call.cached += 1
-        return f"{call.name}: reused from the call cache"
     if kind == "TaskSubmitted" and f": {step}" in RUN_SUFFIXES:
         call.in_batch += 1
         return f"{call.name}: job submitted"
