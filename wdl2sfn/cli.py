@@ -176,6 +176,8 @@ def load_document(path: str) -> WDL.Tree.Document:
         doc = wdl.load(path)
         gc.freeze()  # the typed tree lives as long as the process: keep it out of GC passes
         return doc
+    except wdl.SourceError as exn:  # its message names the file (and line) already
+        raise UsageError(str(exn)) from exn
     except WDL.Error.MultipleValidationErrors as exn:
         first = exn.exceptions[0]
         raise UsageError(_located(first, path)) from exn

@@ -7,7 +7,8 @@ underscore) goes through this module, so a miniwdl upgrade touches one file. Pub
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import WDL
@@ -15,9 +16,80 @@ import WDL
 # ---------------------------------------------------------------- loading and the typed tree
 
 
+class SourceError(WDL.Error.ImportError):
+    """A WDL file that cannot be read as a document: not UTF-8, a directory, a circular import.
+
+    A subclass of miniwdl's ImportError (so callers that catch bad WDL catch it too) whose
+    message is the whole story, location included: ``FILE: not UTF-8 (byte 0xE9 at line 2)``.
+    """
+
+    def __init__(self, message: str) -> None:
+        Exception.__init__(self, message)
+        self.pos = None  # type: ignore[assignment]
+
+
 def load(path: str) -> WDL.Tree.Document:
-    """Load and type-check a WDL document with its imports (raises WDL.Error.* on bad WDL)."""
-    return WDL.load(path, check_quant=True, read_source=WDL.read_source_default)
+    """Load and type-check a WDL document with its imports (raises WDL.Error.* on bad WDL,
+    SourceError for a file that is not a readable UTF-8 document or for an import cycle)."""
+    if os.path.isdir(path):
+        raise SourceError(f"{path}: is a directory, not a WDL file")
+    try:
+        return WDL.load(path, check_quant=True, read_source=_strict_reader())
+    except WDL.Error.ImportError as exn:
+        inner = _innermost_source_error(exn)
+        if inner is not None and inner is not exn:
+            raise inner from None
+        raise
+
+
+def _innermost_source_error(exn: BaseException) -> SourceError | None:
+    """miniwdl wraps an import's failure in "Failed to import X" at every level: dig out ours."""
+    found = None
+    seen: BaseException | None = exn
+    while seen is not None:
+        if isinstance(seen, SourceError):
+            found = seen
+        seen = seen.__cause__
+    return found
+
+
+def _strict_reader() -> Callable[[str, list[str], Any], Awaitable[Any]]:
+    """miniwdl's reader, but bytes are decoded strictly (a Latin-1 byte is an error naming the
+    byte and its line, not a UnicodeDecodeError traceback) and an import that is already being
+    loaded further up the chain is reported as a cycle with the whole chain."""
+    importer_of: dict[str, str | None] = {}
+
+    async def read(uri: str, path: list[str], importer: Any) -> Any:
+        abspath = await WDL.Tree.resolve_file_import(uri, path, importer)
+        parent = importer.pos.abspath if importer is not None else None
+        _check_cycle(abspath, parent, importer_of)
+        importer_of[abspath] = parent
+        with open(abspath, "rb") as f:
+            data = f.read()
+        return WDL.Tree.ReadSourceResult(source_text=_decode(data, abspath), abspath=abspath)
+
+    return read
+
+
+def _check_cycle(abspath: str, parent: str | None, importer_of: dict[str, str | None]) -> None:
+    chain: list[str] = []
+    at = parent
+    while at is not None:
+        chain.append(at)
+        if at == abspath:
+            names = [os.path.basename(p) for p in reversed(chain)] + [os.path.basename(abspath)]
+            raise SourceError(f"{parent}: circular import: {' → '.join(names)}")
+        at = importer_of.get(at)
+
+
+def _decode(data: bytes, abspath: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exn:
+        line = data.count(b"\n", 0, exn.start) + 1
+        raise SourceError(
+            f"{abspath}: not UTF-8 (byte 0x{data[exn.start]:02X} at line {line})"
+        ) from None
 
 
 # ---------------------------------------------------------------- task-level run-time helpers
@@ -144,7 +216,27 @@ def runner_inputs(
     _, _, as_json = CLI.runner_input(
         doc, inputs, input_file, [], [], check_required=True, downloadable=_downloadable
     )
-    return dict(as_json)
+    return dict(_join_surrogates(dict(as_json)))
+
+
+def _join_surrogates(value: Any) -> Any:
+    """miniwdl reads inputs JSON with a YAML parser, which leaves an escaped surrogate pair
+    (``"\\ud83d\\ude00"``) as two lone surrogates: join each pair into the character it encodes
+    (as a JSON parser does); a lone surrogate is not text at all and is an input error."""
+    if isinstance(value, str):
+        if value.isascii():
+            return value
+        try:
+            return value.encode("utf-16", "surrogatepass").decode("utf-16")
+        except UnicodeDecodeError:
+            raise WDL.Error.InputError(
+                f"input text {value!r} holds an unpaired UTF-16 surrogate (not a character)"
+            ) from None
+    if isinstance(value, dict):
+        return {_join_surrogates(k): _join_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_join_surrogates(v) for v in value]
+    return value
 
 
 def _downloadable(uri: str, directory: bool) -> bool:
