@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wdl2sfn.backends.local.orphans import JobLedger
 from wdl2sfn.task_runner.jobdefs import FileJobDefinitions
 
 log = logging.getLogger(__name__)
@@ -332,6 +333,7 @@ class _Job:
         self.terminate_reason = ""
         self.proc: subprocess.Popen[bytes] | None = None
         self.container_name: str | None = None
+        self.scratch: str | None = None
         self.lock = threading.Lock()
 
 
@@ -359,6 +361,7 @@ def _exit_watcher(proc: subprocess.Popen[Any]) -> threading.Event:
 
 
 KEEP_FINISHED = 1000
+SHUTDOWN_WAIT_SECONDS = 15.0  # shutdown waits this long for killed attempts to clean up
 ADMISSION_RECHECK_SECONDS = 0.5  # queued jobs also re-check (stop requests, missed wake-ups)
 
 
@@ -381,6 +384,8 @@ class LocalBatch:
     kill_grace_seconds: SIGTERM -> SIGKILL delay on timeout, abort or termination (AWS: 30).
     clamp_to_machine: run a job that asks more than the machine has with what the machine has
     (as miniwdl caps runtime.cpu/memory to the host), instead of failing it at once.
+    ledger_dir: where running attempts are written down (orphans.JobLedger); at construction
+    the attempts of executors that are gone (killed with SIGKILL) are killed.
     """
 
     def __init__(
@@ -398,6 +403,7 @@ class LocalBatch:
         kill_grace_seconds: float = 10.0,
         clamp_to_machine: bool = False,
         registry_dir: Path | None = None,
+        ledger_dir: Path | None = None,
     ) -> None:
         if runtime not in ("host", "docker", "podman"):
             raise ValueError(f"runtime must be 'host', 'docker' or 'podman', not {runtime!r}")
@@ -436,6 +442,12 @@ class LocalBatch:
         self._jobs: dict[str, _Job] = {}
         self._finished: collections.deque[str] = collections.deque()
         self._jobdefs: dict[str, list[dict[str, Any]]] = {}
+        self._scratch: set[str] = set()  # private TMPDIRs of attempts not yet cleaned up
+        self._idle = threading.Condition()
+        self._attempts_running = 0
+        self.ledger = JobLedger(Path(ledger_dir)) if ledger_dir is not None else None
+        if self.ledger is not None:
+            self.ledger.sweep()
 
         self.register_job_definition(
             jobDefinitionName=RUNNER_JOB_DEFINITION,
@@ -604,6 +616,17 @@ class LocalBatch:
                 self._signal_group(job, signal.SIGKILL, container=True)
         with self._cond:
             self._cond.notify_all()
+        self._wait_for_attempts(SHUTDOWN_WAIT_SECONDS)
+        with self._lock:
+            left = list(self._scratch)
+        for scratch in left:  # an attempt thread that did not get to its own clean-up
+            self._drop_scratch(scratch)
+
+    def _wait_for_attempts(self, timeout: float) -> None:
+        """Wait until every killed attempt's thread has cleaned up after it (the process may
+        exit right after shutdown, and daemon threads die with it)."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._attempts_running == 0, timeout=timeout)
 
     # ---------------------------------------------------------------- submitJob.sync
 
@@ -868,19 +891,24 @@ class LocalBatch:
                 self._finish(job, "FAILED", self._stop_reason(job, abort) or REASON_ABORTED)
                 return
             scratch: str | None = None
+            with self._idle:
+                self._attempts_running += 1
             try:
                 if gpu_warning:
                     log.warning("local Batch: %s", gpu_warning)
                     self._note(log_path, f"WARNING: {gpu_warning}")
                 if attempt > 1:
                     self._note(log_path, f"attempt {attempt} of {max_attempts}")
-                scratch = self._private_tmpdir(job)
+                scratch = job.scratch = self._private_tmpdir(job)
                 attempt_env = {**env, "TMPDIR": scratch} if scratch else env
                 result = self._attempt(job, attempt, command, attempt_env, gpu_ids, log_path, abort)
             finally:
                 self._release(need, gpu_ids)
                 if scratch:
-                    shutil.rmtree(scratch, ignore_errors=True)
+                    self._drop_scratch(scratch)
+                with self._idle:
+                    self._attempts_running -= 1
+                    self._idle.notify_all()
 
             record: dict[str, Any] = {
                 "container": {"logStreamName": str(log_path), "networkInterfaces": []},
@@ -970,10 +998,19 @@ class LocalBatch:
             self._cond.notify(2)
 
     def _private_tmpdir(self, job: _Job) -> str | None:
-        """On the host, each attempt gets a TMPDIR of its own, as a container has its own /tmp."""
+        """On the host, each attempt gets a TMPDIR of its own, as a container has its own /tmp;
+        it is removed on every exit path (the attempt's end, shutdown, the next run's sweep)."""
         if self.runtime != "host":
             return None
-        return tempfile.mkdtemp(prefix=f"wdl2sfn-job-{job.desc['jobId'][:8]}-")
+        scratch = tempfile.mkdtemp(prefix=f"wdl2sfn-job-{job.desc['jobId'][:8]}-")
+        with self._lock:
+            self._scratch.add(scratch)
+        return scratch
+
+    def _drop_scratch(self, scratch: str) -> None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        with self._lock:
+            self._scratch.discard(scratch)
 
     @staticmethod
     def _note(log_path: Path, text: str) -> None:
@@ -1092,6 +1129,13 @@ class LocalBatch:
                     stopped_at=_now_ms(),
                 )
             job.proc = proc
+            if self.ledger is not None:
+                self.ledger.record(
+                    f"{job.desc['jobId']}-{attempt}",
+                    proc.pid,
+                    scratch=job.scratch,
+                    container=self._kill_argv(job),
+                )
             with job.lock:
                 job.desc["status"] = "RUNNING"
             if self.on_output and proc.stderr is not None:
@@ -1154,8 +1198,16 @@ class LocalBatch:
                 stopped_at=stopped,
             )
         finally:
+            if job.proc is not None and self.ledger is not None:
+                self.ledger.forget(f"{job.desc['jobId']}-{attempt}")
             job.proc = None
             log_file.close()
+
+    def _kill_argv(self, job: _Job) -> list[str]:
+        """The command that kills this attempt's container ([] on the host)."""
+        if self.runtime == "host" or not job.container_name or not self.runtime_exe:
+            return []
+        return [self.runtime_exe, "kill", job.container_name]
 
     def _pump_stderr(self, name: str, stream: Any, log_file: Any) -> None:
         assert self.on_output is not None

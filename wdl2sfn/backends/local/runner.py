@@ -60,7 +60,8 @@ class LocalBackend:
         state_machines: dict[str, dict[str, Any]] | None = None,
         documents: dict[str, Any] | None = None,
     ) -> LocalRun:
-        """Start the execution and wait for it; Ctrl-C / SIGTERM stop it like StopExecution."""
+        """Start the execution and wait for it; Ctrl-C / SIGTERM / SIGHUP stop it like
+        StopExecution. Jobs a killed executor left running on this store are killed first."""
         self.root.mkdir(parents=True, exist_ok=True)
         run_dir = self.root / run_name
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -75,6 +76,7 @@ class LocalBackend:
             memory_mib=self.memory_mib,
             registry_dir=self.root / "_batch" / "job_definitions",
             clamp_to_machine=not self.strict_resources,
+            ledger_dir=self.root / "_batch" / "running",
         )
         self.batch = batch
         runtime = Runtime(
@@ -125,8 +127,14 @@ def _expose_runner_environment(root: Path) -> None:
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
 class _stop_on_signals:
-    """SIGINT/SIGTERM -> stop the execution (its Batch jobs are killed), then report."""
+    """SIGINT/SIGTERM/SIGHUP -> stop the execution (its Batch jobs are killed), then report.
+
+    SIGHUP (the terminal closed, the ssh session dropped) is a stop like the others: its default
+    action would end the process at once, leaving the jobs running and no error.json."""
 
     def __init__(self, stop: Callable[..., None]) -> None:
         self.stop = stop
@@ -134,7 +142,7 @@ class _stop_on_signals:
 
     def __enter__(self) -> _stop_on_signals:
         if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in STOP_SIGNALS:
                 self.previous[sig] = signal.signal(sig, self._handle)
         return self
 
