@@ -83,8 +83,8 @@ def _check_cycle(abspath: str, parent: str | None, importer_of: dict[str, str | 
 
 
 def _decode(data: bytes, abspath: str) -> str:
-    try:
-        return data.decode("utf-8")
+    try:  # universal newlines, as miniwdl's own reader (text mode) gives them
+        return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exn:
         line = data.count(b"\n", 0, exn.start) + 1
         raise SourceError(

@@ -10,15 +10,31 @@ Accepted inputs:
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import WDL
 
 from .. import wdl
+from .bundle import fetch_bundle, write_bundle
 from .errors import WdlInputError
+from .localize import check_fetchable, is_uri, uri_and_local_paths
 from .store import RunStore
+
+__all__ = [
+    "normalize_request",
+    "validate_inputs",
+    "initialize_run",
+    "check_run_name",
+    "check_file_inputs",
+    "fetch_bundle",
+    "write_bundle",
+]
 
 RUN_OPTIONS = ("name", "s3upload", "delete_after", "no_cache", "tags", "copy_input_files")
 
@@ -67,27 +83,42 @@ def validate_inputs(workflow: WDL.Tree.Workflow, inputs: dict[str, Any]) -> dict
     return dict(WDL.values_to_json(env, namespace=workflow.name))
 
 
+RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_run_name(name: Any) -> str:
+    """A run name is a folder name beside other runs, ``_CACHE`` and ``_workflows``: letters,
+    digits, ``.``, ``_`` and ``-``, starting with a letter or digit, at most 128 characters."""
+    if not isinstance(name, str) or not RUN_NAME.fullmatch(name):
+        raise WdlInputError(
+            f"invalid run name {name!r}: use 1-128 letters, digits, '.', '_' or '-', starting "
+            f"with a letter or digit",
+            run=str(name),
+        )
+    return name
+
+
 def initialize_run(settings: Any, event: dict[str, Any], load: Any = None) -> dict[str, Any]:
-    """`load(digest, path)` loads (or recalls) the workflow document; default: parse the file."""
+    """`load(digest, path)` loads (or recalls) the workflow document; default: parse the file.
+
+    Idempotent for a retried init (same workflow, same inputs); a different request under the
+    name of an existing run is refused, never merged into it."""
     store: RunStore = settings.store
     request = normalize_request(event.get("input") or {}, settings.s3)
     wf = event["workflow"]
     opts = {k: v for k, v in request["run"].items() if k in RUN_OPTIONS or k == "source"}
-    name = (
+    name = check_run_name(
         opts.get("name")
         or f"{wf['name']}_{event.get('execution') or time.strftime('%Y%m%d_%H%M%S')}"
     )
     run_dir = store.run_dir(name)
-    if (run_dir / "run.json").exists():
-        return {"run": name}  # idempotent: a retried init sees the run it already made
     bundle = fetch_bundle(settings, wf["digest"])
-    wdl_dir = run_dir / "wdl"
-    shutil.copytree(bundle, wdl_dir, dirs_exist_ok=True)
     meta = json.loads((bundle / "bundle.json").read_text())
-    main = wdl_dir / meta["main"]
+    main = bundle / meta["main"]
     doc = load(wf["digest"], main) if load is not None else wdl.load(str(main))
     assert doc.workflow is not None
     inputs = validate_inputs(doc.workflow, request["inputs"])
+    check_file_inputs(doc.workflow, inputs, settings.store.root, settings.s3)
     record = {
         "name": name,
         "execution": event.get("execution"),
@@ -96,41 +127,47 @@ def initialize_run(settings: Any, event: dict[str, Any], load: Any = None) -> di
         "options": opts,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    _claim(store, run_dir, record)
+    shutil.copytree(bundle, run_dir / "wdl", dirs_exist_ok=True)
     store.write_json(run_dir / "inputs.json", inputs)
-    store.write_json(run_dir / "run.json", record)
     return {"run": name}
 
 
-def fetch_bundle(settings: Any, digest: str):  # type: ignore[no-untyped-def]
-    """The workflow sources by digest: in the store, else from `s3://<RunBucket>/_workflows/`."""
-    store: RunStore = settings.store
-    local = store.workflows_dir(digest)
-    if (local / "bundle.json").exists():
-        return local
-    if not settings.run_bucket:
-        raise WdlInputError(f"workflow sources {digest} not found in {local}")
-    s3 = _s3_client(settings.s3)
-    prefix = f"_workflows/{digest}/"
-    pages = s3.get_paginator("list_objects_v2").paginate(Bucket=settings.run_bucket, Prefix=prefix)
-    for page in pages:
-        for obj in page.get("Contents", []):
-            dest = local / obj["Key"][len(prefix) :]
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(settings.run_bucket, obj["Key"], str(dest))
-    if not (local / "bundle.json").exists():
-        raise WdlInputError(f"workflow sources s3://{settings.run_bucket}/{prefix} not found")
-    return local
-
-
-def write_bundle(store: RunStore, digest: str, main: str, name: str, files: dict[str, str]) -> None:
-    """Put a compiled workflow's sources where init finds them (what deploy uploads to S3)."""
-    from .atomic import write_json_atomic, write_text_atomic
-
-    root = store.workflows_dir(digest)
-    if (root / "bundle.json").exists():
+def _claim(store: RunStore, run_dir: Path, record: dict[str, Any]) -> None:
+    """Create ``run.json`` only if it does not exist (a hard link of a complete temp file, so
+    of two inits racing for one name exactly one wins); an existing record must be this run."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=run_dir, prefix=".run.json.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.link(tmp, run_dir / "run.json")
         return
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomic(path, text)
-    write_json_atomic(root / "bundle.json", {"main": main, "name": name, "digest": digest})
+    except FileExistsError:
+        existing = store.read_json(run_dir / "run.json")
+    finally:
+        os.unlink(tmp)
+    same = existing.get("workflow", {}).get("digest") == record["workflow"]["digest"]
+    if not (same and existing.get("inputs") == record["inputs"]):
+        raise WdlInputError(
+            f"run {record['name']!r} already exists in {run_dir} with another workflow or "
+            f"other inputs: choose another run name",
+            run=record["name"],
+        )
+
+
+def check_file_inputs(
+    workflow: WDL.Tree.Workflow, inputs: dict[str, Any], store_root: Path, s3: Any = None
+) -> None:
+    """Every File/Directory input must be there before anything runs, as miniwdl downloads
+    every URI input at start: a local path must exist, a URI must be fetchable (even one no
+    call uses, which would otherwise pass to the outputs unchecked)."""
+    env = WDL.values_from_json(inputs, workflow.available_inputs, namespace=workflow.name)
+    for path, directory in uri_and_local_paths(env):
+        kind = "Directory" if directory else "File"
+        if is_uri(path):
+            check_fetchable(path, directory=directory, s3_client=s3)
+        elif not (os.path.isdir(path) if directory else os.path.isfile(path)):
+            raise WdlInputError(f"input {kind} not found: {path}", path=path)

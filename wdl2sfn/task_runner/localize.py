@@ -33,7 +33,14 @@ import WDL
 from .atomic import link_atomic
 from .errors import WdlInputError
 
-__all__ = ["localize_inputs", "download", "is_uri", "local_paths"]
+__all__ = [
+    "localize_inputs",
+    "download",
+    "is_uri",
+    "local_paths",
+    "uri_and_local_paths",
+    "check_fetchable",
+]
 
 HTTP_ATTEMPTS = 4
 HTTP_TIMEOUT_S = 60
@@ -55,6 +62,57 @@ def local_paths(env: WDL.Env.Bindings[WDL.Value.Base]) -> list[tuple[str, bool]]
 
     WDL.Value.rewrite_env_paths(env, visit)
     return found
+
+
+def uri_and_local_paths(env: WDL.Env.Bindings[WDL.Value.Base]) -> list[tuple[str, bool]]:
+    """``(path or URI, is_directory)`` of every File/Directory value in ``env``."""
+    found: list[tuple[str, bool]] = []
+
+    def visit(v: WDL.Value.File | WDL.Value.Directory) -> str:
+        found.append((v.value, isinstance(v, WDL.Value.Directory)))
+        return v.value
+
+    WDL.Value.rewrite_env_paths(env, visit)
+    return found
+
+
+def check_fetchable(uri: str, *, directory: bool = False, s3_client: Any = None) -> None:
+    """Raise WdlInputError unless ``uri`` can be downloaded (S3: the object, or for a Directory
+    at least one object under the prefix; HTTP(S): a HEAD, or a one-byte GET where HEAD is
+    refused), without downloading it."""
+    if uri.startswith("s3://"):
+        _check_s3(uri, directory, s3_client)
+        return
+    if directory:
+        raise WdlInputError(f"Directory inputs from HTTP(S) are not supported: {uri}", uri=uri)
+    try:
+        try:
+            _http_open(urllib.request.Request(uri, method="HEAD")).close()
+        except urllib.error.HTTPError as exn:
+            if exn.code not in (403, 405, 501):
+                raise
+            ranged = urllib.request.Request(uri, headers={"Range": "bytes=0-0"})
+            _http_open(ranged).close()
+    except (urllib.error.URLError, OSError) as exn:
+        raise WdlInputError(f"cannot download {uri}: {exn}", uri=uri) from exn
+
+
+def _check_s3(uri: str, directory: bool, s3_client: Any) -> None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = _s3(s3_client)
+    bucket, key = _split_s3(uri.rstrip("/") if directory else uri)
+    if not bucket or (not key and not directory):
+        raise WdlInputError(f"invalid S3 URI: {uri}", uri=uri)
+    try:
+        if not directory:
+            client.head_object(Bucket=bucket, Key=key)
+            return
+        listed = client.list_objects_v2(Bucket=bucket, Prefix=key + "/" if key else "", MaxKeys=1)
+    except (ClientError, BotoCoreError) as exn:
+        raise WdlInputError(f"cannot download {uri}: {exn}", uri=uri) from exn
+    if not listed.get("Contents"):
+        raise WdlInputError(f"input Directory not found (no S3 objects): {uri}", uri=uri)
 
 
 def localize_inputs(
