@@ -8,6 +8,7 @@ Conventions follow miniwdl (`-i inputs.json`, `name=value`, `--dir`, outputs JSO
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import os
@@ -21,13 +22,11 @@ import WDL
 from . import __version__, wdl
 from .compiler import CompiledWorkflow, CompileError, compile_document, ir
 from .compiler.report import human_report
+from .run_options import add_run_arguments, check_writable_file, default_dir
+from .usage import UsageError
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
-
-
-class UsageError(Exception):
-    """Bad input detected before anything runs (exit 2)."""
 
 
 # ---------------------------------------------------------------------------- entry point
@@ -46,6 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        code = _dispatch(args)
+        sys.stdout.flush()  # a closed pipe fails here, inside the handler, not at exit
+        return code
+    except BrokenPipeError:
+        return _closed_stdout()
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Run the command; every failure ends as one line on stderr (a traceback only with
+    --debug)."""
     try:
         return int(args.func(args))
     except UsageError as exn:
@@ -53,6 +64,29 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("wdl2sfn: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        raise
+    except Exception as exn:
+        if getattr(args, "debug", False):
+            raise
+        return _fail_unexpected(exn)
+
+
+def _closed_stdout() -> int:
+    """The reader of stdout went away (`wdl2sfn status RUN | head`): stop quietly, as cat does."""
+    with contextlib.suppress(OSError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 141  # 128 + SIGPIPE
+
+
+def _fail_unexpected(exn: Exception) -> int:
+    """An error nobody planned for: one line naming it, and how to see more."""
+    what = f"{type(exn).__name__}: {exn}" if str(exn) else type(exn).__name__
+    if isinstance(exn, OSError) and exn.filename:
+        what = f"{exn.filename}: {exn.strerror}"
+    print(f"wdl2sfn: {what} (internal error; run with --debug for the traceback)", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,46 +109,34 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("-o", "--output", help="write the picture here instead of stdout")
     g.set_defaults(func=cmd_graph)
 
-    r = sub.add_parser("run", help="run a workflow (locally by default)")
+    r = sub.add_parser(
+        "run",
+        help="run a workflow (locally by default)",
+        description="Run a workflow (or a lone task). Each run gets a timestamped folder under "
+        "--dir (default: $WDL2SFN_DIR, else the current directory, as miniwdl), with a "
+        "`rerun` script, `out/` links to the outputs, and the run's logs and history.",
+    )
     _compile_options(r)
-    r.add_argument(
-        "inputs", nargs="*", metavar="NAME=VALUE", help="workflow inputs, as miniwdl run"
+    add_run_arguments(r)
+    r.set_defaults(
+        func=cmd_run,
+        value_options=frozenset(o for a in r._actions if a.nargs != 0 for o in a.option_strings),
     )
-    r.add_argument("-i", "--input", "--inputs", dest="input_file", metavar="INPUTS.json")
-    r.add_argument(
-        "--backend", choices=("local", "aws"), default=os.environ.get("WDL2SFN_BACKEND", "local")
+
+    ck = sub.add_parser(
+        "check", help="check a WDL document: miniwdl's outline and lint, then the compile report"
     )
-    r.add_argument(
-        "--dir",
-        default=os.environ.get("WDL2SFN_DIR", "wdl2sfn_runs"),
-        help="run store root (a new run folder is made under it)",
+    _compile_options(ck)
+    ck.add_argument(
+        "--strict", action="store_true", help="exit 2 if any lint warning is shown (as miniwdl)"
     )
-    r.add_argument(
-        "--no-cache", action="store_true", help="do not reuse (or record) call cache entries"
-    )
-    r.add_argument("--follow", action="store_true", help="(aws) follow the execution's progress")
-    r.add_argument("--wait", action="store_true", help="(aws) wait for the execution to end")
-    r.add_argument("--s3upload", metavar="URI", help="copy outputs and logs to this s3:// prefix")
-    r.add_argument("--delete-after", choices=("always", "success", "failure"))
-    r.add_argument(
-        "--stack",
-        default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"),
-        help="(aws) the deployed stack",
-    )
-    r.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
-    r.add_argument(
-        "--copy-input-files", action="store_true", help="copy File inputs instead of linking"
-    )
-    r.add_argument(
-        "--container",
-        choices=("host", "docker", "podman"),
-        default="host",
-        help="(local) how jobs run",
-    )
-    r.add_argument(
-        "--verbose", action="store_true", help="stream task stderr and every state event"
-    )
-    r.set_defaults(func=cmd_run)
+    ck.set_defaults(func=cmd_check)
+
+    it = sub.add_parser("input-template", help="print a JSON template of the required inputs")
+    it.add_argument("wdl", metavar="WF.wdl")
+    it.add_argument("-p", "--path", metavar="DIR", action="append", default=[])
+    it.add_argument("--task", help="a task of the document instead of its workflow")
+    it.set_defaults(func=cmd_input_template)
 
     s = sub.add_parser("self-test", help="run the built-in test workflow end to end")
     s.add_argument("--backend", choices=("local", "aws"), default="local")
@@ -122,15 +144,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_self_test)
 
     ls = sub.add_parser("list", help="list local runs")
-    ls.add_argument("--dir", default=os.environ.get("WDL2SFN_DIR", "wdl2sfn_runs"))
+    ls.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
     ls.set_defaults(func=cmd_list)
     st = sub.add_parser("status", help="status of a local run")
     st.add_argument("run")
-    st.add_argument("--dir", default=os.environ.get("WDL2SFN_DIR", "wdl2sfn_runs"))
+    st.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
     st.set_defaults(func=cmd_status)
     lg = sub.add_parser("logs", help="stderr of a run's calls")
     lg.add_argument("run")
-    lg.add_argument("--dir", default=os.environ.get("WDL2SFN_DIR", "wdl2sfn_runs"))
+    lg.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
     lg.set_defaults(func=cmd_logs)
     dp = sub.add_parser("deploy", help="(aws) create or update the workflow's state machine")
     _compile_options(dp)
@@ -147,6 +169,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _compile_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("wdl", metavar="WF.wdl")
+    p.add_argument(
+        "-p",
+        "--path",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="folder to search for imports (can be given several times), as miniwdl",
+    )
     p.add_argument("--filesystem", choices=("efs", "fsx"), default="efs")
     p.add_argument(
         "--max-concurrency", type=int, default=0, metavar="N", help="cap Batch jobs per scatter"
@@ -168,12 +198,15 @@ def _compile_options(p: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------- compile / graph
 
 
-def load_document(path: str) -> WDL.Tree.Document:
+def load_document(path: str, search: list[str] | None = None) -> WDL.Tree.Document:
     """Load WDL; a malformed file is a usage error whose last line is FILE:LINE:COL: message."""
     if not os.path.exists(path):
         raise UsageError(f"{path}: no such file")
+    for folder in search or []:
+        if not os.path.isdir(folder):
+            raise UsageError(f"-p {folder}: no such folder")
     try:
-        doc = wdl.load(path)
+        doc = wdl.load(path, search)
         gc.freeze()  # the typed tree lives as long as the process: keep it out of GC passes
         return doc
     except wdl.SourceError as exn:  # its message names the file (and line) already
@@ -194,7 +227,7 @@ def _located(exn: BaseException, path: str) -> str:
 
 
 def compile_args(args: argparse.Namespace) -> tuple[WDL.Tree.Document, CompiledWorkflow]:
-    doc = load_document(args.wdl)
+    doc = load_document(args.wdl, getattr(args, "path", None))
     if doc.workflow is None or args.task:
         doc = _task_as_workflow(doc, args.task)
     options = ir.Options(
@@ -221,6 +254,10 @@ def _task_as_workflow(doc: WDL.Tree.Document, name: str | None) -> WDL.Tree.Docu
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
+    if args.output:
+        check_writable_file(args.output, "-o")
+    if args.report_json:
+        check_writable_file(args.report_json, "--report-json")
     _, compiled = compile_args(args)
     text = json.dumps(compiled.definition, indent=2) + "\n"
     if args.output:
@@ -241,6 +278,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 def cmd_graph(args: argparse.Namespace) -> int:
     from .statemachine.graph import render
 
+    if args.output:
+        check_writable_file(args.output, "-o")
     _, compiled = compile_args(args)
     try:
         picture = render(compiled.definition, args.format)
@@ -253,12 +292,44 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(args: argparse.Namespace) -> int:
+    """miniwdl check (outline, lint warnings) plus what the compiler makes of the workflow."""
+    doc = load_document(args.wdl, args.path)
+    outline, warnings = wdl.lint_outline(doc, os.path.basename(args.wdl))
+    sys.stdout.write(outline)
+    _, compiled = compile_args(args)
+    print()
+    print(human_report(compiled.report))
+    if args.strict and warnings:
+        print(f"wdl2sfn: {warnings} lint warning(s) shown (--strict)", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+def cmd_input_template(args: argparse.Namespace) -> int:
+    """miniwdl input-template: the required inputs, with placeholder values."""
+    from .compiler.task_wrapper import TaskSelectionError, pick_task
+
+    doc = load_document(args.wdl, args.path)
+    exe: WDL.Tree.Workflow | WDL.Tree.Task | None = doc.workflow
+    if exe is None or args.task:
+        try:
+            exe = pick_task(doc, args.task)
+        except TaskSelectionError as exn:
+            raise UsageError(str(exn)) from exn
+    print(json.dumps(wdl.input_template(exe), indent=2))
+    return 0
+
+
 # ---------------------------------------------------------------------------- run
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .run_options import read_inputs_argument, validate
+
+    validate(args)
     doc, compiled = compile_args(args)
-    inputs = parse_inputs(doc, args.inputs, args.input_file)
+    inputs = parse_inputs(doc, args.inputs, read_inputs_argument(args.input_file))
     if args.backend == "aws":
         from .backends.aws import run_on_aws
 
@@ -267,29 +338,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def parse_inputs(
-    doc: WDL.Tree.Document, pairs: list[str], input_file: str | None
+    doc: WDL.Tree.Document, pairs: list[str], inputs_json: str | None
 ) -> dict[str, Any]:
     """Inputs exactly as `miniwdl run` takes them; errors name the input and what was expected."""
-    if input_file:
-        _check_json_file(input_file)
     try:
-        return wdl.runner_inputs(doc, pairs, input_file)
+        return wdl.runner_inputs(doc, pairs, inputs_json)
     except WDL.Error.InputError as exn:
         raise UsageError(f"input error: {exn}") from exn
     except (WDL.Error.RuntimeError, ValueError, TypeError) as exn:
-        raise UsageError(f"input error: {exn}") from exn
+        raise UsageError(f"input error: {_input_value_error(doc, pairs, exn)}") from exn
 
 
-def _check_json_file(path: str) -> None:
-    if not os.path.isfile(path):
-        raise UsageError(f"{path}: inputs file not found")
-    try:
-        with open(path) as f:
-            json.load(f)
-    except json.JSONDecodeError as exn:
-        raise UsageError(
-            f"{path}:{exn.lineno}:{exn.colno}: inputs file is not valid JSON: {exn.msg}"
-        ) from exn
+def _input_value_error(doc: WDL.Tree.Document, pairs: list[str], exn: Exception) -> str:
+    """miniwdl's coercion errors ("invalid literal for int()...") do not name the input: find
+    the NAME=VALUE whose value the message quotes, and say what its type wants."""
+    text = str(exn)
+    exe = doc.workflow or (doc.tasks[0] if len(doc.tasks) == 1 else None)
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if not value or f"'{value}'" not in text:
+            continue
+        local = name.split(".", 1)[1] if exe and name.startswith(exe.name + ".") else name
+        expected = ""
+        if exe is not None and exe.available_inputs.has_binding(local):
+            expected = f"expected {exe.available_inputs[local].type}, "
+        return f"input {name}: {expected}got {value!r} ({text})"
+    return text
 
 
 def run_locally(
@@ -307,17 +381,8 @@ def run_locally(
     root = Path(args.dir).resolve()
     run_name = new_run_name(root, compiled.name)
     record_executor(root / run_name)
+    _write_rerun(root / run_name, args)
     write_bundle(RunStore(root), compiled.digest, compiled.main, compiled.name, compiled.sources)
-    request = {
-        "inputs": inputs,
-        "run": {
-            "name": run_name,
-            "no_cache": args.no_cache,
-            "s3upload": args.s3upload,
-            "delete_after": args.delete_after,
-            "tags": dict(t.split("=", 1) for t in args.tag if "=" in t),
-        },
-    }
     machines = compiled.all_machines()
     progress = Progress(
         verbose=args.verbose,
@@ -331,17 +396,69 @@ def run_locally(
         copy_input_files=args.copy_input_files,
         on_event=progress.on_event,
         on_output=progress.on_output if args.verbose else None,
+        strict_resources=args.strict_resources,
+        as_me=args.as_me,
     )
     progress.running_jobs = backend.running_jobs
     children = {
         _local_machine_arn(name): _bind_children(child.definition, machines)
         for name, child in machines.items()
     }
-    with progress:
+    with progress, _warnings_to(progress):
         progress.note(f"run {root / run_name}")
         definition = _bind_children(compiled.definition, machines)
-        outcome = backend.execute(definition, request, run_name, children, {compiled.digest: doc})
-    return report_outcome(outcome.run_dir, outcome.result)
+        outcome = backend.execute(
+            definition,
+            run_request(args, inputs, run_name),
+            run_name,
+            children,
+            {compiled.digest: doc},
+        )
+    return report_outcome(outcome.run_dir, outcome.result, args.output_file)
+
+
+def run_request(args: argparse.Namespace, inputs: dict[str, Any], run_name: str) -> dict[str, Any]:
+    """The execution input (DESIGN "Execution input"), with this CLI's run options."""
+    run: dict[str, Any] = {
+        "name": run_name,
+        "no_cache": args.no_cache,
+        "s3upload": args.s3upload,
+        "delete_after": args.delete_after,
+        "tags": dict(t.split("=", 1) for t in args.tag),
+    }
+    if args.env_values:
+        run["env"] = args.env_values
+    if args.runtime_defaults_values:
+        run["runtime_defaults"] = args.runtime_defaults_values
+    return {"inputs": inputs, "run": run}
+
+
+def _write_rerun(run_dir: Path, args: argparse.Namespace) -> None:
+    from .run_options import write_rerun
+
+    write_rerun(run_dir, args.argv, args.wdl, args.value_options)
+
+
+class _warnings_to:
+    """Warnings of the local Batch (a task clamped to the machine, a GPU missing) shown with
+    the progress, where the user looks, not only in the job's log."""
+
+    def __init__(self, progress: Any) -> None:
+        import logging
+
+        self.logger = logging.getLogger("wdl2sfn.backends.local.batch")
+        self.progress = progress
+        self.handler = logging.Handler(logging.WARNING)
+        self.handler.emit = lambda record: progress.note(  # type: ignore[method-assign]
+            f"warning: {record.getMessage().removeprefix('local Batch: ')}"
+        )
+
+    def __enter__(self) -> _warnings_to:
+        self.logger.addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self.handler)
 
 
 def _local_machine_arn(name: str) -> str:
@@ -368,24 +485,32 @@ def new_run_name(root: Path, workflow: str) -> str:
     return name
 
 
-def report_outcome(run_dir: Path, result: Any) -> int:
-    """Success: {"dir", "outputs"} on stdout. Failure: error JSON on stdout, one line on stderr,
-    and the failed task's exit status as the exit status (as miniwdl)."""
+def report_outcome(run_dir: Path, result: Any, output_file: str | None = None) -> int:
+    """Success: {"dir", "outputs"} on stdout (or -o FILE). Failure: the error JSON there, one
+    line on stderr, and the failed task's exit status as the exit status (as miniwdl)."""
     if result.status == "SUCCEEDED":
         outputs = json.loads((run_dir / "outputs.json").read_text())
-        print(json.dumps({"dir": str(run_dir), "outputs": outputs}, indent=2))
+        _emit_json({"dir": str(run_dir), "outputs": outputs}, output_file)
         return 0
     from .failure import describe, error_json
 
     failure = describe(run_dir, result.error or "Error", result.cause or "")
     error = error_json(run_dir, result.status, failure)
     _write_json(run_dir / "error.json", error)
-    print(json.dumps(error, indent=2))
+    _emit_json(error, output_file)
     details = error.get("message", "")
     if details and "\n" in details:
         print(details, file=sys.stderr)
     print(f"wdl2sfn: {error['summary']}", file=sys.stderr)
     return EXIT_FAILED if result.status == "ABORTED" else failure.exit_code()
+
+
+def _emit_json(doc: Any, output_file: str | None) -> None:
+    text = json.dumps(doc, indent=2)
+    if output_file:
+        Path(output_file).write_text(text + "\n")
+    else:
+        print(text)
 
 
 def _write_json(path: Path, obj: Any) -> None:
@@ -409,7 +534,7 @@ def cmd_self_test(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from .runs import list_runs
 
-    print(json.dumps(list_runs(Path(args.dir)), indent=2))
+    print(json.dumps(list_runs(Path(args.dir or default_dir())), indent=2))
     return 0
 
 
@@ -429,9 +554,10 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def _run_dir(args: argparse.Namespace) -> Path:
-    run_dir = Path(args.run) if Path(args.run).is_dir() else Path(args.dir) / args.run
+    root = Path(args.dir or default_dir())
+    run_dir = Path(args.run) if Path(args.run).is_dir() else root / args.run
     if not (run_dir / "run.json").exists():
-        raise UsageError(f"{args.run}: no such run under {args.dir}")
+        raise UsageError(f"{args.run}: no such run under {root}")
     return run_dir
 
 

@@ -28,13 +28,16 @@ class SourceError(WDL.Error.ImportError):
         self.pos = None  # type: ignore[assignment]
 
 
-def load(path: str) -> WDL.Tree.Document:
+def load(path: str, search: list[str] | None = None) -> WDL.Tree.Document:
     """Load and type-check a WDL document with its imports (raises WDL.Error.* on bad WDL,
-    SourceError for a file that is not a readable UTF-8 document or for an import cycle)."""
+    SourceError for a file that is not a readable UTF-8 document or for an import cycle);
+    `search`: more folders to look for imports in (miniwdl's -p/--path)."""
     if os.path.isdir(path):
         raise SourceError(f"{path}: is a directory, not a WDL file")
     try:
-        return WDL.load(path, check_quant=True, read_source=_strict_reader())
+        return WDL.load(
+            path, path=list(search or []), check_quant=True, read_source=_strict_reader()
+        )
     except WDL.Error.ImportError as exn:
         inner = _innermost_source_error(exn)
         if inner is not None and inner is not exn:
@@ -241,3 +244,29 @@ def _join_surrogates(value: Any) -> Any:
 
 def _downloadable(uri: str, directory: bool) -> bool:
     return uri.startswith(("s3://", "http://", "https://", "gs://"))
+
+
+# ---------------------------------------------------------------- `check` and `input-template`
+
+
+def lint_outline(doc: WDL.Tree.Document, title: str) -> tuple[str, int]:
+    """miniwdl check's outline with its lint warnings, as text; and how many warnings it shows."""
+    import io
+
+    from WDL import CLI, Lint
+
+    Lint.lint(doc)
+    shown = [0]
+    buf = io.StringIO()
+    buf.write(title + "\n")
+    CLI.outline(doc, 0, file=buf, show_called=doc.workflow is not None, suppress=set(), shown=shown)
+    return buf.getvalue(), shown[0]
+
+
+def input_template(exe: WDL.Tree.Workflow | WDL.Tree.Task) -> dict[str, Any]:
+    """miniwdl input-template: the required inputs with placeholder values (namespaced by the
+    workflow's name; a lone task's are not, as miniwdl)."""
+    from WDL.CLI import _type_to_input_template
+
+    namespace = exe.name + "." if isinstance(exe, WDL.Tree.Workflow) else ""
+    return {namespace + b.name: _type_to_input_template(b.value.type) for b in exe.required_inputs}

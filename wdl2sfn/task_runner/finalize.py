@@ -26,28 +26,35 @@ def finalize_run(settings: Any, ev: WorkflowEval, runner: dict[str, Any]) -> dic
 
 
 def link_outputs(run_dir: Any, outputs: WDL.Env.Bindings[WDL.Value.Base]) -> None:
-    """`out/<output>/<file>` symlinks to output files, as miniwdl makes them."""
+    """`out/<output>/...` relative symlinks to output files, mirroring the value's structure as
+    miniwdl does: an array element under its index (`out/chunks/0/1/x.txt` for an
+    Array[Array[File]]), a pair under left/right, a map under its key, a struct under its
+    member's name. Relative links keep working when the run folder moves."""
     for binding in outputs:
-        files = _paths_in(binding.value)
-        for i, path in enumerate(files):
-            if not os.path.exists(path):
-                continue
-            sub = run_dir / "out" / binding.name / (str(i) if len(files) > 1 else "")
-            sub.mkdir(parents=True, exist_ok=True)
-            link = sub / os.path.basename(path.rstrip("/"))
-            if not link.exists():
-                os.symlink(path, link)
+        _link_value(binding.value, run_dir / "out" / binding.name)
 
 
-def _paths_in(value: WDL.Value.Base) -> list[str]:
-    found: list[str] = []
-
-    def note(v: WDL.Value.Base) -> str:
-        found.append(str(v.value))
-        return str(v.value)
-
-    WDL.Value.rewrite_paths(value, note)
-    return found
+def _link_value(value: WDL.Value.Base, where: Any) -> None:
+    if isinstance(value, WDL.Value.File | WDL.Value.Directory):
+        path = str(value.value).rstrip("/")
+        if not os.path.exists(path):
+            return
+        where.mkdir(parents=True, exist_ok=True)
+        link = where / os.path.basename(path)
+        if not os.path.lexists(link):
+            os.symlink(os.path.relpath(path, where), link)
+    elif isinstance(value, WDL.Value.Array):
+        for i, item in enumerate(value.value):
+            _link_value(item, where / str(i))
+    elif isinstance(value, WDL.Value.Pair):
+        _link_value(value.value[0], where / "left")
+        _link_value(value.value[1], where / "right")
+    elif isinstance(value, WDL.Value.Map):
+        for key, item in value.value:
+            _link_value(item, where / str(key.value))
+    elif isinstance(value, WDL.Value.Struct):
+        for member, item in value.value.items():
+            _link_value(item, where / member)
 
 
 def upload_job(run: str, runner: dict[str, Any]) -> dict[str, Any]:

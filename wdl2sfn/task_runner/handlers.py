@@ -167,6 +167,7 @@ class Runtime:
     ) -> TaskContext:
         s = self.settings
         record = self.run_record(ev.run)
+        options = record.get("options", {})
         name = call_path(info.ref) + "".join(f"-{i}" for i in shard)
         return TaskContext(
             call_dir=s.store.call_dir(ev.run, info.ref, shard),
@@ -179,6 +180,8 @@ class Runtime:
             copy_input_files=s.copy_input_files,
             mount=s.mount,
             default_image=s.default_image,
+            env=dict(options.get("env") or {}),
+            runtime_defaults=dict(options.get("runtime_defaults") or {}),
         )
 
     def run_record(self, run: str) -> dict[str, Any]:

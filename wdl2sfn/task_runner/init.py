@@ -36,7 +36,16 @@ __all__ = [
     "write_bundle",
 ]
 
-RUN_OPTIONS = ("name", "s3upload", "delete_after", "no_cache", "tags", "copy_input_files")
+RUN_OPTIONS = (
+    "name",
+    "s3upload",
+    "delete_after",
+    "no_cache",
+    "tags",
+    "copy_input_files",
+    "env",
+    "runtime_defaults",
+)
 
 
 def normalize_request(raw: Any, s3: Any = None) -> dict[str, Any]:

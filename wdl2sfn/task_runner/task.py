@@ -77,6 +77,9 @@ class TaskContext:
     copy_input_files: bool = False
     mount: dict[str, Any] = field(default_factory=dict)
     default_image: str = "ubuntu:22.04"
+    #: run options (`run --env`, `--runtime-defaults`): task environment, runtime defaults
+    env: dict[str, str] = field(default_factory=dict)
+    runtime_defaults: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -147,7 +150,10 @@ def _prepare(
 
     # runtime{} (+ call-input overrides) -> normalized runtime.json
     raw = _eval_runtime(task, env, inputs, call_dir, ctx.call_name)
+    for key, default in ctx.runtime_defaults.items():  # miniwdl's --runtime-defaults
+        raw.setdefault(key, WDL.Value.from_json(WDL.Type.Any(), default))
     runtime = _normalize_runtime(raw, ctx, task, env)
+    runtime["env"] = {**ctx.env, **runtime["env"]}  # --env; the task's own env wins
 
     # WDL 1.2: the `task` runtime-info struct is visible to the command
     cmd_env = env
@@ -710,6 +716,7 @@ def _eval_outputs(
     trusted = _trusted_paths(env)
     stdlib = _stdlib(task, call_dir, outputs=True, trusted=trusted)
     outputs: WDL.Env.Bindings[WDL.Value.Base] = WDL.Env.Bindings()
+    missing: list[str] = []  # paths an output names that do not exist (for the message)
     for decl in adapter.task_decl_eval_order(list(task.outputs)):
         assert decl.expr is not None
         try:
@@ -730,12 +737,14 @@ def _eval_outputs(
                         f"Directory task output {name} is not a directory: {w.value}"
                     )
                 if not os.path.isdir(p):
+                    missing.append(p)
                     return None
                 _check_directory(p, name)
             else:
                 if os.path.isdir(p):
                     raise WdlOutputError(f"File task output {name} is not a file: {w.value}")
                 if not os.path.isfile(p):
+                    missing.append(p)
                     return None
             return p
 
@@ -747,10 +756,12 @@ def _eval_outputs(
                 v, lambda w: None if host_path(w) is None else w.value
             ).coerce(decl.type)
         except FileNotFoundError:
+            where = f": {missing[-1]}" if missing else ""
             raise WdlOutputError(
-                f"call {call}: File/Directory path not found in task output {decl.name}",
+                f"call {call}: File/Directory path not found in task output {decl.name}{where}",
                 call=call,
                 output=decl.name,
+                path=missing[-1] if missing else None,
             ) from None
         except WdlError as exn:
             raise type(exn)(f"call {call}: {exn}", call=call, output=decl.name) from exn

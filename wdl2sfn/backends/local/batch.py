@@ -432,6 +432,7 @@ class LocalBatch:
         self.kill_grace_seconds = float(kill_grace_seconds)
         self.clamp_to_machine = clamp_to_machine
         self.registry = FileJobDefinitions(registry_dir) if registry_dir is not None else None
+        self.container_user: str | None = None  # uid:gid for containers (run --as-me)
 
         self._cond = threading.Condition()
         self._free_cpus = self.cpus
@@ -1050,6 +1051,8 @@ class LocalBatch:
                     argv += ["--device", f"nvidia.com/gpu={i}"]
         for name in env_names:
             argv += ["-e", name]
+        if self.container_user:  # --as-me
+            argv += ["--user", self.container_user]
         mounts: list[tuple[str, str, bool]] = [(m, m, False) for m in self.mounts]
         volumes = {v.get("name"): v for v in container.get("volumes", [])}
         for mp in container.get("mountPoints", []):

@@ -40,6 +40,7 @@ class LocalBackend:
     cpus: int | None = None
     memory_mib: int | None = None
     strict_resources: bool = False
+    as_me: bool = False
     batch: LocalBatch | None = None
 
     def running_jobs(self) -> int:
@@ -78,6 +79,8 @@ class LocalBackend:
             clamp_to_machine=not self.strict_resources,
             ledger_dir=self.root / "_batch" / "running",
         )
+        if self.as_me:
+            batch.container_user = f"{os.getuid()}:{os.getgid()}"
         self.batch = batch
         runtime = Runtime(
             Settings(

@@ -1,0 +1,325 @@
+"""`wdl2sfn run`'s options: miniwdl's names and meanings, checked before anything runs.
+
+A miniwdl user's habits carry over (`-d/--dir`, `-i` from a file, stdin, inline JSON or a
+process substitution, `-o`, `--error-json`, `-v`, `--env`, `--runtime-defaults`,
+`--copy-input-files`, `--as-me`, `--debug`, `-p`). Every option is validated here, before the
+workflow runs, so a typo costs nothing: a bad `--s3upload` is found by asking S3, not by a failed
+upload at the end of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .usage import UsageError
+
+AWS_ONLY = ("follow", "wait", "stack")
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+DEFAULT_STACK = "wdl2sfn"
+
+
+def default_dir() -> str:
+    """Where runs go: $WDL2SFN_DIR, else the current directory (as miniwdl)."""
+    return os.environ.get("WDL2SFN_DIR") or "."
+
+
+def add_run_arguments(r: argparse.ArgumentParser) -> None:
+    """The run command's options (compile options and -p are added by the caller)."""
+    r.add_argument(
+        "inputs", nargs="*", metavar="NAME=VALUE", help="workflow inputs, as miniwdl run"
+    )
+    r.add_argument(
+        "-i",
+        "--input",
+        "--inputs",
+        dest="input_file",
+        metavar="INPUTS",
+        help="inputs JSON: a file (any readable path, e.g. <(...)), - for stdin, or inline "
+        "JSON such as '{\"wf.x\": 5}'",
+    )
+    r.add_argument(
+        "--backend", choices=("local", "aws"), default=os.environ.get("WDL2SFN_BACKEND", "local")
+    )
+    r.add_argument(
+        "-d",
+        "--dir",
+        default=None,
+        help="folder under which the run's own timestamped folder is made (default: "
+        "$WDL2SFN_DIR, else the current directory, as miniwdl); the call cache goes to "
+        "its _CACHE/",
+    )
+    r.add_argument(
+        "--no-cache", action="store_true", help="do not reuse (or record) call cache entries"
+    )
+    r.add_argument("--follow", action="store_true", help="(aws) follow the execution's progress")
+    r.add_argument("--wait", action="store_true", help="(aws) wait for the execution to end")
+    r.add_argument("--s3upload", metavar="URI", help="copy outputs and logs to this s3:// prefix")
+    r.add_argument("--delete-after", choices=("always", "success", "failure"))
+    r.add_argument(
+        "--stack",
+        default=None,
+        help="(aws) the deployed stack (default: $WDL2SFN_STACK or wdl2sfn)",
+    )
+    r.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
+    r.add_argument(
+        "--copy-input-files",
+        action="store_true",
+        help="copy File inputs into each call instead of linking them (tasks may then modify them)",
+    )
+    r.add_argument(
+        "--container",
+        choices=("host", "docker", "podman"),
+        default="host",
+        help="(local) run each job as a host process (default; the task's docker image is "
+        "ignored) or in its image with docker/podman",
+    )
+    r.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="stream tasks' stderr and print each call's progress (submitted, done, cached, "
+        "failed) instead of the live view",
+    )
+    r.add_argument(
+        "-o",
+        "--output",
+        dest="output_file",
+        metavar="OUT.json",
+        help="write the outputs JSON (or the error JSON) to this file instead of stdout",
+    )
+    r.add_argument(
+        "--error-json",
+        action="store_true",
+        help="on failure print the error JSON on stdout (always done; accepted as in miniwdl)",
+    )
+    r.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="set (NAME=VALUE) or pass through (NAME) an environment variable to every task",
+    )
+    r.add_argument(
+        "--runtime-defaults",
+        metavar="JSON",
+        help="runtime settings for tasks that do not set them: a JSON file or an inline object "
+        "such as '{\"maxRetries\": 2}'",
+    )
+    r.add_argument(
+        "--as-me",
+        action="store_true",
+        help="(local) run containers as the invoking uid:gid (host jobs always do)",
+    )
+    r.add_argument(
+        "--strict-resources",
+        action="store_true",
+        help="(local) refuse a task asking more CPU/memory than this machine has, instead of "
+        "running it clamped to the machine with a warning",
+    )
+    r.add_argument("--debug", action="store_true", help="tracebacks for unexpected errors")
+
+
+def validate(args: argparse.Namespace) -> None:
+    """Every option, before anything runs; raises UsageError naming the option."""
+    _check_aws_only(args)
+    if args.stack is None:
+        args.stack = os.environ.get("WDL2SFN_STACK") or DEFAULT_STACK
+    if args.dir is None:
+        args.dir = default_dir()
+    if getattr(args, "max_concurrency", 0) < 0:
+        raise UsageError(f"--max-concurrency {args.max_concurrency}: expected 0 (no cap) or more")
+    for tag in args.tag:
+        if "=" not in tag or not tag.split("=", 1)[0]:
+            raise UsageError(f"--tag {tag!r}: expected KEY=VALUE")
+    args.env_values = parse_env(args.env)
+    args.runtime_defaults_values = parse_runtime_defaults(args.runtime_defaults)
+    if args.output_file:
+        check_writable_file(args.output_file, "-o")
+    if args.backend == "local":
+        check_run_root(Path(args.dir))
+        if args.s3upload:
+            check_s3upload(args.s3upload)
+        if args.container != "host":
+            check_container_runtime(args.container)
+
+
+def _check_aws_only(args: argparse.Namespace) -> None:
+    if args.backend == "aws":
+        return
+    given = [f"--{name}" for name in AWS_ONLY if getattr(args, name)]
+    if given:
+        raise UsageError(f"{', '.join(given)}: only with --backend aws (this run is local)")
+
+
+def parse_env(pairs: list[str]) -> dict[str, str]:
+    """--env NAME=VALUE sets, --env NAME passes this environment's value through."""
+    out: dict[str, str] = {}
+    for item in pairs:
+        name, eq, value = item.partition("=")
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise UsageError(f"--env {item!r}: expected NAME or NAME=VALUE")
+        if not eq:
+            if name not in os.environ:
+                raise UsageError(f"--env {name}: not set in this environment (use {name}=VALUE)")
+            value = os.environ[name]
+        out[name] = value
+    return out
+
+
+def parse_runtime_defaults(text: str | None) -> dict[str, Any]:
+    """--runtime-defaults: a JSON object, inline or in a file (as miniwdl)."""
+    if not text:
+        return {}
+    source = "--runtime-defaults"
+    if not text.lstrip().startswith("{"):
+        source = text
+        try:
+            text = Path(text).read_text()
+        except OSError as exn:
+            raise UsageError(f"--runtime-defaults {source}: {exn.strerror or exn}") from exn
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exn:
+        raise UsageError(f"{source}: not valid JSON: {exn.msg} (line {exn.lineno})") from exn
+    if not isinstance(value, dict):
+        raise UsageError(f"{source}: expected a JSON object of runtime settings")
+    return value
+
+
+def read_inputs_argument(value: str | None) -> str | None:
+    """-i's JSON text: inline (starts with '{'), stdin (-), or any readable path (a file,
+    /dev/fd/N from <(...)). Read once here, so pipes work; checked to be a JSON object."""
+    if value is None:
+        return None
+    stripped = value.strip()
+    if stripped.startswith("{"):
+        text, where = stripped, "-i"
+    elif stripped == "-":
+        text, where = sys.stdin.read(), "stdin"
+    else:
+        text, where = _read_inputs_file(value), value
+    try:
+        parsed = json.loads(text)
+    except json.JSONDecodeError as exn:
+        raise UsageError(
+            f"{where}:{exn.lineno}:{exn.colno}: inputs are not valid JSON: {exn.msg}"
+        ) from exn
+    if not isinstance(parsed, dict):
+        raise UsageError(f"{where}: inputs must be a JSON object")
+    return json.dumps(parsed)
+
+
+def _read_inputs_file(path: str) -> str:
+    if os.path.isdir(path):
+        raise UsageError(f"{path}: is a folder, not an inputs file")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError as exn:
+        raise UsageError(f"{path}: inputs file not found") from exn
+    except (OSError, UnicodeDecodeError) as exn:
+        raise UsageError(f"{path}: cannot read the inputs file: {exn}") from exn
+
+
+def check_writable_file(path: str, option: str) -> None:
+    """An output file's folder must exist and be writable, and the path not be a folder."""
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise UsageError(f"{option} {path}: is a folder")
+    if not folder.is_dir():
+        raise UsageError(f"{option} {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"{option} {path}: folder {folder} is not writable")
+
+
+def check_run_root(root: Path) -> None:
+    """--dir must be a folder we can write in: made now if missing, probed with a file."""
+    probe = root
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise UsageError(f"--dir {root}: {probe} is a file, not a folder")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        test = root / f".wdl2sfn-write-test-{os.getpid()}"
+        test.write_text("")
+        test.unlink()
+    except OSError as exn:
+        raise UsageError(f"--dir {root}: not writable ({exn.strerror or exn})") from exn
+
+
+def check_s3upload(uri: str) -> None:
+    """Scheme and bucket name, credentials, and the bucket reachable: before the run."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise UsageError(f"--s3upload {uri}: expected s3://BUCKET/PREFIX")
+    if not BUCKET.match(parsed.netloc):
+        raise UsageError(f"--s3upload {uri}: {parsed.netloc!r} is not a valid S3 bucket name")
+    from .s3check import bucket_problem
+
+    problem = bucket_problem(parsed.netloc)
+    if problem:
+        raise UsageError(f"--s3upload {uri}: {problem}")
+
+
+def check_container_runtime(runtime: str) -> None:
+    """--container docker|podman needs the command and a daemon that answers."""
+    import shutil
+    import subprocess
+
+    exe = shutil.which(runtime)
+    if exe is None:
+        raise UsageError(f"--container {runtime}: no {runtime} command on PATH")
+    try:
+        probe = subprocess.run(
+            [exe, "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exn:
+        raise UsageError(f"--container {runtime}: {runtime} does not answer ({exn})") from exn
+    if probe.returncode != 0:
+        reason = (probe.stderr.strip().splitlines() or ["no reason given"])[-1]
+        raise UsageError(f"--container {runtime}: the {runtime} daemon is not usable: {reason}")
+
+
+def write_rerun(run_dir: Path, argv: list[str], wdl: str, value_options: set[str]) -> None:
+    """<run>/rerun: the same command, from the same folder, with this run's inputs.json."""
+    kept = _without_inputs(argv, value_options)
+    kept = [os.path.abspath(a) if a == wdl else a for a in kept]
+    command = [sys.executable, "-m", "wdl2sfn.cli", *kept, "-i", str(run_dir / "inputs.json")]
+    text = (
+        "#!/bin/sh\n# run this workflow again with the same inputs and options\n"
+        f'cd {shlex.quote(os.getcwd())} && exec {shlex.join(command)} "$@"\n'
+    )
+    path = run_dir / "rerun"
+    path.write_text(text)
+    path.chmod(0o755)
+
+
+def _without_inputs(argv: list[str], value_options: set[str]) -> list[str]:
+    """argv minus NAME=VALUE inputs and -i (the run's inputs.json holds them all)."""
+    out: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-i", "--input", "--inputs"):
+            next(args, None)
+        elif arg in value_options:
+            out += [arg, next(args, "")]
+        elif arg.startswith(("--input=", "--inputs=")):
+            continue
+        elif "=" in arg and not arg.startswith("-"):
+            continue
+        else:
+            out.append(arg)
+    return out
