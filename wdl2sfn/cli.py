@@ -67,7 +67,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         raise
     except Exception as exn:
-        if getattr(args, "debug", False):
+        if getattr(args, "debug", False) or getattr(args, "debug_all", False):
             raise
         return _fail_unexpected(exn)
 
@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="wdl2sfn", description="WDL -> AWS Step Functions compiler and runner"
     )
     p.add_argument("--version", action="version", version=f"wdl2sfn {__version__}")
+    p.add_argument(
+        "--debug", dest="debug_all", action="store_true", help="tracebacks for unexpected errors"
+    )
     sub = p.add_subparsers(dest="command")
 
     c = sub.add_parser("compile", help="compile WDL into an ASL state machine (JSON on stdout)")

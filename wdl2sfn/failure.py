@@ -116,11 +116,28 @@ def describe(run_dir: Path, error: str, cause: str) -> Failure:
     if isinstance(parsed, dict) and "errorMessage" in parsed:
         message = str(parsed["errorMessage"])
         error_type = str(parsed.get("errorType", error_type))
+    elif isinstance(parsed, dict) and "JobName" in parsed and "StatusReason" in parsed:
+        message = batch_job_message(parsed)
     failure = Failure(error=error_type, message=message)
     call_dir = _call_dir(message)
     if call_dir is not None:
         _add_call(failure, run_dir, call_dir)
     return failure
+
+
+def batch_job_message(job: dict[str, Any]) -> str:
+    """A failed Batch job (a Task state's Cause) in words: which job, why, where its log is."""
+    name = str(job.get("JobName", ""))
+    what = "the upload of outputs to S3" if name.startswith("upload-") else f"Batch job {name}"
+    attempts = len(job.get("Attempts") or []) or 1
+    line = f"{what} failed after {attempts} attempt{'s' if attempts > 1 else ''}"
+    line += f": {job.get('StatusReason')}"
+    container = job.get("Container") or {}
+    if isinstance(container.get("ExitCode"), int):
+        line += f" (exit status {container['ExitCode']})"
+    if container.get("LogStreamName"):
+        line += f"; log: {container['LogStreamName']}"
+    return line
 
 
 def _call_dir(message: str) -> Path | None:
