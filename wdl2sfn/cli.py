@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("self-test", help="run the built-in test workflow end to end")
     s.add_argument("--backend", choices=("local", "aws"), default="local")
-    s.add_argument("--dir", default=None)
+    s.add_argument("-d", "--dir", default=None)
+    s.add_argument("--region", default=None, help="(aws) the region")
     s.set_defaults(func=cmd_self_test)
 
     ls = sub.add_parser("list", help="list local runs")
@@ -270,12 +271,24 @@ def cmd_compile(args: argparse.Namespace) -> int:
                 json.dumps(child.definition, indent=2) + "\n"
             )
     else:
+        _refuse_dropping_children(compiled)
         sys.stdout.write(text)
     if args.report:
         print(human_report(compiled.report), file=sys.stderr)
     if args.report_json:
         Path(args.report_json).write_text(json.dumps(compiled.report, indent=2) + "\n")
     return 0
+
+
+def _refuse_dropping_children(compiled: CompiledWorkflow) -> None:
+    """stdout holds one JSON document: a workflow compiled to several state machines
+    (--subworkflows machine, or split past --max-definition-bytes) needs -o for the others."""
+    children = sorted(compiled.all_machines())
+    if children:
+        raise UsageError(
+            f"{compiled.name} compiles to {len(children) + 1} state machines (children: "
+            f"{', '.join(children)}): give -o FILE to write them all (FILE and FILE.<child>.json)"
+        )
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
@@ -531,6 +544,8 @@ def cmd_self_test(args: argparse.Namespace) -> int:
     sample = Path(__file__).parent / "self_test.wdl"
     root = args.dir or tempfile.mkdtemp(prefix="wdl2sfn-self-test-")
     argv = ["run", str(sample), "--dir", root, "--backend", args.backend, "who=self-test"]
+    if args.region:
+        argv += ["--region", args.region]
     return main(argv)
 
 

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 from .usage import UsageError
 
-AWS_ONLY = ("follow", "wait", "stack")
+AWS_ONLY = ("follow", "wait", "stack", "region")
 BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 DEFAULT_STACK = "wdl2sfn"
 
@@ -67,6 +67,9 @@ def add_run_arguments(r: argparse.ArgumentParser) -> None:
         "--stack",
         default=None,
         help="(aws) the deployed stack (default: $WDL2SFN_STACK or wdl2sfn)",
+    )
+    r.add_argument(
+        "--region", default=None, help="(aws) the region (default: AWS_REGION / AWS_DEFAULT_REGION)"
     )
     r.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
     r.add_argument(

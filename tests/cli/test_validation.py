@@ -29,6 +29,7 @@ def no_runs(root: Path) -> bool:
         (["--follow"], "--follow"),
         (["--wait"], "--wait"),
         (["--stack", "mine"], "--stack"),
+        (["--region", "us-east-1"], "--region"),
         (["--s3upload", "http://bucket/x"], "--s3upload"),
         (["--s3upload", "s3://Bad_Bucket/x"], "--s3upload"),
         (["--runtime-defaults", "[1]"], "--runtime-defaults"),
@@ -128,3 +129,12 @@ def test_input_template_lists_required_inputs_namespaced():
     out = wdl2sfn("input-template", str(SAMPLES / "files" / "files.wdl"))
     assert out.code == 0
     assert json.loads(out.stdout) == {"files.text": "File"}
+
+
+def test_compile_to_stdout_refuses_to_drop_child_machines(tmp_path):
+    wdl = str(SAMPLES / "subworkflow" / "subworkflow.wdl")
+    out = wdl2sfn("compile", wdl, "--subworkflows", "machine")
+    assert out.code == 2 and "give -o FILE" in out.last_line
+    written = wdl2sfn("compile", wdl, "--subworkflows", "machine", "-o", str(tmp_path / "m.json"))
+    assert written.code == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.summarize.json"]

@@ -151,7 +151,9 @@ def _prepare(
     # runtime{} (+ call-input overrides) -> normalized runtime.json
     raw = _eval_runtime(task, env, inputs, call_dir, ctx.call_name)
     for key, default in ctx.runtime_defaults.items():  # miniwdl's --runtime-defaults
-        raw.setdefault(key, WDL.Value.from_json(WDL.Type.Any(), default))
+        same = ("docker", "container") if key in ("docker", "container") else (key,)
+        if not any(k in raw for k in same):
+            raw[key] = WDL.Value.from_json(WDL.Type.Any(), default)
     runtime = _normalize_runtime(raw, ctx, task, env)
     runtime["env"] = {**ctx.env, **runtime["env"]}  # --env; the task's own env wins
 
