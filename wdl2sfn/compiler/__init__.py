@@ -14,7 +14,7 @@ from WDL import Tree
 from .. import wdl
 from . import ir
 from .bundle import Bundle, bundle_of
-from .emit import emit
+from .emit import Emitter
 from .plan import build_plan
 from .report import placeholders_of, report_of
 from .split import fit_definition
@@ -83,7 +83,8 @@ def _fit_all(plan: ir.Plan) -> None:
 
 def _compiled(plan: ir.Plan, bundle: Bundle) -> CompiledWorkflow:
     """The machine of `plan` and, nested, the child machines it starts (deploy depth first)."""
-    definition = emit(plan)
+    emitter = Emitter(plan)
+    definition = emitter.machine()
     children = {name: _compiled(child, bundle) for name, child in plan.children.items()}
     return CompiledWorkflow(
         name=plan.name,
@@ -93,7 +94,7 @@ def _compiled(plan: ir.Plan, bundle: Bundle) -> CompiledWorkflow:
         sources=bundle.files,
         main=bundle.main,
         plan=plan,
-        report=report_of(plan, definition),
+        report=report_of(plan, definition, emitter.scatters),
         children=children,
     )
 

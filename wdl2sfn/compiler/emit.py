@@ -25,7 +25,7 @@ from typing import Any
 
 from ..statemachine import asl
 from . import ir
-from .events import BATCH_CHILD_BUDGET, ITEMS_PER_BATCH_CAP, events_per_shard
+from .events import shards_per_child
 from .steps import fsx_states
 
 QUEUES = {"cpu": "${CpuQueueArn}", "spot": "${SpotQueueArn}", "gpu": "${GpuQueueArn}"}
@@ -38,6 +38,8 @@ MAP_RESULTS_PREFIX = "_map_results"  # Step Functions appends the Map Run id
 class Emitter:
     plan: ir.Plan
     names: asl.StateNames = field(default_factory=asl.StateNames)
+    #: every scatter emitted, with its Distributed Map state (the report reads both)
+    scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ whole machine
     def machine(self) -> dict[str, Any]:
@@ -216,14 +218,15 @@ class Emitter:
             processor.start = self.chain(processor, unit.body, None)
             state["MaxConcurrency"] = self._child_concurrency(1)
         else:
-            per_batch = batch_size(unit.body)
+            batch_map = self._batch_map(unit)
+            per_batch = shards_per_child(
+                batch_map["ItemProcessor"], self.plan.options.history_limit
+            )
             state["ItemBatcher"] = {
                 "MaxItemsPerBatch": per_batch,
                 "MaxInputBytesPerBatch": MAX_BATCH_BYTES,
             }
-            processor.start = processor.add(
-                self.names.claim(f"{unit.label}: batch"), self._batch_map(unit)
-            )
+            processor.start = processor.add(self.names.claim(f"{unit.label}: batch"), batch_map)
             state["MaxConcurrency"] = self._child_concurrency(INLINE_MAP_CONCURRENCY)
         state["ItemProcessor"] = {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
@@ -234,6 +237,7 @@ class Emitter:
             "Parameters": {"Bucket": "${RunBucket}", "Prefix": MAP_RESULTS_PREFIX},
         }
         state["ResultPath"] = None
+        self.scatters.append((unit, state))
         return state
 
     def _batch_map(self, unit: ir.ScatterUnit) -> dict[str, Any]:
@@ -356,12 +360,6 @@ class Emitter:
                 state["Comment"] = comment
             g.add(names[i], self._finish_state(state, following))
         return name
-
-
-def batch_size(body: ir.Step) -> int:
-    """Shards per child execution so that the child stays within its history budget."""
-    per_shard = events_per_shard(body)
-    return max(1, min(ITEMS_PER_BATCH_CAP, BATCH_CHILD_BUDGET // per_shard))
 
 
 def emit(plan: ir.Plan) -> dict[str, Any]:

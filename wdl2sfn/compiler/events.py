@@ -1,86 +1,157 @@
-"""History-event and transition arithmetic for compiled plans.
+"""History-event and transition arithmetic, read off the emitted ASL itself.
 
 Step Functions fails a Standard execution at 25,000 history events. The compiler sizes each
-Distributed Map batch from these counts, and `compile --report` prints them. The counts follow
-the events AWS writes for the happy path of each state kind:
+Distributed Map batch from these counts and `compile --report` prints them. They are computed from
+the states the emitter actually wrote (not from a parallel model of the plan), so a change of
+shape (an FSx run-time step is three states: runner job, `s3:getObject`, Pass) is counted the
+moment it is emitted. The counts follow the events AWS writes on the happy path of each state:
 
-* Lambda Task: Entered, Scheduled, Started, Succeeded, Exited            (5)
-* Batch .sync Task: the same plus Submitted                              (6)
-* Choice / Pass / Succeed: Entered, Exited                                (2)
+* Task (request-response, e.g. lambda:invoke, aws-sdk:*): Entered, Scheduled, Started,
+  Succeeded, Exited                                                       (5)
+* Task `.sync` / `.waitForTaskToken`: the same plus Submitted              (6)
+* Choice / Pass / Succeed / Wait / Fail: Entered, Exited                   (2)
 * Parallel: Entered, Started, Succeeded, Exited                           (4) + branches
-* inline Map: Entered, Started, Succeeded, Exited                         (4)
-* Distributed Map: Entered, Started, MapRunStarted, MapRunSucceeded,
-  Succeeded, Exited                                                       (6)
+* inline Map: Entered, Started, Succeeded, Exited                         (4) + iterations
 * an inline Map iteration: IterationStarted, IterationSucceeded           (2) + body
+* Distributed Map: Entered, Started, MapRunStarted, MapRunSucceeded,
+  Succeeded, Exited                                                       (6) (items run in children)
+
+A graph's count is its longest happy path (Next, Choice rules, Default; never Catch), so a
+`cached?` Choice counts the job it may skip.
 """
 
 from __future__ import annotations
 
-from . import ir
+from collections.abc import Callable
+from typing import Any
 
-LAMBDA_TASK = 5
-BATCH_TASK = 6
-CHOICE = 2
+TASK = 5
+SYNC_TASK = 6
+SIMPLE_STATE = 2
 PARALLEL = 4
 MAP_STATE = 4
 DISTRIBUTED_MAP_STATE = 6
 ITERATION = 2
 EXECUTION = 2  # ExecutionStarted, ExecutionSucceeded
 HISTORY_LIMIT = 25_000
-BATCH_CHILD_BUDGET = 20_000  # leave room for retries of throttled calls inside a child
+BUDGET_SHARE = 0.8  # leave room for retries of throttled calls inside a child
 ITEMS_PER_BATCH_CAP = 500
+CHILD_FIXED = EXECUTION + MAP_STATE  # a batch child: its execution and its inline Map
 
-CALL_EVENTS = LAMBDA_TASK + CHOICE + BATCH_TASK + LAMBDA_TASK  # prepare, cached?, run, collect
 CALL_TRANSITIONS = 4
 
-
-def events(step: ir.Step) -> int:
-    """Worst-case happy-path events one instance of `step` adds to the execution running it."""
-    if step is None:
-        return 0
-    if isinstance(step, ir.Seq):
-        return sum(events(s) for s in step.steps)
-    if isinstance(step, ir.Par):
-        return PARALLEL + sum(events(b) for b in step.branches)
-    if isinstance(step, ir.CallUnit):
-        return CALL_EVENTS
-    if isinstance(step, ir.IfUnit):
-        return LAMBDA_TASK + CHOICE + events(step.body)
-    if isinstance(step, ir.ScatterUnit):
-        return LAMBDA_TASK + DISTRIBUTED_MAP_STATE  # shards run in child executions
-    assert isinstance(step, ir.SubMachineUnit | ir.PartUnit)
-    return BATCH_TASK  # startExecution.sync: the same shape as a .sync task
+Weight = Callable[[dict[str, Any], int], int]
 
 
-def events_per_shard(body: ir.Step) -> int:
-    return ITERATION + max(1, events(body))
+def budget(history_limit: int = HISTORY_LIMIT) -> int:
+    """Events a Distributed Map child may plan for (the rest absorbs retried calls)."""
+    return int(history_limit * BUDGET_SHARE)
 
 
-def child_events(unit: ir.ScatterUnit, shards_in_child: int) -> int:
-    """Events of one Distributed Map child execution holding `shards_in_child` shards."""
-    if unit.has_inner_scatter:
-        return EXECUTION + events(unit.body)
-    return EXECUTION + MAP_STATE + shards_in_child * events_per_shard(unit.body)
+def is_distributed(state: dict[str, Any]) -> bool:
+    config = state.get("ItemProcessor", {}).get("ProcessorConfig", {})
+    return state.get("Type") == "Map" and config.get("Mode") == "DISTRIBUTED"
 
 
-def root_events(plan: ir.Plan) -> int:
-    """Events of the top execution: init, the root step, outputs, upload."""
-    fixed = EXECUTION + LAMBDA_TASK + LAMBDA_TASK + CHOICE + BATCH_TASK + CHOICE
-    return fixed + events(plan.root)
+def _successors(state: dict[str, Any]) -> list[str]:
+    """Happy-path successors: Next, Choice rules, Default (a Catch is a failure path)."""
+    out = [state["Next"]] if "Next" in state else []
+    out += [rule["Next"] for rule in state.get("Choices", [])]
+    if "Default" in state:
+        out.append(state["Default"])
+    return out
 
 
-def transitions(step: ir.Step) -> int:
-    """State transitions of one instance of `step` (what Standard workflows are billed for)."""
-    if step is None:
-        return 0
-    if isinstance(step, ir.Seq):
-        return sum(transitions(s) for s in step.steps)
-    if isinstance(step, ir.Par):
-        return 1 + sum(transitions(b) for b in step.branches)
-    if isinstance(step, ir.CallUnit):
-        return CALL_TRANSITIONS
-    if isinstance(step, ir.IfUnit):
-        return 2 + transitions(step.body)
-    if isinstance(step, ir.ScatterUnit):
-        return 2
+def longest_path(graph: dict[str, Any], weight: Weight, iterations: int = 1) -> int:
+    """The heaviest path from StartAt to an end (iterative: chains run thousands of states)."""
+    states = graph["States"]
+    best: dict[str, int] = {}
+    stack: list[tuple[str, bool]] = [(graph["StartAt"], False)]
+    while stack:
+        name, expanded = stack.pop()
+        if name in best:
+            continue
+        nexts = [n for n in _successors(states[name]) if n in states]
+        if expanded:
+            tail = max((best[n] for n in nexts), default=0)
+            best[name] = weight(states[name], iterations) + tail
+            continue
+        stack.append((name, True))
+        stack.extend((n, False) for n in nexts if n not in best)
+    return best[graph["StartAt"]]
+
+
+def state_events(state: dict[str, Any], iterations: int = 1) -> int:
+    """Happy-path events one entry of `state` writes to the execution running it."""
+    kind = state["Type"]
+    if kind == "Task":
+        resource = state.get("Resource", "")
+        return SYNC_TASK if (".sync" in resource or ".waitForTaskToken" in resource) else TASK
+    if kind == "Parallel":
+        return PARALLEL + sum(graph_events(b) for b in state["Branches"])
+    if kind == "Map":
+        if is_distributed(state):
+            return DISTRIBUTED_MAP_STATE
+        body = graph_events(state["ItemProcessor"])
+        return MAP_STATE + iterations * (ITERATION + body)
+    return SIMPLE_STATE
+
+
+def state_transitions(state: dict[str, Any], iterations: int = 1) -> int:
+    """Billed transitions (one per state entered) of one entry of `state`."""
+    kind = state["Type"]
+    if kind == "Parallel":
+        return 1 + sum(graph_transitions(b) for b in state["Branches"])
+    if kind == "Map" and not is_distributed(state):
+        return 1 + iterations * graph_transitions(state["ItemProcessor"])
     return 1
+
+
+def graph_events(graph: dict[str, Any], iterations: int = 1) -> int:
+    """Events of one run through `graph`; inline Maps in it run `iterations` items each."""
+    return longest_path(graph, state_events, iterations)
+
+
+def graph_transitions(graph: dict[str, Any], iterations: int = 1) -> int:
+    return longest_path(graph, state_transitions, iterations)
+
+
+def shards_per_child(body: dict[str, Any], history_limit: int = HISTORY_LIMIT) -> int:
+    """Shards per batch child so that the child, fixed events included, stays in its budget."""
+    per_shard = ITERATION + max(1, graph_events(body))
+    room = budget(history_limit) - CHILD_FIXED
+    return max(1, min(ITEMS_PER_BATCH_CAP, room // per_shard))
+
+
+def batch_of(state: dict[str, Any]) -> int:
+    """Shards per child execution of a Distributed Map state (1 without an ItemBatcher)."""
+    return int(state.get("ItemBatcher", {}).get("MaxItemsPerBatch", 1))
+
+
+def child_events(state: dict[str, Any]) -> int:
+    """Events of one full child execution of a Distributed Map state, as emitted."""
+    return EXECUTION + graph_events(state["ItemProcessor"], batch_of(state))
+
+
+def transitions_per_shard(state: dict[str, Any]) -> float:
+    """Transitions per shard of a Distributed Map's full children (the batch Map included)."""
+    batch = batch_of(state)
+    return graph_transitions(state["ItemProcessor"], batch) / batch
+
+
+def execution_events(definition: dict[str, Any]) -> int:
+    """Events of one execution of a whole machine (its scatters' shards run in children)."""
+    return EXECUTION + graph_events(definition)
+
+
+def distributed_maps(graph: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """(name, state) of every Distributed Map in a definition, children's processors included."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for name, state in graph["States"].items():
+        if is_distributed(state):
+            found.append((name, state))
+        for sub in state.get("Branches", []) + (
+            [state["ItemProcessor"]] if "ItemProcessor" in state else []
+        ):
+            found.extend(distributed_maps(sub))
+    return found

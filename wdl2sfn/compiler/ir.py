@@ -20,10 +20,12 @@ class CallUnit:
 @dataclass
 class ScatterUnit:
     ref: str
-    label: str  # "scatter sample"
+    label: str  # "scatter sample in samples"
     line: int
     body: Step
     has_inner_scatter: bool = False  # a nested scatter with calls: one child execution per shard
+    file: str = ""  # the WDL file (base name) holding it
+    depth: int = 1  # scatters around its shards, itself included (length of a shard index)
 
 
 @dataclass
@@ -74,6 +76,7 @@ class Options:
     max_concurrency: int = 0  # cap on concurrent Batch jobs per scatter (0: AWS defaults)
     subworkflows: str = "inline"  # inline | machine
     max_definition_bytes: int = 900_000  # split into child machines past this (AWS limit: 1 MiB)
+    history_limit: int = 25_000  # events per execution (AWS's hard quota; lower only in tests)
 
 
 @dataclass
@@ -85,4 +88,5 @@ class Plan:
     scoped: bool = False  # a child machine: node references are relative to the input's scope
     kind: str = "workflow"  # workflow | subworkflow | part (children start without init/outputs)
     added_waits: list[tuple[str, str]] = field(default_factory=list)
+    joins: list[dict[str, object]] = field(default_factory=list)  # exact joins (see joins.py)
     children: dict[str, Plan] = field(default_factory=dict)

@@ -10,6 +10,7 @@ Steps:
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -134,7 +135,16 @@ class _PlanBuilder:
         line = node.pos.line
         if isinstance(node, Tree.Scatter):
             body = self.region(ref)
-            return ir.ScatterUnit(ref, f"scatter {node.variable}", line, body, _has_scatter(body))
+            depth = 1 + sum(isinstance(self.index[c].node, Tree.Scatter) for c in self.chains[ref])
+            return ir.ScatterUnit(
+                ref,
+                f"scatter {node.variable}",
+                line,
+                body,
+                _has_scatter(body),
+                file=os.path.basename(node.pos.abspath or node.pos.uri),
+                depth=depth,
+            )
         if isinstance(node, Tree.Conditional):
             return ir.IfUnit(ref, f"if {_short(str(node.expr))}", line, self.region(ref))
         assert isinstance(node, Tree.Call)

@@ -12,7 +12,6 @@ from typing import Any
 
 from ..statemachine import asl
 from . import events, ir
-from .emit import MAX_BATCH_BYTES, batch_size
 from .plan import iter_units
 
 DEFINITION_LIMIT = 1_048_576
@@ -27,6 +26,10 @@ LAMBDA_PER_REQUEST = 0.20 / 1_000_000
 LAMBDA_GB_SECOND = 0.0000166667
 LAMBDA_GB = 0.5  # memory of the run-time step functions
 LAMBDA_SECONDS = 0.5  # assumed mean duration of one run-time step
+EC2_VCPU_HOUR = 0.048  # m5 on-demand: $0.096 per hour for 2 vCPU (the FSx runner's EC2 fleet)
+RUNNER_VCPU = 1  # a runner job's reservation
+RUNNER_SECONDS = 20.0  # assumed container start + python + the step, per runner job
+FSX_CALL_TRANSITIONS = 6  # prepare (job, s3:getObject, Pass), cached?, run, collect (job)
 
 
 def placeholders_of(definition: dict[str, Any]) -> list[str]:
@@ -45,71 +48,111 @@ def count_states(states: dict[str, Any]) -> int:
     return total
 
 
-def scatter_figures(plan: ir.Plan) -> list[dict[str, Any]]:
-    """Per scatter: shards per child execution and that child's worst-case history events."""
-    out = []
-    for unit in iter_units(plan.root):
-        if isinstance(unit, ir.ScatterUnit):
-            per_child = 1 if unit.has_inner_scatter else batch_size(unit.body)
-            out.append(
-                {
-                    "scatter": unit.label,
-                    "line": unit.line,
-                    "shards_per_child_execution": per_child,
-                    "child_execution_events": events.child_events(unit, per_child),
-                    "transitions_per_shard": events.transitions(unit.body),
-                }
-            )
-    return out
+def scatter_figures(scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Per scatter, from its emitted Distributed Map: shards per child execution, that child's
+    happy-path history events and the transitions each shard costs."""
+    return [
+        {
+            "scatter": unit.label,
+            "line": unit.line,
+            "where": f"{unit.file}:{unit.line}",
+            "shards_per_child_execution": events.batch_of(state),
+            "child_execution_events": events.child_events(state),
+            "transitions_per_shard": round(events.transitions_per_shard(state), 4),
+        }
+        for unit, state in scatters
+    ]
 
 
-def report_of(plan: ir.Plan, definition: dict[str, Any]) -> dict[str, Any]:
+def batch_input_bound(scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]]) -> int:
+    """Largest Distributed Map batch input: MaxItemsPerBatch items `{"shard":[i,...]}` (indices
+    below 10^10) wrapped in `{"Items":[...]}`; one item per child when there is no batcher."""
+    bound = 0
+    for unit, state in scatters:
+        depth = unit.depth
+        item = len('{"shard":[]}') + depth * 11
+        bound = max(bound, len('{"Items":[]}') + events.batch_of(state) * (item + 1))
+    return bound
+
+
+def report_of(
+    plan: ir.Plan,
+    definition: dict[str, Any],
+    scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]] | None = None,
+) -> dict[str, Any]:
     size = asl.definition_bytes(definition)
     calls = sum(1 for u in iter_units(plan.root) if isinstance(u, ir.CallUnit))
-    root_events = events.root_events(plan)
-    scatters = scatter_figures(plan)
-    worst = max([root_events, *(s["child_execution_events"] for s in scatters)])
+    root_events = events.execution_events(definition)
+    figures = scatter_figures(scatters or [])
+    worst = max([root_events, *(s["child_execution_events"] for s in figures)])
+    fsx = plan.options.filesystem == "fsx"
     return {
         "workflow": plan.name,
         "states": count_states(definition["States"]),
         "calls": calls,
         "definition_bytes": size,
         "definition_limit_bytes": DEFINITION_LIMIT,
+        "filesystem": plan.options.filesystem,
         "history": {
-            "limit": events.HISTORY_LIMIT,
+            "limit": plan.options.history_limit,
+            "child_budget": events.budget(plan.options.history_limit),
             "root_execution_events": root_events,
             "worst_execution_events": worst,
-            "scatters": scatters,
-            "note": "events per execution do not grow with scatter width: shards run in "
-            "Distributed Map child executions of bounded size",
+            "scatters": figures,
+            "note": "counted from the emitted states (happy path, longest branch); shards run "
+            "in Distributed Map child executions sized to the child budget, fixed events included",
         },
-        "payload": {
-            "limit_bytes": PAYLOAD_LIMIT,
-            "max_batch_input_bytes": MAX_BATCH_BYTES,
-            "note": "states carry run id, node, shard index and small scalars; WDL values stay in the run store",
-        },
+        "payload": payload_figures(plan, scatters or []),
         "placeholders": placeholders_of(definition),
-        "transitions": {"per_call": events.CALL_TRANSITIONS, "per_call_cache_hit": 3},
+        "transitions": {
+            "per_call": FSX_CALL_TRANSITIONS if fsx else events.CALL_TRANSITIONS,
+            "per_call_cache_hit": 5 if fsx else 3,
+        },
         "added_waits": [list(pair) for pair in plan.added_waits],
-        "cost_model": cost_model(calls_total=1000, hours=10.0),
+        "joins": [dict(j) for j in plan.joins],
+        "cost_model": cost_model(calls_total=1000, hours=10.0, fsx=fsx),
+    }
+
+
+def payload_figures(
+    plan: ir.Plan, scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]]
+) -> dict[str, Any]:
+    batch = batch_input_bound(scatters)
+    return {
+        "limit_bytes": PAYLOAD_LIMIT,
+        "max_batch_input_bytes": batch,
+        "note": "batch inputs computed from MaxItemsPerBatch and the scatter nesting depth; "
+        "other states carry run id, node, shard index and small scalars; WDL values stay in "
+        "the run store",
     }
 
 
 def cost_model(
-    *, calls_total: int, hours: float, transitions_per_call: int = events.CALL_TRANSITIONS
+    *,
+    calls_total: int,
+    hours: float,
+    transitions_per_call: int | None = None,
+    fsx: bool = False,
 ) -> dict[str, Any]:
-    """Orchestration cost of a run: wdl2sfn (transitions + Lambda) vs a Fargate engine job."""
-    transitions = calls_total * transitions_per_call + 10
-    lambda_calls = calls_total * 2 + 3
+    """Orchestration cost of a run: wdl2sfn (transitions + run-time steps) vs a Fargate engine
+    job. With FSx the steps are runner Batch jobs (Lambda cannot mount FSx), priced as EC2
+    vCPU time, and each step that returns a result takes two more states (s3:getObject, Pass)."""
+    per_call = transitions_per_call or (FSX_CALL_TRANSITIONS if fsx else events.CALL_TRANSITIONS)
+    transitions = calls_total * per_call + 10
+    steps = calls_total * 2 + 3
     sfn = transitions * PRICE_PER_TRANSITION
-    lam = lambda_calls * (LAMBDA_PER_REQUEST + LAMBDA_GB * LAMBDA_SECONDS * LAMBDA_GB_SECOND)
+    if fsx:
+        per_step = RUNNER_VCPU * RUNNER_SECONDS / 3600 * EC2_VCPU_HOUR
+    else:
+        per_step = LAMBDA_PER_REQUEST + LAMBDA_GB * LAMBDA_SECONDS * LAMBDA_GB_SECOND
     engine = hours * (1 * FARGATE_VCPU_HOUR + 4 * FARGATE_GB_HOUR)
-    ours = sfn + lam
+    ours = sfn + steps * per_step
     return {
         "calls": calls_total,
         "hours": hours,
         "state_transitions": transitions,
-        "lambda_invocations": lambda_calls,
+        "step_runs": steps,
+        "steps_run_as": "runner Batch jobs (EC2)" if fsx else "Lambda invocations",
         "wdl2sfn_usd": round(ours, 4),
         "miniwdl_aws_engine_job_usd": round(engine, 4),
         "ratio": round(ours / engine, 3) if engine else None,
@@ -128,8 +171,9 @@ def human_report(report: dict[str, Any]) -> str:
     ]
     for s in h["scatters"]:
         lines.append(
-            f"  {s['scatter']} (line {s['line']}): {s['shards_per_child_execution']} shards per child "
-            f"execution, {s['child_execution_events']:,} events per child"
+            f"  {s['scatter']} ({s['where']}): {s['shards_per_child_execution']} shards per child "
+            f"execution, {s['child_execution_events']:,} events per child "
+            f"(budget {h['child_budget']:,})"
         )
     lines.append(
         f"payload: at most {report['payload']['max_batch_input_bytes']:,} bytes (batch input) of "
@@ -138,8 +182,9 @@ def human_report(report: dict[str, Any]) -> str:
     lines.append(f"transitions: {report['transitions']['per_call']} per call")
     c = report["cost_model"]
     lines.append(
-        f"cost model ({c['calls']} calls, {c['hours']:g} h): wdl2sfn ${c['wdl2sfn_usd']:.3f} vs "
-        f"engine job ${c['miniwdl_aws_engine_job_usd']:.3f} (ratio {c['ratio']})"
+        f"cost model ({c['calls']} calls, {c['hours']:g} h, steps as {c['steps_run_as']}): "
+        f"wdl2sfn ${c['wdl2sfn_usd']:.3f} vs engine job "
+        f"${c['miniwdl_aws_engine_job_usd']:.3f} (ratio {c['ratio']})"
     )
     if report["added_waits"]:
         lines.append("added waits (not series-parallel):")

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...statemachine.executor import ExecutionResult, Executor, FolderObjectStore
+from ...statemachine.quotas import Quotas
 from ...task_runner.handlers import Runtime, Settings
 from ...task_runner.store import RunStore
 from .batch import FaultPlan, LocalBatch
@@ -42,6 +43,7 @@ class LocalBackend:
     strict_resources: bool = False
     as_me: bool = False
     batch: LocalBatch | None = None
+    quotas: Quotas | None = None  # AWS's by default; tests scale them down
 
     def running_jobs(self) -> int:
         """Job processes running now (what the live view calls "running")."""
@@ -100,6 +102,7 @@ class LocalBackend:
             state_machines=state_machines or {},
             on_event=self.on_event,
             max_threads=local_concurrency(),
+            quotas=self.quotas,
         )
         execution = executor.start(execution_input, run_name)
         try:
