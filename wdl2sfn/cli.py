@@ -139,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     it.add_argument("wdl", metavar="WF.wdl")
     it.add_argument("-p", "--path", metavar="DIR", action="append", default=[])
     it.add_argument("--task", help="a task of the document instead of its workflow")
+    it.add_argument("--no-quant-check", dest="check_quant", action="store_false")
     it.set_defaults(func=cmd_input_template)
 
     s = sub.add_parser("self-test", help="run the built-in test workflow end to end")
@@ -187,6 +188,12 @@ def _compile_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--subworkflows", choices=("inline", "machine"), default="inline")
     p.add_argument(
+        "--no-quant-check",
+        dest="check_quant",
+        action="store_false",
+        help="relax optional/non-optional type checks (as miniwdl's --no-quant-check)",
+    )
+    p.add_argument(
         "--task",
         help="run/compile this task of a document (default: its workflow, or its only task)",
     )
@@ -202,7 +209,9 @@ def _compile_options(p: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------- compile / graph
 
 
-def load_document(path: str, search: list[str] | None = None) -> WDL.Tree.Document:
+def load_document(
+    path: str, search: list[str] | None = None, check_quant: bool = True
+) -> WDL.Tree.Document:
     """Load WDL; a malformed file is a usage error whose last line is FILE:LINE:COL: message."""
     if not os.path.exists(path):
         raise UsageError(f"{path}: no such file")
@@ -210,7 +219,7 @@ def load_document(path: str, search: list[str] | None = None) -> WDL.Tree.Docume
         if not os.path.isdir(folder):
             raise UsageError(f"-p {folder}: no such folder")
     try:
-        doc = wdl.load(path, search)
+        doc = wdl.load(path, search, check_quant)
         gc.freeze()  # the typed tree lives as long as the process: keep it out of GC passes
         return doc
     except wdl.SourceError as exn:  # its message names the file (and line) already
@@ -231,10 +240,11 @@ def _located(exn: BaseException, path: str) -> str:
 
 
 def compile_args(args: argparse.Namespace) -> tuple[WDL.Tree.Document, CompiledWorkflow]:
-    doc = load_document(args.wdl, getattr(args, "path", None))
+    doc = load_document(args.wdl, getattr(args, "path", None), args.check_quant)
     if doc.workflow is None or args.task:
-        doc = _task_as_workflow(doc, args.task)
+        doc = _task_as_workflow(doc, args.task, args.check_quant)
     options = ir.Options(
+        check_quant=args.check_quant,
         filesystem=args.filesystem,
         max_concurrency=args.max_concurrency,
         subworkflows=args.subworkflows,
@@ -246,7 +256,9 @@ def compile_args(args: argparse.Namespace) -> tuple[WDL.Tree.Document, CompiledW
         raise UsageError(str(exn)) from exn
 
 
-def _task_as_workflow(doc: WDL.Tree.Document, name: str | None) -> WDL.Tree.Document:
+def _task_as_workflow(
+    doc: WDL.Tree.Document, name: str | None, check_quant: bool = True
+) -> WDL.Tree.Document:
     """A document without a workflow: run its task as a one-call workflow (as miniwdl run)."""
     from .compiler.task_wrapper import TaskSelectionError, pick_task, write_wrapper
 
@@ -254,7 +266,7 @@ def _task_as_workflow(doc: WDL.Tree.Document, name: str | None) -> WDL.Tree.Docu
         task = pick_task(doc, name)
     except TaskSelectionError as exn:
         raise UsageError(str(exn)) from exn
-    return load_document(str(write_wrapper(doc, task)))
+    return load_document(str(write_wrapper(doc, task)), check_quant=check_quant)
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
@@ -262,17 +274,18 @@ def cmd_compile(args: argparse.Namespace) -> int:
         check_writable_file(args.output, "-o")
     if args.report_json:
         check_writable_file(args.report_json, "--report-json")
+    from .statemachine.asl import definition_text
+
     _, compiled = compile_args(args)
-    text = json.dumps(compiled.definition, indent=2) + "\n"
-    if args.output:
-        Path(args.output).write_text(text)
+    if args.output:  # exactly what deploy sends (the report's definition_bytes measure it)
+        Path(args.output).write_text(definition_text(compiled.definition))
         for name, child in compiled.all_machines().items():
             Path(args.output).with_suffix(f".{name}.json").write_text(
-                json.dumps(child.definition, indent=2) + "\n"
+                definition_text(child.definition)
             )
     else:
         _refuse_dropping_children(compiled)
-        sys.stdout.write(text)
+        sys.stdout.write(json.dumps(compiled.definition, indent=2) + "\n")
     if args.report:
         print(human_report(compiled.report), file=sys.stderr)
     if args.report_json:
@@ -310,7 +323,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """miniwdl check (outline, lint warnings) plus what the compiler makes of the workflow."""
-    doc = load_document(args.wdl, args.path)
+    doc = load_document(args.wdl, args.path, args.check_quant)
     outline, warnings = wdl.lint_outline(doc, os.path.basename(args.wdl))
     sys.stdout.write(outline)
     _, compiled = compile_args(args)
@@ -326,7 +339,7 @@ def cmd_input_template(args: argparse.Namespace) -> int:
     """miniwdl input-template: the required inputs, with placeholder values."""
     from .compiler.task_wrapper import TaskSelectionError, pick_task
 
-    doc = load_document(args.wdl, args.path)
+    doc = load_document(args.wdl, args.path, args.check_quant)
     exe: WDL.Tree.Workflow | WDL.Tree.Task | None = doc.workflow
     if exe is None or args.task:
         try:

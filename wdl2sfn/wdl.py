@@ -28,15 +28,18 @@ class SourceError(WDL.Error.ImportError):
         self.pos = None  # type: ignore[assignment]
 
 
-def load(path: str, search: list[str] | None = None) -> WDL.Tree.Document:
+def load(
+    path: str, search: list[str] | None = None, check_quant: bool = True
+) -> WDL.Tree.Document:
     """Load and type-check a WDL document with its imports (raises WDL.Error.* on bad WDL,
     SourceError for a file that is not a readable UTF-8 document or for an import cycle);
-    `search`: more folders to look for imports in (miniwdl's -p/--path)."""
+    `search`: more folders to look for imports in (miniwdl's -p/--path); `check_quant=False`
+    is miniwdl's `--no-quant-check` (T? accepted where T is expected)."""
     if os.path.isdir(path):
         raise SourceError(f"{path}: is a directory, not a WDL file")
     try:
         return WDL.load(
-            path, path=list(search or []), check_quant=True, read_source=_strict_reader()
+            path, path=list(search or []), check_quant=check_quant, read_source=_strict_reader()
         )
     except WDL.Error.ImportError as exn:
         inner = _innermost_source_error(exn)

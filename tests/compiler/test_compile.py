@@ -93,9 +93,11 @@ def test_one_distributed_map_per_scatter():
 
 def test_outer_scatter_with_inner_scatter_runs_one_child_per_shard():
     definition = compile_workflow(str(FIXTURES / "nested.wdl")).definition
-    outer = definition["States"]["scatter i: shards"]
+    outer = definition["States"]["scatter i in range(n): shards"]
     assert "ItemBatcher" not in outer
-    inner = [s for n, s in all_states(definition["States"]) if n == "scatter j: shards"][0]
+    inner = [
+        s for n, s in all_states(definition["States"]) if n == "scatter j in range(i + 1): shards"
+    ][0]
     assert inner["ItemBatcher"]["MaxItemsPerBatch"] >= 1
 
 
@@ -117,7 +119,7 @@ def test_state_names_read_like_the_workflow():
         n
         for n, _ in all_states(compile_workflow(str(sample("scatter_gather"))).definition["States"])
     ]
-    assert "call square" in names and "scatter n" in names and "call sum" in names
+    assert "call square" in names and "scatter n in numbers" in names and "call sum" in names
 
 
 def test_series_parallel_dag_adds_no_waits():

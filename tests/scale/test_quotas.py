@@ -206,12 +206,15 @@ def test_report_bounds_a_parent_history_with_four_distributed_maps(maps_run: Wid
 
 
 def test_report_bounds_an_outer_child_holding_a_distributed_map(maps_run: WideRun) -> None:
-    outer = next(s for s in maps_run.report["history"]["scatters"] if s["scatter"] == "scatter a")
+    outer = next(
+        s for s in maps_run.report["history"]["scatters"] if s["scatter"] == "scatter a in range(2)"
+    )
     assert maps_run.run_dir is not None
     outer_children = [
         h
         for h in maps_run.histories
-        if h.path.relative_to(maps_run.run_dir).parts[:2] == ("map_runs", "scatter a: shards")
+        if h.path.relative_to(maps_run.run_dir).parts[:2]
+        == ("map_runs", "scatter a in range(2): shards")
         and len(h.path.relative_to(maps_run.run_dir).parts) == 4
     ]
     assert outer_children

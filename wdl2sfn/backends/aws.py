@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlparse
 
+from ..statemachine import asl
+
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
@@ -122,8 +124,8 @@ def stack_outputs(aws: Aws, stack: str) -> dict[str, str]:
 
 
 def machine_name(stack: str, workflow: str) -> str:
-    """``<stack>-<workflow>``, as the CDK construct names it (truncated to 80 characters)."""
-    return f"{stack}-{workflow}"[:NAME_MAX]
+    """``<stack>-<workflow>``; past 80 characters cut with a hash suffix (unique and stable)."""
+    return asl.machine_name(stack, workflow, NAME_MAX)
 
 
 def substitute(definition: dict[str, Any], values: dict[str, str], what: str) -> dict[str, Any]:
@@ -270,7 +272,7 @@ def _deploy_machine(
             f"CreateStateMachine {name}",
             sfn.create_state_machine,
             name=name,
-            definition=json.dumps(definition),
+            definition=asl.definition_text(definition),
             roleArn=role,
             type="STANDARD",
             tags=tags,
@@ -284,7 +286,10 @@ def _deploy_machine(
         if _parsed(current.get("definition")) == definition and same_role:
             action = "unchanged"
         else:
-            update: dict[str, Any] = {"stateMachineArn": arn, "definition": json.dumps(definition)}
+            update: dict[str, Any] = {
+                "stateMachineArn": arn,
+                "definition": asl.definition_text(definition),
+            }
             if role:
                 update["roleArn"] = role
             _aws_call(f"UpdateStateMachine {name}", sfn.update_state_machine, **update)

@@ -51,15 +51,17 @@ def compile_workflow(
     filesystem: str = "efs",
     max_concurrency: int = 0,
     subworkflows: str = "inline",
+    check_quant: bool = True,
 ) -> CompiledWorkflow:
     """Load, type-check and compile `path` (raises WDL.Error.* for bad WDL, CompileError)."""
-    doc = wdl.load(path)
-    return compile_document(
-        doc,
-        ir.Options(
-            filesystem=filesystem, max_concurrency=max_concurrency, subworkflows=subworkflows
-        ),
+    doc = wdl.load(path, check_quant=check_quant)
+    options = ir.Options(
+        filesystem=filesystem,
+        max_concurrency=max_concurrency,
+        subworkflows=subworkflows,
+        check_quant=check_quant,
     )
+    return compile_document(doc, options)
 
 
 def compile_document(doc: Tree.Document, options: ir.Options) -> CompiledWorkflow:

@@ -58,11 +58,18 @@ class Emitter:
         payload = {
             "input.$": "$",
             "execution.$": "$$.Execution.Name",
-            "workflow": {"name": self.plan.name, "digest": self.plan.digest},
+            "workflow": self._workflow_ref(),
         }
         selector = {"ctx": {"run.$": "$.Payload.run"}, "shard": []}
         comment = "normalise the execution input or EventBridge event into the run record"
         return self._step(g, name, "init", payload, selector, "$", next_name, comment=comment)
+
+    def _workflow_ref(self) -> dict[str, Any]:
+        """What init needs to find and load the workflow (quantifier checks as compiled)."""
+        ref: dict[str, Any] = {"name": self.plan.name, "digest": self.plan.digest}
+        if not self.plan.options.check_quant:
+            ref["check_quant"] = False
+        return ref
 
     def _finish(self, g: asl.Graph) -> str:
         """outputs (finalize) -> upload? -> upload job -> done."""

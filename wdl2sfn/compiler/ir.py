@@ -15,6 +15,7 @@ class CallUnit:
     ref: str  # node reference (see workflow_index)
     label: str  # "call align" / "call sub.align"
     line: int
+    file: str = ""
 
 
 @dataclass
@@ -34,6 +35,7 @@ class IfUnit:
     label: str  # "if do_merge"
     line: int
     body: Step
+    file: str = ""
 
 
 @dataclass
@@ -76,6 +78,7 @@ class Options:
     max_concurrency: int = 0  # cap on concurrent Batch jobs per scatter (0: AWS defaults)
     subworkflows: str = "inline"  # inline | machine
     max_definition_bytes: int = 900_000  # split into child machines past this (AWS limit: 1 MiB)
+    check_quant: bool = True  # False: miniwdl's --no-quant-check (also at run time)
     history_limit: int = 25_000  # events per execution (AWS's hard quota; lower only in tests)
 
 

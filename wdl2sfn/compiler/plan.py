@@ -10,14 +10,16 @@ Steps:
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import defaultdict
 from collections.abc import Iterable
 
-from WDL import Tree
+from WDL import Expr, Tree
 
 from ..workflow_index import NodeInfo, WorkflowIndex, call_path, contains_calls, output_node_ids
 from . import ir
+from .names import assign_labels
 from .schedule import Par as SPar
 from .schedule import Seq as SSeq
 from .schedule import schedule
@@ -29,6 +31,7 @@ def build_plan(workflow: Tree.Workflow, options: ir.Options, digest: str = "") -
     plan = ir.Plan(name=workflow.name, root=builder.region(""), options=options, digest=digest)
     plan.added_waits = builder.added_waits
     plan.children = builder.children
+    assign_labels(list(iter_units(plan.root)))
     return plan
 
 
@@ -138,19 +141,20 @@ class _PlanBuilder:
             depth = 1 + sum(isinstance(self.index[c].node, Tree.Scatter) for c in self.chains[ref])
             return ir.ScatterUnit(
                 ref,
-                f"scatter {node.variable}",
+                f"scatter {node.variable} in {_source_of(node.expr)}",
                 line,
                 body,
                 _has_scatter(body),
-                file=os.path.basename(node.pos.abspath or node.pos.uri),
+                file=_file(node),
                 depth=depth,
             )
         if isinstance(node, Tree.Conditional):
-            return ir.IfUnit(ref, f"if {_short(str(node.expr))}", line, self.region(ref))
+            label = f"if {_source_of(node.expr)}"
+            return ir.IfUnit(ref, label, line, self.region(ref), file=_file(node))
         assert isinstance(node, Tree.Call)
         if info.is_workflow_call:
             return self._machine_unit(info)
-        return ir.CallUnit(ref, f"call {call_path(ref)}", line)
+        return ir.CallUnit(ref, f"call {call_path(ref)}", line, file=_file(node))
 
     def _machine_unit(self, info: NodeInfo) -> ir.SubMachineUnit:
         assert isinstance(info.node, Tree.Call) and isinstance(info.node.callee, Tree.Workflow)
@@ -238,6 +242,35 @@ def iter_units(step: ir.Step, deep: bool = True) -> Iterable[ir.Unit]:
             yield from iter_units(step.body, deep)
 
 
-def _short(text: str, limit: int = 60) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def _file(node: Tree.WorkflowNode) -> str:
+    """The base name of the WDL file holding `node` (reports and duplicate labels name it)."""
+    return os.path.basename(node.pos.abspath or node.pos.uri)
+
+
+def _source_of(expr: Expr.Base) -> str:
+    """An expression as the user wrote it (miniwdl's str() adds parentheses), on one line."""
+    pos = expr.pos
+    lines = _source_lines(pos.abspath)
+    if not lines or pos.end_line > len(lines):
+        return " ".join(str(expr).split())
+    if pos.line == pos.end_line:
+        text = lines[pos.line - 1][pos.column - 1 : pos.end_column - 1]
+    else:
+        first = lines[pos.line - 1][pos.column - 1 :]
+        text = " ".join(
+            [
+                first,
+                *lines[pos.line : pos.end_line - 1],
+                lines[pos.end_line - 1][: pos.end_column - 1],
+            ]
+        )
+    return " ".join(text.split()) or " ".join(str(expr).split())
+
+
+@functools.lru_cache(maxsize=64)
+def _source_lines(path: str) -> list[str]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read().splitlines()
+    except (OSError, UnicodeDecodeError):
+        return []

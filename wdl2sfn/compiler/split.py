@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ..statemachine import asl
 from . import ir
+from .names import LABEL_MAX, shorten
 
 
 @dataclass
@@ -75,9 +76,8 @@ class Splitter:
         )
         self.parts[name] = child
         fit_definition(child, step, self.budget)
-        return ir.PartUnit(
-            label=f"part {number} of {self.plan.name}", machine=name, body=child.root
-        )
+        label = shorten(f"part {number} of {self.plan.name}", LABEL_MAX)
+        return ir.PartUnit(label=label, machine=name, body=child.root)
 
 
 def fit_definition(plan: ir.Plan, root: ir.Step | None = None, budget: int | None = None) -> None:

@@ -7,6 +7,7 @@ across the whole definition, as Step Functions requires (inside Map and Parallel
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,7 @@ S3_PUT_OBJECT = "arn:aws:states:::s3:putObject"
 START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2"
 
 MAX_STATE_NAME = 80
+MAX_MACHINE_NAME = 80  # state machine (and execution) names
 
 LAMBDA_RETRY: dict[str, Any] = {
     "ErrorEquals": [
@@ -57,14 +59,38 @@ class StateNames:
     used: set[str] = field(default_factory=set)
 
     def claim(self, wanted: str) -> str:
-        base = _clean_name(wanted)[:MAX_STATE_NAME]
+        """`wanted` if free; a name over 80 characters ends at a word boundary with "…", and a
+        taken one gets " #2", " #3"... (the compiler's labels make both rare)."""
+        base = fit_name(_clean_name(wanted), MAX_STATE_NAME)
         name, n = base, 1
         while name in self.used:
             n += 1
             suffix = f" #{n}"
-            name = base[: MAX_STATE_NAME - len(suffix)] + suffix
+            name = fit_name(base, MAX_STATE_NAME - len(suffix)) + suffix
         self.used.add(name)
         return name
+
+
+def fit_name(name: str, limit: int) -> str:
+    """`name` within `limit` characters, cut after a word (space, '.', ':') rather than in one."""
+    if len(name) <= limit:
+        return name
+    room = name[: limit - 1]
+    cut = max(room.rfind(c) for c in " .:_")
+    if cut >= limit // 2:
+        room = room[:cut]
+    return room.rstrip(" .:_") + "…"
+
+
+def machine_name(prefix: str, workflow: str, limit: int = MAX_MACHINE_NAME) -> str:
+    """`<prefix>-<workflow>` if it fits; else cut and suffixed with 8 hex digits of the full
+    name's SHA-256: stable across deploys, and two long names sharing their first 71
+    characters (a subworkflow and its caller) never become one machine."""
+    full = f"{prefix}-{workflow}" if prefix else workflow
+    if len(full) <= limit:
+        return full
+    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
+    return f"{full[: limit - 9]}-{digest}"
 
 
 def _clean_name(name: str) -> str:
@@ -185,6 +211,11 @@ def succeed(*, output_path: str | None = "$") -> dict[str, Any]:
     return state
 
 
+def definition_text(definition: dict[str, Any]) -> str:
+    """The definition as deployed (compact JSON): what `compile -o` writes and `deploy` sends."""
+    return json.dumps(definition, separators=(",", ":"), ensure_ascii=False)
+
+
 def definition_bytes(definition: dict[str, Any]) -> int:
-    """Size as Step Functions measures it: the UTF-8 JSON text."""
-    return len(json.dumps(definition, separators=(",", ":")).encode())
+    """Size as Step Functions measures it: the UTF-8 bytes of the deployed JSON text."""
+    return len(definition_text(definition).encode())

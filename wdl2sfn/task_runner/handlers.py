@@ -196,6 +196,7 @@ class Runtime:
         doc = self.document(
             record["workflow"]["digest"],
             self.settings.store.run_dir(run) / "wdl" / record["workflow"]["main"],
+            record["workflow"].get("check_quant", True) is not False,
         )
         workflow = doc.workflow
         assert workflow is not None
@@ -207,11 +208,11 @@ class Runtime:
             self._evals[run] = ev
         return ev
 
-    def document(self, digest: str, path: Path) -> Tree.Document:
+    def document(self, digest: str, path: Path, check_quant: bool = True) -> Tree.Document:
         with self._lock:
             doc = self._docs.get(digest)
         if doc is None:
-            doc = wdl.load(str(path))
+            doc = wdl.load(str(path), check_quant=check_quant)
             with self._lock:
                 self._docs[digest] = doc
         return doc

@@ -124,14 +124,20 @@ def initialize_run(settings: Any, event: dict[str, Any], load: Any = None) -> di
     bundle = fetch_bundle(settings, wf["digest"])
     meta = json.loads((bundle / "bundle.json").read_text())
     main = bundle / meta["main"]
-    doc = load(wf["digest"], main) if load is not None else wdl.load(str(main))
+    check_quant = wf.get("check_quant", True) is not False
+    doc = load(wf["digest"], main) if load is not None else wdl.load(str(main), check_quant=check_quant)
     assert doc.workflow is not None
     inputs = validate_inputs(doc.workflow, request["inputs"])
     check_file_inputs(doc.workflow, inputs, settings.store.root, settings.s3)
     record = {
         "name": name,
         "execution": event.get("execution"),
-        "workflow": {"name": wf["name"], "digest": wf["digest"], "main": meta["main"]},
+        "workflow": {
+            "name": wf["name"],
+            "digest": wf["digest"],
+            "main": meta["main"],
+            **({} if check_quant else {"check_quant": False}),
+        },
         "inputs": inputs,
         "options": opts,
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -1,0 +1,117 @@
+"""State and machine names: readable, never cut inside a word or a role, unique."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from wdl2sfn.backends import aws
+from wdl2sfn.compiler import compile_workflow
+from wdl2sfn.compiler.names import machine_name, shorten, shorten_path
+from wdl2sfn.statemachine.asl import MAX_STATE_NAME
+
+from .test_compile import all_states
+
+LONG = "align_reads_against_the_reference_genome_with_bwa_mem_and_sort_them"  # 68 characters
+ROLES = (": cached?", ": run", ": failed", ": run on-demand", ": collect", ": done")
+
+WORKFLOW = f"""\
+version 1.1
+workflow names {{
+  input {{ Array[Int] samples = [1, 2] }}
+  call t as {LONG} {{ input: i = 0 }}
+  call t as {LONG}_again {{ input: i = 1 }}
+  scatter (s in samples) {{
+    call t as first {{ input: i = s }}
+  }}
+  scatter (s in samples) {{
+    call t as second {{ input: i = s }}
+  }}
+  output {{ Array[Int] a = first.out }}
+}}
+task t {{
+  input {{ Int i }}
+  command <<< echo ~{{i}} >>>
+  output {{ Int out = read_int(stdout()) }}
+}}
+"""
+
+
+def names_of(tmp_path: Path, text: str = WORKFLOW, **options: Any) -> list[str]:
+    path = tmp_path / "names.wdl"
+    path.write_text(text)
+    definition = compile_workflow(str(path), **options).definition
+    return [n for n, _ in all_states(definition["States"])]
+
+
+def test_long_calls_keep_every_role_whole(tmp_path: Path):
+    names = names_of(tmp_path)
+    for role in ROLES:
+        with_role = [n for n in names if n.endswith(role) and "align_reads" in n]
+        assert len(with_role) == 2, (role, with_role)
+    assert not [n for n in names if "#" in n]
+
+
+def test_names_are_unique_and_within_80_characters_in_both_modes(tmp_path: Path):
+    for mode in ("efs", "fsx"):
+        names = names_of(tmp_path, filesystem=mode)
+        assert len(names) == len(set(names))
+        assert max(map(len, names)) <= MAX_STATE_NAME
+
+
+def test_scatters_read_variable_and_collection_and_add_file_line_when_alike(tmp_path: Path):
+    names = names_of(tmp_path)
+    assert "scatter s in samples (names.wdl:6)" in names
+    assert "scatter s in samples (names.wdl:9)" in names
+    assert "scatter s in samples (names.wdl:9): shards" in names
+
+
+def test_a_lone_scatter_needs_no_file_line(tmp_path: Path):
+    text = WORKFLOW.replace(
+        "call t as second { input: i = s }", "call t as second { input: i = 2 }"
+    )
+    text = text.replace(
+        "scatter (s in samples) {\n    call t as second", "if (true) {\n    call t as second"
+    )
+    names = names_of(tmp_path, text)
+    assert "scatter s in samples" in names
+
+
+def test_shorten_cuts_after_a_word_never_inside_one():
+    text = "if defined(some_optional_input) && length(another_array_of_things) > 3"
+    short = shorten(text, 40)
+    assert len(short) <= 40 and short.endswith("…")
+    assert text.startswith(short[:-1])
+    assert text[len(short) - 1] in " ._,("
+
+
+def test_a_long_call_path_loses_its_middle_first():
+    path = "outer_subworkflow_name.middle_subworkflow_name.inner_subworkflow_name.align"
+    assert shorten_path("call ", path, 60) == "call outer_subworkflow_name.….align"
+
+
+def test_machine_names_stay_unique_within_80_characters():
+    callee = "w" * 90
+    caller = "w" * 94
+    a, b = machine_name("stack", callee), machine_name("stack", caller)
+    assert a != b and len(a) <= 80 and len(b) <= 80
+
+
+def test_a_long_subworkflow_and_its_long_caller_deploy_as_two_machines(tmp_path: Path):
+    callee, caller = "s" * 90, "c" * 94
+    (tmp_path / "sub.wdl").write_text(
+        f"version 1.1\nworkflow {callee} {{\n  call t\n}}\ntask t {{\n  command <<< true >>>\n}}\n"
+    )
+    main = tmp_path / "main.wdl"
+    main.write_text(
+        f'version 1.1\nimport "sub.wdl"\nworkflow {caller} {{\n  call sub.{callee}\n}}\n'
+    )
+    compiled = compile_workflow(str(main), subworkflows="machine")
+    names = [aws.machine_name("wdl2sfn", n) for n in [compiled.name, *compiled.all_machines()]]
+    assert len(names) == len(set(names)) == 2
+    assert all(len(n) <= 80 for n in names)
+
+
+def test_machine_names_are_stable_and_short_names_unchanged():
+    assert machine_name("stack", "x" * 100) == machine_name("stack", "x" * 100)
+    assert machine_name("stack", "hello") == "stack-hello"

@@ -1,0 +1,102 @@
+"""Readable, unique state and machine names.
+
+Step Functions caps a state name at 80 characters and wants it unique across the definition.
+Every unit (call, scatter, if) gets one label, unique within its machine and at most `LABEL_MAX`
+characters, before any state is named; its states are then `label: role` (`call align: run`), and
+the room kept for the role means a role is never cut. Long labels lose the middle of a call path
+(`call outer.….align`) or end at a word boundary with "…"; scatters read `scatter s in samples`
+and, when two would read alike, carry their `file:line` too.
+
+Machine names (`<stack>-<workflow>`, 80 characters) get a short content hash when they would be
+cut, so two long workflow names never collapse into one machine.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from ..statemachine.asl import MAX_STATE_NAME, machine_name
+from . import ir
+
+ROLE_ROOM = 16  # the longest role: ": failed: result" (FSx), then ": run on-demand"
+LABEL_MAX = MAX_STATE_NAME - ROLE_ROOM
+ELLIPSIS = "…"
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line, at most `limit` characters, cut at a word boundary if need be."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    room = text[: limit - len(ELLIPSIS)]
+    cut = max(room.rfind(c) for c in " .,_(")
+    if cut >= limit // 2:
+        room = room[:cut]
+    return room.rstrip(" ,._(") + ELLIPSIS
+
+
+def shorten_path(prefix: str, path: str, limit: int) -> str:
+    """`prefix + a.b.c.d` within `limit`: the middle components go first (`a.….d`, `….d`)."""
+    parts = path.split(".")
+    candidates = [path]
+    if len(parts) > 2:
+        candidates.append(".".join([parts[0], ELLIPSIS, parts[-1]]))
+    if len(parts) > 1:
+        candidates.append(".".join([ELLIPSIS, parts[-1]]))
+    for candidate in candidates:
+        if len(prefix) + len(candidate) <= limit:
+            return prefix + candidate
+    return prefix + shorten_middle(candidates[-1], limit - len(prefix))
+
+
+def shorten_middle(text: str, limit: int) -> str:
+    """`text` within `limit`, its middle replaced by "…" between word boundaries, so that both
+    the start and the (often distinguishing) end of a long identifier survive."""
+    if len(text) <= limit:
+        return text
+    room = limit - len(ELLIPSIS)
+    head, tail = text[: room - room * 2 // 5], text[len(text) - room * 2 // 5 :]
+    cut = max(head.rfind(c) for c in "._ ")
+    if cut >= len(head) // 2:
+        head = head[:cut]
+    start = min((i for i in (tail.find(c) for c in "._ ") if i >= 0), default=-1)
+    if 0 <= start <= len(tail) // 2:
+        tail = tail[start + 1 :]
+    return head + ELLIPSIS + tail
+
+
+def base_label(unit: ir.Unit) -> str:
+    """A unit's label before deduplication."""
+    if isinstance(unit, ir.CallUnit | ir.SubMachineUnit):
+        return shorten_path("call ", unit.label.removeprefix("call "), LABEL_MAX)
+    return shorten(unit.label, LABEL_MAX)
+
+
+def _where(unit: ir.Unit) -> str:
+    file = getattr(unit, "file", "")
+    line = getattr(unit, "line", 0)
+    return f"{file}:{line}" if file else f"line {line}"
+
+
+def assign_labels(units: list[ir.Unit]) -> None:
+    """Give every unit of one machine a unique label of at most LABEL_MAX characters."""
+    wanted = {id(u): base_label(u) for u in units}
+    groups: dict[str, list[ir.Unit]] = defaultdict(list)
+    for u in units:
+        groups[wanted[id(u)]].append(u)
+    taken: set[str] = set()
+    for label, members in groups.items():
+        if len(members) == 1:
+            members[0].label = label
+            taken.add(label)
+            continue
+        for k, u in enumerate(members, 1):
+            tag = f" ({_where(u)})" if isinstance(u, ir.ScatterUnit | ir.IfUnit) else f" #{k}"
+            name = shorten(label, LABEL_MAX - len(tag)) + tag
+            if name in taken:
+                name = shorten(label, LABEL_MAX - len(f" #{k}")) + f" #{k}"
+            u.label = name
+            taken.add(name)
+
+
+__all__ = ["LABEL_MAX", "assign_labels", "machine_name", "shorten", "shorten_middle"]
