@@ -106,6 +106,8 @@ class Emitter:
             return next_name
         if isinstance(step, ir.Par):
             return self._parallel(g, step, next_name)
+        if isinstance(step, ir.Lane):
+            return self._lane(g, step, next_name)
         if isinstance(step, ir.CallUnit):
             return self._call(g, step, next_name)
         if isinstance(step, ir.ScatterUnit):
@@ -143,6 +145,45 @@ class Emitter:
             bg.start = self.chain(bg, branch, None)
             branches.append(bg.to_json())
         state: dict[str, Any] = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
+        return g.add(name, self._finish_state(state, next_name))
+
+    def _lane(self, g: asl.Graph, lane: ir.Lane, next_name: str | None) -> str:
+        """wait? -> unit -> release? for each item (built backwards, as every chain)."""
+        for item in reversed(lane.items):
+            if item.waiters:
+                next_name = self._release(g, item, next_name)
+            next_name = self.chain(g, item.unit, next_name)
+            if item.wait_for:
+                next_name = self._join(g, item, next_name)
+        assert next_name is not None
+        return next_name
+
+    def _join_payload(self, item: ir.LaneItem, action: str) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "run.$": "$.ctx.run",
+            **self._node_field("node", _unit_ref(item.unit)),
+            "shard.$": "$.shard",
+            "join": action,
+        }
+        if self.plan.scoped:
+            payload["scope.$"] = "$.scope"
+        return payload
+
+    def _join(self, g: asl.Graph, item: ir.LaneItem, next_name: str | None) -> str:
+        """Wait (a .waitForTaskToken Task) until the units of other lanes it needs are done."""
+        payload = {**self._join_payload(item, "wait"), "after": list(item.wait_for)}
+        payload["token.$"] = "$$.Task.Token"
+        state = asl.lambda_task("EvalFunctionArn", payload, result_selector=None, result_path=None)
+        state["Resource"] = asl.LAMBDA_INVOKE_WAIT
+        state["Comment"] = "exact join: released by " + ", ".join(item.wait_for)
+        name = self.names.claim(f"{item.unit.label}: wait")
+        return g.add(name, self._finish_state(state, next_name))
+
+    def _release(self, g: asl.Graph, item: ir.LaneItem, next_name: str | None) -> str:
+        """Mark the unit done and start the units of other lanes that were waiting for it."""
+        payload = {**self._join_payload(item, "release"), "waiters": list(item.waiters)}
+        state = asl.lambda_task("EvalFunctionArn", payload, result_selector=None, result_path=None)
+        name = self.names.claim(f"{item.unit.label}: release")
         return g.add(name, self._finish_state(state, next_name))
 
     def _call(self, g: asl.Graph, unit: ir.CallUnit, next_name: str | None) -> str:
@@ -367,6 +408,11 @@ class Emitter:
                 state["Comment"] = comment
             g.add(names[i], self._finish_state(state, following))
         return name
+
+
+def _unit_ref(unit: ir.Unit) -> str:
+    assert not isinstance(unit, ir.PartUnit), "parts are made after scheduling"
+    return unit.ref
 
 
 def emit(plan: ir.Plan) -> dict[str, Any]:

@@ -59,6 +59,23 @@ class PartUnit:
 
 
 @dataclass
+class LaneItem:
+    """A unit in a lane: it may first wait for units of other lanes (an exact join) and, when
+    units of other lanes wait for it, release them once done."""
+
+    unit: Unit
+    wait_for: list[str] = field(default_factory=list)  # refs of units in other lanes
+    waiters: list[str] = field(default_factory=list)  # refs of units that wait for this one
+
+
+@dataclass
+class Lane:
+    """One branch of a non-series-parallel group (the group is a Par of Lanes)."""
+
+    items: list[LaneItem]
+
+
+@dataclass
 class Seq:
     steps: list[Step]
 
@@ -69,7 +86,7 @@ class Par:
 
 
 Unit = CallUnit | ScatterUnit | IfUnit | SubMachineUnit | PartUnit
-Step = Unit | Seq | Par | None
+Step = Unit | Seq | Par | Lane | None
 
 
 @dataclass
@@ -91,5 +108,4 @@ class Plan:
     scoped: bool = False  # a child machine: node references are relative to the input's scope
     kind: str = "workflow"  # workflow | subworkflow | part (children start without init/outputs)
     added_waits: list[tuple[str, str]] = field(default_factory=list)
-    joins: list[dict[str, object]] = field(default_factory=list)  # exact joins (see joins.py)
     children: dict[str, Plan] = field(default_factory=dict)

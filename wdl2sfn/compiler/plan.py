@@ -20,6 +20,7 @@ from WDL import Expr, Tree
 from ..workflow_index import NodeInfo, WorkflowIndex, call_path, contains_calls, output_node_ids
 from . import ir
 from .names import assign_labels
+from .schedule import Lanes as SLanes
 from .schedule import Par as SPar
 from .schedule import Seq as SSeq
 from .schedule import schedule
@@ -86,7 +87,7 @@ class _PlanBuilder:
         units = [ref for ref in members if unit_of(ref) == ref]
         deps = self._unit_deps(members, member_set, unit_of)
         ordered = _topological(units, deps, self.order)
-        result = schedule(ordered, deps)
+        result = schedule(ordered, deps, exact=self.options.filesystem != "fsx")
         self.added_waits.extend(result.added_waits)
         return self._to_ir(result.tree)
 
@@ -129,6 +130,15 @@ class _PlanBuilder:
             return ir.Seq([self._to_ir(t) for t in tree.steps])
         if isinstance(tree, SPar):
             return ir.Par([self._to_ir(t) for t in tree.branches])
+        if isinstance(tree, SLanes):
+            return ir.Par(
+                [
+                    ir.Lane(
+                        [ir.LaneItem(self.unit(it.item), it.wait_for, it.waiters) for it in lane]
+                    )
+                    for lane in tree.lanes
+                ]
+            )
         assert isinstance(tree, str)
         return self.unit(tree)
 
@@ -224,6 +234,22 @@ def _has_scatter(step: ir.Step) -> bool:
     return any(isinstance(u, ir.ScatterUnit) for u in iter_units(step, deep=False))
 
 
+def iter_lane_items(step: ir.Step) -> Iterable[ir.LaneItem]:
+    """Every lane item of a plan, inside scatter/if bodies and parts too."""
+    if isinstance(step, ir.Seq):
+        for s in step.steps:
+            yield from iter_lane_items(s)
+    elif isinstance(step, ir.Par):
+        for b in step.branches:
+            yield from iter_lane_items(b)
+    elif isinstance(step, ir.Lane):
+        for item in step.items:
+            yield item
+            yield from iter_lane_items(item.unit)
+    elif isinstance(step, ir.ScatterUnit | ir.IfUnit | ir.PartUnit):
+        yield from iter_lane_items(step.body)
+
+
 def iter_units(step: ir.Step, deep: bool = True) -> Iterable[ir.Unit]:
     """Units of a step; with deep=False, not those inside scatter/if bodies."""
     if step is None:
@@ -234,6 +260,9 @@ def iter_units(step: ir.Step, deep: bool = True) -> Iterable[ir.Unit]:
     elif isinstance(step, ir.Par):
         for b in step.branches:
             yield from iter_units(b, deep)
+    elif isinstance(step, ir.Lane):
+        for item in step.items:
+            yield from iter_units(item.unit, deep)
     else:
         yield step
         if isinstance(step, ir.PartUnit) or (deep and isinstance(step, ir.ScatterUnit)):

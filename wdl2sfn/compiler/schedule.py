@@ -2,8 +2,11 @@
 
 Step Functions has no "start B when A and C are done" primitive: a state machine is built from
 chains (Next) and Parallel states. A series-parallel DAG maps onto them exactly, so no call ever
-waits for one it does not depend on. Other DAGs (the "N" shape: a->c, b->c, b->d) need extra
-waits; we cut them where the fewest (earlier, later) pairs become new waits and report each one.
+waits for one it does not depend on. Other DAGs (the "N" shape: a->c, b->c, b->d) do not: where
+the nesting finds no series cut, the group becomes `Lanes`, chains run side by side in which an
+item may first *wait for* items of other lanes (an exact join, released by those items), so every
+item still starts as soon as everything it depends on is done. With `exact=False` the group is
+cut instead where the fewest (earlier, later) pairs become new waits, and each one is reported.
 
 Sets of nodes are Python ints used as bitsets, so closures of a few thousand calls stay cheap.
 """
@@ -30,33 +33,49 @@ class Par:
 
 
 @dataclass
+class LaneItem:
+    item: Any
+    wait_for: list[Any]  # items of other lanes it starts after (not implied by its lane)
+    waiters: list[Any]  # items of other lanes that wait for it
+
+
+@dataclass
+class Lanes:
+    lanes: list[list[LaneItem]]
+
+
+@dataclass
 class Schedule(Generic[T]):
     tree: Tree | None
     added_waits: list[tuple[T, T]] = field(default_factory=list)
 
 
-def schedule(items: Sequence[T], deps: Mapping[T, set[T]]) -> Schedule[T]:
-    """Nest `items` (listed in a topological order) into Seq/Par honouring every dependency."""
+def schedule(items: Sequence[T], deps: Mapping[T, set[T]], exact: bool = True) -> Schedule[T]:
+    """Nest `items` (listed in a topological order) into Seq/Par/Lanes honouring every
+    dependency; with exact=False, into Seq/Par only, adding (and reporting) waits."""
     if not items:
         return Schedule(None)
-    solver = _Solver(list(items), deps)
+    solver = _Solver(list(items), deps, exact)
     tree = solver.solve((1 << len(items)) - 1)
     waits = [(items[a], items[b]) for a, b in solver.added]
     return Schedule(tree, waits)
 
 
 class _Solver(Generic[T]):
-    def __init__(self, items: list[T], deps: Mapping[T, set[T]]) -> None:
+    def __init__(self, items: list[T], deps: Mapping[T, set[T]], exact: bool = True) -> None:
         self.items = items
+        self.exact = exact
         index = {item: i for i, item in enumerate(items)}
         n = len(items)
         self.anc = [0] * n
+        self.direct = [0] * n
         for i, item in enumerate(items):
             bits = 0
             for d in deps.get(item, ()):
                 j = index[d]
                 assert j < i, f"items are not in topological order: {d!r} after {item!r}"
                 bits |= (1 << j) | self.anc[j]
+                self.direct[i] |= 1 << j
             self.anc[i] = bits
         self.desc = [0] * n
         for i in range(n - 1, -1, -1):
@@ -73,8 +92,68 @@ class _Solver(Generic[T]):
             return Par([self.solve(c) for c in comps])
         head = self._series_head(s)
         if head == s:
+            if self.exact:
+                return self._lanes(s)
             head = self._forced_head(s)
         return _seq(self.solve(head), self.solve(s & ~head))
+
+    def _lanes(self, s: int) -> Lanes:
+        """A group with no series cut as lanes with exact joins (deps outside `s` are done)."""
+        lane_of: dict[int, int] = {}
+        tails: dict[int, int] = {}  # lane -> its last item
+        lanes: list[list[int]] = []
+        waits: dict[int, list[int]] = {}
+        children = [0] * len(self.items)
+        for i in _bits(s):
+            for d in _bits(self.direct[i] & s):
+                children[d] |= 1 << i
+        placed = 0
+        for i in _bits(s):  # ascending = topological
+            placed |= 1 << i
+            # continue the lane of a dependency: fewest joins, then the one fewest others need
+            best: tuple[int, int, int, int] | None = None
+            for p in _bits(self.direct[i] & s):
+                if tails.get(lane_of[p]) == p:
+                    need = self._wait_set(i, s, p)
+                    others = (children[p] & ~placed).bit_count()
+                    key = (len(need), others, -p, lane_of[p])
+                    best = key if best is None or key < best else best
+            if best is None:
+                lane_of[i] = len(lanes)
+                lanes.append([i])
+                waits[i] = self._wait_set(i, s, None)
+            else:
+                lane = best[3]
+                lane_of[i] = lane
+                lanes[lane].append(i)
+                waits[i] = self._wait_set(i, s, tails[lane])
+            tails[lane_of[i]] = i
+        waiters: dict[int, list[int]] = {i: [] for i in _bits(s)}
+        for i, ds in waits.items():
+            for d in ds:
+                waiters[d].append(i)
+        return Lanes(
+            [
+                [
+                    LaneItem(
+                        self.items[i],
+                        [self.items[d] for d in waits[i]],
+                        [self.items[w] for w in waiters[i]],
+                    )
+                    for i in lane
+                ]
+                for lane in lanes
+            ]
+        )
+
+    def _wait_set(self, i: int, s: int, pred: int | None) -> list[int]:
+        """Direct deps of `i` in `s` not implied by `pred` (its lane predecessor) or by each
+        other: what an exact join must wait for."""
+        covered = 0 if pred is None else (1 << pred) | self.anc[pred]
+        need = self.direct[i] & s & ~covered
+        for d in _bits(need):
+            need &= ~self.anc[d]
+        return list(_bits(need))
 
     def _components(self, s: int) -> list[int]:
         """Groups of `s` linked by any ordering relation (they can run independently)."""

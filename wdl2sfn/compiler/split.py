@@ -38,6 +38,8 @@ class Splitter:
             return self._fit_sequence(step)
         if isinstance(step, ir.Par):
             return self._fit_parallel(step)
+        if isinstance(step, ir.Lane):
+            return self._fit_lane(step)
         if isinstance(step, ir.ScatterUnit | ir.IfUnit):
             step.body = self.part(step.body)
             return step
@@ -66,6 +68,19 @@ class Splitter:
             chunks[-1].append(s)
             used += b
         return ir.Seq([self.part(ir.Seq(c)) if len(c) > 1 else self.part(c[0]) for c in chunks])
+
+    def _fit_lane(self, lane: ir.Lane) -> ir.Step:
+        """A long lane: consecutive runs of its items (joins and releases kept) become parts."""
+        chunks: list[list[ir.LaneItem]] = [[]]
+        used = 0
+        for item in lane.items:
+            b = self.size(ir.Lane([item]))
+            if chunks[-1] and used + b > self.budget * 0.9:
+                chunks.append([])
+                used = 0
+            chunks[-1].append(item)
+            used += b
+        return ir.Seq([self.part(ir.Lane(c)) for c in chunks])
 
     def part(self, step: ir.Step) -> ir.PartUnit:
         """Move `step` (fitted first, into parts of its own) into a new child machine."""

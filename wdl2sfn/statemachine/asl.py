@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+LAMBDA_INVOKE_WAIT = "arn:aws:states:::lambda:invoke.waitForTaskToken"
 BATCH_SUBMIT_SYNC = "arn:aws:states:::batch:submitJob.sync"
 S3_GET_OBJECT = "arn:aws:states:::s3:getObject"
 S3_PUT_OBJECT = "arn:aws:states:::s3:putObject"

@@ -33,6 +33,7 @@ from typing import Any
 
 from . import concurrent as _concurrent  # noqa: F401  (registers Parallel and Map)
 from . import tasks as _tasks  # noqa: F401  (registers Task)
+from .callbacks import TaskTokens
 from .errors import (
     DATA_LIMIT_EXCEEDED,
     RUNTIME,
@@ -118,6 +119,7 @@ class Executor:
         region: str = "us-east-1",
     ) -> None:
         self.quotas = quotas or Quotas()
+        self.task_tokens = TaskTokens()  # .waitForTaskToken answers (SendTaskSuccess locally)
         self.substitutions = dict(substitutions or {})
         self.definition = load_definition(definition, self.substitutions, self.quotas)
         self.machine = compile_machine(self.definition)

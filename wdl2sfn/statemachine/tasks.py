@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from . import callbacks
 from .errors import (
     HEARTBEAT_TIMEOUT,
     RUNTIME,
@@ -57,8 +58,12 @@ def run_task(state: State, data: Any, scope: Scope) -> tuple[str | None, Any]:
 
     def attempt(retry_count: int) -> tuple[Any, str]:
         ctx = context_fn(scope, state, retry_count)
+        token = None
+        if callbacks.is_callback(state.resource):  # $$.Task.Token for .waitForTaskToken
+            token = scope.run.executor.task_tokens.issue()
+            ctx = callbacks.with_token(ctx, token)
         params = effective_input(state, data, ctx)
-        result = invoke(state, data, params, ctx, scope, retry_count)
+        result = invoke(state, data, params, ctx, scope, retry_count, token)
         return process_result(state, data, result, ctx, scope)
 
     return with_retry_and_catch(state, data, scope, attempt)
@@ -134,7 +139,13 @@ class _Invocation:
 
 
 def invoke(
-    state: State, data: Any, params: Any, ctx: ContextFn, scope: Scope, retry_count: int
+    state: State,
+    data: Any,
+    params: Any,
+    ctx: ContextFn,
+    scope: Scope,
+    retry_count: int,
+    token: str | None = None,
 ) -> Any:
     """Run one attempt of a Task's resource and return its raw result."""
     quotas = scope.run.executor.quotas
@@ -145,7 +156,7 @@ def invoke(
     inv = _Invocation(state, params, scope, retry_count)
     if is_lambda_arn(state.resource):
         return _invoke_legacy_lambda(inv, params_text, timeout, heartbeat)
-    handler = _find_handler(inv)
+    handler = None if token is not None else _find_handler(inv)
     scheduled = inv.details(region=scope.run.executor.region, parameters=params_text)
     if timeout is not None:
         scheduled["timeoutInSeconds"] = int(timeout)
@@ -154,7 +165,11 @@ def invoke(
     scope.emit("TaskScheduled", scheduled)
     scope.emit("TaskStarted", inv.details())
     try:
-        result = inv.call(handler, state.resource, timeout, heartbeat)
+        if token is not None:
+            result = callbacks.invoke_callback(inv, params, scope, timeout, token)
+        else:
+            assert handler is not None
+            result = inv.call(handler, state.resource, timeout, heartbeat)
         text = to_json(result)
         check_payload(text, quotas, state.name)
     except StatesError as err:

@@ -39,6 +39,7 @@ class Settings:
     mount: dict[str, Any] = field(default_factory=dict)
     default_image: str = "ubuntu:22.04"
     copy_input_files: bool = False
+    task_tokens: Any = None  # answers .waitForTaskToken locally (None: the Step Functions API)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -120,6 +121,10 @@ class Runtime:
         return {"ok": True}
 
     def eval(self, event: dict[str, Any]) -> dict[str, Any]:
+        if "join" in event:  # an exact join's wait or release step (no WDL to evaluate)
+            from .joins import handle_join
+
+            return handle_join(self.settings, event)
         ev, info, shard = self._locate(event)
         if isinstance(info.node, Tree.Scatter):
             return self._scatter(ev, info, shard)

@@ -104,6 +104,7 @@ class LocalBackend:
             max_threads=local_concurrency(),
             quotas=self.quotas,
         )
+        runtime.settings.task_tokens = executor.task_tokens  # exact joins' SendTaskSuccess
         execution = executor.start(execution_input, run_name)
         try:
             with _stop_on_signals(execution.stop):

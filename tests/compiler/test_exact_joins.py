@@ -1,0 +1,122 @@
+"""Exact joins: on a DAG that is not series-parallel no call waits for one it does not need.
+
+The N shape (a->c, b->c, b->d) nested into Seq/Par makes d wait for a (or c for nothing); with
+lanes and exact joins, d starts when b is done, c when a and b are. The runs below make `a` slow
+and check the times the tasks themselves recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from wdl2sfn.compiler import compile_workflow
+
+from ..integration.helpers import wdl2sfn
+from .test_compile import all_states, statelint_errors
+
+TIMED = """\
+version 1.1
+workflow timed {
+  input { Int slow = 4  Boolean fail_b = false }
+  call t as a { input: x = 1, pause = slow }
+  call t as b { input: x = 2, pause = 0, fail = fail_b }
+  call t as c { input: x = a.y + b.y }
+  call t as d { input: x = b.y }
+  output {
+    Int c_y = c.y
+    Int d_y = d.y
+    Float a_done = a.done
+    Float c_start = c.start
+    Float d_done = d.done
+  }
+}
+task t {
+  input { Int x  Int pause = 0  Boolean fail = false }
+  command <<<
+    date +%s.%N > start.txt
+    sleep ~{pause}
+    if ~{fail}; then echo "b broke" >&2; exit 3; fi
+    echo $(( ~{x} + 1 ))
+    date +%s.%N > done.txt
+  >>>
+  output {
+    Int y = read_int(stdout())
+    Float start = read_float("start.txt")
+    Float done = read_float("done.txt")
+  }
+}
+"""
+
+SCATTERED = """\
+version 1.1
+workflow scattered {
+  scatter (i in range(3)) {
+    call t as a { input: x = i }
+    call t as b { input: x = 10 * i }
+    call t as c { input: x = a.y + b.y }
+    call t as d { input: x = b.y }
+  }
+  output { Array[Int] c_y = c.y  Array[Int] d_y = d.y }
+}
+task t {
+  input { Int x }
+  command <<< echo $(( ~{x} + 1 )) >>>
+  output { Int y = read_int(stdout()) }
+}
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str) -> str:
+    path = tmp_path / f"{name}.wdl"
+    path.write_text(text)
+    return str(path)
+
+
+def test_the_join_is_a_wait_for_task_token_step_and_statelint_accepts_it(tmp_path: Path):
+    definition = compile_workflow(_write(tmp_path, TIMED, "timed")).definition
+    states = dict(all_states(definition["States"]))
+    wait = states["call c: wait"]
+    assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert wait["Parameters"]["Payload"]["token.$"] == "$$.Task.Token"
+    assert states["call b: release"]["Parameters"]["Payload"]["waiters"] == ["call-c"]
+    assert statelint_errors(definition, tmp_path) == []
+
+
+def test_no_call_waits_for_a_call_it_does_not_need(tmp_path: Path):
+    out = wdl2sfn("run", _write(tmp_path, TIMED, "timed"), "--dir", str(tmp_path / "runs"))
+    assert out.code == 0, out.stderr
+    o = out.json["outputs"]
+    assert (o["timed.c_y"], o["timed.d_y"]) == (6, 4)
+    assert o["timed.d_done"] < o["timed.a_done"]  # d needs only b: it did not wait for slow a
+    assert o["timed.c_start"] >= o["timed.a_done"]  # c needs a: it did wait
+
+
+def test_joins_inside_a_scatter_are_per_shard(tmp_path: Path):
+    out = wdl2sfn("run", _write(tmp_path, SCATTERED, "scattered"), "--dir", str(tmp_path / "r"))
+    assert out.code == 0, out.stderr
+    assert out.json["outputs"] == {
+        "scattered.c_y": [3, 14, 25],
+        "scattered.d_y": [2, 12, 22],
+    }
+
+
+def test_lanes_split_into_child_machines_still_join(tmp_path: Path):
+    wdl = _write(tmp_path, TIMED, "timed")
+    out = wdl2sfn(
+        "run", wdl, "slow=0", "--dir", str(tmp_path / "r"), "--max-definition-bytes", "5000"
+    )
+    assert out.code == 0, out.stderr
+    assert (out.json["outputs"]["timed.c_y"], out.json["outputs"]["timed.d_y"]) == (6, 4)
+    assert list(out.run_dir.rglob("executions/*/history.jsonl"))  # parts ran as children
+
+
+def test_a_failed_dependency_ends_the_run_instead_of_leaving_its_waiter_waiting(tmp_path: Path):
+    started = time.monotonic()
+    wdl = _write(tmp_path, TIMED, "timed")
+    out = wdl2sfn("run", wdl, "fail_b=true", "slow=30", "--dir", str(tmp_path / "r"))
+    assert out.code != 0
+    assert time.monotonic() - started < 25  # a (30 s) was stopped, c's wait aborted
+    error = json.loads(out.stdout)
+    assert error["error"] == "WdlTaskFailed" and "b broke" in out.last_line
