@@ -74,7 +74,7 @@ def test_live_view_running_is_processes_running_not_jobs_submitted(tmp_path):
     cores = os.cpu_count() or 1  # each job takes every core: one process at a time
     term = Terminal("run", GATED, f"gate={gate}", "n=4", f"cores={cores}", "--dir", str(tmp_path))
     term.read_until(r"1 running, 3 queued")
-    term.read_until(r"scatter i\s+░+\s+0/4\s+shards")
+    term.read_until(r"scatter i in range\(n\)\s+░+\s+0/4\s+shards")
     term.read_until(r"wait\s+░+\s+0/4\s+done 0")
     gate.write_text("")
     assert term.finish() == 0
@@ -110,8 +110,8 @@ def test_summary_counts_nested_scatters_and_cache_hits(tmp_path: Path):
     first = wdl2sfn("run", str(wdl), "--dir", str(tmp_path / "runs"))
     assert first.code == 0, first.stderr
     assert re.search(r"tasks 13 finished \(cached 0\), 0 running, 0 queued, 0 failed", first.stderr)
-    assert re.search(r"scatter k\s+█+\s+3/3\s+shards", first.stderr)
-    assert re.search(r"scatter j\s+█+\s+12/12\s+shards", first.stderr)
+    assert re.search(r"scatter k in range\(3\)\s+█+\s+3/3\s+shards", first.stderr)
+    assert re.search(r"scatter j in range\(4\)\s+█+\s+12/12\s+shards", first.stderr)
     assert re.search(r"\bw\s+█+\s+12/12\s+done 12", first.stderr)
     again = wdl2sfn("run", str(wdl), "--dir", str(tmp_path / "runs"))
     assert re.search(r"tasks 13 finished \(cached 13\)", again.stderr)

@@ -72,7 +72,7 @@ def test_status_counts_calls_of_a_failed_scatter(tmp_path):
     shard = status["calls"]["shard"]
     assert shard["failed"] == 1 and shard["in_batch"] == 0
     assert shard["done"] + shard["failed"] <= 10
-    assert status["scatters"] == {"scatter i": 10}
+    assert status["scatters"] == {"scatter i in range(n)": 10}
     assert "shard 7" in status["error"]
 
 
