@@ -28,9 +28,7 @@ class SourceError(WDL.Error.ImportError):
         self.pos = None  # type: ignore[assignment]
 
 
-def load(
-    path: str, search: list[str] | None = None, check_quant: bool = True
-) -> WDL.Tree.Document:
+def load(path: str, search: list[str] | None = None, check_quant: bool = True) -> WDL.Tree.Document:
     """Load and type-check a WDL document with its imports (raises WDL.Error.* on bad WDL,
     SourceError for a file that is not a readable UTF-8 document or for an import cycle);
     `search`: more folders to look for imports in (miniwdl's -p/--path); `check_quant=False`

@@ -125,7 +125,11 @@ def initialize_run(settings: Any, event: dict[str, Any], load: Any = None) -> di
     meta = json.loads((bundle / "bundle.json").read_text())
     main = bundle / meta["main"]
     check_quant = wf.get("check_quant", True) is not False
-    doc = load(wf["digest"], main) if load is not None else wdl.load(str(main), check_quant=check_quant)
+    doc = (
+        load(wf["digest"], main)
+        if load is not None
+        else wdl.load(str(main), check_quant=check_quant)
+    )
     assert doc.workflow is not None
     inputs = validate_inputs(doc.workflow, request["inputs"])
     check_file_inputs(doc.workflow, inputs, settings.store.root, settings.s3)
