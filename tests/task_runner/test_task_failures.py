@@ -153,7 +153,7 @@ def test_output_path_escaping_with_dotdot_is_rejected(tmp_path: Path) -> None:
     task, ctx, _, _ = prepare_and_run(
         tmp_path, 'task t { command <<< true >>> output { File f = "../../etc/passwd" } }'
     )
-    with pytest.raises(WdlTaskFailed, match="outside the call directory"):
+    with pytest.raises(WdlTaskFailed, match="outside the task's work directory"):
         collect_task(task, ctx)
     assert not (ctx.call_dir / "outputs.json").exists()
 
@@ -162,7 +162,7 @@ def test_absolute_output_path_outside_call_dir_is_rejected(tmp_path: Path) -> No
     task, ctx, _, _ = prepare_and_run(
         tmp_path, 'task t { command <<< true >>> output { File f = "/etc/passwd" } }'
     )
-    with pytest.raises(WdlTaskFailed, match="outside the call directory"):
+    with pytest.raises(WdlTaskFailed, match="outside the task's work directory"):
         collect_task(task, ctx)
 
 
@@ -173,7 +173,7 @@ def test_output_symlink_escaping_the_call_dir_is_rejected(tmp_path: Path) -> Non
         tmp_path,
         f'task t {{ command <<< ln -s {secret} link >>> output {{ File f = "link" }} }}',
     )
-    with pytest.raises(WdlTaskFailed, match="outside the call directory"):
+    with pytest.raises(WdlTaskFailed, match="outside the task's work directory"):
         collect_task(task, ctx)
 
 
@@ -184,7 +184,7 @@ def test_glob_matching_a_symlink_that_escapes_is_rejected(tmp_path: Path) -> Non
         tmp_path,
         f'task t {{ command <<< ln -s {secret} x.txt >>> output {{ Array[File] fs = glob("*.txt") }} }}',
     )
-    with pytest.raises(WdlTaskFailed, match="outside the call directory"):
+    with pytest.raises(WdlTaskFailed, match="outside the task's work directory"):
         collect_task(task, ctx)
 
 
@@ -193,7 +193,7 @@ def test_read_of_a_path_outside_the_call_dir_is_rejected(tmp_path: Path) -> None
         tmp_path,
         'task t { command <<< true >>> output { String s = read_string("/etc/hostname") } }',
     )
-    with pytest.raises(WdlTaskFailed, match="outside the call directory"):
+    with pytest.raises(WdlTaskFailed, match="outside the task's work directory"):
         collect_task(task, ctx)
 
 

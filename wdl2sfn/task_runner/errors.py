@@ -59,7 +59,7 @@ class WdlRuntimeError(WdlError):
 
 
 class WdlOutputError(WdlError):
-    """A task output could not be evaluated: missing file, path outside the call directory..."""
+    """A task output could not be evaluated: missing file, path outside the task's work directory..."""
 
 
 class WdlTaskFailed(WdlError):

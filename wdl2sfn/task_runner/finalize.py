@@ -16,6 +16,7 @@ def finalize_run(settings: Any, ev: WorkflowEval, runner: dict[str, Any]) -> dic
     run_dir = store.run_dir(ev.run)
     outputs = ev.workflow_outputs()
     ev.check_declarations()
+    ev.files.check_values(outputs, "workflow output")
     doc = WDL.values_to_json(outputs, namespace=ev.workflow.name)
     store.write_json(run_dir / "outputs.json", doc)
     link_outputs(run_dir, outputs)

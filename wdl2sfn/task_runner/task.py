@@ -562,7 +562,7 @@ def _stdlib(
             else:
                 raise WdlInputError(f"relative path {filename!r} used before the command ran")
         if outputs:
-            _check_output_path(path, cdir, trusted, filename)
+            _check_output_path(path, cdir, trusted, filename, relative=not os.path.isabs(filename))
         elif not (
             os.path.abspath(path).startswith(cdir + os.sep)
             or os.path.abspath(path) in trusted
@@ -620,7 +620,7 @@ def _stdlib(
                 pat = pat[2:]
             found = sorted(p for p in globlib.glob(os.path.join(work, pat)) if os.path.isfile(p))
             for p in found:
-                _check_output_path(p, cdir, trusted, p)
+                _check_output_path(p, cdir, trusted, p, relative=True)
             return WDL.Value.Array(WDL.Type.File(), [WDL.Value.File(p) for p in found])
 
         extra["glob"] = ([WDL.Type.String()], WDL.Type.Array(WDL.Type.File()), glob_fn)
@@ -636,14 +636,35 @@ def _stdlib(
     )
 
 
-def _check_output_path(path: str, call_dir: str, trusted: set[str], shown: str) -> None:
-    """Containment: an output path must resolve (after symlinks) inside the call directory, or be
-    one of the call's own (localized) inputs."""
+def _check_output_path(
+    path: str, call_dir: str, trusted: set[str], shown: str, *, relative: bool = False
+) -> None:
+    """Containment, as miniwdl's: an output path must resolve (after symlinks) inside the task's
+    working directory ``work/``, or be one of the call's own (localized) inputs. An absolute
+    path may also be what stdout()/stderr() return, a file the output section wrote (write_*)
+    or a file inside an input Directory. A relative path naming the rest of the call folder
+    (``../stdout.txt``, ``../command``) or beyond is not the task's to return."""
     ap = os.path.abspath(path)
     if ap in trusted or os.path.realpath(ap) in trusted:
         return
-    if not adapter.path_really_within(ap, call_dir):
-        raise WdlOutputError(f"task output path resolves outside the call directory: {shown}")
+    if adapter.path_really_within(ap, os.path.join(call_dir, "work")):
+        return
+    if relative:
+        raise WdlOutputError(
+            f"task output path resolves outside the task's work directory: {shown}"
+        )
+    if adapter.path_really_within(ap, os.path.join(call_dir, "write_")):
+        return
+    if os.path.realpath(ap) in _std_files(call_dir):
+        return
+    if any(os.path.isdir(t) and adapter.path_really_within(ap, t) for t in trusted):
+        return
+    raise WdlOutputError(f"task output path resolves outside the task's work directory: {shown}")
+
+
+def _std_files(call_dir: str) -> set[str]:
+    real = os.path.realpath(call_dir)
+    return {os.path.join(real, "stdout.txt"), os.path.join(real, "stderr.txt")}
 
 
 # ================================================================ collect
@@ -729,10 +750,11 @@ def _eval_outputs(
         def host_path(w: WDL.Value.File | WDL.Value.Directory, name: str = decl.name) -> str | None:
             directory = isinstance(w, WDL.Value.Directory)
             p = w.value.rstrip("/") if directory else w.value
-            if not os.path.isabs(p):
+            relative = not os.path.isabs(p)
+            if relative:
                 p = os.path.join(work, p)
             p = os.path.normpath(p)
-            _check_output_path(p, cdir, trusted, f"{name} = {w.value}")
+            _check_output_path(p, cdir, trusted, f"{name} = {w.value}", relative=relative)
             if directory:
                 if os.path.isfile(p):
                     raise WdlOutputError(

@@ -27,6 +27,7 @@ from WDL import Env, Tree, Type, Value
 from .. import wdl
 from ..workflow_index import NodeInfo, Scope, WorkflowIndex, call_path, output_node_ids
 from .errors import WdlEvalError
+from .file_policy import WorkflowFiles
 from .store import RunStore, Shard
 from .task import read_outputs
 
@@ -45,6 +46,14 @@ class WorkflowEval:
     _memo: dict[tuple[str, Shard], Bindings] = field(default_factory=dict)
     _items: dict[tuple[str, Shard], Value.Array] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _files: WorkflowFiles | None = None
+
+    @property
+    def files(self) -> WorkflowFiles:
+        """The run's file-access policy (workflow inputs and call products only)."""
+        if self._files is None:
+            self._files = WorkflowFiles.of_run(self.store.root, self.run, self.inputs)
+        return self._files
 
     # ------------------------------------------------------------------ public
     def bindings(self, ref: str, shard: Sequence[int]) -> Bindings:
@@ -150,7 +159,7 @@ class WorkflowEval:
                 self._walk(sub, _scope_nodes(sub.workflow), shard)
 
     def stdlib(self, info: NodeInfo) -> WDL.StdLib.Base:
-        return workflow_stdlib(self.store, self.run, info.scope.workflow)
+        return workflow_stdlib(self.store, self.run, info.scope.workflow, self.files)
 
     # ------------------------------------------------------------------ computing one node
     def _compute(self, info: NodeInfo, shard: Shard) -> Bindings:
@@ -288,13 +297,16 @@ def _as_array(value: Value.Base) -> Value.Array:
     return value
 
 
-def workflow_stdlib(store: RunStore, run: str, workflow: Tree.Workflow) -> WDL.StdLib.Base:
-    """Workflow-level stdlib: files are host paths; write_* files go to <run>/_write/."""
+def workflow_stdlib(
+    store: RunStore, run: str, workflow: Tree.Workflow, files: WorkflowFiles
+) -> WDL.StdLib.Base:
+    """Workflow-level stdlib: files are host paths, read only if the run may (file_policy);
+    write_* files go to <run>/_write/."""
     run_dir = store.run_dir(run)
     return wdl.HookedStdLib(
         workflow.effective_wdl_version,
         write_dir=str(run_dir / "_write"),
-        devirtualize=lambda fn: fn,
+        devirtualize=lambda fn: files.check(fn, "read_*() argument"),
         virtualize=lambda fn: fn,
         resolve_relative=lambda fn: fn,
         join_paths_dir=str(run_dir),
