@@ -4,15 +4,30 @@ Keys are miniwdl's (``WDL.runtime.cache.call_cache_key``: the task's name, its c
 digest of the call inputs as given, before localization), so an edit to the task or any change of
 an input value misses. An entry stores the outputs (``values_to_json`` form) and the size and
 mtime (ns) of every local File/Directory the inputs and outputs reference (each file inside a
-Directory too). A lookup is a hit only when every one of those is unchanged, so touching or
-rewriting an input file, or deleting an output, invalidates the entry (which is then removed).
+Directory too), and the SHA-256 of the content of every output file. A lookup is a hit only when
+every one of those is unchanged, so touching or rewriting an input file, or deleting or rewriting
+an output, invalidates the entry (which is then removed).
+
+Entries live in the store, where a task running on the host can write too (``../../../../_CACHE``).
+So the executor seals each entry: an HMAC-SHA256, keyed with a secret tasks are not given, over the
+key, the outputs JSON, the file stats and the content digests. An entry that does not verify (a
+task rewrote its outputs, copied it under another key, or wrote one from scratch) is a miss. The
+note prepare leaves for collect (``call_cache.json`` in the call folder: the key, the input file
+stats) is sealed the same way, so a task cannot make collect file its outputs under another
+call's key. The secret is ``WDL2SFN_CACHE_KEY`` if set (AWS: the run-time steps' environment),
+else ``<root>/_CACHE/.key`` (mode 0600, made on first use); see docs/security.md for who can read it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import hmac
 import json
 import os
+import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +37,106 @@ from ..wdl import call_cache_key
 from .atomic import write_json_atomic
 from .localize import local_paths
 
-__all__ = ["cache_key", "entry_path", "file_stats", "lookup", "store", "FORMAT"]
+__all__ = [
+    "cache_key",
+    "entry_path",
+    "file_stats",
+    "lookup",
+    "store",
+    "seal",
+    "seal_ok",
+    "prepare_note",
+    "note_ok",
+    "FORMAT",
+]
 
-FORMAT = "wdl2sfn-call-cache/1"
+FORMAT = "wdl2sfn-call-cache/2"
+SECRET_ENV = "WDL2SFN_CACHE_KEY"
+_CHUNK = 1 << 20
+
+
+def _secret(cache_root: Path) -> bytes:
+    from_env = os.environ.get(SECRET_ENV)
+    if from_env:
+        return from_env.encode()
+    return _secret_file(Path(cache_root).parent / ".key")
+
+
+@functools.lru_cache(maxsize=16)
+def _secret_file(path: Path) -> bytes:
+    """The store's sealing secret, made once (exclusively: concurrent first runs agree)."""
+    with contextlib.suppress(FileNotFoundError):
+        data = path.read_bytes()
+        if data:
+            return data
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".key.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_hex(32).encode())
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
+    return path.read_bytes()
+
+
+def seal(cache_root: Path, payload: dict[str, Any]) -> str:
+    """HMAC-SHA256 of ``payload`` (canonical JSON) with the store's secret."""
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+    return hmac.new(_secret(cache_root), text, hashlib.sha256).hexdigest()
+
+
+def seal_ok(cache_root: Path, payload: dict[str, Any], claimed: Any) -> bool:
+    return isinstance(claimed, str) and hmac.compare_digest(seal(cache_root, payload), claimed)
+
+
+def _sha256(path: str) -> str | None:
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(_CHUNK), b""):
+                h.update(chunk)
+    except OSError:
+        return None
+    return h.hexdigest()
+
+
+def content_digests(paths: list[tuple[str, bool]]) -> dict[str, str | None]:
+    """SHA-256 of every file named (and every file inside a named Directory)."""
+    ans: dict[str, str | None] = {}
+    for path, directory in paths:
+        if directory and os.path.isdir(path):
+            for root, _dirs, files in os.walk(path):
+                for name in files:
+                    p = os.path.join(root, name)
+                    ans[p] = _sha256(p)
+        else:
+            ans[path] = _sha256(path)
+    return ans
+
+
+def prepare_note(
+    cache_root: Path | None, call_dir: Path, key: str, input_files: dict[str, list[int] | None]
+) -> dict[str, Any]:
+    """What prepare leaves for collect in ``call_cache.json``, sealed (when caching is on) with
+    the call folder it belongs to, so another call's note copied in does not verify."""
+    note: dict[str, Any] = {"key": key, "input_files": input_files}
+    if cache_root is not None:
+        note["seal"] = seal(cache_root, {"note": [str(call_dir), key, input_files]})
+    return note
+
+
+def note_ok(cache_root: Path, call_dir: Path, note: dict[str, Any]) -> bool:
+    """Was this note written by prepare for this call (not rewritten by its task)?"""
+    payload = {"note": [str(call_dir), note.get("key"), note.get("input_files")]}
+    return seal_ok(cache_root, payload, note.get("seal"))
+
+
+def _sealed_part(entry: dict[str, Any]) -> dict[str, Any]:
+    return {k: entry.get(k) for k in ("key", "outputs", "files", "contents")}
 
 
 def cache_key(task: WDL.Tree.Task, inputs: WDL.Env.Bindings[WDL.Value.Base]) -> str:
@@ -68,17 +180,25 @@ def lookup(
         entry = json.loads(path.read_text())
         if entry.get("format") != FORMAT:
             return None
+        if entry.get("key") != key or not seal_ok(cache_root, _sealed_part(entry), entry["seal"]):
+            raise ValueError("the entry's seal does not verify")
         WDL.values_from_json(entry["outputs"], output_types)
     except FileNotFoundError:
         return None
-    except Exception:  # unreadable or stale (task outputs changed): a miss
+    except Exception:  # unreadable, stale (task outputs changed) or not sealed by us: a miss
         _discard(path)
         return None
+    if not _files_unchanged(entry):
+        _discard(path)
+        return None
+    return dict(entry)
+
+
+def _files_unchanged(entry: dict[str, Any]) -> bool:
     for p, recorded in entry.get("files", {}).items():
         if recorded is not None and _stat(p) != recorded:
-            _discard(path)
-            return None
-    return dict(entry)
+            return False
+    return all(_sha256(p) == digest for p, digest in entry.get("contents", {}).items())
 
 
 def _discard(path: Path) -> None:
@@ -99,7 +219,7 @@ def store(
     when the call was prepared (so a file changed during the job does not validate the entry)."""
     files = dict(input_files)
     files.update(file_stats(local_paths(outputs)))
-    entry = {
+    entry: dict[str, Any] = {
         "format": FORMAT,
         "key": key,
         "task": task.name,
@@ -107,7 +227,9 @@ def store(
         "dir": str(call_dir),
         "outputs": WDL.values_to_json(outputs),
         "files": files,
+        "contents": content_digests(local_paths(outputs)),
     }
+    entry["seal"] = seal(cache_root, _sealed_part(entry))
     path = entry_path(cache_root, key)
     write_json_atomic(path, entry)
     return path

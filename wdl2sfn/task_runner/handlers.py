@@ -183,7 +183,8 @@ class Runtime:
             job_definitions=s.job_definitions,
             store_root=s.store.root,
             cache_root=None if record.get("options", {}).get("no_cache") else s.store.cache_root(),
-            copy_input_files=s.copy_input_files,
+            copy_input_files=s.copy_input_files
+            or bool(record.get("options", {}).get("copy_input_files")),
             mount=s.mount,
             default_image=s.default_image,
             env=dict(options.get("env") or {}),

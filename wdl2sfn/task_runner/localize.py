@@ -7,6 +7,7 @@ the object's ETag (S3; HTTP ETag/Last-Modified/Content-Length when the server gi
 changed object is fetched again and an unchanged one never twice. Each input is then hard-linked
 into the call directory (falling back to a symbolic link when the source is on another file
 system), or copied when ``copy_input_files`` is set. Directories are symlinked (or copied).
+Input files from the store (upstream outputs, downloads) and copies are made read-only.
 
 Every step is idempotent: the same inputs give the same ``inputs/<n>`` layout, and a link that is
 already in place is left alone.
@@ -154,7 +155,30 @@ def _localize_one(
     name = os.path.basename(src.rstrip("/")) or "input"
     dest = dest_dir / name
     _place(local, dest, directory, copy)
+    if not directory and (copy or _store_owned(local, store_root)):
+        _read_only(dest)
     return str(dest)
+
+
+def _store_owned(path: str, root: Path) -> bool:
+    """Is ``path`` a file the store made (a call's output, a download), not a user's file
+    passed through a call (``calls/.../inputs/...`` links the user's own inode)?"""
+    real, top = os.path.realpath(path), os.path.realpath(root)
+    if not real.startswith(top + os.sep):
+        return False
+    parts = os.path.relpath(real, top).split(os.sep)
+    return not ("calls" in parts and "inputs" in parts[parts.index("calls") :])
+
+
+def _read_only(path: Path) -> None:
+    """Take away write permission (where the file system allows), so a task appending to its
+    input fails instead of changing an upstream call's output (a hard link shares its inode)
+    or a download. A copy (``copy_input_files``) is made read-only too. The user's own files
+    outside the store keep their mode: ``--copy-input-files`` protects them."""
+    with contextlib.suppress(OSError):
+        mode = os.stat(path).st_mode
+        if mode & 0o222:
+            os.chmod(path, mode & ~0o222)
 
 
 def _place(local: str, dest: Path, directory: bool, copy: bool) -> None:

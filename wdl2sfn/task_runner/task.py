@@ -133,11 +133,9 @@ def _prepare(
                 {"dir": entry.get("dir"), "entry": str(call_cache.entry_path(ctx.cache_root, key))},
             )
             return Prepared(cached=True, job=None)
-    write_json_atomic(
-        call_dir / "call_cache.json",
-        {"key": key, "input_files": call_cache.file_stats(local_paths(inputs))},
-        durable=False,
-    )
+    input_stats = call_cache.file_stats(local_paths(inputs))
+    note = call_cache.prepare_note(ctx.cache_root, call_dir, key, input_stats)
+    write_json_atomic(call_dir / "call_cache.json", note, durable=False)
 
     # localize File/Directory inputs, then evaluate the remaining declarations
     localized = localize_inputs(
@@ -713,6 +711,8 @@ def _collect(
     if ctx.cache_root is not None:
         try:
             note = json.loads((call_dir / "call_cache.json").read_text())
+            if not call_cache.note_ok(Path(ctx.cache_root), call_dir, note):
+                return outputs  # rewritten since prepare (by the task?): record nothing
             call_cache.store(
                 Path(ctx.cache_root),
                 note["key"],
