@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .statemachine.history import last_event
+from .statemachine.history import last_event, read_events
 
 #: errors that only say "something inside failed"
 WRAPPER_ERRORS = frozenset(
@@ -41,7 +41,7 @@ class Failure:
         """One line: what failed, the last line of its stderr, where its logs are."""
         first = (self.message.strip().splitlines() or [self.error])[0]
         if self.call is None:
-            return first
+            return f"{first} (shard {', '.join(map(str, self.shard))})" if self.shard else first
         where = f"call {self.call}"
         if self.shard:
             where += f" (shard {', '.join(str(i) for i in self.shard)})"
@@ -71,11 +71,13 @@ def is_wrapper(error: str, cause: str) -> bool:
     return isinstance(parsed, dict) and "ExecutionArn" in parsed and "Status" in parsed
 
 
-def innermost_failure(run_dir: Path, error: str, cause: str) -> tuple[str, str]:
-    """(error, cause) of the earliest failed execution that is not just a wrapper."""
+def innermost_failure(run_dir: Path, error: str, cause: str) -> tuple[str, str, Path]:
+    """(error, cause, history file) of the earliest failed execution that is not just a
+    wrapper."""
+    top = run_dir / "history.jsonl"
     if not is_wrapper(error, cause):
-        return error, cause
-    found: list[tuple[str, str, str]] = []
+        return error, cause, top
+    found: list[tuple[str, str, str, Path]] = []
     for history in execution_histories(run_dir):
         event = last_event(history)
         if not event or event.get("type") != "ExecutionFailed":
@@ -83,11 +85,30 @@ def innermost_failure(run_dir: Path, error: str, cause: str) -> tuple[str, str]:
         details = event.get("executionFailedEventDetails") or {}
         inner_error, inner_cause = details.get("error", ""), details.get("cause", "")
         if not is_wrapper(inner_error, inner_cause):
-            found.append((str(event.get("timestamp", "")), inner_error, inner_cause))
+            found.append((str(event.get("timestamp", "")), inner_error, inner_cause, history))
     if not found:
-        return error, _unwrap_description(cause)
-    _, inner_error, inner_cause = min(found)
-    return inner_error, inner_cause
+        return error, _unwrap_description(cause), top
+    _, inner_error, inner_cause, history = min(found)
+    return inner_error, inner_cause, history
+
+
+def failing_state(history: Path, cause: str) -> tuple[str, list[int]] | None:
+    """The state whose Task failed with this cause, and the shard its input names."""
+    events = read_events(history)
+    by_id = {e.get("id"): e for e in events}
+    for event in reversed(events):
+        details = event.get("taskFailedEventDetails") or {}
+        if event.get("type") != "TaskFailed" or details.get("cause") != cause:
+            continue
+        entered = event
+        while entered is not None and not str(entered.get("type", "")).endswith("StateEntered"):
+            entered = by_id.get(entered.get("previousEventId"))
+        if entered is None:
+            return None
+        state = entered.get("stateEnteredEventDetails") or {}
+        shard = (_parsed(str(state.get("input", ""))) or {}).get("shard") or []
+        return str(state.get("name", "")), [int(i) for i in shard if isinstance(i, int)]
+    return None
 
 
 def execution_histories(run_dir: Path) -> Iterator[Path]:
@@ -110,7 +131,7 @@ def _child_dirs(history_dir: Path) -> Iterator[Path]:
 
 def describe(run_dir: Path, error: str, cause: str) -> Failure:
     """The innermost failure, with its call, shard and exit status when a task failed."""
-    error, cause = innermost_failure(run_dir, error, cause)
+    error, cause, history = innermost_failure(run_dir, error, cause)
     message, error_type = cause, error or "Error"
     parsed = _parsed(cause)
     if isinstance(parsed, dict) and "errorMessage" in parsed:
@@ -122,7 +143,27 @@ def describe(run_dir: Path, error: str, cause: str) -> Failure:
     call_dir = _call_dir(message)
     if call_dir is not None:
         _add_call(failure, run_dir, call_dir)
+    else:
+        _add_state(failure, run_dir, history, cause)
     return failure
+
+
+def _add_state(failure: Failure, run_dir: Path, history: Path, cause: str) -> None:
+    """A failure that names no call folder (an output, input or evaluation error): the call
+    and shard of the state that failed, from the history."""
+    located = failing_state(history, cause)
+    if located is None:
+        return
+    name, shard = located
+    failure.shard = shard
+    if name.startswith("call "):
+        call = name[len("call ") :].split(": ", 1)[0]
+        call_dir = run_dir / "calls" / call
+        for i in shard:
+            call_dir = call_dir / f"shard-{i}"
+        if call_dir.is_dir():
+            _add_call(failure, run_dir, call_dir)
+        failure.call = call
 
 
 def batch_job_message(job: dict[str, Any]) -> str:

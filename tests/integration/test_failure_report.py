@@ -70,3 +70,27 @@ def test_failed_child_machine_reports_its_call_not_describe_execution_json(tmp_p
     assert (out.json["call"], out.json["shard"]) == ("sub.work", [1])
     assert "ExecutionArn" not in out.stdout + out.stderr
     assert "Traceback" not in out.stderr
+
+
+OUTPUT_ERROR_IN_SHARD = """version 1.1
+workflow shapes {
+  scatter (i in range(4)) {
+    call outerr { input: i = i }
+  }
+}
+task outerr {
+  input { Int i }
+  command <<< echo hi > ok.txt >>>
+  output { File f = if i == 2 then "nope.txt" else "ok.txt" }
+}
+"""
+
+
+def test_output_error_in_a_shard_names_call_and_shard(tmp_path):
+    wdl = tmp_path / "shapes.wdl"
+    wdl.write_text(OUTPUT_ERROR_IN_SHARD)
+    out = wdl2sfn("run", str(wdl), "--dir", str(tmp_path / "runs"))
+    assert out.code == 1
+    assert (out.json["call"], out.json["shard"]) == ("outerr", [2])
+    assert out.last_line.startswith("wdl2sfn: call outerr (shard 2) failed: ")
+    assert "nope.txt" in out.last_line
