@@ -67,7 +67,7 @@ class CallCounts:
             "done": self.done,
             "cached": self.cached,
             "failed": self.failed,
-            "in_batch": self.in_batch,
+            "running": self.in_batch,  # jobs submitted to Batch and not ended (queued or running)
             "elapsed_seconds": round(wall, 3),
             "job_seconds": round(self.job_seconds, 3),
         }

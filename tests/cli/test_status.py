@@ -30,7 +30,9 @@ def test_live_run_is_running_and_killed_run_is_interrupted(tmp_path):
     run_dir = wait_for(lambda: only_run(tmp_path), "the run folder")
     try:
         wait_for(lambda: started_tasks(run_dir, 1), "the task to start")
-        assert status_of(tmp_path, run_dir) == "RUNNING"
+        status = cli_json("status", str(run_dir))
+        assert status["status"] == "RUNNING"
+        assert status["calls"]["wait"]["running"] == 1
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         assert status_of(tmp_path, run_dir) == "INTERRUPTED"
@@ -70,7 +72,7 @@ def test_status_counts_calls_of_a_failed_scatter(tmp_path):
     status = cli_json("status", str(out.run_dir))
     assert status["status"] == "FAILED"
     shard = status["calls"]["shard"]
-    assert shard["failed"] == 1 and shard["in_batch"] == 0
+    assert shard["failed"] == 1 and shard["running"] == 0
     assert shard["done"] + shard["failed"] <= 10
     assert status["scatters"] == {"scatter i in range(n)": 10}
     assert "shard 7" in status["error"]
