@@ -64,7 +64,8 @@ def write_bundle(store: RunStore, digest: str, main: str, name: str, files: dict
             path.parent.mkdir(parents=True, exist_ok=True)
             write_text_atomic(path, text)
         write_json_atomic(staging / MANIFEST, {"main": main, "name": name, "digest": digest})
-        _swap_in(staging, root)
+        if not verified(root, digest):  # a concurrent run may have landed a good one meanwhile
+            _swap_in(staging, root)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
