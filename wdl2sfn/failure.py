@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,10 @@ from .statemachine.history import last_event, read_events
 WRAPPER_ERRORS = frozenset(
     {"States.ExceedToleratedFailureThreshold", "States.ItemReaderFailed", "States.BranchFailed"}
 )
+
+
+#: "call NAME-2-1: " at the start of a run-time step's message (the summary names the call)
+CALL_PREFIX = re.compile(r"^call [A-Za-z_][\w.]*(?:-\d+)*: ")
 
 
 @dataclass
@@ -48,8 +53,8 @@ class Failure:
         line = f"{where} failed"
         if self.exit_status is not None:
             line += f" with exit status {self.exit_status}"
-        elif ": " in first:
-            line += f": {first.split(': ', 1)[1]}"
+        else:
+            line += f": {CALL_PREFIX.sub('', first)}"
         if self.stderr_last:
             line += f": {self.stderr_last}"
         if self.call_dir:

@@ -54,16 +54,24 @@ def only_run(root: Path) -> Path | None:
     return runs[0].parent if len(runs) == 1 else None
 
 
-def task_pids(run_dir: Path) -> list[int]:
-    return [int(p.read_text()) for p in run_dir.glob("calls/**/work/pid") if p.read_text().strip()]
+def task_pids(run_dir: Path) -> list[tuple[int, Path]]:
+    """(pid, work folder) of the gated tasks that recorded themselves."""
+    return [
+        (int(p.read_text()), p.parent)
+        for p in run_dir.glob("calls/**/work/pid")
+        if p.read_text().strip()
+    ]
 
 
 def kill_tasks(run_dir: Path) -> None:
-    """Clean up task processes a killed executor left behind."""
-    for pid in task_pids(run_dir):
+    """Clean up task processes a killed executor left behind: only a process still running in
+    its task's work folder (a recycled pid belongs to someone else)."""
+    for pid, work in task_pids(run_dir):
         try:
+            if Path(os.readlink(f"/proc/{pid}/cwd")).resolve() != work.resolve():
+                continue
             group = os.getpgid(pid)
             if group != os.getpgrp():
                 os.killpg(group, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
+        except (ProcessLookupError, PermissionError, FileNotFoundError):
             pass
