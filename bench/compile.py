@@ -19,6 +19,12 @@ schedule, ASL, report) and `json` (serialising the definition), with plan+emit p
 prints the top machine's definition size and root-execution events against the quotas.
 
     python bench/compile.py [--sizes 100,250,500,1000,2000] [--repeat 3] [--keep DIR]
+                            [--layered 30x20]
+
+`--layered LxW` adds the issue's non-series-parallel shape: L layers of W calls, each call taking
+the outputs of two random calls of the layer above (seed 600), compiled with exact joins. After
+the table it prints, for each workflow, the definition bytes per call of every machine it
+compiled to (the top one and its parts) and how deep the machines nest.
 
 Both commands pay the Python interpreter + miniwdl import start-up; wdl2sfn compile loads and
 typechecks the document with miniwdl too, so the ratio is (miniwdl load + plan + schedule + emit)
@@ -129,6 +135,59 @@ def generate(n_calls: int) -> str:
     )
 
 
+def generate_layered(layers: int, width: int, seed: int = 600) -> str:
+    """L layers of W `step` calls, each fed by two random calls of the layer above."""
+    import random
+
+    rng = random.Random(seed)
+    body: list[str] = []
+    for lv in range(layers):
+        for k in range(width):
+            if lv == 0:
+                src = "seed"
+            else:
+                a, b = rng.randrange(width), rng.randrange(width)
+                src = f"l{lv - 1}_{a}.out + l{lv - 1}_{b}.out"
+            body.append(f"  call step as l{lv}_{k} {{ input: x = {src} }}")
+    outs = [f"    Int o{k} = l{layers - 1}_{k}.out" for k in range(width)]
+    return (
+        HEADER
+        + f"workflow layered{layers}x{width} {{\n  input {{\n    Int seed = 1\n  }}\n"
+        + "\n".join(body)
+        + "\n  output {\n"
+        + "\n".join(outs)
+        + "\n  }\n}\n"
+    )
+
+
+def machine_figures(wdl: Path) -> str:
+    """Bytes per call of all the compiled machines (compact JSON, and bounded once deployed
+    with ARNs for placeholders) and how deep they nest."""
+    code = (
+        "import json, sys\n"
+        "from wdl2sfn.compiler import compile_workflow\n"
+        "from wdl2sfn.statemachine.asl import definition_bytes, deployed_bytes_bound\n"
+        "c = compile_workflow(sys.argv[1])\n"
+        "def depth(m): return 1 + max([depth(k) for k in m.children.values()], default=0)\n"
+        "ms = [c, *c.all_machines().values()]\n"
+        "sizes = [definition_bytes(m.definition) for m in ms]\n"
+        "deployed = [deployed_bytes_bound(m.definition) for m in ms]\n"
+        "print(json.dumps({'calls': c.report['calls'], 'machines': len(sizes), "
+        "'bytes': sum(sizes), 'deployed': sum(deployed), 'largest': max(deployed), "
+        "'depth': depth(c)}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(wdl)], check=True, capture_output=True, text=True
+    )
+    f = json.loads(out.stdout)
+    return (
+        f"{wdl.stem}: {f['calls']} calls, {f['machines']} machine(s) nested {f['depth']} deep, "
+        f"{f['bytes']:,} bytes compiled ({f['bytes'] / f['calls']:,.0f} per call), at most "
+        f"{f['deployed']:,} deployed ({f['deployed'] / f['calls']:,.0f} per call); largest "
+        f"machine deployed at most {f['largest']:,} ({f['largest'] / 1_048_576:.0%} of 1 MiB)"
+    )
+
+
 def best_of(cmd: list[str], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -163,8 +222,12 @@ def main() -> None:
     ap.add_argument("--sizes", default="100,250,500,1000,2000")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", help="write the generated WDL here (default: a temp dir)")
+    ap.add_argument("--layered", default="", metavar="LxW", help="also a layered DAG, e.g. 30x20")
     args = ap.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes: list[int | tuple[int, int]] = [int(s) for s in args.sizes.split(",") if s]
+    if args.layered:
+        layers, width = (int(x) for x in args.layered.split("x"))
+        sizes.append((layers, width))
     workdir = Path(args.keep or tempfile.mkdtemp(prefix="wdl2sfn-compile-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
 
@@ -178,10 +241,17 @@ def main() -> None:
     print(hdr)
     print("-" * len(hdr))
     sizes_seen: list[tuple[int, int, int]] = []
-    for n in sizes:
-        wdl = workdir / f"gen{n}.wdl"
-        wdl.write_text(generate(n))
-        report = workdir / f"gen{n}.report.json"
+    machines: list[str] = []
+    for size in sizes:
+        if isinstance(size, tuple):
+            n = size[0] * size[1]
+            wdl = workdir / f"layered{size[0]}x{size[1]}.wdl"
+            wdl.write_text(generate_layered(*size))
+        else:
+            n = size
+            wdl = workdir / f"gen{n}.wdl"
+            wdl.write_text(generate(n))
+        report = workdir / f"{wdl.stem}.report.json"
         # warm the file cache / check the document compiles before timing
         best_of([WDL2SFN, "compile", str(wdl), "-o", os.devnull, "--report-json", str(report)], 1)
         ours = best_of([WDL2SFN, "compile", str(wdl), "-o", os.devnull], args.repeat)
@@ -197,6 +267,7 @@ def main() -> None:
             flush=True,
         )
         sizes_seen.append((n, rep["definition_bytes"], rep["history"]["root_execution_events"]))
+        machines.append(machine_figures(wdl))
     print(f"# load averages at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
         "# quotas of the top compiled machine, from its report (big workflows split into children):"
@@ -206,6 +277,9 @@ def main() -> None:
             f"#   {n:>5} calls: definition {size:,} bytes ({size / 1_048_576:.0%} of 1 MiB), "
             f"root execution {root_events:,} events ({root_events / 25_000:.0%} of 25,000)"
         )
+    print("# all the machines of each workflow:")
+    for line in machines:
+        print(f"#   {line}")
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 from wdl2sfn.compiler import compile_workflow
+from wdl2sfn.statemachine.asl import deployed_bytes_bound
 
 from ..conftest import sample
 from ..integration.helpers import wdl2sfn
@@ -50,3 +52,46 @@ def test_a_split_workflow_runs_to_the_same_outputs(tmp_path: Path):
     assert whole.code == 0 and split.code == 0, split.stderr
     assert split.json["outputs"] == whole.json["outputs"]
     assert list((split.run_dir).rglob("executions/*/history.jsonl"))  # child machines ran
+
+
+def layered_workflow(path: Path, layers: int, width: int, seed: int = 600) -> Path:
+    """The issue's non-series-parallel shape: each call fed by two random calls above it."""
+    rng = random.Random(seed)
+    lines = ["version 1.1", "workflow layered {"]
+    for lv in range(layers):
+        for k in range(width):
+            if lv == 0:
+                src = str(k)
+            else:
+                a, b = rng.randrange(width), rng.randrange(width)
+                src = f"l{lv - 1}_{a}.y + l{lv - 1}_{b}.y"
+            lines.append(f"  call step as l{lv}_{k} {{ input: x = {src} }}")
+    lines += ["}", "task step {", "  input { Int x }", "  command <<< echo ~{x} >>>"]
+    lines += ["  output { Int y = read_int(stdout()) }", "}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def depth(machine) -> int:  # type: ignore[no-untyped-def]
+    return 1 + max((depth(child) for child in machine.children.values()), default=0)
+
+
+def test_parts_are_siblings_nested_at_most_two_deep(tmp_path: Path):
+    compiled = compile_workflow(str(chain_workflow(tmp_path / "big.wdl", 600)))
+    assert len(compiled.children) >= 2
+    assert depth(compiled) == 2
+
+
+def test_a_600_call_layered_dag_splits_and_joins_exactly(tmp_path: Path):
+    compiled = compile_workflow(str(layered_workflow(tmp_path / "layered.wdl", 30, 20)))
+    machines = [compiled, *compiled.all_machines().values()]
+    assert depth(compiled) <= 2
+    assert all(deployed_bytes_bound(m.definition) < LIMIT for m in machines)
+    assert compiled.report["calls"] == 600 and compiled.plan.added_waits == []
+    assert compiled.report["joins"]["waits"]
+
+
+def test_every_machine_fits_once_arns_replace_the_placeholders(tmp_path: Path):
+    compiled = compile_workflow(str(chain_workflow(tmp_path / "big.wdl", 600)))
+    for m in [compiled, *compiled.all_machines().values()]:
+        assert m.report["definition_bytes"] < m.report["deployed_bytes_bound"] < LIMIT

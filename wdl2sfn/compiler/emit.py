@@ -187,38 +187,25 @@ class Emitter:
         return g.add(name, self._finish_state(state, next_name))
 
     def _call(self, g: asl.Graph, unit: ir.CallUnit, next_name: str | None) -> str:
+        """prepare -> cached? -> run -> collect; a failed job goes to `failed`, which raises the
+        task's error or hands back an on-demand job that loops through `run` once more."""
         prepare = self.names.claim(unit.label)
         cached = self.names.claim(f"{unit.label}: cached?")
         run = self.names.claim(f"{unit.label}: run")
         failed = self.names.claim(f"{unit.label}: failed")
-        on_demand = self.names.claim(f"{unit.label}: run on-demand")
         collect = self.names.claim(f"{unit.label}: collect")
         skip = self._end_of_branch(g, unit.label, next_name)
 
         self._node_step(g, collect, "collect", unit.ref, None, None, None, next_name)
-        catch = [{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": failed}]
-        for name in (run, on_demand):
-            job = asl.batch_job_task("$.prep.job", result_path="$.job")
-            job["Catch"] = [dict(c) for c in catch]
-            g.add(name, asl.link(job, collect))
-        comment = (
-            "the job failed: raise the task's error, or retry on demand after spot interruptions"
-        )
-        self._node_step(
-            g,
-            failed,
-            "collect",
-            unit.ref,
-            {"error.$": "$.error", "queues": dict(QUEUES)},
-            {"job.$": "$.Payload.job"},
-            "$.prep",
-            on_demand,
-            comment,
-        )
-        g.add(
-            cached,
-            asl.choice_bool("$.prep.cached", skip, run, comment="call cache hit: skip the job"),
-        )
+        job = asl.batch_job_task("$.prep.job", result_path=None)
+        job["Catch"] = [
+            {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": failed}
+        ]
+        g.add(run, asl.link(job, collect))
+        extra = {"error.$": "$.error", "queues": dict(QUEUES)}
+        selector = {"job.$": "$.Payload.job"}
+        self._node_step(g, failed, "collect", unit.ref, extra, selector, "$.prep", run)
+        g.add(cached, asl.choice_bool("$.prep.cached", skip, run))
         selector = {"cached.$": "$.Payload.cached", "job.$": "$.Payload.job"}
         return self._node_step(
             g, prepare, "prepare", unit.ref, {"queues": dict(QUEUES)}, selector, "$.prep", cached

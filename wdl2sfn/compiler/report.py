@@ -91,6 +91,7 @@ def report_of(
         "states": count_states(definition["States"]),
         "calls": calls,
         "definition_bytes": size,
+        "deployed_bytes_bound": asl.deployed_bytes_bound(definition),
         "definition_limit_bytes": DEFINITION_LIMIT,
         "filesystem": plan.options.filesystem,
         "history": {
@@ -197,8 +198,10 @@ def human_report(report: dict[str, Any]) -> str:
     h = report["history"]
     lines = [
         f"workflow {report['workflow']}: {report['calls']} calls, {report['states']} states",
-        f"definition: {report['definition_bytes']:,} bytes of {report['definition_limit_bytes']:,} "
-        f"({100 * report['definition_bytes'] / report['definition_limit_bytes']:.1f}%)",
+        f"definition: {report['definition_bytes']:,} bytes as compiled, at most "
+        f"{report['deployed_bytes_bound']:,} once deployed (ARNs for placeholders), of "
+        f"{report['definition_limit_bytes']:,} "
+        f"({100 * report['deployed_bytes_bound'] / report['definition_limit_bytes']:.1f}%)",
         f"history events: top execution {h['root_execution_events']:,}, worst execution "
         f"{h['worst_execution_events']:,} of {h['limit']:,}",
     ]

@@ -1,103 +1,158 @@
-"""Keep every definition under Step Functions' 1 MB limit by moving pieces into child machines.
+"""Keep every definition under Step Functions' 1 MB limit by moving pieces into sibling machines.
 
-A call costs about 4 KB of ASL (prepare, cached?, run, failed, run on-demand, collect), so a flat
-workflow of a few hundred calls outgrows one definition. Pieces of a sequence are grouped into
-chunks, and the largest parallel branches or scatter bodies are moved out, each chunk becoming a
-child state machine started with `states:startExecution.sync:2` (`PartUnit`). Node references stay
-absolute, so the run-time steps do not know the difference.
+A workflow whose definition would pass the budget is cut into *parts*: pieces of its plan, each
+a child state machine started with `states:startExecution.sync:2` (`PartUnit`), all children of
+the one machine they were cut from (so nesting is at most two deep, whatever the size). The cut
+follows the plan: consecutive steps of a sequence are grouped into parts of at most the budget,
+the branches of a Parallel are grouped the same way, a long lane is cut into consecutive runs
+(its joins and releases travel with their units), and a scatter or if keeps its state here while
+its body is cut. Node references stay absolute, so the run-time steps do not know the difference.
+
+Sizes come from emitting each call once, alone (`Sizer`), and adding up: compile time stays
+linear in the number of calls. They are bounds of the *deployed* definition: CloudFormation and
+`deploy` replace each `${Placeholder}` by an ARN of up to ~130 characters before Step Functions
+measures the 1 MB (`asl.deployed_bytes_bound`); a call holds eight of them.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from dataclasses import dataclass, field
 
 from ..statemachine import asl
 from . import ir
 from .names import LABEL_MAX, shorten
 
+PARALLEL_OVERHEAD = 120  # a Parallel state's own keys
+BRANCH_OVERHEAD = 40  # {"StartAt":..,"States":{..}} per branch
+JOIN_STATE = 700  # a wait or release step
+
+
+@dataclass
+class Sizer:
+    """Bytes of ASL a step emits, from each unit emitted once on its own (memoised)."""
+
+    plan: ir.Plan
+    memo: dict[int, int] = field(default_factory=dict)
+
+    def emitted(self, step: ir.Step) -> int:
+        """Bytes of `step` emitted alone, as deployed (placeholders replaced by ARNs)."""
+        from .emit import Emitter
+
+        g = asl.Graph()
+        g.start = Emitter(self.plan).chain(g, step, None)
+        return asl.deployed_bytes_bound(g.to_json())
+
+    def size(self, step: ir.Step) -> int:
+        if step is None:
+            return 0
+        key = id(step)
+        if key not in self.memo:
+            self.memo[key] = self._size(step)
+        return self.memo[key]
+
+    def _size(self, step: ir.Step) -> int:
+        if isinstance(step, ir.Seq):
+            return sum(self.size(s) for s in step.steps)
+        if isinstance(step, ir.Par):
+            return PARALLEL_OVERHEAD + sum(self.size(b) + BRANCH_OVERHEAD for b in step.branches)
+        if isinstance(step, ir.Lane):
+            return sum(self.item_size(item) for item in step.items)
+        if isinstance(step, ir.ScatterUnit | ir.IfUnit):
+            return self.emitted(dataclasses.replace(step, body=None)) + self.size(step.body)
+        return self.emitted(step)
+
+    def item_size(self, item: ir.LaneItem) -> int:
+        joins = (1 if item.wait_for else 0) + (1 if item.waiters else 0)
+        return self.size(item.unit) + JOIN_STATE * joins
+
 
 @dataclass
 class Splitter:
     plan: ir.Plan
     budget: int
+    sizer: Sizer
     parts: dict[str, ir.Plan] = field(default_factory=dict)
 
-    def size(self, step: ir.Step) -> int:
-        """Bytes of ASL `step` emits (measured by emitting it alone)."""
-        from .emit import Emitter
+    def fits(self, step: ir.Step) -> bool:
+        return self.sizer.size(step) <= self.budget
 
-        g = asl.Graph()
-        g.start = Emitter(self.plan).chain(g, step, None)
-        return len(json.dumps(g.to_json(), separators=(",", ":")))
-
-    def fit(self, step: ir.Step) -> ir.Step:
-        if step is None or self.size(step) <= self.budget:
-            return step
+    def carve(self, step: ir.Step) -> ir.Step:
+        """`step` with its pieces moved into parts, so that what is left here is small."""
+        if step is None:
+            return None
+        if self.fits(step):
+            return self.part(step)
         if isinstance(step, ir.Seq):
-            return self._fit_sequence(step)
+            return ir.Seq(self._grouped(step.steps, lambda group: ir.Seq(group)))
         if isinstance(step, ir.Par):
-            return self._fit_parallel(step)
+            return ir.Par(self._grouped(step.branches, lambda group: ir.Par(group), par=True))
         if isinstance(step, ir.Lane):
-            return self._fit_lane(step)
+            return ir.Seq(self._lane_parts(step))
         if isinstance(step, ir.ScatterUnit | ir.IfUnit):
-            step.body = self.part(step.body)
+            step.body = self.carve(step.body)
             return step
-        return step
+        return step  # one call larger than the budget: nothing smaller to move
 
-    def _fit_parallel(self, par: ir.Par) -> ir.Step:
-        """Move the largest branches out until the Parallel state fits."""
-        branches = list(par.branches)
-        sizes = [self.size(b) for b in branches]
-        for i in sorted(range(len(branches)), key=lambda i: -sizes[i]):
-            if sum(sizes) <= self.budget:
-                break
-            branches[i] = self.part(branches[i])
-            sizes[i] = self.size(branches[i])
-        return ir.Par(branches)
-
-    def _fit_sequence(self, seq: ir.Seq) -> ir.Step:
-        chunks: list[list[ir.Step]] = [[]]
+    def _grouped(self, steps: list[ir.Step], wrap, par: bool = False) -> list[ir.Step]:  # type: ignore[no-untyped-def]
+        """Consecutive small steps grouped into parts of at most the budget; big ones carved."""
+        out: list[ir.Step] = []
+        group: list[ir.Step] = []
         used = 0
-        for s in seq.steps:
-            s = self.fit(s)
-            b = self.size(s)
-            if chunks[-1] and used + b > self.budget * 0.9:
-                chunks.append([])
-                used = 0
-            chunks[-1].append(s)
-            used += b
-        return ir.Seq([self.part(ir.Seq(c)) if len(c) > 1 else self.part(c[0]) for c in chunks])
 
-    def _fit_lane(self, lane: ir.Lane) -> ir.Step:
-        """A long lane: consecutive runs of its items (joins and releases kept) become parts."""
-        chunks: list[list[ir.LaneItem]] = [[]]
+        def flush() -> None:
+            nonlocal group, used
+            if group:
+                out.append(self.part(group[0] if len(group) == 1 else wrap(group)))
+            group, used = [], 0
+
+        for s in steps:
+            size = self.sizer.size(s) + (BRANCH_OVERHEAD if par else 0)
+            if size > self.budget:
+                flush()
+                out.append(self.carve(s))
+                continue
+            if used + size > self.budget:
+                flush()
+            group.append(s)
+            used += size
+        flush()
+        return out
+
+    def _lane_parts(self, lane: ir.Lane) -> list[ir.Step]:
+        out: list[ir.Step] = []
+        chunk: list[ir.LaneItem] = []
         used = 0
         for item in lane.items:
-            b = self.size(ir.Lane([item]))
-            if chunks[-1] and used + b > self.budget * 0.9:
-                chunks.append([])
-                used = 0
-            chunks[-1].append(item)
-            used += b
-        return ir.Seq([self.part(ir.Lane(c)) for c in chunks])
+            size = self.sizer.item_size(item)
+            if chunk and used + size > self.budget:
+                out.append(self.part(ir.Lane(chunk)))
+                chunk, used = [], 0
+            chunk.append(item)
+            used += size
+        if chunk:
+            out.append(self.part(ir.Lane(chunk)))
+        return out
 
     def part(self, step: ir.Step) -> ir.PartUnit:
-        """Move `step` (fitted first, into parts of its own) into a new child machine."""
+        """Move `step` into a new sibling machine."""
         number = len(self.parts) + 1
         name = f"{self.plan.name}_part{number}"
         child = ir.Plan(
-            name=name, root=None, options=self.plan.options, scoped=self.plan.scoped, kind="part"
+            name=name, root=step, options=self.plan.options, scoped=self.plan.scoped, kind="part"
         )
         self.parts[name] = child
-        fit_definition(child, step, self.budget)
         label = shorten(f"part {number} of {self.plan.name}", LABEL_MAX)
-        return ir.PartUnit(label=label, machine=name, body=child.root)
+        return ir.PartUnit(label=label, machine=name, body=step)
 
 
-def fit_definition(plan: ir.Plan, root: ir.Step | None = None, budget: int | None = None) -> None:
-    """Split `plan` (in place) until its definition fits; its parts join plan.children (each
-    part fitted the same way, so children may have children: deploy them depth first)."""
-    splitter = Splitter(plan, budget or plan.options.max_definition_bytes)
-    plan.root = splitter.fit(plan.root if root is None else root)
+def fit_definition(plan: ir.Plan, budget: int | None = None) -> None:
+    """Split `plan` (in place) when its definition would pass the budget; the parts join
+    plan.children as siblings (none of them is split again)."""
+    limit = budget or plan.options.max_definition_bytes
+    sizer = Sizer(plan)
+    if sizer.size(plan.root) <= limit:
+        return
+    splitter = Splitter(plan, limit, sizer)
+    plan.root = splitter.carve(plan.root)
     plan.children.update(splitter.parts)

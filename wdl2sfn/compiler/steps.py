@@ -93,7 +93,6 @@ def fsx_states(
                 "ErrorEquals": ["S3.S3Exception", "S3.SdkClientException"],
                 "IntervalSeconds": 1,
                 "MaxAttempts": 5,
-                "BackoffRate": 2.0,
                 "JitterStrategy": "FULL",
             }
         ],

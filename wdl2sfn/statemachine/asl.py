@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,14 +32,12 @@ LAMBDA_RETRY: dict[str, Any] = {
     ],
     "IntervalSeconds": 2,
     "MaxAttempts": 6,
-    "BackoffRate": 2.0,
     "JitterStrategy": "FULL",
 }
 BATCH_RETRY: dict[str, Any] = {
     "ErrorEquals": ["Batch.AWSBatchException", "Batch.TooManyRequestsException"],
     "IntervalSeconds": 5,
     "MaxAttempts": 8,
-    "BackoffRate": 2.0,
     "JitterStrategy": "FULL",
 }
 STATES_RETRY: dict[str, Any] = {
@@ -48,7 +47,6 @@ STATES_RETRY: dict[str, Any] = {
     ],
     "IntervalSeconds": 5,
     "MaxAttempts": 6,
-    "BackoffRate": 2.0,
     "JitterStrategy": "FULL",
 }
 
@@ -187,7 +185,7 @@ def batch_job_task(job_path: str, *, result_path: str | None) -> dict[str, Any]:
             "RetryStrategy.$": f"{job_path}.retry",
             "Timeout.$": f"{job_path}.timeout",
         },
-        "ResultSelector": {"JobId.$": "$.JobId", "Status.$": "$.Status"},
+        **({} if result_path is None else {"ResultSelector": {"JobId.$": "$.JobId"}}),
         "ResultPath": result_path,
         "Retry": [dict(BATCH_RETRY)],
     }
@@ -215,6 +213,26 @@ def succeed(*, output_path: str | None = "$") -> dict[str, Any]:
 def definition_text(definition: dict[str, Any]) -> str:
     """The definition as deployed (compact JSON): what `compile -o` writes and `deploy` sends."""
     return json.dumps(definition, separators=(",", ":"), ensure_ascii=False)
+
+
+_PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+ARN_BYTES = 112  # a Lambda function ARN with a 64-character name (queues, job definitions: less)
+MACHINE_ARN_BYTES = 131  # arn:aws:states:<region>:<account>:stateMachine:<80 characters>
+BUCKET_BYTES = 63
+
+
+def deployed_bytes_bound(definition: dict[str, Any] | str) -> int:
+    """An upper bound of the definition's size once CloudFormation (or `deploy`) has replaced
+    every `${Placeholder}` by its ARN or bucket name: what Step Functions holds to 1 MB."""
+    text = definition if isinstance(definition, str) else definition_text(definition)
+    size = len(text.encode())
+    for match in _PLACEHOLDER.finditer(text):
+        name = match.group(1)
+        value = BUCKET_BYTES if name == "RunBucket" else ARN_BYTES
+        if name.startswith("StateMachineArn_"):
+            value = MACHINE_ARN_BYTES
+        size += max(0, value - len(match.group(0)))
+    return size
 
 
 def definition_bytes(definition: dict[str, Any]) -> int:
