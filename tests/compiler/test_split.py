@@ -95,3 +95,9 @@ def test_every_machine_fits_once_arns_replace_the_placeholders(tmp_path: Path):
     compiled = compile_workflow(str(chain_workflow(tmp_path / "big.wdl", 600)))
     for m in [compiled, *compiled.all_machines().values()]:
         assert m.report["definition_bytes"] < m.report["deployed_bytes_bound"] < LIMIT
+
+
+def test_a_plain_call_costs_at_most_2_5_kb_of_definition(tmp_path: Path):
+    small = compile_workflow(str(chain_workflow(tmp_path / "a.wdl", 11))).definition
+    large = compile_workflow(str(chain_workflow(tmp_path / "b.wdl", 21))).definition
+    assert (size(large) - size(small)) / 10 <= 2_500
