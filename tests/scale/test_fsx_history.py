@@ -19,6 +19,7 @@ import pytest
 from wdl2sfn import wdl
 from wdl2sfn.backends.local.runner import LocalBackend
 from wdl2sfn.compiler import compile_document, compile_workflow, events, ir
+from wdl2sfn.failure import innermost_failure
 from wdl2sfn.statemachine.quotas import Quotas
 from wdl2sfn.task_runner.init import write_bundle
 from wdl2sfn.task_runner.store import RunStore
@@ -101,3 +102,21 @@ def test_every_fsx_history_stays_inside_the_quota_and_the_report_bounds_it(fsx_r
     assert scatter["child_execution_events"] - max(children) <= 0.05 * max(children)
     root = len((run_dir / "history.jsonl").read_text().splitlines())
     assert root <= report["history"]["root_execution_events"]
+
+
+def test_a_history_limit_failure_is_reported_with_its_own_message(tmp_path: Path):
+    """Batches sized for 25,000 events, run under 1,000: the child dies at its history quota,
+    and the run's innermost failure says so (not the Map's tolerated-failure threshold)."""
+    doc = wdl.load(str(WIDE))
+    compiled = compile_document(doc, ir.Options(filesystem="fsx"))
+    write_bundle(
+        RunStore(tmp_path), compiled.digest, compiled.main, compiled.name, compiled.sources
+    )
+    request = {"inputs": {"wide_scatter.n": SHARDS}, "run": {"name": "over", "no_cache": True}}
+    backend = LocalBackend(root=tmp_path, quotas=Quotas(history_events=SMALL_LIMIT))
+    outcome = backend.execute(compiled.definition, request, "over", {}, {compiled.digest: doc})
+    result = outcome.result
+    assert (result.status, result.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
+    error, cause = innermost_failure(outcome.run_dir, result.error or "", result.cause or "")
+    assert error == "States.Runtime"
+    assert "maximum number of history events (1000)" in cause
