@@ -120,3 +120,15 @@ def test_a_failed_dependency_ends_the_run_instead_of_leaving_its_waiter_waiting(
     assert time.monotonic() - started < 25  # a (30 s) was stopped, c's wait aborted
     error = json.loads(out.stdout)
     assert error["error"] == "WdlTaskFailed" and "b broke" in out.last_line
+
+
+def test_joins_in_a_subworkflow_compiled_as_its_own_machine(tmp_path: Path):
+    (tmp_path / "sub.wdl").write_text(SCATTERED.replace("workflow scattered", "workflow inner"))
+    main = tmp_path / "main.wdl"
+    main.write_text(
+        'version 1.1\nimport "sub.wdl"\nworkflow outer {\n  call sub.inner\n'
+        "  output { Array[Int] d_y = inner.d_y }\n}\n"
+    )
+    out = wdl2sfn("run", str(main), "--subworkflows", "machine", "--dir", str(tmp_path / "r"))
+    assert out.code == 0, out.stderr
+    assert out.json["outputs"] == {"outer.d_y": [2, 12, 22]}

@@ -117,6 +117,6 @@ def test_a_history_limit_failure_is_reported_with_its_own_message(tmp_path: Path
     outcome = backend.execute(compiled.definition, request, "over", {}, {compiled.digest: doc})
     result = outcome.result
     assert (result.status, result.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
-    error, cause = innermost_failure(outcome.run_dir, result.error or "", result.cause or "")
+    error, cause, *_ = innermost_failure(outcome.run_dir, result.error or "", result.cause or "")
     assert error == "States.Runtime"
     assert "maximum number of history events (1000)" in cause

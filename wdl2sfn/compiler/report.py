@@ -211,9 +211,10 @@ def human_report(report: dict[str, Any]) -> str:
             f"execution, {s['child_execution_events']:,} events per child "
             f"(budget {h['child_budget']:,})"
         )
+    batch = report["payload"]["max_batch_input_bytes"]
     lines.append(
-        f"payload: at most {report['payload']['max_batch_input_bytes']:,} bytes (batch input) of "
-        f"{report['payload']['limit_bytes']:,}; no WDL value travels in a payload"
+        (f"payload: at most {batch:,} bytes (batch input) of " if batch else "payload: limit ")
+        + f"{report['payload']['limit_bytes']:,}; no WDL value travels in a payload"
     )
     lines.append(f"transitions: {report['transitions']['per_call']} per call")
     c = report["cost_model"]
