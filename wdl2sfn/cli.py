@@ -35,8 +35,9 @@ EXIT_USAGE = 2
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if (
-        getattr(args, "command", None) == "run"
+    if getattr(args, "command", None) in (
+        "run",
+        "rehearse",
     ):  # name=value inputs may follow options, as in miniwdl
         args.inputs += [e for e in extra if "=" in e and not e.startswith("-")]
         extra = [e for e in extra if not ("=" in e and not e.startswith("-"))]
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--region", default=None)
     dp.add_argument("--role-arn", default=None, help="role for a new state machine")
     dp.set_defaults(func=cmd_deploy)
+    _rehearse_parser(sub)
     sp = sub.add_parser("stop", help="(aws) stop an execution")
     sp.add_argument("run", metavar="EXECUTION_ARN")
     sp.add_argument("--region", default=None)
@@ -172,8 +174,27 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _compile_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("wdl", metavar="WF.wdl")
+def _rehearse_parser(sub: Any) -> None:
+    """`rehearse`: the stack's own wiring, run on this machine (docs/rehearsal.md)."""
+    from .backends.rehearsal.command import add_arguments
+
+    rh = sub.add_parser("rehearse", help="run the AWS stack's wiring on this machine (moto)")
+    _compile_options(rh, wdl_optional=True)
+    add_arguments(rh)
+    rh.set_defaults(func=cmd_rehearse)
+
+
+def cmd_rehearse(args: argparse.Namespace) -> int:
+    from .backends.rehearsal.command import cmd_rehearse as rehearse
+
+    return rehearse(args)
+
+
+def _compile_options(p: argparse.ArgumentParser, wdl_optional: bool = False) -> None:
+    if wdl_optional:
+        p.add_argument("wdl", metavar="WF.wdl", nargs="?")
+    else:
+        p.add_argument("wdl", metavar="WF.wdl")
     p.add_argument(
         "-p",
         "--path",
@@ -362,7 +383,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.backend == "aws":
         from .backends.aws import run_on_aws
 
-        return run_on_aws(args, compiled, inputs)
+        return run_on_aws(args, compiled, inputs, doc)
     return run_locally(args, doc, compiled, inputs)
 
 

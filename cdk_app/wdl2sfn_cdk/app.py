@@ -73,7 +73,7 @@ def _context(app: cdk.App, explicit: dict[str, Any] | None) -> dict[str, Any]:
         "availability_zones", "security_group_id", "max_vcpus", "spot_max_vcpus",
         "gpu_max_vcpus", "runner_max_vcpus", "fsx_deployment_type", "fsx_storage_gib",
         "scratch_days", "workflows", "schedule_expression", "schedule_inputs",
-        "schedule_timezone", "endpoints",
+        "schedule_timezone", "endpoints", "read_buckets", "write_buckets",
     ]  # fmt: skip
     ctx = {k: app.node.try_get_context(k) for k in keys}
     ctx.update(explicit or {})

@@ -113,6 +113,8 @@ class Config:
     workflows: tuple[str, ...] = (DEFAULT_WORKFLOW,)
     schedule: Schedule | None = None
     endpoints: bool = True
+    read_buckets: tuple[str, ...] = ()
+    write_buckets: tuple[str, ...] = ()
 
     @property
     def filesystem(self) -> str:
@@ -144,6 +146,12 @@ def load_config(ctx: dict[str, Any]) -> Config:
     subnet_ids = tuple(_list(ctx.get("subnet_ids")))
     azs = tuple(_list(ctx.get("availability_zones")))
     sg = ctx.get("security_group_id") or None
+    if variant == "new-vpc" and (vpc_id or subnet_ids):
+        given = "vpc_id" if vpc_id else "subnet_ids"
+        raise ConfigError(
+            f"context 'variant=new-vpc' contradicts '{given}': new-vpc creates its own VPC; "
+            "use -c variant=existing-vpc (or variant=fsx) with an existing VPC"
+        )
     if variant == "existing-vpc" or vpc_id:
         missing = [k for k, v in (("vpc_id", vpc_id), ("subnet_ids", subnet_ids)) if not v]
         if missing:
@@ -195,4 +203,6 @@ def load_config(ctx: dict[str, Any]) -> Config:
         workflows=tuple(workflows),
         schedule=schedule,
         endpoints=_bool(ctx.get("endpoints"), default=vpc_id is None),
+        read_buckets=tuple(_list(ctx.get("read_buckets"))),
+        write_buckets=tuple(_list(ctx.get("write_buckets"))),
     )

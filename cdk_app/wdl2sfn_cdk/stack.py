@@ -7,8 +7,11 @@ run-time steps run as Batch jobs on the runner queue instead of Lambda functions
 
 from __future__ import annotations
 
+import re
+
 from aws_cdk import (
     Acknowledgment,
+    Aws,
     CfnOutput,
     Duration,
     RemovalPolicy,
@@ -28,6 +31,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+from wdl2sfn.keys import SCRATCH_PREFIXES
 
 from .config import FUNCTION_PLACEHOLDERS, QUEUE_PLACEHOLDERS, REPO_ROOT, Config
 
@@ -57,6 +62,12 @@ JOB_DEFINITION_PREFIX = "wdl2sfn-"
 # Instance types used for each Batch compute environment.
 GPU_CLASSES = (ec2.InstanceClass.G4DN, ec2.InstanceClass.G5, ec2.InstanceClass.G6)
 RUNNER_TYPES = ("m6i.large", "m6i.xlarge", "c6i.xlarge")
+# Instance storage (NVMe, RAID0) or, without it, a folder of the root volume, on every Batch host.
+SCRATCH = "/mnt/scratch"
+
+
+def _alnum(text: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", text) if part)
 
 
 def ack(scope: Construct, rule: str, reason: str) -> None:
@@ -93,6 +104,8 @@ class Wdl2SfnStack(Stack):
         self.functions: dict[str, lambda_.IFunction] = {}
         if config.filesystem == "efs":
             self._functions()
+        self._grant_extra_buckets()
+        self._deploy_role()
         self._outputs()
         self._acknowledgments()
 
@@ -247,12 +260,15 @@ class Wdl2SfnStack(Stack):
                     id="abort-incomplete-uploads",
                     abort_incomplete_multipart_upload_after=Duration.days(7),
                 ),
-                # Run scratch: Distributed Map item files and result manifests the run-time steps
-                # tag as scratch; bundles under _workflows/ and outputs are kept.
-                s3.LifecycleRule(
-                    id="expire-run-scratch",
-                    tag_filters={"wdl2sfn:scratch": "true"},
-                    expiration=Duration.days(max(cfg.scratch_days, 1)),
+                # Run scratch (wdl2sfn.keys): Distributed Map item files and result manifests,
+                # FSx step results; sources under _workflows/ and uploaded outputs are kept.
+                *(
+                    s3.LifecycleRule(
+                        id=f"expire-run-scratch-{prefix.strip('_')}",
+                        prefix=f"{prefix}/",
+                        expiration=Duration.days(max(cfg.scratch_days, 1)),
+                    )
+                    for prefix in SCRATCH_PREFIXES
                 ),
             ],
             removal_policy=RemovalPolicy.RETAIN,
@@ -358,14 +374,9 @@ class Wdl2SfnStack(Stack):
             posix_user=efs.PosixUser(uid="0", gid="0"),
         )
         self.fs_id = self.efs.file_system_id
-        mount = [
-            "dnf install -y amazon-efs-utils",
-            f"mkdir -p {self.config.mount_path}",
-            f"echo '{self.efs.file_system_id}:/ {self.config.mount_path} efs _netdev,noresvport,tls,iam 0 0' >> /etc/fstab",
-            f"for i in $(seq 1 30); do mount {self.config.mount_path} && break; sleep 10; done",
-            f"mountpoint -q {self.config.mount_path}",
-        ]
-        self.mount_commands = mount
+        # Jobs mount EFS through their job definitions (efsVolumeConfiguration, IAM
+        # authorization with the job role): the hosts mount nothing.
+        self.mount_commands: list[str] = []
 
     def _fsx(self) -> None:
         cfg = self.config
@@ -461,6 +472,9 @@ class Wdl2SfnStack(Stack):
             "  mkfs.xfs -f $dev && mount -o noatime $dev /mnt/scratch",
             "fi",
             "chmod 1777 /mnt/scratch",
+            # pull each task image once per instance, not once per job (Docker Hub's
+            # anonymous pull limit is per IP, and every instance is behind one NAT address)
+            "echo ECS_IMAGE_PULL_BEHAVIOR=once >> /etc/ecs/ecs.config",
             *self.mount_commands,
         )
         multipart = ec2.MultipartUserData()
@@ -500,7 +514,8 @@ class Wdl2SfnStack(Stack):
             description="wdl2sfn Batch EC2 instances (ECS agent, file system mount)",
         )
         if cfg.filesystem == "efs":
-            self.efs.grant_root_access(self.instance_role)
+            # tasks mount EFS through their job definitions (IAM authorization, job role)
+            self.efs.grant_root_access(self.job_role)
         common = {
             "vpc": self.vpc,
             "vpc_subnets": self.subnets,
@@ -632,7 +647,14 @@ class Wdl2SfnStack(Stack):
             "RunnerJobDefinition",
             job_definition_name=f"{JOB_DEFINITION_PREFIX}runner-{self.stack_name}",
             container=container,
+            # a run-time step's WDL error is deterministic: retry only lost hosts
             retry_attempts=3,
+            retry_strategies=[
+                batch.RetryStrategy.of(
+                    batch.Action.RETRY, batch.Reason.custom(on_status_reason="Host EC2*")
+                ),
+                batch.RetryStrategy.of(batch.Action.EXIT, batch.Reason.custom(on_reason="*")),
+            ],
             timeout=Duration.hours(12),
         )
 
@@ -644,7 +666,10 @@ class Wdl2SfnStack(Stack):
             "WDL2SFN_RUN_BUCKET": self.bucket.bucket_name,
             "WDL2SFN_FILESYSTEM": cfg.filesystem,
             "WDL2SFN_JOB_ROLE_ARN": self.job_role.role_arn,
-            "WDL2SFN_SCRATCH": "/mnt/scratch",
+            # where the file system is mounted in every container (tasks' job definitions too)
+            "WDL2SFN_MOUNT_PATH": cfg.mount_path,
+            # the instances' scratch volume, bound into task containers for TMPDIR
+            "WDL2SFN_TASK_SCRATCH": SCRATCH,
         }
         if cfg.filesystem == "efs":
             env["WDL2SFN_EFS_ID"] = self.efs.file_system_id
@@ -691,6 +716,52 @@ class Wdl2SfnStack(Stack):
                 self._grant_register_job_definitions(fn)
             self.functions[step] = fn
 
+    # ------------------------------------------------------------ other buckets
+    def _grant_extra_buckets(self) -> None:
+        """Context ``read_buckets`` (S3 inputs: prepare localizes them, tasks may read them) and
+        ``write_buckets`` (``--s3upload`` destinations outside the run bucket: the runner)."""
+        readers = [self.job_role, self.runner_role, *self.functions.values()]
+        for name in self.config.read_buckets:
+            for grantee in readers:
+                self._grant_other_bucket(grantee, name, write=False)
+        for name in self.config.write_buckets:
+            self._grant_other_bucket(self.runner_role, name, write=True)
+
+    def _grant_other_bucket(self, grantee: iam.IGrantable, name: str, *, write: bool) -> None:
+        arn = f"arn:{Aws.PARTITION}:s3:::{name}"
+        actions = ["s3:GetObject"] + (["s3:PutObject", "s3:AbortMultipartUpload"] if write else [])
+        principal = grantee.grant_principal
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["s3:ListBucket", "s3:GetBucketLocation"], resources=[arn])
+        )
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=actions, resources=[f"{arn}/*"])
+        )
+        ack(
+            grantee if isinstance(grantee, Construct) else self,
+            f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::{name}/*]",
+            f"Objects of bucket {name}, named in context {'write' if write else 'read'}_buckets.",
+        )
+
+    # ------------------------------------------------------------ deploy role
+    def _deploy_role(self) -> None:
+        """The role ``wdl2sfn deploy`` gives the machines it creates (output
+        StateMachineRoleArn): what any compiled machine of this stack needs, for machines named
+        ``<stack>-*`` (they start each other: subworkflows and parts)."""
+        from .permissions import machine_statements
+
+        self.deploy_role = iam.Role(
+            self,
+            "StateMachineRole",
+            assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
+            description="wdl2sfn state machines created by `wdl2sfn deploy`",
+        )
+        functions = [fn.function_arn for fn in self.functions.values()]
+        statements = machine_statements(self, self, [f"{self.stack_name}-*"], functions)
+        policy = iam.Policy(self, "StateMachineRolePolicy", statements=statements)
+        self.deploy_role.attach_inline_policy(policy)
+        self.deploy_policy = policy
+
     # ---------------------------------------------------------------- outputs
     @property
     def placeholders(self) -> dict[str, str]:
@@ -706,10 +777,17 @@ class Wdl2SfnStack(Stack):
         for name, value in self.placeholders.items():
             CfnOutput(self, name, value=value, description=f"wdl2sfn placeholder ${{{name}}}")
         CfnOutput(self, "FileSystemId", value=self.fs_id)
+        CfnOutput(
+            self,
+            "StateMachineRoleArn",
+            value=self.deploy_role.role_arn,
+            description="role of the state machines `wdl2sfn deploy` creates",
+        )
         CfnOutput(self, "TaskJobRoleArn", value=self.job_role.role_arn)
 
     # -------------------------------------------------------- acknowledgments
     def _acknowledgments(self) -> None:
+        self._acknowledge_deploy_role()
         ack(
             self.instance_role,
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role]",
@@ -757,6 +835,31 @@ class Wdl2SfnStack(Stack):
                     f"AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/{policy}]",
                     "AWS-maintained minimal policies for a Lambda function's logs and VPC ENIs.",
                 )
+
+    def _acknowledge_deploy_role(self) -> None:
+        bucket = self.get_logical_id(self.bucket.node.default_child)
+        states = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>"
+        batch_arn = "arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>"
+        reasons = {
+            "AwsSolutions-IAM5[Resource::*]": "batch:DescribeJobs supports no resource-level "
+            "permission (Step Functions' documented .sync policy).",
+            f"AwsSolutions-IAM5[Resource::<{bucket}.Arn>/*]": "Distributed Map item and result "
+            "files are per run under the run bucket.",
+            f"AwsSolutions-IAM5[Resource::{batch_arn}:job-definition/wdl2sfn-*]": "prepare "
+            "registers content-hashed job definitions wdl2sfn-<hash> at run time.",
+            f"AwsSolutions-IAM5[Resource::{batch_arn}:job/*]": "Job ids are known only at run "
+            "time; Step Functions terminates aborted .sync jobs.",
+            f"AwsSolutions-IAM5[Resource::{states}:stateMachine:{self.stack_name}-*]": "Machines "
+            "`wdl2sfn deploy` creates are named <stack>-<workflow> and start each other "
+            "(subworkflows, definition parts).",
+        }
+        for sep in (":", "/"):
+            reasons[
+                f"AwsSolutions-IAM5[Resource::{states}:execution:{self.stack_name}-*{sep}*]"
+            ] = "Executions, Map Run children and subworkflow executions are named at run time."
+        for rule, reason in reasons.items():
+            ack(self.deploy_role, rule, reason)
+            ack(self.deploy_policy, rule, reason)
 
     def acknowledge_cdk_singletons(self) -> None:
         """Acknowledge findings on the handlers CDK itself adds (call after all constructs)."""

@@ -13,7 +13,7 @@ import json
 import re
 from typing import Any
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, TimeZone
+from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -24,13 +24,13 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from . import compile as compile_mod
-from .config import FUNCTION_PLACEHOLDERS, QUEUE_PLACEHOLDERS, Schedule
-from .stack import JOB_DEFINITION_PREFIX, Wdl2SfnStack, ack
+from wdl2sfn.backends.aws import bundle_marker, machine_name
 
-# The managed EventBridge rules behind the .sync integrations (Step Functions IAM docs).
-BATCH_SYNC_RULE = "StepFunctionsGetEventsForBatchJobsRule"
-SFN_SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+from . import compile as compile_mod
+from .config import FUNCTION_PLACEHOLDERS, Schedule
+from .permissions import machine_statements
+from .stack import Wdl2SfnStack, ack
+
 CHILD_PREFIX = "StateMachineArn_"
 
 
@@ -72,8 +72,13 @@ class WdlStateMachine(Construct):
             destination_bucket=infra.bucket,
             destination_key_prefix=f"_workflows/{self.compiled.digest}/",
             sources=[
-                s3deploy.Source.data(path, text)
-                for path, text in sorted(self.compiled.sources.items())
+                *(
+                    s3deploy.Source.data(path, text)
+                    for path, text in sorted(self.compiled.sources.items())
+                ),
+                # the marker init looks for: runs started by EventBridge, Scheduler or the
+                # console find the sources through it (as `wdl2sfn deploy` uploads it)
+                s3deploy.Source.json_data("bundle.json", bundle_marker(self.compiled)),
             ],
             prune=False,
             retain_on_delete=True,
@@ -122,7 +127,7 @@ class WdlStateMachine(Construct):
             if child_name in self.children:
                 continue
             self._add_children(child, stack_name)
-            self._child_names[child_name] = f"{stack_name}-{child.name}"[:80]
+            self._child_names[child_name] = machine_name(stack_name, child.name)
             self.children[child_name] = self._state_machine(child, f"Child{_alnum(child_name)}")
 
     # ------------------------------------------------------------------------
@@ -147,19 +152,7 @@ class WdlStateMachine(Construct):
         stack = Stack.of(self)
         infra = self.infra
         # A fixed name lets the role name the state machine's own ARN without a cycle.
-        name = f"{stack.stack_name}-{compiled.name}"[:80]
-        own_arn = stack.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        executions = stack.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{name}/*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        name = machine_name(stack.stack_name, compiled.name)
         placeholders = set(compiled.placeholders)
         role = iam.Role(
             self,
@@ -167,114 +160,15 @@ class WdlStateMachine(Construct):
             assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
             description=f"wdl2sfn state machine {name}",
         )
-        statements: list[iam.PolicyStatement] = []
-        # prepare picks the queue at run time (cpu, spot, gpu; runner for upload and, with FSx,
-        # the run-time steps), so the role may submit to every queue of this stack and no other.
-        queue_arns = [infra.queues[key].job_queue_arn for key in QUEUE_PLACEHOLDERS]
-        job_definitions = stack.format_arn(
-            service="batch", resource="job-definition", resource_name=f"{JOB_DEFINITION_PREFIX}*"
-        )
-        statements.append(
-            iam.PolicyStatement(
-                sid="SubmitBatchJobs",
-                actions=["batch:SubmitJob"],
-                resources=[*queue_arns, job_definitions],
-            )
-        )
-        statements.append(
-            iam.PolicyStatement(
-                sid="FollowBatchJobs",
-                actions=["batch:DescribeJobs"],
-                resources=["*"],  # DescribeJobs supports no resource-level permission
-            )
-        )
-        statements.append(
-            iam.PolicyStatement(
-                sid="TerminateBatchJobs",
-                actions=["batch:TerminateJob"],
-                resources=[stack.format_arn(service="batch", resource="job", resource_name="*")],
-            )
-        )
-        sync_rules = [BATCH_SYNC_RULE] + ([SFN_SYNC_RULE] if self.children else [])
-        statements.append(
-            iam.PolicyStatement(
-                sid="SyncIntegrationRules",
-                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[
-                    stack.format_arn(service="events", resource="rule", resource_name=rule)
-                    for rule in sync_rules
-                ],
-            )
-        )
         functions = [
             infra.functions[step].function_arn
             for step, ph in FUNCTION_PLACEHOLDERS.items()
             if ph in placeholders and step in infra.functions
         ]
-        if functions:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="InvokeSteps", actions=["lambda:InvokeFunction"], resources=functions
-                )
-            )
-        statements.append(
-            iam.PolicyStatement(
-                sid="DistributedMapBucket",
-                actions=["s3:ListBucket"],
-                resources=[infra.bucket.bucket_arn],
-            )
-        )
-        statements.append(
-            iam.PolicyStatement(
-                sid="DistributedMapObjects",
-                actions=[
-                    "s3:GetObject",
-                    "s3:PutObject",
-                    "s3:AbortMultipartUpload",
-                    "s3:ListMultipartUploadParts",
-                ],
-                resources=[infra.bucket.arn_for_objects("*")],
-            )
-        )
-        # Distributed Map child executions are executions of this state machine; subworkflows
-        # compiled as their own state machines are started with startExecution.sync:2.
-        child_names = list(self._child_names.values()) if compiled is self.compiled else []
-        statements.append(
-            iam.PolicyStatement(
-                sid="StartExecutions",
-                actions=["states:StartExecution"],
-                resources=[
-                    own_arn,
-                    *[
-                        stack.format_arn(
-                            service="states",
-                            resource="stateMachine",
-                            resource_name=n,
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                        for n in child_names
-                    ],
-                ],
-            )
-        )
-        statements.append(
-            iam.PolicyStatement(
-                sid="FollowExecutions",
-                actions=["states:DescribeExecution", "states:StopExecution"],
-                resources=[
-                    executions,
-                    *[
-                        stack.format_arn(
-                            service="states",
-                            resource="execution",
-                            resource_name=f"{n}/*",
-                            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                        for n in child_names
-                    ],
-                ],
-            )
-        )
+        # its own Map Run children, and the machines it starts (subworkflows, parts): their
+        # names as deployed, so a part that starts its own parts may do so
+        children = [machine_name(stack.stack_name, c.name) for c in compiled.children.values()]
+        statements = machine_statements(stack, infra, [name, *children], functions)
         policy = iam.Policy(self, f"{construct_id}Policy", statements=statements)
         role.attach_inline_policy(policy)
 
@@ -320,10 +214,11 @@ class WdlStateMachine(Construct):
             ),
         }
         for n in [name, *self._child_names.values()]:
-            reasons[
-                "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
-                f"<AWS::AccountId>:execution:{n}/*]"
-            ] = "Distributed Map child and subworkflow executions are named at run time."
+            for sep in (":", "/"):
+                reasons[
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
+                    f"<AWS::AccountId>:execution:{n}{sep}*]"
+                ] = "Distributed Map child and subworkflow executions are named at run time."
         for rule, reason in reasons.items():
             ack(role, rule, reason)
             ack(policy, rule, reason)

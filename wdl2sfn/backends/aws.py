@@ -27,6 +27,7 @@ import re
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
@@ -128,6 +129,11 @@ def machine_name(stack: str, workflow: str) -> str:
     return asl.machine_name(stack, workflow, NAME_MAX)
 
 
+def bundle_marker(compiled: Any) -> dict[str, str]:
+    """``bundle.json``: what init reads to find a workflow's sources (uploaded last)."""
+    return {"main": compiled.main, "name": compiled.name, "digest": compiled.digest}
+
+
 def substitute(definition: dict[str, Any], values: dict[str, str], what: str) -> dict[str, Any]:
     """Replace every ``${Name}`` (CloudFormation DefinitionSubstitutions syntax)."""
     text = json.dumps(definition)
@@ -193,7 +199,7 @@ def upload_bundle(aws: Aws, bucket: str, compiled: Any) -> str:
             Body=text.encode(),
             ContentType="text/plain; charset=utf-8",
         )
-    marker = {"main": compiled.main, "name": compiled.name, "digest": compiled.digest}
+    marker = bundle_marker(compiled)
     _aws_call(
         f"uploading {uri}bundle.json",
         s3.put_object,
@@ -236,9 +242,18 @@ def deploy(
             error="MissingStackOutput",
             exit_code=EXIT_USAGE,
         )
-    role = role_arn or outputs.get(ROLE_OUTPUT)
     bundle = upload_bundle(aws, bucket, compiled)
-    return _deploy_machine(aws, stack, compiled, outputs, role, bundle, note)
+    roles = Roles(role_arn or outputs.get(ROLE_OUTPUT), explicit=role_arn is not None)
+    return _deploy_machine(aws, stack, compiled, outputs, roles, bundle, note)
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The role new machines get; an explicit ``--role-arn`` also replaces existing machines'
+    (without it, a machine keeps its role: the CDK app gives its own machines their own)."""
+
+    arn: str | None
+    explicit: bool
 
 
 def _deploy_machine(
@@ -246,20 +261,21 @@ def _deploy_machine(
     stack: str,
     compiled: Any,
     outputs: dict[str, str],
-    role: str | None,
+    roles: Roles,
     bundle: str,
     note: Any,
 ) -> Deployed:
     children: dict[str, Deployed] = {}
     values = dict(outputs)
     for key, child in sorted(compiled.children.items()):
-        children[key] = _deploy_machine(aws, stack, child, outputs, role, bundle, note)
+        children[key] = _deploy_machine(aws, stack, child, outputs, roles, bundle, note)
         values[CHILD_PREFIX + key] = children[key].arn
     name = machine_name(stack, compiled.name)
     definition = substitute(compiled.definition, values, f"workflow {compiled.name}")
     sfn = aws.client("stepfunctions")
     arn = find_state_machine(aws, name)
     tags = [{"key": DIGEST_TAG, "value": compiled.digest}]
+    role = roles.arn
     if arn is None:
         if not role:
             raise AwsBackendError(
@@ -282,7 +298,7 @@ def _deploy_machine(
         current = _aws_call(
             f"DescribeStateMachine {name}", sfn.describe_state_machine, stateMachineArn=arn
         )
-        same_role = role is None or current.get("roleArn") == role
+        same_role = not roles.explicit or current.get("roleArn") == role
         if _parsed(current.get("definition")) == definition and same_role:
             action = "unchanged"
         else:
@@ -290,7 +306,7 @@ def _deploy_machine(
                 "stateMachineArn": arn,
                 "definition": asl.definition_text(definition),
             }
-            if role:
+            if roles.explicit and role:
                 update["roleArn"] = role
             _aws_call(f"UpdateStateMachine {name}", sfn.update_state_machine, **update)
             _aws_call(f"TagResource {name}", sfn.tag_resource, resourceArn=arn, tags=tags)
@@ -387,20 +403,49 @@ def run_request(args: Any, inputs: dict[str, Any], name: str) -> dict[str, Any]:
     }
 
 
-def run_on_aws(args: Any, compiled: Any, inputs: dict[str, Any]) -> int:
+def run_on_aws(args: Any, compiled: Any, inputs: dict[str, Any], doc: Any = None) -> int:
     """``wdl2sfn run WF.wdl --backend aws --stack NAME [--wait|--follow] ...``."""
     try:
-        return _run(args, compiled, inputs)
+        started = start_run(args, compiled, inputs, doc)
+        if not (args.wait or args.follow):
+            print(json.dumps(started.summary(), indent=2))
+            return 0
+        description = wait_for(started, args)
+        return report(started.aws, description, started.request, started.outputs, started.url)
     except AwsBackendError as exn:
         return _fail(exn)
 
 
-def _run(args: Any, compiled: Any, inputs: dict[str, Any]) -> int:
+@dataclass
+class Started:
+    """An execution StartExecution accepted, and what reporting on it needs."""
+
+    aws: Aws
+    arn: str
+    machine_arn: str
+    request: dict[str, Any]
+    outputs: dict[str, str]
+    url: str
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "execution_arn": self.arn,
+            "state_machine_arn": self.machine_arn,
+            "run": self.request["run"],
+            "console_url": self.url,
+        }
+
+
+def start_run(args: Any, compiled: Any, inputs: dict[str, Any], doc: Any = None) -> Started:
+    """Deploy if needed, ship local input files to S3, StartExecution."""
     run_request(args, inputs, "check")  # usage errors before anything is deployed
-    _warn_local_files(inputs)
     aws = Aws(getattr(args, "region", None))
     outputs = stack_outputs(aws, args.stack)
     deployed = deploy(aws, args.stack, compiled, outputs=outputs, note=_note)
+    if doc is not None and outputs.get("RunBucket"):
+        inputs = ship_inputs(aws, outputs["RunBucket"], doc, inputs)
+    else:
+        _warn_local_files(inputs)
     name = new_execution_name(aws, deployed.arn, compiled.name)
     request = run_request(args, inputs, name)
     sfn = aws.client("stepfunctions")
@@ -413,27 +458,65 @@ def _run(args: Any, compiled: Any, inputs: dict[str, Any]) -> int:
     )
     arn = str(started["executionArn"])
     assert aws.region is not None
-    url = console_url(aws.region, arn)
-    if not (args.wait or args.follow):
-        print(
-            json.dumps(
-                {
-                    "execution_arn": arn,
-                    "state_machine_arn": deployed.arn,
-                    "run": request["run"],
-                    "console_url": url,
-                },
-                indent=2,
-            )
-        )
-        return 0
-    _note(f"execution {arn}")
-    _note(f"console {url}")
+    return Started(aws, arn, deployed.arn, request, outputs, console_url(aws.region, arn))
+
+
+def wait_for(started: Started, args: Any) -> dict[str, Any]:
+    _note(f"execution {started.arn}")
+    _note(f"console {started.url}")
     if args.follow:
-        description = follow(aws, arn, verbose=getattr(args, "verbose", False))
-    else:
-        description = wait(aws, arn)
-    return report(aws, description, request, outputs, url)
+        return follow(started.aws, started.arn, verbose=getattr(args, "verbose", False))
+    return wait(started.aws, started.arn)
+
+
+INPUTS_PREFIX = "inputs-data"
+STACK_MOUNTS = ("/mnt/efs/", "/mnt/net/")
+
+
+def ship_inputs(aws: Aws, bucket: str, doc: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Local File/Directory inputs -> ``s3://<bucket>/inputs-data/<sha256>/<name>`` (uploaded
+    once: content-addressed), rewritten to those URIs; URIs and stack paths pass through."""
+    import WDL
+
+    workflow = doc.workflow or doc.tasks[0]
+    env = WDL.values_from_json(inputs, workflow.available_inputs, namespace=workflow.name)
+
+    def ship(value: Any) -> str:
+        path = str(value.value)
+        if "://" in path or path.startswith(STACK_MOUNTS) or not os.path.exists(path):
+            return path
+        return upload_path(aws, bucket, path, isinstance(value, WDL.Value.Directory))
+
+    shipped = WDL.Value.rewrite_env_paths(env, ship)
+    return dict(WDL.values_to_json(shipped, namespace=workflow.name))
+
+
+def upload_path(aws: Aws, bucket: str, path: str, directory: bool) -> str:
+    import hashlib
+
+    files = sorted(p for p in Path(path).rglob("*") if p.is_file()) if directory else [Path(path)]
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(str(f.relative_to(path) if directory else f.name).encode())
+        digest.update(hashlib.sha256(f.read_bytes()).digest())
+    prefix = f"{INPUTS_PREFIX}/{digest.hexdigest()[:32]}/{Path(path).name}"
+    s3 = aws.client("s3")
+    for f in files:
+        key = f"{prefix}/{f.relative_to(path).as_posix()}" if directory else prefix
+        if not _exists(s3, bucket, key):
+            _note(f"uploading {f} to s3://{bucket}/{key}")
+            _aws_call(f"uploading {f}", s3.upload_file, Filename=str(f), Bucket=bucket, Key=key)
+    return f"s3://{bucket}/{prefix}" + ("/" if directory else "")
+
+
+def _exists(s3: Any, bucket: str, key: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        s3.head_object(Bucket=bucket, Key=key)
+        return True
+    except ClientError:
+        return False
 
 
 def _warn_local_files(inputs: dict[str, Any]) -> None:
@@ -553,26 +636,10 @@ def report(
     final = result.get("final") if isinstance(result, dict) else None
     run_dir = (final or {}).get("dir")
     if status == "SUCCEEDED":
-        s3upload = request["run"].get("s3upload")
-        if s3upload:
-            prefix = f"{s3upload.rstrip('/')}/{request['run']['name']}"
-            doc = read_s3_json(aws, f"{prefix}/outputs.json")
-            print(json.dumps({"dir": prefix, "outputs": doc}, indent=2))
-        else:
-            where = f"{run_dir}/outputs.json" if run_dir else "the run's outputs.json"
-            print(
-                json.dumps(
-                    {
-                        "dir": run_dir,
-                        "outputs": None,
-                        "outputs_file": where,
-                        "note": "outputs stay on the stack's file system; "
-                        "pass --s3upload s3://... to have them copied and printed",
-                        "execution_arn": description.get("executionArn"),
-                    },
-                    indent=2,
-                )
-            )
+        s3upload = request["run"].get("s3upload") or f"s3://{outputs.get('RunBucket')}/runs"
+        prefix = f"{s3upload.rstrip('/')}/{request['run']['name']}"
+        doc = read_s3_json(aws, f"{prefix}/outputs.json")
+        print(json.dumps({"dir": prefix, "outputs": doc}, indent=2))
         return 0
     error = error_json(description, url, run_dir)
     print(json.dumps(error, indent=2))

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..keys import MAP_RESULTS_PREFIX  # Step Functions appends the Map Run id
 from ..statemachine import asl
 from . import ir
 from .events import shards_per_child
@@ -31,7 +32,6 @@ from .steps import fsx_states
 QUEUES = {"cpu": "${CpuQueueArn}", "spot": "${SpotQueueArn}", "gpu": "${GpuQueueArn}"}
 INLINE_MAP_CONCURRENCY = 40
 MAX_BATCH_BYTES = 200_000
-MAP_RESULTS_PREFIX = "_map_results"  # Step Functions appends the Map Run id
 
 
 @dataclass
@@ -294,9 +294,7 @@ class Emitter:
 
     def _child_concurrency(self, jobs_per_child: int) -> int:
         """Distributed Map MaxConcurrency: honour --max-concurrency (Batch jobs per scatter)."""
-        cap = self.plan.options.max_concurrency
-        if not cap:
-            return 1000
+        cap = self.plan.options.max_concurrency or DEFAULT_SCATTER_CONCURRENCY
         return max(1, cap // jobs_per_child)
 
     def _sub_machine(self, g: asl.Graph, unit: ir.SubMachineUnit, next_name: str | None) -> str:
@@ -400,6 +398,12 @@ class Emitter:
 def _unit_ref(unit: ir.Unit) -> str:
     assert not isinstance(unit, ir.PartUnit), "parts are made after scheduling"
     return unit.ref
+
+
+# Shards of one scatter in flight at once by default: each calls prepare and collect (Lambda), so
+# this bounds the scatter's concurrent invocations under the default 1,000 per Region (a
+# throttled call is retried: LAMBDA_RETRY); AWS Batch's default 256 vCPUs run fewer jobs anyway.
+DEFAULT_SCATTER_CONCURRENCY = 800
 
 
 def emit(plan: ir.Plan) -> dict[str, Any]:

@@ -13,9 +13,22 @@ import json
 import re
 from typing import Any
 
+from ..keys import STEPS_PREFIX
 from ..statemachine import asl
 
 S3_GET_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:getObject"
+S3_PUT_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:putObject"
+S3_RETRY: dict[str, Any] = {
+    "ErrorEquals": ["S3.S3Exception", "S3.SdkClientException"],
+    "IntervalSeconds": 1,
+    "MaxAttempts": 5,
+    "JitterStrategy": "FULL",
+}
+# init's execution input goes through the bucket: a SubmitJob request holds at most 30 KiB, an
+# execution input up to 256 KiB
+INPUT_KEY = f"States.Format('{STEPS_PREFIX}/{{}}/input.json', $$.Execution.Name)"
+# the same key as a JSON string, for `--field input_key JSON` (execution names need no escaping)
+INPUT_KEY_JSON = f"States.Format('\"{STEPS_PREFIX}/{{}}/input.json\"', $$.Execution.Name)"
 
 
 def intrinsic_literal(text: str) -> str:
@@ -45,7 +58,10 @@ def result_key_expr(step: str, payload: dict[str, Any]) -> str:
     """Where the step leaves its result: unique per execution, step, node and shard."""
     node = payload.get("node.$") or intrinsic_literal(str(payload.get("node", "")))
     shard = "States.JsonToString($.shard)" if "shard.$" in payload else "'-'"
-    return f"States.Format('_steps/{{}}/{step}/{{}}/{{}}.json', $$.Execution.Name, {node}, {shard})"
+    return (
+        f"States.Format('{STEPS_PREFIX}/{{}}/{step}/{{}}/{{}}.json', $$.Execution.Name, "
+        f"{node}, {shard})"
+    )
 
 
 def fsx_states(
@@ -55,7 +71,28 @@ def fsx_states(
     selector: dict[str, Any] | None,
     result_path: str | None,
 ) -> list[tuple[str, dict[str, Any]]]:
-    """The 1-3 states (suffixes of `name`) that run a step as a runner Batch job."""
+    """The 1-4 states (suffixes of `name`) that run a step as a runner Batch job."""
+    if payload.get("input.$") == "$":  # init: the execution input, by way of the bucket
+        payload = {k: v for k, v in payload.items() if k != "input.$"}
+        payload["input_key.$"] = INPUT_KEY_JSON
+        save = {
+            "Type": "Task",
+            "Resource": S3_PUT_OBJECT_SDK,
+            "Parameters": {"Bucket": "${RunBucket}", "Key.$": INPUT_KEY, "Body.$": "$"},
+            "ResultPath": None,
+            "Retry": [dict(S3_RETRY)],
+        }
+        return [("", save), *[(f": step{s}", st) for s, st in _job_states(step, payload,
+                                                                           selector, result_path)]]  # fmt: skip
+    return _job_states(step, payload, selector, result_path)
+
+
+def _job_states(
+    step: str,
+    payload: dict[str, Any],
+    selector: dict[str, Any] | None,
+    result_path: str | None,
+) -> list[tuple[str, dict[str, Any]]]:
     key = result_key_expr(step, payload)
     command = ", ".join(
         [
@@ -88,14 +125,7 @@ def fsx_states(
         "Parameters": {"Bucket": "${RunBucket}", "Key.$": key},
         "ResultSelector": {"Payload.$": "States.StringToJson($.Body)"},
         "ResultPath": "$.step_result",
-        "Retry": [
-            {
-                "ErrorEquals": ["S3.S3Exception", "S3.SdkClientException"],
-                "IntervalSeconds": 1,
-                "MaxAttempts": 5,
-                "JitterStrategy": "FULL",
-            }
-        ],
+        "Retry": [dict(S3_RETRY)],
     }
     reshape = {
         "Type": "Pass",

@@ -35,7 +35,11 @@ LAMBDA_RETRY: dict[str, Any] = {
     "JitterStrategy": "FULL",
 }
 BATCH_RETRY: dict[str, Any] = {
-    "ErrorEquals": ["Batch.AWSBatchException", "Batch.TooManyRequestsException"],
+    "ErrorEquals": [
+        "Batch.AWSBatchException",
+        "Batch.ServerException",
+        "Batch.TooManyRequestsException",
+    ],
     "IntervalSeconds": 5,
     "MaxAttempts": 8,
     "JitterStrategy": "FULL",

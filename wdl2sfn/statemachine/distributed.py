@@ -194,6 +194,10 @@ class _MapRun:
             from .executor import Execution
 
             name = f"{self.prefix}{index}"
+            authorize = self.parent.executor.authorizer
+            if authorize is not None:  # a Map Run child is an execution of the parent machine
+                machine = self.parent.state_machine_arn.split("/", 1)[0]
+                authorize(self.parent.state_machine_arn, "states:StartExecution", machine)
             hdir = self.parent.history_dir
             child_dir = hdir / "map_runs" / self.state.name / name if hdir else None
             assert self.state.processor is not None
@@ -206,6 +210,8 @@ class _MapRun:
                 self.child_sm_arn,
                 parent_token=sub.token,
             )
+            if authorize is not None:  # the Map Run follows its children
+                authorize(self.parent.state_machine_arn, "states:DescribeExecution", child.arn)
             result = child.run_inline()
             child.history.events.clear()  # the file keeps them; 10,000 children need not
             if sub.token.is_set():

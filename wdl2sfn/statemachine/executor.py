@@ -47,7 +47,7 @@ from .history import History, HistoryLimitError, iso_timestamp
 from .interpreter import run_machine
 from .model import Machine, compile_machine
 from .quotas import Quotas, check_definition_size, history_limit_cause, payload_size, to_json
-from .runtime import AbortToken, ExecutionResult, ResourceHandler, Scope, TaskCall
+from .runtime import AbortToken, Authorizer, ExecutionResult, ResourceHandler, Scope, TaskCall
 from .store import FolderObjectStore, ObjectStore
 
 __all__ = [
@@ -117,6 +117,9 @@ class Executor:
         clock: Any = time,
         state_machine_arn: str | None = None,
         region: str = "us-east-1",
+        account: str = DEFAULT_ACCOUNT,
+        authorizer: Authorizer | None = None,
+        role_arn: str | None = None,
     ) -> None:
         self.quotas = quotas or Quotas()
         self.task_tokens = TaskTokens()  # .waitForTaskToken answers (SendTaskSuccess locally)
@@ -131,7 +134,9 @@ class Executor:
         self.max_threads = max(1, max_threads)
         self.clock = clock
         self.region = region
-        self.account = DEFAULT_ACCOUNT
+        self.account = account
+        self.authorizer = authorizer
+        self.role_arn = role_arn or f"arn:aws:iam::{account}:role/local"
         self.state_machine_arn = state_machine_arn or (
             f"arn:aws:states:{region}:{self.account}:stateMachine:local"
         )
@@ -187,7 +192,7 @@ class Execution:
         self.name = name
         self.history_dir = history_dir
         self.state_machine_arn = state_machine_arn
-        self.state_machine_name = state_machine_arn.rsplit(":", 1)[-1]
+        self.state_machine_name = state_machine_arn.split(":stateMachine:", 1)[-1]
         self.region = executor.region
         self.account = executor.account
         self.arn = (
@@ -211,7 +216,7 @@ class Execution:
                 "Id": self.arn,
                 "Input": execution_input,
                 "Name": name,
-                "RoleArn": f"arn:aws:iam::{self.account}:role/local",
+                "RoleArn": executor.role_arn,
                 "StartTime": iso_timestamp(self.start_time),
                 "RedriveCount": 0,
             },

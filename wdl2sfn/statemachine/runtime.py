@@ -43,9 +43,14 @@ class TaskCall:
     #: a ``.sync`` handler calls this with the submission response (Batch: JobArn, JobId,
     #: JobName) as soon as the work is submitted: the TaskSubmitted event is written then.
     submitted: Callable[[Any], None] = field(default=lambda output: None)
+    #: the state machine whose role makes the call (a Map Run child: its parent machine's ARN)
+    state_machine_arn: str = ""
 
 
 ResourceHandler = Callable[[TaskCall], Any]
+#: ``authorize(state_machine_arn, action, resource)``: raise a TaskFailure when the machine's role
+#: may not do ``action`` on ``resource`` (the AWS rehearsal binds one; locally nothing is checked)
+Authorizer = Callable[[str, str, str], None]
 
 
 @dataclass

@@ -50,6 +50,8 @@ from .runtime import AbortToken, ResourceHandler, Scope, TaskCall
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 START_EXECUTION = "arn:aws:states:::states:startExecution"
 STATES_PREFIX = "arn:aws:states:::"
+# the managed rule through which a .sync integration learns that a child execution ended
+SFN_SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
 
 
 def run_task(state: State, data: Any, scope: Scope) -> tuple[str | None, Any]:
@@ -129,6 +131,7 @@ class _Invocation:
             heartbeat_seconds=heartbeat,
             retry_count=self.retry_count,
             submitted=self.submit,
+            state_machine_arn=self.scope.run.state_machine_arn,
         )
         try:
             return call_handler(
@@ -346,6 +349,8 @@ def start_execution(call: TaskCall, inv: _Invocation, mode: str) -> Any:
             "StepFunctions.StateMachineDoesNotExistException",
             f"State Machine Does Not Exist: '{arn}'",
         )
+    if executor.authorizer is not None:
+        executor.authorizer(inv.scope.run.state_machine_arn, "states:StartExecution", arn)
     child_input = params.get("Input", {})
     if isinstance(child_input, str):
         try:
@@ -364,6 +369,10 @@ def start_execution(call: TaskCall, inv: _Invocation, mode: str) -> Any:
         arn,
         parent_token=inv.token if mode else None,
     )
+    if mode and executor.authorizer is not None:  # .sync follows the child execution
+        executor.authorizer(inv.scope.run.state_machine_arn, "states:DescribeExecution", child.arn)
+        rule = f"arn:aws:events:{executor.region}:{executor.account}:rule/{SFN_SYNC_RULE}"
+        executor.authorizer(inv.scope.run.state_machine_arn, "events:PutRule", rule)
     started = {"ExecutionArn": child.arn, "StartDate": _millis(child.start_time)}
     if not mode:
         child.start()

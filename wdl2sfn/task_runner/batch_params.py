@@ -238,7 +238,8 @@ def job_definition_body(image: str, mount: dict[str, Any] | None = None) -> dict
     """RegisterJobDefinition arguments (besides the name) for ``image``.
 
     The command and resources are placeholders: every submission overrides them. ``mount`` adds the
-    shared file system's ``volumes`` / ``mountPoints`` (EFS or FSx) to the container.
+    shared file system's ``volumes`` / ``mountPoints`` (EFS or FSx, and the instances' scratch)
+    and the task job role (``jobRoleArn``: EFS IAM authorization requires one) to the container.
     """
     props: dict[str, Any] = {
         "image": image,
@@ -249,7 +250,7 @@ def job_definition_body(image: str, mount: dict[str, Any] | None = None) -> dict
         ],
     }
     mount = mount or {}
-    for key in ("volumes", "mountPoints"):
+    for key in ("volumes", "mountPoints", "jobRoleArn"):
         if mount.get(key):
             props[key] = mount[key]
     return {"type": "container", "containerProperties": props}

@@ -21,7 +21,9 @@ def finalize_run(settings: Any, ev: WorkflowEval, runner: dict[str, Any]) -> dic
     store.write_json(run_dir / "outputs.json", doc)
     link_outputs(run_dir, outputs)
     record = store.read_json(run_dir / "run.json")
-    upload = bool(record.get("options", {}).get("s3upload"))
+    from .upload import upload_destination
+
+    upload = bool(upload_destination(settings, record.get("options", {})))
     job = upload_job(ev.run, runner) if upload else None
     return {"upload": upload, "job": job, "dir": str(run_dir)}
 

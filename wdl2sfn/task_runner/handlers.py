@@ -66,18 +66,38 @@ class Settings:
 
 
 def _mount_from_env() -> dict[str, Any]:
-    fs = os.environ.get("WDL2SFN_EFS_ID")
-    if not fs:
+    """What every task job definition needs of the stack (its Lambda/runner environment): the
+    shared file system at the store's mount path, the task job role (EFS IAM authorization needs
+    one), and the instances' scratch volume for TMPDIR. Empty locally."""
+    mount_path = os.environ.get("WDL2SFN_MOUNT_PATH", "/mnt/efs")
+    volume: dict[str, Any] | None = None
+    if os.environ.get("WDL2SFN_EFS_ID"):
+        efs: dict[str, Any] = {
+            "fileSystemId": os.environ["WDL2SFN_EFS_ID"],
+            "transitEncryption": "ENABLED",
+        }
+        if os.environ.get("WDL2SFN_EFS_ACCESS_POINT"):
+            efs["authorizationConfig"] = {
+                "accessPointId": os.environ["WDL2SFN_EFS_ACCESS_POINT"],
+                "iam": "ENABLED",
+            }
+        volume = {"name": "shared", "efsVolumeConfiguration": efs}
+    elif os.environ.get("WDL2SFN_FSX_ID"):  # the instances mount FSx at the same path
+        volume = {"name": "shared", "host": {"sourcePath": mount_path}}
+    if volume is None:
         return {}
-    ap = os.environ.get("WDL2SFN_EFS_ACCESS_POINT")
-    volume: dict[str, Any] = {"fileSystemId": fs, "transitEncryption": "ENABLED"}
-    if ap:
-        volume["authorizationConfig"] = {"accessPointId": ap, "iam": "ENABLED"}
-    return {
-        "volumes": [{"name": "efs", "efsVolumeConfiguration": volume}],
-        "mountPoints": [{"sourceVolume": "efs", "containerPath": "/mnt/efs", "readOnly": False}],
-        "jobRoleArn": os.environ.get("WDL2SFN_JOB_ROLE_ARN"),
-    }
+    volumes = [volume]
+    points = [{"sourceVolume": "shared", "containerPath": mount_path, "readOnly": False}]
+    scratch = os.environ.get("WDL2SFN_TASK_SCRATCH")
+    if scratch:
+        volumes.append({"name": "scratch", "host": {"sourcePath": scratch}})
+        points.append({"sourceVolume": "scratch", "containerPath": scratch, "readOnly": False})
+    mount: dict[str, Any] = {"volumes": volumes, "mountPoints": points}
+    if os.environ.get("WDL2SFN_JOB_ROLE_ARN"):
+        mount["jobRoleArn"] = os.environ["WDL2SFN_JOB_ROLE_ARN"]
+    if scratch:
+        mount["scratch"] = scratch
+    return mount
 
 
 class Runtime:
@@ -100,7 +120,16 @@ class Runtime:
         """Normalise the execution input (or an EventBridge event) into the run record."""
         from .init import initialize_run
 
+        if "input_key" in event and "input" not in event:  # FSx: the input came by the bucket
+            event = {**event, "input": json.loads(self._read_key(str(event["input_key"])))}
         return initialize_run(self.settings, event, self.document)
+
+    def _read_key(self, key: str) -> bytes:
+        """A run-bucket object (on AWS) or the same key under the store root (locally)."""
+        s = self.settings
+        if s.run_bucket and s.s3 is not None:
+            return bytes(s.s3.get_object(Bucket=s.run_bucket, Key=key)["Body"].read())
+        return (s.store.root / key).read_bytes()
 
     def prepare(self, event: dict[str, Any]) -> dict[str, Any]:
         ev, info, shard = self._locate(event)

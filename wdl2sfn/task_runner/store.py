@@ -51,8 +51,12 @@ class RunStore:
         return self.run_dir(run) / "_values" / ref / f"{leaf}{suffix}.json"
 
     def items_key(self, run: str, ref: str, shard: Sequence[int]) -> str:
-        """Key of a scatter's items file, relative to the root (= the RunBucket key on AWS)."""
-        return os.path.relpath(self.value_path(run, ref, shard, ".items"), self.root)
+        """Key of a scatter's items file, relative to the root (= the RunBucket key on AWS), under
+        the scratch prefix the bucket's lifecycle rule expires."""
+        from ..keys import ITEMS_PREFIX
+
+        rel = os.path.relpath(self.value_path(run, ref, shard, ".items"), self.root)
+        return f"{ITEMS_PREFIX}/{rel}"
 
     def read_json(self, path: Path) -> Any:
         with open(path) as f:

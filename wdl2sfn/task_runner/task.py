@@ -444,6 +444,8 @@ def _eval_command(
 def _build_job(ctx: TaskContext, call_dir: Path, runtime: dict[str, Any]) -> dict[str, Any]:
     definition = bp.ensure_job_definition(ctx.job_definitions, runtime["docker"], ctx.mount)
     environment = [{"Name": "TMPDIR", "Value": _scratch_base(ctx)}]
+    if ctx.mount.get("scratch"):  # the instance's scratch volume, shared by its jobs
+        environment.append({"Name": "WDL2SFN_SHARED_SCRATCH", "Value": "1"})
     environment += [{"Name": k, "Value": v} for k, v in sorted(runtime["env"].items())]
     return {
         "name": ctx.job_name,
@@ -468,10 +470,11 @@ def _build_job(ctx: TaskContext, call_dir: Path, runtime: dict[str, Any]) -> dic
 
 
 def _scratch_base(ctx: TaskContext) -> str:
-    """Base of the job's TMPDIR: instance scratch (/tmp in the container) on AWS; locally the
-    system temp directory, unless that lies inside the store (then /tmp)."""
+    """Base of the job's TMPDIR: on AWS the instance's scratch volume when the stack has one (else
+    the container's /tmp); locally the system temp directory, unless that lies inside the store
+    (then /tmp)."""
     if ctx.mount:
-        return "/tmp"
+        return str(ctx.mount.get("scratch") or "/tmp")
     base = os.path.realpath(tempfile.gettempdir())
     root = os.path.realpath(ctx.store_root)
     if base == root or base.startswith(root + os.sep):

@@ -12,12 +12,24 @@ from .store import RunStore
 LOG_NAMES = ("stdout.txt", "stderr.txt", "command", "task.log", "error.json")
 
 
+DEFAULT_PREFIX = "runs"
+
+
+def upload_destination(settings: Any, options: dict[str, Any]) -> str | None:
+    """``--s3upload``, else on AWS ``s3://<RunBucket>/runs``: every AWS run's outputs and logs
+    land in S3 (the file system is out of the user's reach); locally only when asked."""
+    if options.get("s3upload"):
+        return str(options["s3upload"])
+    bucket = getattr(settings, "run_bucket", None)
+    return f"s3://{bucket}/{DEFAULT_PREFIX}" if bucket else None
+
+
 def upload_run(settings: Any, run: str) -> dict[str, Any]:
     store: RunStore = settings.store
     run_dir = store.run_dir(run)
     record = store.read_json(run_dir / "run.json")
     options = record.get("options", {})
-    dest = options.get("s3upload")
+    dest = upload_destination(settings, options)
     if not dest:
         return {"uploaded": 0}
     s3 = settings.s3

@@ -404,6 +404,7 @@ class LocalBatch:
         clamp_to_machine: bool = False,
         registry_dir: Path | None = None,
         ledger_dir: Path | None = None,
+        launcher: Callable[[dict[str, Any], list[str]], list[str]] | None = None,
     ) -> None:
         if runtime not in ("host", "docker", "podman"):
             raise ValueError(f"runtime must be 'host', 'docker' or 'podman', not {runtime!r}")
@@ -433,6 +434,9 @@ class LocalBatch:
         self.clamp_to_machine = clamp_to_machine
         self.registry = FileJobDefinitions(registry_dir) if registry_dir is not None else None
         self.container_user: str | None = None  # uid:gid for containers (run --as-me)
+        # host runtime: wraps each attempt's command (the AWS rehearsal's sandbox); an exception
+        # it raises fails the attempt as a container that cannot start
+        self.launcher = launcher
 
         self._cond = threading.Condition()
         self._free_cpus = self.cpus
@@ -1101,7 +1105,17 @@ class LocalBatch:
             job_env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
         proc_env.update(job_env)
         if self.runtime == "host":
-            argv = list(command)
+            try:
+                argv = self.launcher(job.desc, list(command)) if self.launcher else list(command)
+            except Exception as e:
+                self._note(log_path, f"CannotStartContainerError: {e}")
+                now = _now_ms()
+                return _AttemptResult(
+                    status_reason=REASON_START_FAILED,
+                    reason=str(e)[:255],
+                    started_at=now,
+                    stopped_at=now,
+                )
         else:
             # inside the container `--gpus` renumbers the devices it exposes from 0: the host's
             # indexes in CUDA_VISIBLE_DEVICES would be wrong there

@@ -107,6 +107,18 @@ def _lambda_error(function_name: str, code: str, message: str) -> Exception:
     )
 
 
+def lambda_function_error(payload: dict[str, Any], request_id: str) -> Exception:
+    """A function's error payload as Step Functions reports it: Error = errorType, Cause = the
+    payload JSON (with the request id)."""
+    cause = {
+        "errorMessage": payload.get("errorMessage", ""),
+        "errorType": payload.get("errorType", "Error"),
+        "requestId": request_id,
+        "stackTrace": payload.get("stackTrace", []),
+    }
+    return task_failure(str(cause["errorType"]), json.dumps(cause, separators=(",", ":")))
+
+
 def _function_error(e: BaseException, request_id: str) -> Exception:
     """An exception raised by the function, shaped as Step Functions reports an unhandled
     exception of a Python Lambda function: Error = errorType, Cause = the error payload JSON."""
@@ -120,7 +132,8 @@ def _function_error(e: BaseException, request_id: str) -> Exception:
     return task_failure(error_type, json.dumps(cause, separators=(",", ":")))
 
 
-def _invoke_output(payload: Any, request_id: str) -> dict[str, Any]:
+def invoke_output(payload: Any, request_id: str) -> dict[str, Any]:
+    """The lambda:invoke integration's output around a function's response."""
     body = json.dumps(payload, separators=(",", ":"))
     date = email.utils.formatdate(usegmt=True)
     headers = {
@@ -189,7 +202,7 @@ def lambda_handler(functions: Callable[[str, dict[str, Any]], Any]) -> ResourceH
                     separators=(",", ":"),
                 ),
             ) from e
-        return _invoke_output(result, request_id)
+        return invoke_output(result, request_id)
 
     return handle
 
@@ -234,6 +247,27 @@ def s3_get_object_handler(buckets: dict[str, Path]) -> ResourceHandler:
     return handle
 
 
+S3_PUT_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:putObject"
+
+
+def s3_put_object_handler(buckets: dict[str, Path]) -> ResourceHandler:
+    """The `aws-sdk:s3:putObject` integration over local folders: a JSON Body is written as JSON
+    text, as Step Functions serializes it."""
+
+    def handle(call: Any) -> Any:
+        from wdl2sfn.statemachine.store import FolderObjectStore
+
+        params = call.parameters
+        body = params.get("Body", "")
+        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+        FolderObjectStore(Path("/nonexistent"), buckets).put_object(
+            params.get("Bucket", ""), params.get("Key", ""), text.encode()
+        )
+        return {"ETag": f'"{uuid.uuid4().hex}"'}
+
+    return handle
+
+
 def local_handlers(
     batch: LocalBatch,
     functions: Callable[[str, dict[str, Any]], Any],
@@ -246,4 +280,5 @@ def local_handlers(
     }
     if buckets:
         handlers[S3_GET_OBJECT_SDK] = s3_get_object_handler(buckets)
+        handlers[S3_PUT_OBJECT_SDK] = s3_put_object_handler(buckets)
     return handlers

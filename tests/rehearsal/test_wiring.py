@@ -1,0 +1,177 @@
+"""The stack's own wiring, rehearsed: each test names what AWS would have refused before its fix
+(the review's defects, docs/rehearsal.md), and what the rehearsal records."""
+
+from __future__ import annotations
+
+import base64
+import email
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import FIXTURES, SAMPLES, Rehearsed, clean_env, cli, rehearse
+
+HELLO = SAMPLES / "hello" / "hello.wdl"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def hello_efs(tmp_path_factory: pytest.TempPathFactory) -> Rehearsed:
+    return rehearse(tmp_path_factory.mktemp("efs"), HELLO)
+
+
+@pytest.fixture(scope="module")
+def hello_fsx(tmp_path_factory: pytest.TempPathFactory) -> Rehearsed:
+    return rehearse(tmp_path_factory.mktemp("fsx"), HELLO, "-c", "variant=fsx")
+
+
+# ------------------------------------------------------------------ what a rehearsal records
+
+
+def test_every_aws_call_is_logged_with_principal_action_resource_and_size(
+    hello_efs: Rehearsed,
+) -> None:
+    calls = hello_efs.calls()
+    assert {"principal", "service", "action", "resource", "allowed", "request_bytes"} <= set(
+        calls[0]
+    )
+    principals = {c["principal"] for c in calls}
+    assert "operator" in principals  # deploy and StartExecution from the CLI
+    assert any("PrepareFunctionServiceRole" in p for p in principals)  # the Lambda's role
+    submits = [c for c in calls if c["action"] == "SubmitJob"]
+    assert submits and all("StateMachineRole" in c["principal"] for c in submits)
+    assert all(c["request_bytes"] > 0 for c in submits)
+
+
+def test_registered_job_definitions_and_templates_are_kept(hello_efs: Rehearsed) -> None:
+    names = {d["jobDefinitionName"] for d in hello_efs.job_definitions()}
+    assert any(n.startswith("wdl2sfn-runner-") for n in names)
+    assert hello_efs.task_definitions()
+    assert hello_efs.template()["Resources"]
+
+
+# ------------------------------------------------------------------ the defects
+
+
+def test_task_jobs_mount_efs_with_iam_authorization_and_the_task_role(
+    hello_efs: Rehearsed,
+) -> None:
+    """Defect 1: EFS IAM authorization needs transit encryption and a job role that may mount."""
+    assert hello_efs.returncode == 0, hello_efs.stderr[-2000:]
+    (task,) = hello_efs.task_definitions()
+    props = task["containerProperties"]
+    (efs,) = [
+        v["efsVolumeConfiguration"] for v in props["volumes"] if "efsVolumeConfiguration" in v
+    ]
+    assert efs["authorizationConfig"]["iam"] == "ENABLED"
+    assert efs["transitEncryption"] == "ENABLED"
+    assert "TaskJobRole" in props["jobRoleArn"]
+
+
+def test_task_jobs_on_fsx_mount_the_file_system_the_hosts_mount(hello_fsx: Rehearsed) -> None:
+    """Defect 2: with FSx the task job definitions had no volume at all."""
+    assert hello_fsx.returncode == 0, hello_fsx.stderr[-2000:]
+    (task,) = hello_fsx.task_definitions()
+    volumes = task["containerProperties"]["volumes"]
+    assert {"name": "shared", "host": {"sourcePath": "/mnt/net"}} in volumes
+
+
+def test_task_jobs_use_the_instances_scratch_volume(tmp_path: Path) -> None:
+    """Defect 12: tasks wrote temporary files to the root volume (TMPDIR=/tmp)."""
+    done = rehearse(tmp_path, FIXTURES / "scratch.wdl")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.result["outputs"]["scratch.tmpdir"].startswith("/mnt/scratch/")
+    functions = [
+        r["Properties"]["Environment"]["Variables"]
+        for r in done.template()["Resources"].values()
+        if r["Type"] == "AWS::Lambda::Function" and "Environment" in r.get("Properties", {})
+    ]
+    assert functions and all("WDL2SFN_SCRATCH" not in env for env in functions)
+
+
+def test_hosts_mount_no_efs_and_pull_task_images_once(hello_efs: Rehearsed) -> None:
+    """Defects 8 and 14: user data mounted EFS (unused, under set -e) and pulled every job's
+    image afresh from Docker Hub."""
+    for resource in hello_efs.template()["Resources"].values():
+        if resource["Type"] != "AWS::EC2::LaunchTemplate":
+            continue
+        text = user_data_text(resource["Properties"]["LaunchTemplateData"]["UserData"])
+        assert "ECS_IMAGE_PULL_BEHAVIOR=once" in text
+        assert "efs" not in text.lower()
+
+
+def user_data_text(user_data: dict[str, object]) -> str:
+    """The shell parts of a launch template's MIME user data (literal parts of Fn::Join)."""
+    parts = user_data["Fn::Base64"]["Fn::Join"][1]  # type: ignore[index]
+    text = ""
+    for part in parts:
+        if isinstance(part, str):
+            text += part
+        elif isinstance(part, dict) and isinstance(part.get("Fn::Base64"), str):
+            text += base64.b64encode(part["Fn::Base64"].encode()).decode()
+    message = email.message_from_string(text)
+    payloads = [p.get_payload(decode=True) for p in message.walk() if not p.is_multipart()]
+    return "\n".join(p.decode() for p in payloads if isinstance(p, bytes))
+
+
+def test_fsx_init_takes_an_input_over_the_submit_job_quota(tmp_path: Path) -> None:
+    """Defect 7: FSx init passed the whole execution input in SubmitJob (30 KiB at most)."""
+    name = "n" * 40_000
+    done = rehearse(tmp_path, HELLO, "-c", "variant=fsx", f"hello.who={name}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert name in done.result["outputs"]["hello.message"]
+    assert max(c["request_bytes"] for c in done.calls() if c["action"] == "SubmitJob") < 30 * 1024
+
+
+def test_batch_server_errors_are_retried(tmp_path: Path) -> None:
+    """Defect 9: Batch.ServerException (HTTP 500) failed the run instead of being retried."""
+    env = clean_env(WDL2SFN_REHEARSAL_FAULTS=json.dumps({"SubmitJob": 1}))
+    done = cli("rehearse", str(HELLO), "-i", "inputs.json", "--dir", str(tmp_path),
+               cwd=HELLO.parent, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    (folder,) = tmp_path.iterdir()
+    calls = [json.loads(x) for x in (folder / "aws-calls.jsonl").open()]
+    submits = [c["allowed"] for c in calls if c["action"] == "SubmitJob"]
+    assert submits[0] is False and submits[-1] is True
+
+
+def test_fsx_runner_steps_are_not_retried_for_wdl_errors(tmp_path: Path) -> None:
+    """Defect 11: the runner job definition retried every failure 3 times."""
+    done = rehearse(tmp_path, FIXTURES / "bad_runtime_value.wdl", "-c", "variant=fsx")
+    assert done.returncode == 1
+    (runner,) = [d for d in done.job_definitions() if "-runner-" in d["jobDefinitionName"]]
+    rules = runner["retryStrategy"]["evaluateOnExit"]
+    assert {"onReason": "*", "action": "EXIT"} in [
+        {k: v for k, v in r.items() if k in ("onReason", "action")} for r in rules
+    ]
+    logs = list((done.folder / "batch-logs").glob("*.log"))
+    attempts = [p.read_text().count("wdl2sfn.task_runner") for p in logs]
+    assert attempts and max(attempts) <= 1
+
+
+def test_long_workflow_names_deploy_to_distinct_machines(tmp_path: Path) -> None:
+    """Defect 15: names cut at 80 characters collided; the survivor started itself."""
+    done = rehearse(tmp_path, FIXTURES / "long_names.wdl", "--subworkflows", "machine")
+    assert done.returncode == 0, done.stderr[-2000:]
+    created = [c["resource"] for c in done.calls() if c["action"] == "CreateStateMachine"]
+    names = [arn.rsplit(":", 1)[-1] for arn in created]
+    assert len(set(names)) >= 2 and all(len(n) <= 80 for n in names)
+    assert done.result["outputs"][next(iter(done.result["outputs"]))] == 42
+
+
+def test_subworkflow_machines_start_and_follow_their_children(tmp_path: Path) -> None:
+    """Defect 5: roles allowed only Map Run children (execution:<child>/*)."""
+    wdl = SAMPLES / "subworkflow" / "subworkflow.wdl"
+    done = rehearse(tmp_path, wdl, "--subworkflows", "machine")
+    assert done.returncode == 0, done.stderr[-2000:]
+    follows = [c for c in done.calls() if c["action"] == "DescribeExecution" and c["allowed"]]
+    assert any(":execution:" in c["resource"] for c in follows)
+
+
+def test_new_vpc_with_a_vpc_id_is_refused_naming_both(tmp_path: Path) -> None:
+    """Defect 16: the existing VPC was used silently."""
+    done = cli("rehearse", "--serve", "-c", "variant=new-vpc", "-c", "vpc_id=vpc-1",
+               "--dir", str(tmp_path))  # fmt: skip
+    assert done.returncode == 2
+    assert "variant=new-vpc" in done.stderr and "vpc_id" in done.stderr

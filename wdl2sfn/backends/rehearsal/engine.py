@@ -1,0 +1,353 @@
+"""Step Functions inside the rehearsal: executions started in moto run on the local executor,
+every service integration done as the state machine's role.
+
+* ``lambda:invoke``: ``lambda:InvokeFunction`` checked against the role, then the function runs
+  in its own sandbox (:mod:`.lambdas`);
+* ``batch:submitJob.sync``: :mod:`.jobs`;
+* ``states:startExecution[.sync:2]`` and Distributed Map child executions: ``states:StartExecution``
+  checked against the role (the executor's authorizer);
+* ItemReader/ResultWriter and ``aws-sdk:s3:getObject``: S3 calls to moto signed with the role's
+  keys, so moto's own IAM enforcement decides.
+
+A denied integration fails its state with the error AWS returns (``<Service>.AccessDeniedException``
+and AWS's message). Every call is one line of ``aws-calls.jsonl`` (:class:`CallLog`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ...statemachine.executor import Executor
+from ..local.batch import task_failure
+from ..local.resources import (
+    BATCH_SUBMIT_JOB_SYNC,
+    LAMBDA_INVOKE,
+    S3_GET_OBJECT_SDK,
+    S3_PUT_OBJECT_SDK,
+)
+from .iam import Principals, access_denied
+from .jobs import BatchService
+from .lambdas import FunctionConfig, FunctionError, LambdaService, LambdaTimeout
+
+BATCH_SYNC_RULE = "StepFunctionsGetEventsForBatchJobsRule"
+SUBMIT_JOB_LIMIT = 30 * 1024  # AWS Batch SubmitJob request payload quota
+SERVICE_NAMES = {"lambda": "Lambda", "states": "StepFunctions", "batch": "Batch", "s3": "S3"}
+
+
+class CallLog:
+    """``aws-calls.jsonl``: one line per AWS call, by whichever principal made it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "a", buffering=1)  # noqa: SIM115 - closed by close()
+        self._lock = threading.Lock()
+
+    def record(self, principal: str, service: str, action: str, resource: str, allowed: bool,
+               request_bytes: int) -> None:  # fmt: skip
+        line = json.dumps({
+            "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            "principal": principal, "service": service, "action": action,
+            "resource": resource, "allowed": allowed, "request_bytes": request_bytes,
+        })  # fmt: skip
+        with self._lock:
+            if not self._file.closed:
+                self._file.write(line + "\n")
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+class RehearsalEngine:
+    """The active rehearsal's Step Functions service (installed into moto by :mod:`.hooks`)."""
+
+    def __init__(self, *, account: str, region: str, endpoint: str, session: Any,
+                 principals: Principals, calls: CallLog, lambdas: LambdaService,
+                 batch: BatchService, folder: Path,
+                 functions: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+        self.account = account
+        self.region = region
+        self.endpoint = endpoint
+        self.session = session
+        self.principals = principals
+        self.calls = calls
+        self.lambdas = lambdas
+        self.batch = batch
+        self.folder = folder
+        self.functions_declared = functions  # function name -> resolved template properties
+        self.runs: dict[str, Any] = {}  # execution ARN -> local Execution
+        self.faults: dict[str, int] = json.loads(os.environ.get("WDL2SFN_REHEARSAL_FAULTS", "{}"))
+        self._functions: dict[str, FunctionConfig] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ hooks.Engine
+    def record_call(self, principal: str, service: str, action: str, resource: str,
+                    allowed: bool, request_bytes: int) -> None:  # fmt: skip
+        self.calls.record(principal, service, action, resource, allowed, request_bytes)
+
+    def check_request(self, principal: str, service: str, action: str, params: dict[str, Any],
+                      size: int) -> None:  # fmt: skip
+        """What AWS checks of a request that moto does not: quotas, PassRole, Batch's EFS rule."""
+        from moto.batch.exceptions import ClientException
+
+        if service != "batch":
+            return
+        self._inject_fault(principal, action)
+        if action.lower() == "submitjob" and size > SUBMIT_JOB_LIMIT:
+            raise ClientException(
+                f"Request payload of {size} bytes exceeds the SubmitJob limit of "
+                f"{SUBMIT_JOB_LIMIT} bytes (30 KiB)"
+            )
+        if action.lower() == "registerjobdefinition":
+            self._check_job_definition(principal, params)
+
+    def _inject_fault(self, principal: str, action: str) -> None:
+        """WDL2SFN_REHEARSAL_FAULTS='{"SubmitJob": N}': the first N such calls by a role fail
+        with Batch's ServerException (HTTP 500), as the service sometimes answers."""
+        from moto.core.exceptions import JsonRESTError
+
+        if principal == "operator":
+            return
+        with self._lock:
+            left = self.faults.get(action, 0)
+            if left <= 0:
+                return
+            self.faults[action] = left - 1
+        error = JsonRESTError("ServerException", "Injected: the service is unavailable")
+        error.code = 500
+        raise error
+
+    def _check_job_definition(self, principal: str, params: dict[str, Any]) -> None:
+        from moto.batch.exceptions import ClientException
+        from moto.core.exceptions import AccessDeniedError
+
+        props = params.get("containerProperties") or {}
+        for volume in props.get("volumes") or []:
+            efs = volume.get("efsVolumeConfiguration") or {}
+            if (efs.get("authorizationConfig") or {}).get("iam") == "ENABLED" and (
+                efs.get("transitEncryption") != "ENABLED" or not props.get("jobRoleArn")
+            ):
+                raise ClientException(
+                    "EFS IAM authorization requires that TransitEncryption be ENABLED and that "
+                    "a JobRoleArn is specified"
+                )
+        role = props.get("jobRoleArn")
+        if (
+            role
+            and principal != "operator"
+            and not self.principals.allowed(
+                principal, "iam:PassRole", role, {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
+            )
+        ):
+            self.record_call(principal, "iam", "PassRole", role, False, 0)
+            raise AccessDeniedError(f"arn:aws:sts::{self.account}:assumed-role/{principal}",
+                                    "iam:PassRole")  # fmt: skip
+
+    def start_execution(self, machine: Any, name: str, execution_input: str) -> Any:
+        """A moto Execution record whose run is ours; its fields follow the run to its end."""
+        from moto.stepfunctions.models import Execution
+
+        record = Execution(self.region, self.account, machine.name, name, machine.arn,
+                           execution_input)  # fmt: skip
+        record.status = "RUNNING"
+        executor = self._executor(machine, name)
+        run = executor.start(json.loads(execution_input or "{}"), name)
+        record._rehearsal = run  # type: ignore[attr-defined]
+        with self._lock:
+            self.runs[record.execution_arn] = run
+        threading.Thread(target=self._follow, args=(record, run), daemon=True).start()
+        return record
+
+    @staticmethod
+    def _follow(record: Any, run: Any) -> None:
+        result = run.wait()
+        record.output = json.dumps(result.output) if result.status == "SUCCEEDED" else None
+        record.error, record.cause = result.error, result.cause
+        record.stop_date = datetime.now(UTC)
+        record.status = result.status
+
+    def _executor(self, machine: Any, name: str) -> Executor:
+        from moto.stepfunctions.models import stepfunctions_backends
+
+        machines = stepfunctions_backends[self.account][self.region].state_machines
+        history = self.folder / "executions" / machine.name / name
+        return Executor(
+            machine.definition,
+            self.handlers(),
+            history_dir=history,
+            object_store=S3ObjectStore(self, machine.roleArn),
+            state_machines={m.arn: m.definition for m in machines},
+            state_machine_arn=machine.arn,
+            region=self.region,
+            account=self.account,
+            authorizer=self.authorize,
+            role_arn=machine.roleArn,
+        )
+
+    def on_rule_event(self, rule: Any, event: dict[str, Any]) -> None:
+        """An EventBridge rule matched: start each Step Functions target with the event."""
+        for target in rule.targets:
+            if ":states:" in target["Arn"] and ":stateMachine:" in target["Arn"]:
+                self.start_from_service(target["Arn"], target.get("RoleArn"),
+                                        target.get("Input") or json.dumps(event), "events")  # fmt: skip
+
+    def start_from_service(self, machine_arn: str, role_arn: str | None, text: str,
+                           service: str) -> str:  # fmt: skip
+        """StartExecution as EventBridge or Scheduler does it, with the target's role."""
+        role = (role_arn or "").rsplit("/", 1)[-1]
+        allowed = bool(role) and self.principals.allowed(role, "states:StartExecution", machine_arn)
+        self.record_call(role or service, "states", "StartExecution", machine_arn, allowed,
+                         len(text.encode()))  # fmt: skip
+        if not allowed:
+            raise PermissionError(access_denied(role_arn or service, "states:StartExecution",
+                                                machine_arn))  # fmt: skip
+        sfn = self.session.client("stepfunctions", endpoint_url=self.endpoint)
+        started = sfn.start_execution(stateMachineArn=machine_arn, name=str(uuid.uuid4()),
+                                      input=text)  # fmt: skip
+        return str(started["executionArn"])
+
+    # ------------------------------------------------------------------ integrations
+    def handlers(self) -> dict[str, Any]:
+        return {
+            LAMBDA_INVOKE: self._invoke_lambda,
+            BATCH_SUBMIT_JOB_SYNC: self._submit_job,
+            S3_GET_OBJECT_SDK: self._s3_get_object,
+            S3_PUT_OBJECT_SDK: self._s3_put_object,
+        }
+
+    def role_of(self, machine_arn: str) -> str:
+        """The role a machine runs as (a Map Run child: its parent machine's)."""
+        from moto.stepfunctions.models import stepfunctions_backends
+
+        base = machine_arn.split("/", 1)[0]
+        machine = stepfunctions_backends[self.account][self.region].describe_state_machine(base)
+        return str(machine.roleArn)
+
+    def authorize(self, machine_arn: str, action: str, resource: str) -> None:
+        role_arn = self.role_of(machine_arn)
+        role = role_arn.rsplit("/", 1)[-1]
+        allowed = self.principals.allowed(role, action, resource)
+        service, _, name = action.partition(":")
+        self.record_call(role, service, name, resource, allowed, 0)
+        if not allowed:
+            prefix = SERVICE_NAMES.get(service, service)
+            message = access_denied(f"arn:aws:sts::{self.account}:assumed-role/{role}/states",
+                                    action, resource)  # fmt: skip
+            raise task_failure(
+                f"{prefix}.AccessDeniedException",
+                f"{message} (Service: {prefix}; Status Code: 400; "
+                "Error Code: AccessDeniedException)",
+            )
+
+    def _invoke_lambda(self, call: Any) -> Any:
+        from ..local.resources import invoke_output, lambda_function_error
+
+        params = call.parameters if isinstance(call.parameters, dict) else {}
+        function = self.function(str(params.get("FunctionName", "")))
+        self.authorize(call.state_machine_arn, "lambda:InvokeFunction", function.arn)
+        request_id = str(uuid.uuid4())
+        try:
+            payload = self.lambdas.invoke(function, params.get("Payload") or {})
+        except FunctionError as exn:
+            raise lambda_function_error(exn.payload, request_id) from exn
+        except LambdaTimeout as exn:
+            raise lambda_function_error({"errorMessage": str(exn), "errorType":
+                                         "Sandbox.Timedout", "stackTrace": []}, request_id) from exn  # fmt: skip
+        return invoke_output(payload, request_id)
+
+    def function(self, name: str) -> FunctionConfig:
+        with self._lock:
+            if name in self._functions:
+                return self._functions[name]
+        key = name.split(":function:", 1)[-1].split(":", 1)[0]
+        props = self.functions_declared.get(key)
+        if props is None:
+            raise task_failure(
+                "Lambda.ResourceNotFoundException",
+                f"Function not found: {name} (Service: AWSLambda; Status Code: 404; "
+                "Error Code: ResourceNotFoundException)",
+            )
+        found = FunctionConfig.from_template(props)
+        with self._lock:
+            self._functions[name] = found
+        return found
+
+    def _submit_job(self, call: Any) -> Any:
+        params = call.parameters if isinstance(call.parameters, dict) else {}
+        role = self.role_of(call.state_machine_arn)
+        # .sync: Step Functions follows the job through DescribeJobs and its managed rule
+        rule = f"arn:aws:events:{self.region}:{self.account}:rule/{BATCH_SYNC_RULE}"
+        self.authorize(call.state_machine_arn, "events:PutRule", rule)
+        self.authorize(call.state_machine_arn, "batch:DescribeJobs", "*")
+        return self.batch.submit_sync(role, params, call.abort)
+
+    def _s3_get_object(self, call: Any) -> Any:
+        params = call.parameters if isinstance(call.parameters, dict) else {}
+        store = S3ObjectStore(self, self.role_of(call.state_machine_arn))
+        try:
+            body = store.get_object(str(params.get("Bucket")), str(params.get("Key"))).decode()
+        except Exception as exn:
+            raise task_failure(f"S3.{_code(exn) or 'S3Exception'}", str(exn)) from exn
+        return {
+            "Body": body,
+            "ContentLength": len(body.encode()),
+            "ContentType": "application/json",
+        }
+
+    def _s3_put_object(self, call: Any) -> Any:
+        params = call.parameters if isinstance(call.parameters, dict) else {}
+        body = params.get("Body", "")
+        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+        store = S3ObjectStore(self, self.role_of(call.state_machine_arn))
+        try:
+            store.put_object(str(params.get("Bucket")), str(params.get("Key")), text.encode())
+        except Exception as exn:
+            raise task_failure(f"S3.{_code(exn) or 'S3Exception'}", str(exn)) from exn
+        return {"ETag": '"rehearsed"'}
+
+    def close(self) -> None:
+        for run in list(self.runs.values()):
+            if not run.done:
+                run.stop("wdl2sfn.RehearsalEnded", "the rehearsal stopped")
+        self.lambdas.close()
+        self.batch.close()
+        self.calls.close()
+
+
+class S3ObjectStore:
+    """ItemReader/ResultWriter: S3 in moto, as the state machine's role."""
+
+    def __init__(self, engine: RehearsalEngine, role_arn: str) -> None:
+        self.engine = engine
+        self.role_arn = role_arn
+        self._client: Any = None
+
+    def client(self) -> Any:
+        if self._client is None:
+            creds = self.engine.principals.credentials(self.role_arn, "states")
+            self._client = self.engine.session.client(
+                "s3",
+                endpoint_url=self.engine.endpoint,
+                aws_access_key_id=creds.access_key_id,
+                aws_secret_access_key=creds.secret_access_key,
+                aws_session_token=creds.session_token,
+            )
+        return self._client
+
+    def get_object(self, bucket: str, key: str) -> bytes:
+        return bytes(self.client().get_object(Bucket=bucket, Key=key)["Body"].read())
+
+    def put_object(self, bucket: str, key: str, body: bytes) -> None:
+        self.client().put_object(Bucket=bucket, Key=key, Body=body)
+
+
+def _code(exn: BaseException) -> str:
+    response = getattr(exn, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))

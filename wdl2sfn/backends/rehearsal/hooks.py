@@ -1,0 +1,276 @@
+"""Where the rehearsal meets moto: IAM enforcement per principal, the call log, and the Step
+Functions and EventBridge behaviour moto leaves out.
+
+moto's server runs in this process (``ThreadedMotoServer``), so its backends are patched here:
+
+* every request passes :func:`_authorize`: a request signed with an assumed role's (or an IAM
+  user's) keys is checked by moto's IAM evaluator against that principal's policies, with the
+  request's resource ARN (moto itself checks most services against ``*``); requests with any
+  other keys are the operator's (the account administrator running ``wdl2sfn deploy``/``run``).
+  Each request becomes one line of ``aws-calls.jsonl``;
+* ``StartExecution`` (API, EventBridge rule, Scheduler) runs the execution on the local executor;
+  Describe/Stop/ListExecutions and GetExecutionHistory answer from it.
+
+Only one rehearsal is active per process (:func:`install` / :func:`uninstall`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+log = logging.getLogger(__name__)
+_ORIGINALS: dict[str, Any] = {}
+_ACTIVE: Engine | None = None
+
+
+class Engine(Protocol):
+    """What the hooks call into (``engine.RehearsalEngine``)."""
+
+    account: str
+    region: str
+
+    def record_call(self, principal: str, service: str, action: str, resource: str,
+                    allowed: bool, request_bytes: int) -> None: ...  # fmt: skip
+
+    def check_request(self, principal: str, service: str, action: str,
+                      params: dict[str, Any], size: int) -> None: ...  # fmt: skip
+
+    def start_execution(self, machine: Any, name: str, execution_input: str) -> Any: ...
+
+    def on_rule_event(self, rule: Any, event: dict[str, Any]) -> None: ...
+
+
+def install(engine: Engine) -> None:
+    """Patch moto for ``engine`` (idempotent; the last installed engine is the active one)."""
+    global _ACTIVE
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.events.models import Rule
+    from moto.stepfunctions.models import Execution, StateMachine
+
+    _ACTIVE = engine
+    if _ORIGINALS:
+        return
+    _ORIGINALS["auth"] = ActionAuthenticatorMixin._authenticate_and_authorize_action
+    _ORIGINALS["start"] = StateMachine.start_execution
+    _ORIGINALS["rule"] = Rule.send_to_targets
+    _ORIGINALS["history"] = Execution.get_execution_history
+    _ORIGINALS["stop"] = Execution.stop
+    Execution.get_execution_history = _history  # type: ignore[method-assign]
+    Execution.stop = _stop  # type: ignore[method-assign]
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = _authorize  # type: ignore[method-assign]
+    StateMachine.start_execution = _start_execution  # type: ignore[method-assign]
+    Rule.send_to_targets = _send_to_targets  # type: ignore[method-assign,assignment]
+
+
+def uninstall() -> None:
+    global _ACTIVE
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.events.models import Rule
+    from moto.stepfunctions.models import Execution, StateMachine
+
+    _ACTIVE = None
+    if not _ORIGINALS:
+        return
+    Execution.get_execution_history = _ORIGINALS.pop("history")  # type: ignore[method-assign]
+    Execution.stop = _ORIGINALS.pop("stop")  # type: ignore[method-assign]
+    ActionAuthenticatorMixin._authenticate_and_authorize_action = _ORIGINALS.pop("auth")  # type: ignore[method-assign]
+    StateMachine.start_execution = _ORIGINALS.pop("start")  # type: ignore[method-assign]
+    Rule.send_to_targets = _ORIGINALS.pop("rule")  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------------------ IAM and log
+
+
+def principal_of(account: str, access_key_id: str) -> tuple[str, bool]:
+    """(name, enforced): a role's or user's name when moto knows the key, else "operator"."""
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    for assumed in sts_backends[account]["aws"].assumed_roles:
+        if assumed.access_key_id == access_key_id:
+            return assumed.role_arn.rsplit("/", 1)[-1], True
+    for user in iam_backends[account]["aws"].list_users("/", None, None):
+        if any(k.access_key_id == access_key_id for k in user.access_keys):
+            return user.name, True
+    return "operator", False
+
+
+def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
+    """Replaces ActionAuthenticatorMixin._authenticate_and_authorize_action."""
+    engine = _ACTIVE
+    original = _ORIGINALS["auth"]
+    if engine is None:
+        return original(self, iam_request_cls, resource)  # type: ignore[no-any-return]
+    header = self.headers.get("Authorization") or ""
+    scope = header.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
+    service = scope[3] if len(scope) > 3 else getattr(self, "service_name", "")
+    action = _operation_name(service, _action_name(self))
+    params = _params(self)
+    size = len(self.raw_body or b"") if isinstance(self.raw_body, bytes | bytearray) else 0
+    principal, enforced = (
+        principal_of(engine.account, scope[0]) if scope[0] else ("anonymous", False)
+    )
+    targets = (
+        [resource]
+        if resource != "*"
+        else request_resources(engine, service, action, params, self.raw_path)
+    )
+    allowed = True
+    try:
+        engine.check_request(principal, service, action, params, size)
+        if enforced:
+            # moto's Batch names actions by their lower-case URL path; IAM by the operation
+            self._get_action = lambda: action
+            try:
+                for target in targets:
+                    original(self, iam_request_cls, target)
+            finally:
+                del self._get_action
+    except Exception:
+        allowed = False
+        raise
+    finally:
+        engine.record_call(principal, service, action, ",".join(targets), allowed, size)
+
+
+def _action_name(response: Any) -> str:
+    try:
+        return str(response._get_action())
+    except Exception:
+        return str(getattr(response, "method", ""))
+
+
+_OPERATIONS: dict[str, dict[str, str]] = {}
+
+
+def _operation_name(service: str, action: str) -> str:
+    """The API operation's own spelling (``describejobdefinitions`` -> ``DescribeJobDefinitions``),
+    as IAM actions name it."""
+    if service not in _OPERATIONS:
+        try:
+            import botocore.session
+
+            model = botocore.session.get_session().get_service_model(
+                _BOTO_NAMES.get(service, service)
+            )
+            _OPERATIONS[service] = {op.lower(): op for op in model.operation_names}
+        except Exception:
+            _OPERATIONS[service] = {}
+    return _OPERATIONS[service].get(action.lower(), action)
+
+
+_BOTO_NAMES = {"states": "stepfunctions", "elasticfilesystem": "efs", "execute-api": "apigateway"}
+
+
+def _params(response: Any) -> dict[str, Any]:
+    body = response.raw_body
+    if isinstance(body, bytes | bytearray) and body[:1] == b"{":
+        try:
+            return dict(json.loads(body))
+        except ValueError:
+            return {}
+    return {k: (v[0] if isinstance(v, list) and v else v) for k, v in response.querystring.items()}
+
+
+def request_resources(
+    engine: Engine, service: str, action: str, params: dict[str, Any], path: str
+) -> list[str]:
+    """The ARNs an action's IAM check names (``*`` for actions without resource-level rules)."""
+    base = f"{engine.region}:{engine.account}"
+    if service == "states":
+        for key in ("executionArn", "stateMachineArn", "mapRunArn"):
+            if params.get(key):
+                return [str(params[key])]
+        if action == "CreateStateMachine" and params.get("name"):
+            return [f"arn:aws:states:{base}:stateMachine:{params['name']}"]
+    if service == "batch":
+        return _batch_resources(base, action, params)
+    if service == "lambda" and "/functions/" in path:
+        name = unquote(path.split("/functions/", 1)[1].split("/", 1)[0])
+        return [name if name.startswith("arn:") else f"arn:aws:lambda:{base}:function:{name}"]
+    if service in ("iam", "sts") and params.get("RoleArn"):
+        return [str(params["RoleArn"])]
+    if service == "cloudformation" and params.get("StackName"):
+        return [f"arn:aws:cloudformation:{base}:stack/{params['StackName']}/*"]
+    if service == "logs" and params.get("logGroupName"):
+        return [f"arn:aws:logs:{base}:log-group:{params['logGroupName']}:*"]
+    return ["*"]
+
+
+def _batch_resources(base: str, action: str, params: dict[str, Any]) -> list[str]:
+    if action in ("SubmitJob", "submitjob"):
+        queue = str(params.get("jobQueue", ""))
+        jobdef = str(params.get("jobDefinition", ""))
+        return [
+            queue if queue.startswith("arn:") else f"arn:aws:batch:{base}:job-queue/{queue}",
+            jobdef
+            if jobdef.startswith("arn:")
+            else f"arn:aws:batch:{base}:job-definition/{jobdef}",
+        ]
+    if action in ("RegisterJobDefinition", "registerjobdefinition"):
+        return [f"arn:aws:batch:{base}:job-definition/{params.get('jobDefinitionName', '')}"]
+    if action in ("TerminateJob", "terminatejob") and params.get("jobId"):
+        return [f"arn:aws:batch:{base}:job/{params['jobId']}"]
+    return ["*"]
+
+
+# ------------------------------------------------------------------------------ Step Functions
+
+
+def _start_execution(
+    self: Any, region_name: str, account_id: str, execution_name: str, execution_input: str
+) -> Any:
+    """Replaces moto's StateMachine.start_execution: the local executor runs it."""
+    engine = _ACTIVE
+    if engine is None:
+        return _ORIGINALS["start"](self, region_name, account_id, execution_name, execution_input)
+    self._validate_execution_input(execution_input)
+    existing = self._handle_name_input_idempotency(execution_name, execution_input)
+    if existing is not None:
+        return existing
+    execution = engine.start_execution(self, execution_name, execution_input)
+    self.executions.append(execution)
+    return execution
+
+
+def _send_to_targets(self: Any, event: dict[str, Any], transform_input: bool = True) -> None:
+    """Replaces moto's Rule.send_to_targets: Step Functions targets start executions."""
+    engine = _ACTIVE
+    if engine is not None and self.event_pattern.matches_event(event):
+        try:
+            engine.on_rule_event(self, event)
+        except Exception as exn:  # EventBridge delivers asynchronously: the caller never sees it
+            log.warning("rule %s: target failed: %s", self.name, exn)
+    _ORIGINALS["rule"](self, event, transform_input)
+
+
+def _history(self: Any, roleArn: str) -> list[dict[str, Any]]:
+    """GetExecutionHistory of a rehearsed execution: the executor's own events."""
+    run = getattr(self, "_rehearsal", None)
+    if run is None:
+        return _ORIGINALS["history"](self, roleArn)  # type: ignore[no-any-return]
+    return [_moto_event(e) for e in list(run.history.events)]
+
+
+def _moto_event(event: dict[str, Any]) -> dict[str, Any]:
+    out = dict(event)
+    stamp = out.get("timestamp")
+    if isinstance(stamp, str):
+        out["timestamp"] = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    return out
+
+
+def _stop(self: Any, stop_date: Any, error: Any = None, cause: Any = None, **_: Any) -> None:
+    """StopExecution of a rehearsed execution stops the local run (its Batch jobs are killed)."""
+    run = getattr(self, "_rehearsal", None)
+    _ORIGINALS["stop"](self, stop_date=stop_date, error=error, cause=cause)
+    if run is not None:
+        run.stop(error or "", cause or "")
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,241 @@
+"""``batch:submitJob.sync`` as AWS does it: SubmitJob under the state machine's role, then the job
+runs from its *registered* job definition only.
+
+SubmitJob goes to moto's Batch API signed with the state machine role's keys (IAM, job name
+rules, the 30 KiB request quota, parameter validation). The job then runs on the local Batch
+(host processes: admission, retries, timeouts, termination on abort), wrapped in a sandbox built
+from the job definition moto holds: its environment, its job role's keys, and its mounts. An
+``efsVolumeConfiguration`` of the stack's file system binds the folder standing for it (after
+AWS's IAM authorization rule); a host volume binds only a path the compute environment's launch
+template user data mounts; anything else is absent, as on AWS.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..local.batch import LocalBatch, task_failure, to_camel_case
+from .iam import Principals, evaluate
+from .provision import Provisioned
+from .sandbox import launcher, write_spec
+
+EFS_MOUNT_DENIED = (
+    "CannotStartContainerError: ResourceInitializationError: failed to invoke EFS utils "
+    "commands to set up EFS volumes: stderr: mount.nfs4: access denied by server while mounting"
+)
+KEEP = [
+    "AWS_BATCH_JOB_ID", "AWS_BATCH_JOB_ATTEMPT", "AWS_BATCH_JQ_NAME", "AWS_BATCH_CE_NAME",
+    "MANAGED_BY_AWS", "WDL2SFN_NO_TEE", "CUDA_VISIBLE_DEVICES", "TMPDIR",
+]  # fmt: skip
+
+
+class MountDenied(Exception):
+    """The job role may not mount the file system as the job definition asks."""
+
+
+@dataclass
+class Job:
+    """What one submitted job runs with (resolved from its registered definition)."""
+
+    definition: dict[str, Any]
+    queue_arn: str
+
+
+class BatchService:
+    """Submits through moto, runs on a LocalBatch; one per rehearsal."""
+
+    def __init__(self, principals: Principals, provisioned: Provisioned, endpoint: str,
+                 session: Any, folders: dict[str, Path], folder: Path) -> None:  # fmt: skip
+        self.principals = principals
+        self.provisioned = provisioned
+        self.endpoint = endpoint
+        self.session = session
+        self.folders = folders  # file system id -> local folder
+        self.folder = folder
+        self._counter = itertools.count()
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}  # job name -> what the launcher needs
+        queue_names = [arn.rsplit("/", 1)[-1] for arn in provisioned.queues]
+        self.local = LocalBatch(
+            log_dir=folder / "batch-logs",
+            queues=queue_names,
+            clamp_to_machine=True,
+            launcher=self._launch,
+        )
+        self._registered: set[str] = set()
+
+    def submit_sync(self, role_arn: str, params: dict[str, Any], abort: threading.Event) -> Any:
+        """Step Functions' SubmitJob (PascalCase Parameters) and wait: the DescribeJobs job."""
+        request = to_camel_case(params)
+        submitted = self._submit(role_arn, request)
+        definition = self._definition(submitted["jobDefinition"])
+        name = self._local_definition(definition)
+        local_request = {**params, "JobDefinition": name,
+                         "JobQueue": str(request["jobQueue"]).rsplit("/", 1)[-1]}  # fmt: skip
+        with self._lock:
+            self._jobs[request["jobName"]] = Job(definition, self._queue_arn(request["jobQueue"]))
+        return self.local.submit_job_sync(local_request, abort)
+
+    def _submit(self, role_arn: str, request: dict[str, Any]) -> dict[str, Any]:
+        from botocore.config import Config
+        from botocore.exceptions import ClientError
+
+        creds = self.principals.credentials(role_arn, "states")
+        client = self.session.client(
+            "batch",
+            endpoint_url=self.endpoint,
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),  # the state retries
+            aws_access_key_id=creds.access_key_id,
+            aws_secret_access_key=creds.secret_access_key,
+            aws_session_token=creds.session_token,
+        )
+        try:
+            job = client.submit_job(**request)
+        except ClientError as exn:
+            error = exn.response.get("Error", {})
+            code = error.get("Code", "ClientException")
+            raise task_failure(
+                f"Batch.{code}",
+                f"{error.get('Message', exn)} (Service: AWSBatch; Status Code: "
+                f"{exn.response.get('ResponseMetadata', {}).get('HTTPStatusCode', 400)}; "
+                f"Error Code: {code})",
+            ) from exn
+        described = client.describe_jobs(jobs=[job["jobId"]])["jobs"]
+        return described[0] if described else {"jobDefinition": request["jobDefinition"]}
+
+    def _definition(self, ref: str) -> dict[str, Any]:
+        batch = self.session.client("batch", endpoint_url=self.endpoint)
+        key = "jobDefinitions" if ref.startswith("arn:") else "jobDefinitionName"
+        query = {key: [ref]} if key == "jobDefinitions" else {key: ref.split(":")[0]}
+        found = batch.describe_job_definitions(**query, status="ACTIVE")["jobDefinitions"]
+        if not found:
+            raise task_failure("Batch.ClientException", f"job definition {ref} not found")
+        latest: dict[str, Any] = max(found, key=lambda d: int(d.get("revision", 0)))
+        return dict(latest)
+
+    def _local_definition(self, definition: dict[str, Any]) -> str:
+        name = f"{definition['jobDefinitionName']}-{definition.get('revision', 1)}"
+        with self._lock:
+            if name in self._registered:
+                return name
+            self._registered.add(name)
+        props = definition.get("containerProperties", {})
+        self.local.register_job_definition(
+            jobDefinitionName=name,
+            type="container",
+            containerProperties={k: props[k] for k in ("image", "command", "environment",
+                                                       "resourceRequirements") if k in props},
+            **({"retryStrategy": definition["retryStrategy"]} if "retryStrategy" in definition else {}),
+            **({"timeout": definition["timeout"]} if "timeout" in definition else {}),
+        )  # fmt: skip
+        return name
+
+    def _queue_arn(self, queue: str) -> str:
+        for arn in self.provisioned.queues:
+            if queue in (arn, arn.rsplit("/", 1)[-1]):
+                return arn
+        return queue
+
+    # ------------------------------------------------------------------ the job's sandbox
+    def _launch(self, desc: dict[str, Any], command: list[str]) -> list[str]:
+        """LocalBatch's launcher: the job's command inside the sandbox its definition gives it."""
+        with self._lock:
+            job = self._jobs[desc["jobName"]]
+        props = job.definition.get("containerProperties", {})
+        binds = self.binds(job, props)
+        env = {e["name"]: e["value"] for e in desc["container"].get("environment", [])}
+        env.update({"AWS_ENDPOINT_URL": self.endpoint,
+                    "AWS_REGION": self.provisioned.resolver.region,
+                    "AWS_DEFAULT_REGION": self.provisioned.resolver.region})  # fmt: skip
+        if props.get("jobRoleArn"):
+            env.update(self.principals.credentials(props["jobRoleArn"], "batch").environment())
+        spec = self.folder / "specs" / f"job-{next(self._counter)}.json"
+        return launcher(write_spec(spec, binds, env, KEEP), command)
+
+    def binds(self, job: Job, props: dict[str, Any]) -> list[tuple[str, str, bool]]:
+        volumes = {v.get("name"): v for v in props.get("volumes", [])}
+        binds: list[tuple[str, str, bool]] = []
+        for mount in props.get("mountPoints", []):
+            volume = volumes.get(mount.get("sourceVolume"), {})
+            source = self._volume_source(job, props, volume, bool(mount.get("readOnly")))
+            if source is not None:
+                binds.append((source, mount["containerPath"], bool(mount.get("readOnly"))))
+        return binds
+
+    def _volume_source(self, job: Job, props: dict[str, Any], volume: dict[str, Any],
+                       read_only: bool) -> str | None:  # fmt: skip
+        efs = volume.get("efsVolumeConfiguration")
+        if efs:
+            self.check_efs_mount(props, efs, read_only)
+            root = self._efs_root(efs)
+            folder = self.folders.get(efs["fileSystemId"])
+            return str(folder / root.lstrip("/")) if folder is not None else None
+        host = (volume.get("host") or {}).get("sourcePath")
+        if host and host in self._host_paths(job.queue_arn):
+            return str(self.host_folder(host))
+        return None
+
+    def _efs_root(self, efs: dict[str, Any]) -> str:
+        ap = (efs.get("authorizationConfig") or {}).get("accessPointId")
+        if ap:
+            return str(self.provisioned.access_points.get(ap, {}).get("root", "/"))
+        return str(efs.get("rootDirectory") or "/")
+
+    def _host_paths(self, queue_arn: str) -> list[str]:
+        paths: list[str] = []
+        for ce in self.provisioned.queues.get(queue_arn, []):
+            compute = self.provisioned.compute.get(ce)
+            if compute is not None and not compute.platform.startswith("FARGATE"):
+                paths += compute.host_paths
+        return paths
+
+    def host_folder(self, host_path: str) -> Path:
+        """The folder standing for an instance's host path (the FSx mount, instance storage)."""
+        for fs_id, kind in self.provisioned.file_systems.items():
+            if kind == "fsx" and host_path == "/mnt/net":
+                return self.folders[fs_id]
+        folder = self.folder / "host" / host_path.strip("/").replace("/", "_")
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def check_efs_mount(self, props: dict[str, Any], efs: dict[str, Any], read_only: bool) -> None:
+        """AWS's rule for IAM-authorized EFS volumes (Batch and the EFS mount helper)."""
+        auth = efs.get("authorizationConfig") or {}
+        if auth.get("iam") != "ENABLED":
+            return
+        role = props.get("jobRoleArn")
+        if efs.get("transitEncryption") != "ENABLED" or not role:
+            raise task_failure("Batch.ClientException",
+                               "EFS IAM authorization requires that TransitEncryption be ENABLED "
+                               "and that a JobRoleArn is specified")  # fmt: skip
+        fs_id = efs["fileSystemId"]
+        resource = f"arn:aws:elasticfilesystem:{self.provisioned.resolver.region}:" \
+                   f"{self.provisioned.resolver.account}:file-system/{fs_id}"  # fmt: skip
+        needed = ["elasticfilesystem:ClientMount"]
+        if not read_only:
+            needed.append("elasticfilesystem:ClientWrite")
+        ap = self.provisioned.access_points.get(auth.get("accessPointId", ""), {})
+        if ap.get("uid", 0) == 0:
+            needed.append("elasticfilesystem:ClientRootAccess")
+        docs = self.principals.policies(role.rsplit("/", 1)[-1])
+        docs += (
+            [self.provisioned.fs_policies[fs_id]] if fs_id in self.provisioned.fs_policies else []
+        )
+        conditions = {"elasticfilesystem:AccessedViaMountTarget": "true"}
+        missing = [a for a in needed if not evaluate(docs, a, resource, conditions)]
+        if missing:
+            raise MountDenied(f"{EFS_MOUNT_DENIED} ({role} lacks {', '.join(missing)} on {fs_id})")
+
+    def registered_definitions(self) -> list[dict[str, Any]]:
+        """Every job definition registered in the account, as registered."""
+        batch = self.session.client("batch", endpoint_url=self.endpoint)
+        found = batch.describe_job_definitions()["jobDefinitions"]
+        return json.loads(json.dumps(found, default=str))
+
+    def close(self) -> None:
+        self.local.shutdown()

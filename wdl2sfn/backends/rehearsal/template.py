@@ -1,0 +1,80 @@
+"""Synthesize the CDK app in-process: the templates the rehearsal provisions from.
+
+The app is the source checkout's ``cdk_app/`` (the same code ``cdk deploy`` runs), built with the
+given context keys (``-c variant=fsx`` ...) and cdk-nag on, into a cloud assembly folder that
+also holds the assets the BucketDeployments copy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+CDK_APP = REPO_ROOT / "cdk_app"
+
+
+class SynthError(RuntimeError):
+    """The CDK app could not be synthesized (bad context key, cdk-nag finding, no cdk_app/)."""
+
+
+@dataclass
+class Synthesized:
+    stack: str
+    template: dict[str, Any]
+    assembly_dir: Path
+    variant: str
+    filesystem: str  # efs | fsx
+
+
+def parse_context(pairs: list[str]) -> dict[str, Any]:
+    """``-c KEY=VALUE`` pairs, as the CDK CLI passes them (strings)."""
+    context: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SynthError(f"-c {pair!r}: expected KEY=VALUE (a CDK context key)")
+        context[key.strip()] = value
+    return context
+
+
+def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
+    """Build and synthesize the app; the stack's template and where its assets are."""
+    if not (CDK_APP / "wdl2sfn_cdk").is_dir():
+        raise SynthError(f"{CDK_APP}: the CDK app is not here (rehearse runs from a checkout)")
+    if str(CDK_APP) not in sys.path:
+        sys.path.insert(0, str(CDK_APP))
+    os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    from wdl2sfn_cdk.app import NagError, build_app, synth
+    from wdl2sfn_cdk.config import ConfigError
+
+    shutil.rmtree(outdir, ignore_errors=True)
+    try:
+        app, stack = build_app(context, outdir=str(outdir))
+        assembly = synth(app)
+    except (ConfigError, NagError) as exn:
+        raise SynthError(f"cdk app: {exn}") from exn
+    template = assembly.get_stack_by_name(stack.stack_name).template
+    return Synthesized(
+        stack=stack.stack_name,
+        template=template,
+        assembly_dir=outdir,
+        variant=stack.config.variant,
+        filesystem=stack.config.filesystem,
+    )
+
+
+def keep_templates(synthesized: Synthesized, folder: Path) -> list[Path]:
+    """Copies of the rehearsed ``*.template.json`` files in the run folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for path in sorted(synthesized.assembly_dir.glob("*.template.json")):
+        target = folder / path.name
+        target.write_text(json.dumps(json.loads(path.read_text()), indent=1))
+        copies.append(target)
+    return copies
