@@ -286,7 +286,7 @@ class RehearsalEngine:
         rule = f"arn:aws:events:{self.region}:{self.account}:rule/{BATCH_SYNC_RULE}"
         self.authorize(call.state_machine_arn, "events:PutRule", rule)
         self.authorize(call.state_machine_arn, "batch:DescribeJobs", "*")
-        return self.batch.submit_sync(role, params, call.abort)
+        return self.batch.submit_sync(role, params, call.abort, getattr(call, "submitted", None))
 
     def _s3_get_object(self, call: Any) -> Any:
         params = call.parameters if isinstance(call.parameters, dict) else {}

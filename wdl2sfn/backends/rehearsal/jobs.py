@@ -69,10 +69,20 @@ class BatchService:
         )
         self._registered: set[str] = set()
 
-    def submit_sync(self, role_arn: str, params: dict[str, Any], abort: threading.Event) -> Any:
-        """Step Functions' SubmitJob (PascalCase Parameters) and wait: the DescribeJobs job."""
+    def submit_sync(
+        self,
+        role_arn: str,
+        params: dict[str, Any],
+        abort: threading.Event,
+        on_submitted: Any = None,
+    ) -> Any:
+        """Step Functions' SubmitJob (PascalCase Parameters) and wait: the DescribeJobs job.
+        ``on_submitted`` gets SubmitJob's response (the TaskSubmitted event)."""
         request = to_camel_case(params)
         submitted = self._submit(role_arn, request)
+        if on_submitted is not None:
+            on_submitted({"JobArn": submitted.get("jobArn"), "JobId": submitted.get("jobId"),
+                          "JobName": submitted.get("jobName")})  # fmt: skip
         definition = self._definition(submitted["jobDefinition"])
         name = self._local_definition(definition)
         local_request = {**params, "JobDefinition": name,
