@@ -59,6 +59,7 @@ class StandIn:
     digest: str
     sources: dict[str, str]
     children: dict[str, Any] = field(default_factory=dict)
+    main: str = "main.wdl"
 
 
 def _placeholders(definition: dict[str, Any]) -> list[str]:

@@ -158,10 +158,10 @@ def test_launch_template_user_data_is_mime_multipart(any_variant: Synth) -> None
         assert "Content-Type: text/x-shellscript" in user_data
 
 
-def test_efs_launch_template_mounts_efs_at_mnt_efs(efs_variant: Synth) -> None:
+def test_efs_hosts_mount_nothing_jobs_mount_efs_themselves(efs_variant: Synth) -> None:
     user_data = _user_data(efs_variant, "ComputeLaunchTemplate")
-    assert "amazon-efs-utils" in user_data
-    assert ":/ /mnt/efs efs _netdev,noresvport,tls,iam" in user_data
+    assert "amazon-efs-utils" not in user_data
+    assert "/mnt/efs" not in user_data
 
 
 def test_fsx_launch_template_installs_lustre_client_and_mounts_at_mnt_net(fsx: Synth) -> None:
@@ -407,7 +407,9 @@ def test_bucket_blocks_public_access_encrypts_and_logs_access(any_variant: Synth
 def test_bucket_lifecycle_expires_run_scratch(any_variant: Synth) -> None:
     _, props = _run_bucket(any_variant)
     rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
-    assert rules["expire-run-scratch"]["ExpirationInDays"] == 30
+    for prefix in ("_items/", "_map_results/", "_steps/"):
+        (rule,) = [r for r in rules.values() if r.get("Prefix") == prefix]
+        assert rule["ExpirationInDays"] == 30 and "TagFilters" not in rule
     assert rules["abort-incomplete-uploads"]["AbortIncompleteMultipartUpload"]
 
 
@@ -483,11 +485,12 @@ def test_owner_tag_is_applied(any_variant: Synth) -> None:
     )
 
 
-def test_task_job_role_only_reads_the_run_bucket(any_variant: Synth) -> None:
+def test_task_job_role_only_reads_the_run_bucket_and_mounts_efs(any_variant: Synth) -> None:
     actions = {a for s in _statements(any_variant, "TaskJobRoleDefaultPolicy") for a in _actions(s)}
-    assert actions == {
-        "s3:GetObject",
-        "s3:GetObjectTagging",
-        "s3:ListBucket",
-        "s3:GetBucketLocation",
+    efs = {
+        "elasticfilesystem:ClientMount",
+        "elasticfilesystem:ClientWrite",
+        "elasticfilesystem:ClientRootAccess",
     }
+    s3 = {"s3:GetObject", "s3:GetObjectTagging", "s3:ListBucket", "s3:GetBucketLocation"}
+    assert actions == (s3 if any_variant.variant == "fsx" else s3 | efs)
