@@ -324,6 +324,15 @@ class Wdl2SfnStack(Stack):
             )
         )
 
+    def _grant_answer_joins(self, grantee: iam.IGrantable) -> None:
+        """Exact joins: the eval step answers waiting units' task tokens (SendTaskSuccess)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure"],
+                resources=["*"],  # task tokens: no resource-level permission
+            )
+        )
+
     def _grant_register_job_definitions(self, grantee: iam.IGrantable) -> None:
         """What prepare needs to register content-hashed task job definitions."""
         grantee.grant_principal.add_to_principal_policy(
@@ -599,8 +608,10 @@ class Wdl2SfnStack(Stack):
 
         env = self._runtime_environment()
         if cfg.filesystem == "fsx":
-            # With FSx every run-time step runs here, so this role also registers job definitions.
+            # With FSx every run-time step runs here, so this role also registers job definitions
+            # and answers exact joins.
             self._grant_register_job_definitions(self.runner_role)
+            self._grant_answer_joins(self.runner_role)
             container = batch.EcsEc2ContainerDefinition(
                 self,
                 "RunnerContainer",
@@ -714,6 +725,8 @@ class Wdl2SfnStack(Stack):
             self.efs.grant_root_access(fn)
             if step == "prepare":
                 self._grant_register_job_definitions(fn)
+            if step == "eval":
+                self._grant_answer_joins(fn)
             self.functions[step] = fn
 
     # ------------------------------------------------------------ other buckets
@@ -814,8 +827,8 @@ class Wdl2SfnStack(Stack):
             ack(
                 grantee,
                 "AwsSolutions-IAM5[Resource::*]",
-                "xray:PutTraceSegments/PutTelemetryRecords and batch:DescribeJobDefinitions "
-                "support no resource-level permission.",
+                "xray:PutTraceSegments/PutTelemetryRecords, batch:DescribeJobDefinitions and "
+                "states:SendTaskSuccess/SendTaskFailure support no resource-level permission.",
             )
         execution_role = self.runner_job_definition.container.execution_role
         ack(

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import FIXTURES, SAMPLES, Rehearsed, clean_env, cli, rehearse
+from .conftest import FIXTURES, REPO, SAMPLES, Rehearsed, clean_env, cli, rehearse
 
 HELLO = SAMPLES / "hello" / "hello.wdl"
+REPO_FIXTURES = REPO / "tests" / "fixtures"
 pytestmark = pytest.mark.slow
 
 
@@ -173,3 +174,13 @@ def test_new_vpc_with_a_vpc_id_is_refused_naming_both(tmp_path: Path) -> None:
                "--dir", str(tmp_path))  # fmt: skip
     assert done.returncode == 2
     assert "variant=new-vpc" in done.stderr and "vpc_id" in done.stderr
+
+
+def test_exact_joins_are_answered_by_the_eval_functions_role(tmp_path: Path) -> None:
+    """A non-series-parallel DAG waits on task tokens that the eval step answers through
+    SendTaskSuccess (its role must allow it)."""
+    done = rehearse(tmp_path, REPO_FIXTURES / "n_shape.wdl")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.result["outputs"] == {"n_shape.c_y": 6, "n_shape.d_y": 4}
+    answers = [c for c in done.calls() if c["action"] == "SendTaskSuccess"]
+    assert answers and all(c["allowed"] and "EvalFunction" in c["principal"] for c in answers)

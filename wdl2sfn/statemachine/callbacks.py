@@ -128,6 +128,7 @@ def invoke_callback(inv: Any, params: Any, scope: Scope, timeout: float | None, 
         abort=inv.token.event,
         timeout_seconds=timeout,
         retry_count=inv.retry_count,
+        state_machine_arn=scope.run.state_machine_arn,
     )
     try:
         submitted = call_handler(handler, task_call, inv.token, scope.token, None, None)

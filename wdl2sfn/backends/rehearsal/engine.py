@@ -83,6 +83,7 @@ class RehearsalEngine:
         self.folder = folder
         self.functions_declared = functions  # function name -> resolved template properties
         self.runs: dict[str, Any] = {}  # execution ARN -> local Execution
+        self.executors: list[Executor] = []
         self.faults: dict[str, int] = json.loads(os.environ.get("WDL2SFN_REHEARSAL_FAULTS", "{}"))
         self._functions: dict[str, FunctionConfig] = {}
         self._lock = threading.Lock()
@@ -158,6 +159,8 @@ class RehearsalEngine:
                            execution_input)  # fmt: skip
         record.status = "RUNNING"
         executor = self._executor(machine, name)
+        with self._lock:
+            self.executors.append(executor)
         run = executor.start(json.loads(execution_input or "{}"), name)
         record._rehearsal = run  # type: ignore[attr-defined]
         with self._lock:
@@ -190,6 +193,23 @@ class RehearsalEngine:
             authorizer=self.authorize,
             role_arn=machine.roleArn,
         )
+
+    def answer_token(self, token: str, output: str | None, error: str | None) -> bool:
+        """SendTaskSuccess/Failure: the executor that issued the token takes the answer."""
+        from ...statemachine.callbacks import InvalidToken
+
+        with self._lock:
+            executors = list(self.executors)
+        for executor in executors:
+            try:
+                if error is None:
+                    executor.task_tokens.send_success(token, output or "{}")
+                else:
+                    executor.task_tokens.send_failure(token, error, "")
+                return True
+            except InvalidToken:
+                continue
+        return False
 
     def on_rule_event(self, rule: Any, event: dict[str, Any]) -> None:
         """An EventBridge rule matched: start each Step Functions target with the event."""

@@ -43,13 +43,15 @@ class Engine(Protocol):
 
     def on_rule_event(self, rule: Any, event: dict[str, Any]) -> None: ...
 
+    def answer_token(self, token: str, output: str | None, error: str | None) -> bool: ...
+
 
 def install(engine: Engine) -> None:
     """Patch moto for ``engine`` (idempotent; the last installed engine is the active one)."""
     global _ACTIVE
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.events.models import Rule
-    from moto.stepfunctions.models import Execution, StateMachine
+    from moto.stepfunctions.models import Execution, StateMachine, StepFunctionBackend
 
     _ACTIVE = engine
     if _ORIGINALS:
@@ -59,6 +61,10 @@ def install(engine: Engine) -> None:
     _ORIGINALS["rule"] = Rule.send_to_targets
     _ORIGINALS["history"] = Execution.get_execution_history
     _ORIGINALS["stop"] = Execution.stop
+    _ORIGINALS["success"] = StepFunctionBackend.send_task_success
+    _ORIGINALS["failure"] = StepFunctionBackend.send_task_failure
+    StepFunctionBackend.send_task_success = _send_task_success  # type: ignore[method-assign]
+    StepFunctionBackend.send_task_failure = _send_task_failure  # type: ignore[method-assign]
     Execution.get_execution_history = _history  # type: ignore[method-assign]
     Execution.stop = _stop  # type: ignore[method-assign]
     ActionAuthenticatorMixin._authenticate_and_authorize_action = _authorize  # type: ignore[method-assign]
@@ -70,12 +76,14 @@ def uninstall() -> None:
     global _ACTIVE
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.events.models import Rule
-    from moto.stepfunctions.models import Execution, StateMachine
+    from moto.stepfunctions.models import Execution, StateMachine, StepFunctionBackend
 
     _ACTIVE = None
     if not _ORIGINALS:
         return
     Execution.get_execution_history = _ORIGINALS.pop("history")  # type: ignore[method-assign]
+    StepFunctionBackend.send_task_success = _ORIGINALS.pop("success")  # type: ignore[method-assign]
+    StepFunctionBackend.send_task_failure = _ORIGINALS.pop("failure")  # type: ignore[method-assign]
     Execution.stop = _ORIGINALS.pop("stop")  # type: ignore[method-assign]
     ActionAuthenticatorMixin._authenticate_and_authorize_action = _ORIGINALS.pop("auth")  # type: ignore[method-assign]
     StateMachine.start_execution = _ORIGINALS.pop("start")  # type: ignore[method-assign]
@@ -270,6 +278,23 @@ def _stop(self: Any, stop_date: Any, error: Any = None, cause: Any = None, **_: 
     _ORIGINALS["stop"](self, stop_date=stop_date, error=error, cause=cause)
     if run is not None:
         run.stop(error or "", cause or "")
+
+
+def _send_task_success(self: Any, task_token: str, outcome: str) -> None:
+    """SendTaskSuccess (a run-time step releasing an exact join) answers the local executor."""
+    _answer(task_token, outcome or "{}", None)
+
+
+def _send_task_failure(self: Any, task_token: str, error: str | None = None) -> None:
+    _answer(task_token, None, error or "")
+
+
+def _answer(token: str, output: str | None, error: str | None) -> None:
+    from moto.stepfunctions.exceptions import InvalidToken
+
+    engine = _ACTIVE
+    if engine is None or not engine.answer_token(token, output, error):
+        raise InvalidToken(f"Invalid token: {token[:16]}...")
 
 
 def now() -> datetime:
