@@ -184,3 +184,16 @@ def test_exact_joins_are_answered_by_the_eval_functions_role(tmp_path: Path) -> 
     assert done.result["outputs"] == {"n_shape.c_y": 6, "n_shape.d_y": 4}
     answers = [c for c in done.calls() if c["action"] == "SendTaskSuccess"]
     assert answers and all(c["allowed"] and "EvalFunction" in c["principal"] for c in answers)
+
+
+@pytest.mark.parametrize("variant", [[], ["-c", "variant=fsx"]], ids=["efs", "fsx"])
+def test_a_task_sees_its_own_run_and_nothing_else_of_the_file_system(
+    variant: list[str], tmp_path: Path
+) -> None:
+    """Issue 13 item 19: task containers mounted the whole file system (other runs, the cache)."""
+    done = rehearse(tmp_path, FIXTURES / "escape.wdl", *variant)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = done.result["outputs"]["escape.seen"]
+    assert seen == ["runs visible: 1", "in wdl2sfn: runs", "above runs: runs", "done a"]
+    siblings = {p.name for p in Path(done.result["dir"]).parent.iterdir()}
+    assert {"_CACHE", "_workflows"} <= siblings  # they exist; the task could not see them

@@ -92,12 +92,41 @@ def _mount_from_env() -> dict[str, Any]:
     if scratch:
         volumes.append({"name": "scratch", "host": {"sourcePath": scratch}})
         points.append({"sourceVolume": "scratch", "containerPath": scratch, "readOnly": False})
-    mount: dict[str, Any] = {"volumes": volumes, "mountPoints": points}
+    mount: dict[str, Any] = {"volumes": volumes, "mountPoints": points, "mount_path": mount_path}
     if os.environ.get("WDL2SFN_JOB_ROLE_ARN"):
         mount["jobRoleArn"] = os.environ["WDL2SFN_JOB_ROLE_ARN"]
     if scratch:
         mount["scratch"] = scratch
     return mount
+
+
+def run_scoped(mount: dict[str, Any], run_dir: Path) -> dict[str, Any]:
+    """The shared-file-system mount narrowed to one run's folder (docs/security.md): a task
+    container sees its own run, at the same absolute path, and nothing else of the file system
+    (other runs, the call cache, sources). EFS: the volume's ``rootDirectory`` is the run folder,
+    with IAM authorization and no access point (an access point would pin the root at ``/``);
+    FSx: the host volume's source is the run folder on the instance's mount."""
+    if not mount.get("volumes"):
+        return mount
+    mount_path = str(mount.get("mount_path") or "/mnt/efs")
+    run = str(run_dir)
+    if not run.startswith(mount_path.rstrip("/") + "/"):
+        return mount
+    scoped = json.loads(json.dumps(mount))
+    for volume in scoped["volumes"]:
+        if volume["name"] != "shared":
+            continue
+        efs = volume.get("efsVolumeConfiguration")
+        if efs is not None:
+            efs["rootDirectory"] = "/" + run[len(mount_path) :].strip("/")
+            efs["authorizationConfig"] = {"iam": "ENABLED"}
+        else:
+            volume["host"]["sourcePath"] = run
+    for point in scoped["mountPoints"]:
+        if point["sourceVolume"] == "shared":
+            point["containerPath"] = run
+    scoped["contained"] = True
+    return scoped
 
 
 class Runtime:
@@ -214,7 +243,7 @@ class Runtime:
             cache_root=None if record.get("options", {}).get("no_cache") else s.store.cache_root(),
             copy_input_files=s.copy_input_files
             or bool(record.get("options", {}).get("copy_input_files")),
-            mount=s.mount,
+            mount=run_scoped(s.mount, s.store.run_dir(ev.run)),
             default_image=s.default_image,
             env=dict(options.get("env") or {}),
             runtime_defaults=dict(options.get("runtime_defaults") or {}),

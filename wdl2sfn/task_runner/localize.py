@@ -123,8 +123,11 @@ def localize_inputs(
     *,
     copy: bool = False,
     s3_client: Any = None,
+    contained: bool = False,
 ) -> WDL.Env.Bindings[WDL.Value.Base]:
-    """Return ``inputs`` with every File/Directory value rewritten to its localized path."""
+    """Return ``inputs`` with every File/Directory value rewritten to its localized path.
+    ``contained``: the task sees only its run folder (AWS), so no input may be a symlink out of
+    it: directories are placed as trees of hard links (copies across file systems)."""
     inputs_dir = Path(call_dir) / "inputs"
     index: dict[tuple[str, bool], str] = {}
 
@@ -135,7 +138,7 @@ def localize_inputs(
         if key not in index:
             n = len(index)
             index[key] = _localize_one(
-                src, directory, inputs_dir / str(n), Path(store_root), copy, s3_client
+                src, directory, inputs_dir / str(n), Path(store_root), copy, s3_client, contained
             )
         return index[key]
 
@@ -143,7 +146,13 @@ def localize_inputs(
 
 
 def _localize_one(
-    src: str, directory: bool, dest_dir: Path, store_root: Path, copy: bool, s3_client: Any
+    src: str,
+    directory: bool,
+    dest_dir: Path,
+    store_root: Path,
+    copy: bool,
+    s3_client: Any,
+    contained: bool = False,
 ) -> str:
     kind = "Directory" if directory else "File"
     if is_uri(src):
@@ -154,7 +163,10 @@ def _localize_one(
             raise WdlInputError(f"input {kind} not found: {src}", path=src)
     name = os.path.basename(src.rstrip("/")) or "input"
     dest = dest_dir / name
-    _place(local, dest, directory, copy)
+    if directory and contained and not copy:
+        _link_tree(local, dest)
+    else:
+        _place(local, dest, directory, copy)
     if not directory and (copy or _store_owned(local, store_root)):
         _read_only(dest)
     return str(dest)
@@ -179,6 +191,24 @@ def _read_only(path: Path) -> None:
         mode = os.stat(path).st_mode
         if mode & 0o222:
             os.chmod(path, mode & ~0o222)
+
+
+def _link_tree(local: str, dest: Path) -> None:
+    """A directory input as hard links (idempotent): visible to a task that sees only its run."""
+    if dest.is_dir() and not dest.is_symlink():
+        return
+    tmp = dest.with_name(f".tmp-{dest.name}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(local, tmp, symlinks=False, copy_function=_hard_link_or_copy)
+    os.replace(tmp, dest)
+
+
+def _hard_link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def _place(local: str, dest: Path, directory: bool, copy: bool) -> None:

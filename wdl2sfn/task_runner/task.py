@@ -143,6 +143,7 @@ def _prepare(
         call_dir,
         Path(ctx.store_root),
         copy=ctx.copy_input_files,
+        contained=bool(ctx.mount.get("contained")),
     )
     env = _eval_decls(task, localized, call_dir, ctx.call_name)
 

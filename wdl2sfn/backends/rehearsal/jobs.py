@@ -186,8 +186,9 @@ class BatchService:
             folder = self.folders.get(efs["fileSystemId"])
             return str(folder / root.lstrip("/")) if folder is not None else None
         host = (volume.get("host") or {}).get("sourcePath")
-        if host and host in self._host_paths(job.queue_arn):
-            return str(self.host_folder(host))
+        for path in self._host_paths(job.queue_arn) if host else []:
+            if host == path or host.startswith(path.rstrip("/") + "/"):  # the path or below it
+                return str(self.host_folder(path) / host[len(path) :].lstrip("/"))
         return None
 
     def _efs_root(self, efs: dict[str, Any]) -> str:

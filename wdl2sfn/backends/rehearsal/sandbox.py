@@ -75,7 +75,13 @@ def main(argv: list[str]) -> int:
     empty = Path(spec_path).parent / "empty"
     empty.mkdir(exist_ok=True)
     for path in FILE_SYSTEM_PATHS:
-        if path not in bound and Path(path).is_dir():
+        if path in bound or not Path(path).is_dir():
+            continue
+        if any(target.startswith(path + "/") for target in bound):
+            # a mount below it (one run's folder): the rest of the path is the container's own
+            # empty folders, as Docker creates them for a mount point
+            subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", path], check=True)
+        else:
             _bind(str(empty), path, True)
     for source, target, read_only in spec["binds"]:
         _bind(source, target, bool(read_only))
