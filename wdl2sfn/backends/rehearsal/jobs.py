@@ -185,7 +185,7 @@ class BatchService:
             root = self._efs_root(efs)
             folder = self.folders.get(efs["fileSystemId"])
             return str(folder / root.lstrip("/")) if folder is not None else None
-        host = (volume.get("host") or {}).get("sourcePath")
+        host = str((volume.get("host") or {}).get("sourcePath") or "")
         for path in self._host_paths(job.queue_arn) if host else []:
             if host == path or host.startswith(path.rstrip("/") + "/"):  # the path or below it
                 return str(self.host_folder(path) / host[len(path) :].lstrip("/"))
