@@ -7,6 +7,7 @@ import base64
 import email
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,3 +198,27 @@ def test_a_task_sees_its_own_run_and_nothing_else_of_the_file_system(
     assert seen == ["runs visible: 1", "in wdl2sfn: runs", "above runs: runs", "done a"]
     siblings = {p.name for p in Path(done.result["dir"]).parent.iterdir()}
     assert {"_CACHE", "_workflows"} <= siblings  # they exist; the task could not see them
+
+
+def _map_concurrency(states: dict[str, Any], outer: int = 1) -> list[int]:
+    """Shards in flight at once under each Map (the product of the enclosing MaxConcurrency)."""
+    found: list[int] = []
+    for state in states.values():
+        if state.get("Type") == "Map":
+            inner = outer * int(state.get("MaxConcurrency") or 1)
+            found.append(inner)
+            found += _map_concurrency(state["ItemProcessor"]["States"], inner)
+        for branch in state.get("Branches", []):
+            found += _map_concurrency(branch["States"], outer)
+    return found
+
+
+def test_a_scatter_keeps_its_lambda_invocations_under_the_regions_default(tmp_path: Path) -> None:
+    """Defect 13: Distributed Map 1,000 children x 40 shards each against 1,000 concurrent Lambda
+    executions per Region."""
+    wdl = SAMPLES / "wide_scatter" / "wide_scatter.wdl"
+    done = cli("compile", str(wdl), "-o", str(tmp_path / "wide.json"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    definition = json.loads((tmp_path / "wide.json").read_text())
+    in_flight = _map_concurrency(definition["States"])
+    assert in_flight and max(in_flight) <= 800
