@@ -44,6 +44,45 @@ def parse_context(pairs: list[str]) -> dict[str, Any]:
 
 
 def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
+    """The synthesized app for ``context``: from the synth cache when the same sources and
+    context were synthesized before (``WDL2SFN_SYNTH_CACHE``, default ``~/.cache/wdl2sfn/synth``;
+    set it to ``off`` to always synthesize), else synthesized into ``outdir``."""
+    cache = os.environ.get("WDL2SFN_SYNTH_CACHE", str(Path.home() / ".cache/wdl2sfn/synth"))
+    if cache == "off":
+        return _synthesize(context, outdir)
+    folder = Path(cache) / _synth_key(context)
+    meta = folder / "synthesized.json"
+    if not meta.is_file():
+        shutil.rmtree(folder, ignore_errors=True)  # a partial one
+        made = _synthesize(context, folder.with_name(folder.name + f".tmp{os.getpid()}"))
+        record = {k: getattr(made, k) for k in ("stack", "variant", "filesystem")}
+        (made.assembly_dir / meta.name).write_text(json.dumps(record))
+        try:
+            os.replace(made.assembly_dir, folder)
+        except OSError:  # another rehearsal made it meanwhile: use theirs
+            shutil.rmtree(made.assembly_dir, ignore_errors=True)
+    record = json.loads(meta.read_text())
+    template = json.loads((folder / f"{record['stack']}.template.json").read_text())
+    return Synthesized(template=template, assembly_dir=folder, **record)
+
+
+def _synth_key(context: dict[str, Any]) -> str:
+    """A digest of the context and of every source file the synthesized app depends on (the CDK
+    app, the package it compiles with and stages as the runner image, the sample workflows)."""
+    import hashlib
+
+    digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
+    for top in ("cdk_app", "wdl2sfn", "sample_wdl", "Dockerfile", "pyproject.toml"):
+        root = REPO_ROOT / top
+        files = [root] if root.is_file() else sorted(root.rglob("*"))
+        for path in files:
+            if path.is_file() and "__pycache__" not in path.parts and "cdk.out" not in path.parts:
+                digest.update(str(path.relative_to(REPO_ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:24]
+
+
+def _synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
     """Build and synthesize the app; the stack's template and where its assets are."""
     if not (CDK_APP / "wdl2sfn_cdk").is_dir():
         raise SynthError(f"{CDK_APP}: the CDK app is not here (rehearse runs from a checkout)")
