@@ -135,25 +135,35 @@ def _run(args: argparse.Namespace, rehearsal: Any, compiled: Any, doc: Any,
     if description["status"] != "SUCCEEDED":
         return aws.report(started.aws, description, started.request, started.outputs,
                           started.url)  # fmt: skip
-    return print_outputs(rehearsal, description)
+    return print_outputs(rehearsal, description, started)
 
 
-def print_outputs(rehearsal: Any, description: dict[str, Any]) -> int:
-    """``{"dir", "outputs"}`` as a local run prints it, paths mapped to this machine."""
+def print_outputs(rehearsal: Any, description: dict[str, Any], started: Any) -> int:
+    """``{"dir", "outputs"}`` as a local run prints it: the run folder on this machine, and the
+    outputs uploaded to S3 (as ``run --backend aws`` prints them) with each file fetched from
+    moto's S3 into the rehearsal folder, so they are paths on this machine too."""
+    from .. import aws
+
     result = json.loads(description.get("output") or "{}")
     run_dir = rehearsal.local_path(str((result.get("final") or {}).get("dir", "")))
-    outputs = json.loads((Path(run_dir) / "outputs.json").read_text())
-    print(json.dumps({"dir": run_dir, "outputs": _local(rehearsal, outputs)}, indent=2))
+    prefix = f"s3://{started.outputs['RunBucket']}/runs/{started.request['run']['name']}"
+    outputs = aws.read_s3_json(started.aws, f"{prefix}/outputs.json")
+    fetched = _fetch_files(started.aws, outputs, rehearsal.folder / "outputs")
+    print(json.dumps({"dir": run_dir, "outputs": fetched}, indent=2))
     return 0
 
 
-def _local(rehearsal: Any, value: Any) -> Any:
+def _fetch_files(aws_: Any, value: Any, folder: Path) -> Any:
     if isinstance(value, dict):
-        return {k: _local(rehearsal, v) for k, v in value.items()}
+        return {k: _fetch_files(aws_, v, folder) for k, v in value.items()}
     if isinstance(value, list):
-        return [_local(rehearsal, v) for v in value]
-    if isinstance(value, str):
-        return rehearsal.local_path(value)
+        return [_fetch_files(aws_, v, folder) for v in value]
+    if isinstance(value, str) and value.startswith("s3://"):
+        bucket, _, key = value[len("s3://") :].partition("/")
+        target = folder / bucket / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        aws_.client("s3").download_file(bucket, key, str(target))
+        return str(target)
     return value
 
 
