@@ -97,7 +97,8 @@ def test_every_machine_fits_once_arns_replace_the_placeholders(tmp_path: Path):
         assert m.report["definition_bytes"] < m.report["deployed_bytes_bound"] < LIMIT
 
 
-def test_a_plain_call_costs_at_most_2_5_kb_of_definition(tmp_path: Path):
+def test_a_plain_call_costs_at_most_2_6_kb_of_definition(tmp_path: Path):
+    # 2,518 bytes measured: its two Batch states also retry Batch.ServerException (HTTP 500)
     small = compile_workflow(str(chain_workflow(tmp_path / "a.wdl", 11))).definition
     large = compile_workflow(str(chain_workflow(tmp_path / "b.wdl", 21))).definition
-    assert (size(large) - size(small)) / 10 <= 2_500
+    assert (size(large) - size(small)) / 10 <= 2_600
