@@ -47,9 +47,26 @@ def write_spec(path: Path, binds: list[tuple[str, str, bool]], env: dict[str, st
     """Write a spec readable only by its owner (it holds the role's keys)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    image = sorted({sys.prefix, str(Path(__file__).resolve().parents[3])})
     with os.fdopen(fd, "w") as f:
-        json.dump({"binds": [list(b) for b in binds], "env": env, "keep": keep}, f)
+        json.dump({"binds": [list(b) for b in binds], "env": env, "keep": keep, "image": image}, f)
     return path
+
+
+IMAGE_STASH = "/mnt/.wdl2sfn-image"
+
+
+def _stash_image(image: list[str], binds: list[Any]) -> list[tuple[str, str]]:
+    """This machine's Python and wdl2sfn stand for the image: a bind over a folder holding them
+    (the runner binds instance scratch at /tmp) must not hide them. Returns (stash, path)."""
+    kept = []
+    for i, path in enumerate(image):
+        if any(path == t or path.startswith(t.rstrip("/") + "/") for _, t, _ in binds):
+            stash = f"{IMAGE_STASH}/{os.getpid()}-{i}"
+            Path(stash).mkdir(parents=True, exist_ok=True)
+            subprocess.run(["mount", "--bind", path, stash], check=True)
+            kept.append((stash, path))
+    return kept
 
 
 def ensure_mount_points(targets: list[str]) -> None:
@@ -83,8 +100,11 @@ def main(argv: list[str]) -> int:
             subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", path], check=True)
         else:
             _bind(str(empty), path, True)
+    kept = _stash_image(spec.get("image", []), spec["binds"])
     for source, target, read_only in spec["binds"]:
         _bind(source, target, bool(read_only))
+    for stash, path in kept:
+        _bind(stash, path, False)
     env = {"PATH": image_path(), "HOME": "/root", "LANG": "C.UTF-8"}
     env.update({k: os.environ[k] for k in spec.get("keep", []) if k in os.environ})
     env.update(spec["env"])
