@@ -115,8 +115,9 @@ class BatchService:
                 f"{exn.response.get('ResponseMetadata', {}).get('HTTPStatusCode', 400)}; "
                 f"Error Code: {code})",
             ) from exn
-        described = client.describe_jobs(jobs=[job["jobId"]])["jobs"]
-        return described[0] if described else {"jobDefinition": request["jobDefinition"]}
+        # the job definition as submitted (moto's DescribeJobs can fail under concurrent
+        # submissions, and Step Functions needs nothing more than SubmitJob's answer here)
+        return {**job, "jobDefinition": request["jobDefinition"]}
 
     def _definition(self, ref: str) -> dict[str, Any]:
         batch = self.session.client("batch", endpoint_url=self.endpoint)
