@@ -70,3 +70,24 @@ def test_a_task_cannot_file_its_outputs_under_another_calls_key(tmp_path):
     again = victim_after(tmp_path, STEAL_KEY)
     assert again.code == 0, again.stderr
     assert again.json["outputs"] == {"victim.s": "genuine", "victim.content": "genuine"}
+
+
+def test_the_sealing_key_from_the_environment_is_not_given_to_tasks(tmp_path):
+    wf = tmp_path / "peek.wdl"
+    wf.write_text(
+        """version 1.0
+workflow peek { call look  output { String seen = look.seen } }
+task look {
+  command <<< echo "${WDL2SFN_CACHE_KEY:-none}" >>>
+  output { String seen = read_string(stdout()) }
+}
+"""
+    )
+    env = {"WDL2SFN_CACHE_KEY": "s3cr3t"}
+    root = tmp_path / "runs"
+    first = wdl2sfn("run", str(wf), "--dir", str(root), env=env)
+    again = wdl2sfn("run", str(wf), "--dir", str(root), env=env)
+    assert first.code == again.code == 0, first.stderr + again.stderr
+    assert first.json["outputs"] == {"peek.seen": "none"}
+    assert (again.run_dir / "calls" / "look" / "cached_from").exists()
+    assert not (root / "_CACHE" / ".key").exists()

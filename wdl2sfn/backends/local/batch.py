@@ -68,6 +68,8 @@ RUNNER_JOB_DEFINITION = "wdl2sfn-runner"
 RUNNER_IMAGE = "wdl2sfn-runner"
 
 FAULTS_ENV = "WDL2SFN_LOCAL_BATCH_FAULTS"
+#: environment variables of the executor that task commands must not inherit
+STEP_SECRETS = frozenset({"WDL2SFN_CACHE_KEY"})
 
 REASON_EXITED = "Essential container in task exited"
 REASON_TIMEOUT = "Job attempt duration exceeded timeout"
@@ -1093,7 +1095,7 @@ class LocalBatch:
             )
             return _AttemptResult(status_reason=fault.reason, started_at=now, stopped_at=now)
 
-        proc_env = dict(os.environ)
+        proc_env = self._inherited_environment(job)
         job_env = dict(env)
         job_env["AWS_BATCH_JOB_ID"] = job.desc["jobId"]
         job_env["AWS_BATCH_JOB_ATTEMPT"] = str(attempt)
@@ -1219,6 +1221,14 @@ class LocalBatch:
                 self.ledger.forget(f"{job.desc['jobId']}-{attempt}")
             job.proc = None
             log_file.close()
+
+    def _inherited_environment(self, job: _Job) -> dict[str, str]:
+        """This process's environment for a job, as a host process inherits it -- minus the
+        secrets only the run-time steps may hold (the call cache's sealing key): a task's
+        command never sees them; a runner job (the steps themselves) does."""
+        if job.desc.get("container", {}).get("image") == RUNNER_IMAGE:
+            return dict(os.environ)
+        return {k: v for k, v in os.environ.items() if k not in STEP_SECRETS}
 
     def _kill_argv(self, job: _Job) -> list[str]:
         """The command that kills this attempt's container ([] on the host)."""

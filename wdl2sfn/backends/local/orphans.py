@@ -23,6 +23,7 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -71,6 +72,7 @@ class JobLedger:
             "owner_started": process_start(os.getpid()),
             "scratch": scratch,
             "container": container,
+            "host": socket.gethostname(),
         }
         (self.directory / f"{key}.json").write_text(json.dumps(entry))
 
@@ -83,6 +85,11 @@ class JobLedger:
         killed: list[dict[str, Any]] = []
         for path in sorted(self.directory.glob("*.json")) if self.directory.is_dir() else []:
             entry = _read(path)
+            if (
+                entry is not None
+                and entry.get("host", socket.gethostname()) != socket.gethostname()
+            ):
+                continue  # a store shared over the network: another machine's jobs
             if entry is not None and is_alive(int(entry["owner"]), entry.get("owner_started")):
                 continue  # another executor, still running: its jobs are its own
             if entry is not None:
