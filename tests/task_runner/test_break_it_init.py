@@ -17,6 +17,16 @@ from wdl2sfn.task_runner.store import RunStore
 from ..conftest import sample
 
 
+class JobDefinitions:
+    """Batch's job definition calls, every image already registered."""
+
+    def describe_job_definitions(self, **kw: Any) -> dict[str, Any]:
+        return {"jobDefinitions": [{"status": "ACTIVE"}]}
+
+    def register_job_definition(self, **kw: Any) -> dict[str, Any]:
+        return {}
+
+
 @pytest.fixture
 def hello(tmp_path: Path) -> tuple[Runtime, dict[str, Any]]:
     compiled = compile_workflow(str(sample("hello")))
@@ -69,3 +79,20 @@ def test_a_corrupted_bundle_without_its_sources_fails_clearly(hello):
         fetch_bundle(runtime.settings, workflow["digest"])
     manifest = json.loads((main.parent / "bundle.json").read_text())
     assert manifest["digest"] == workflow["digest"]
+
+
+def test_copy_input_files_in_the_run_options_makes_prepare_copy(tmp_path):
+    compiled = compile_workflow(str(sample("files")))
+    store = RunStore(tmp_path / "runs")
+    write_bundle(store, compiled.digest, compiled.main, compiled.name, compiled.sources)
+    text = tmp_path / "text.txt"
+    text.write_text("one\ntwo\nthree\n")
+    runtime = Runtime(Settings(store=store, job_definitions=JobDefinitions()))
+    request = {"inputs": {"files.text": str(text)}, "run": {"name": "r", "copy_input_files": True}}
+    workflow = {"name": compiled.name, "digest": compiled.digest}
+    runtime.init({"input": request, "workflow": workflow})
+    queues = {"cpu": "arn:q/cpu", "spot": "arn:q/spot", "gpu": "arn:q/gpu"}
+    runtime.prepare({"run": "r", "node": "call-split_lines", "shard": [], "queues": queues})
+    (placed,) = (store.run_dir("r") / "calls" / "split_lines" / "inputs").glob("*/text.txt")
+    assert placed.read_text() == text.read_text()
+    assert placed.stat().st_ino != text.stat().st_ino
