@@ -70,7 +70,8 @@ def _strict_reader() -> Callable[[str, list[str], Any], Awaitable[Any]]:
         importer_of[abspath] = parent
         with open(abspath, "rb") as f:
             data = f.read()
-        return WDL.Tree.ReadSourceResult(source_text=_decode(data, abspath), abspath=abspath)
+        shown = uri if importer is None else abspath  # the main file as the user named it
+        return WDL.Tree.ReadSourceResult(source_text=_decode(data, shown), abspath=abspath)
 
     return read
 
@@ -86,13 +87,13 @@ def _check_cycle(abspath: str, parent: str | None, importer_of: dict[str, str | 
         at = importer_of.get(at)
 
 
-def _decode(data: bytes, abspath: str) -> str:
+def _decode(data: bytes, shown: str) -> str:
     try:  # universal newlines, as miniwdl's own reader (text mode) gives them
         return data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError as exn:
         line = data.count(b"\n", 0, exn.start) + 1
         raise SourceError(
-            f"{abspath}: not UTF-8 (byte 0x{data[exn.start]:02X} at line {line})"
+            f"{shown}: not UTF-8 (byte 0x{data[exn.start]:02X} at line {line})"
         ) from None
 
 

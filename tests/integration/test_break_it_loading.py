@@ -23,10 +23,10 @@ def write(path: Path, text: str | bytes) -> Path:
 
 
 def test_a_wdl_file_that_is_not_utf8_names_the_byte_and_its_line(tmp_path):
-    wf = write(tmp_path / "latin.wdl", b"version 1.0\n# caf\xe9\nworkflow w { }\n")
-    out = wdl2sfn("compile", str(wf))
+    write(tmp_path / "latin.wdl", b"version 1.0\n# caf\xe9\nworkflow w { }\n")
+    out = wdl2sfn("compile", "latin.wdl", cwd=tmp_path)
     assert out.code == 2
-    assert out.last_line == f"{wf}: not UTF-8 (byte 0xE9 at line 2)"
+    assert out.last_line == "latin.wdl: not UTF-8 (byte 0xE9 at line 2)"
     assert "Traceback" not in out.stderr
 
 
