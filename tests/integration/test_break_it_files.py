@@ -107,3 +107,26 @@ workflow w {
     )
     assert out.code == 0, out.stderr
     assert out.json["outputs"] == {"w.same": True}
+
+
+def test_wdl_1_2_reads_files_beside_its_source_but_not_above_it(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "beside.txt").write_text("beside\n")
+    secret(tmp_path)
+    outputs = {
+        "beside": 'String s = read_string("beside.txt")',
+        "above": 'String s = read_string("../secret.txt")',
+    }
+    results = {}
+    for name, output in outputs.items():
+        wf = src / f"{name}.wdl"
+        wf.write_text(f"version 1.2\nworkflow w {{ output {{ {output} }} }}\n")
+        results[name] = wdl2sfn("run", str(wf), "--dir", str(tmp_path / "runs"))
+    assert results["beside"].code == 0, results["beside"].stderr
+    assert results["beside"].json["outputs"] == {"w.s": "beside"}
+    assert results["above"].code == 1, results["above"].stdout
+    assert (
+        "neither a workflow input nor produced by a call: ../secret.txt"
+        in results["above"].last_line
+    )

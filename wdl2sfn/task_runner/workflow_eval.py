@@ -16,6 +16,7 @@ the scatter variables of its enclosing sections.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -301,12 +302,27 @@ def workflow_stdlib(
     store: RunStore, run: str, workflow: Tree.Workflow, files: WorkflowFiles
 ) -> WDL.StdLib.Base:
     """Workflow-level stdlib: files are host paths, read only if the run may (file_policy);
-    write_* files go to <run>/_write/."""
+    write_* files go to <run>/_write/. From WDL 1.2 a relative path is the workflow source's
+    folder's (as miniwdl resolves it), and reading inside that folder is allowed."""
     run_dir = store.run_dir(run)
+    source_dir = getattr(workflow, "source_dir", "") or ""
+    relative_to_source = bool(source_dir) and workflow.effective_wdl_version not in (
+        "draft-2",
+        "1.0",
+        "1.1",
+    )
+
+    def devirtualize(filename: str) -> str:
+        if relative_to_source and not os.path.isabs(filename) and "://" not in filename:
+            path = os.path.normpath(os.path.join(source_dir, filename))
+            if wdl.path_really_within(path, source_dir):
+                return path
+        return files.check(filename, "read_*() argument")
+
     return wdl.HookedStdLib(
         workflow.effective_wdl_version,
         write_dir=str(run_dir / "_write"),
-        devirtualize=lambda fn: files.check(fn, "read_*() argument"),
+        devirtualize=devirtualize,
         virtualize=lambda fn: fn,
         resolve_relative=lambda fn: fn,
         join_paths_dir=str(run_dir),
