@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ def fetch_bundle(settings: Any, digest: str) -> Path:
     from ``s3://<RunBucket>/_workflows/<digest>/``."""
     store: RunStore = settings.store
     local = store.workflows_dir(digest)
-    if verified(local, digest):
+    if _verified_soon(local, digest):
         return local
     if not settings.run_bucket:
         if (local / MANIFEST).exists():
@@ -104,6 +105,18 @@ def fetch_bundle(settings: Any, digest: str) -> Path:
             f"not match their digest: deploy the workflow again (`wdl2sfn deploy`)"
         )
     return local
+
+
+def _verified_soon(root: Path, digest: str, wait: float = 2.0) -> bool:
+    """Verified now, or within ``wait`` seconds: a concurrent run re-creating the same bundle
+    moves the old folder aside and the new one in (two renames), and a reader between the two
+    must not mistake that for a missing bundle."""
+    deadline = time.monotonic() + wait
+    while not verified(root, digest):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _download(settings: Any, digest: str, local: Path) -> None:
