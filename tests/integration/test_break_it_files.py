@@ -74,7 +74,11 @@ task t {{ input {{ File f }} command <<< cat ~{{f}} >>> output {{ String s = rea
 """,
     )
     assert out.code == 1, out.stdout
-    assert "call t input f uses a file that is neither a workflow input" in out.last_line
+    assert (
+        f"input f uses a file that is neither a workflow input nor produced by a call: {path}"
+        in (out.last_line)
+    )
+    assert out.json["message"].startswith("call t: input f uses a file")
 
 
 def test_inputs_and_call_products_are_read_and_returned_freely(tmp_path):

@@ -164,7 +164,7 @@ class Runtime:
         ev, info, shard = self._locate(event)
         assert isinstance(info.node, Tree.Call) and isinstance(info.node.callee, Tree.Task)
         inputs = ev.call_inputs(info, shard)
-        ev.files.check_values(inputs, f"call {call_path(info.ref)} input")
+        ev.files.check_values(inputs, f"call {call_path(info.ref)}: input")
         prepared = prepare_task(
             info.node.callee, inputs, self._task_context(ev, info, shard, event)
         )
