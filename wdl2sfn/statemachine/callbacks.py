@@ -109,7 +109,7 @@ def is_callback(resource: str) -> bool:
     return resource.endswith(SUFFIX)
 
 
-def invoke_callback(inv: Any, params: Any, scope: Scope, timeout: float | None, token: str) -> Any:
+def invoke_callback(inv: Any, scope: Scope, timeout: float | None, token: str) -> Any:
     """Call the base integration, emit TaskSubmitted, then wait for the token's answer."""
     from .tasks import call_handler
 
@@ -118,18 +118,7 @@ def invoke_callback(inv: Any, params: Any, scope: Scope, timeout: float | None, 
     handler = executor.handlers.get(base)
     if handler is None:
         raise StatesError(RUNTIME, f"No handler is bound to the resource '{base}'")
-    from .runtime import TaskCall
-
-    task_call = TaskCall(
-        resource=base,
-        parameters=params,
-        execution_name=scope.run.name,
-        state_name=inv.state.name,
-        abort=inv.token.event,
-        timeout_seconds=timeout,
-        retry_count=inv.retry_count,
-        state_machine_arn=scope.run.state_machine_arn,
-    )
+    task_call = inv.task_call(base, timeout)
     try:
         submitted = call_handler(handler, task_call, inv.token, scope.token, None, None)
     finally:

@@ -114,14 +114,17 @@ class _Invocation:
                 ),
             )
 
-    def call(
+    def task_call(
         self,
-        handler: ResourceHandler,
         resource: str,
         timeout: float | None,
-        heartbeat: float | None,
-    ) -> Any:
-        task_call = TaskCall(
+        heartbeat: float | None = None,
+        submitted: Any = None,
+    ) -> TaskCall:
+        """What the handler of this attempt receives (``submitted``: the TaskSubmitted hook of a
+        ``.sync`` integration; a callback's base call has none)."""
+        extra = {"submitted": submitted} if submitted is not None else {}
+        return TaskCall(
             resource=resource,
             parameters=self.params,
             execution_name=self.scope.run.name,
@@ -130,9 +133,18 @@ class _Invocation:
             timeout_seconds=timeout,
             heartbeat_seconds=heartbeat,
             retry_count=self.retry_count,
-            submitted=self.submit,
             state_machine_arn=self.scope.run.state_machine_arn,
+            **extra,
         )
+
+    def call(
+        self,
+        handler: ResourceHandler,
+        resource: str,
+        timeout: float | None,
+        heartbeat: float | None,
+    ) -> Any:
+        task_call = self.task_call(resource, timeout, heartbeat, submitted=self.submit)
         try:
             return call_handler(
                 handler, task_call, self.token, self.scope.token, timeout, heartbeat
@@ -169,7 +181,7 @@ def invoke(
     scope.emit("TaskStarted", inv.details())
     try:
         if token is not None:
-            result = callbacks.invoke_callback(inv, params, scope, timeout, token)
+            result = callbacks.invoke_callback(inv, scope, timeout, token)
         else:
             assert handler is not None
             result = inv.call(handler, state.resource, timeout, heartbeat)
