@@ -98,13 +98,19 @@ def check_fetchable(uri: str, *, directory: bool = False, s3_client: Any = None)
         raise WdlInputError(f"cannot download {uri}: {exn}", uri=uri) from exn
 
 
+def _s3_target(uri: str, directory: bool) -> tuple[str, str]:
+    """(bucket, key) of an S3 File or Directory input; a URI naming neither is an input error."""
+    bucket, key = _split_s3(uri.rstrip("/") if directory else uri)
+    if not bucket or (not key and not directory):
+        raise WdlInputError(f"invalid S3 URI: {uri}", uri=uri)
+    return bucket, key
+
+
 def _check_s3(uri: str, directory: bool, s3_client: Any) -> None:
     from botocore.exceptions import BotoCoreError, ClientError
 
     client = _s3(s3_client)
-    bucket, key = _split_s3(uri.rstrip("/") if directory else uri)
-    if not bucket or (not key and not directory):
-        raise WdlInputError(f"invalid S3 URI: {uri}", uri=uri)
+    bucket, key = _s3_target(uri, directory)
     try:
         if not directory:
             client.head_object(Bucket=bucket, Key=key)
@@ -289,9 +295,7 @@ def _download_s3(uri: str, store_root: Path, directory: bool, s3_client: Any) ->
     from botocore.exceptions import ClientError
 
     client = _s3(s3_client)
-    bucket, key = _split_s3(uri.rstrip("/") if directory else uri)
-    if not bucket or (not key and not directory):
-        raise WdlInputError(f"invalid S3 URI: {uri}", uri=uri)
+    bucket, key = _s3_target(uri, directory)
     try:
         if not directory:
             head = client.head_object(Bucket=bucket, Key=key)
