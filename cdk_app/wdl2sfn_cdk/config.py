@@ -135,6 +135,16 @@ class Config:
         return self.vpc_id is not None
 
 
+def _refuse_contradictions(variant: str, vpc_id: Any, subnet_ids: tuple[str, ...]) -> None:
+    """new-vpc creates its own VPC: an existing VPC's keys beside it are a mistake, not a hint."""
+    if variant == "new-vpc" and (vpc_id or subnet_ids):
+        given = "vpc_id" if vpc_id else "subnet_ids"
+        raise ConfigError(
+            f"context 'variant=new-vpc' contradicts '{given}': new-vpc creates its own VPC; "
+            "use -c variant=existing-vpc (or variant=fsx) with an existing VPC"
+        )
+
+
 def load_config(ctx: dict[str, Any]) -> Config:
     """Validate the app's context (as ``App.node.try_get_context`` would return it)."""
     variant = str(ctx.get("variant") or "new-vpc")
@@ -146,12 +156,7 @@ def load_config(ctx: dict[str, Any]) -> Config:
     subnet_ids = tuple(_list(ctx.get("subnet_ids")))
     azs = tuple(_list(ctx.get("availability_zones")))
     sg = ctx.get("security_group_id") or None
-    if variant == "new-vpc" and (vpc_id or subnet_ids):
-        given = "vpc_id" if vpc_id else "subnet_ids"
-        raise ConfigError(
-            f"context 'variant=new-vpc' contradicts '{given}': new-vpc creates its own VPC; "
-            "use -c variant=existing-vpc (or variant=fsx) with an existing VPC"
-        )
+    _refuse_contradictions(variant, vpc_id, subnet_ids)
     if variant == "existing-vpc" or vpc_id:
         missing = [k for k, v in (("vpc_id", vpc_id), ("subnet_ids", subnet_ids)) if not v]
         if missing:

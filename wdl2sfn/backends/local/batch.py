@@ -1072,6 +1072,21 @@ class LocalBatch:
         argv += list(command)
         return argv
 
+    def _host_argv(
+        self, job: _Job, command: list[str], log_path: Path
+    ) -> list[str] | _AttemptResult:
+        """The host command line, through the launcher if any; a launcher error is an attempt
+        whose container could not start."""
+        try:
+            return self.launcher(job.desc, list(command)) if self.launcher else list(command)
+        except Exception as e:
+            self._note(log_path, f"CannotStartContainerError: {e}")
+            now = _now_ms()
+            return _AttemptResult(
+                status_reason=REASON_START_FAILED, reason=str(e)[:255], started_at=now,
+                stopped_at=now,
+            )  # fmt: skip
+
     def _attempt(
         self,
         job: _Job,
@@ -1107,17 +1122,10 @@ class LocalBatch:
             job_env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
         proc_env.update(job_env)
         if self.runtime == "host":
-            try:
-                argv = self.launcher(job.desc, list(command)) if self.launcher else list(command)
-            except Exception as e:
-                self._note(log_path, f"CannotStartContainerError: {e}")
-                now = _now_ms()
-                return _AttemptResult(
-                    status_reason=REASON_START_FAILED,
-                    reason=str(e)[:255],
-                    started_at=now,
-                    stopped_at=now,
-                )
+            launched = self._host_argv(job, command, log_path)
+            if isinstance(launched, _AttemptResult):
+                return launched
+            argv = launched
         else:
             # inside the container `--gpus` renumbers the devices it exposes from 0: the host's
             # indexes in CUDA_VISIBLE_DEVICES would be wrong there
