@@ -259,3 +259,18 @@ def test_result_writer_prefix_path_is_evaluated_against_the_input(tmp_path):
     )
     out = Executor(d, {}, object_store=store).run({"xs": [1], "prefix": "dyn/p"}, "x").output
     assert out["ResultWriterDetails"]["Key"].startswith("dyn/p/")
+
+
+def test_each_map_run_child_reports_its_events_under_a_key_of_its_own(tmp_path):
+    """Every inner Map Run numbers its children from 0, so listeners (the live view) need a key
+    that is unique in the run, or two children's events would be counted as one history."""
+    inner = dmap(machine(("P", {"Type": "Pass", "End": True})), ItemsPath="$.inner")
+    outer = machine(("Outer", {**dmap(inner)["States"]["DM"]}))
+    seen: dict[str, list[int]] = {}
+    executor = Executor(
+        outer, {}, on_event=lambda key, event: seen.setdefault(key, []).append(event["id"])
+    )
+    result = executor.run([{"inner": [1, 2]}, {"inner": [3, 4]}, {"inner": [5]}], "x")
+    assert result.error is None
+    assert len(seen) == 1 + 3 + 5  # the run, its 3 outer children, one per inner item
+    assert all(ids == list(range(1, len(ids) + 1)) for ids in seen.values())

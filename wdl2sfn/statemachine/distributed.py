@@ -209,6 +209,7 @@ class _MapRun:
                 child_dir,
                 self.child_sm_arn,
                 parent_token=sub.token,
+                event_key=f"{self.arn}/{name}",
             )
             if authorize is not None:  # the Map Run follows its children
                 authorize(self.parent.state_machine_arn, "states:DescribeExecution", child.arn)

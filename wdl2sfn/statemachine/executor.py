@@ -185,7 +185,10 @@ class Execution:
         history_dir: Path | None,
         state_machine_arn: str,
         parent_token: AbortToken | None = None,
+        event_key: str | None = None,
     ) -> None:
+        """``event_key`` names the execution to ``on_event`` listeners when ``name`` alone is not
+        unique in the run (Map Run children are numbered from 0 in every Map Run)."""
         self.executor = executor
         self.machine = machine
         self.input = execution_input
@@ -201,7 +204,7 @@ class Execution:
         )
         self.history_path = history_dir / "history.jsonl" if history_dir is not None else None
         self.history = History(
-            name,
+            event_key or name,
             self.history_path,
             executor.quotas.history_events,
             executor.on_event,
