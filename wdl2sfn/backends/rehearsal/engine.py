@@ -211,6 +211,16 @@ class RehearsalEngine:
                 continue
         return False
 
+    def children(self) -> Any:
+        """Map Runs and child executions of every execution so far (``children.ChildIndex``),
+        read from their history folders: ListMapRuns, DescribeMapRun, ListExecutions with a
+        ``mapRunArn``, and children's DescribeExecution / GetExecutionHistory answer from it."""
+        from .children import ChildIndex
+
+        with self._lock:
+            roots = {arn: run.history_dir for arn, run in self.runs.items() if run.history_dir}
+        return ChildIndex.scan(roots)
+
     def on_rule_event(self, rule: Any, event: dict[str, Any]) -> None:
         """An EventBridge rule matched: start each Step Functions target with the event."""
         for target in rule.targets:

@@ -45,6 +45,8 @@ class Engine(Protocol):
 
     def answer_token(self, token: str, output: str | None, error: str | None) -> bool: ...
 
+    def children(self) -> Any: ...
+
 
 def install(engine: Engine) -> None:
     """Patch moto for ``engine`` (idempotent; the last installed engine is the active one)."""
@@ -56,6 +58,7 @@ def install(engine: Engine) -> None:
     _ACTIVE = engine
     if _ORIGINALS:
         return
+    _install_children()
     _ORIGINALS["auth"] = ActionAuthenticatorMixin._authenticate_and_authorize_action
     _ORIGINALS["start"] = StateMachine.start_execution
     _ORIGINALS["rule"] = Rule.send_to_targets
@@ -81,6 +84,7 @@ def uninstall() -> None:
     _ACTIVE = None
     if not _ORIGINALS:
         return
+    _uninstall_children()
     Execution.get_execution_history = _ORIGINALS.pop("history")  # type: ignore[method-assign]
     StepFunctionBackend.send_task_success = _ORIGINALS.pop("success")  # type: ignore[method-assign]
     StepFunctionBackend.send_task_failure = _ORIGINALS.pop("failure")  # type: ignore[method-assign]
@@ -299,3 +303,121 @@ def _answer(token: str, output: str | None, error: str | None) -> None:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+# ------------------------------------------------------------------------------ child executions
+#
+# Distributed Map children and child machines' executions run inside the local executor, not as
+# moto records: these answer for them from the engine's history folders (children.ChildIndex).
+
+_CHILD_METHODS = ("describe_execution", "get_execution_history", "list_map_runs",
+                  "describe_map_run")  # fmt: skip
+
+
+def _install_children() -> None:
+    from moto.stepfunctions.models import StepFunctionBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    for name in _CHILD_METHODS:
+        _ORIGINALS[f"backend.{name}"] = getattr(StepFunctionBackend, name)
+        setattr(StepFunctionBackend, name, globals()[f"_{name}"])
+    _ORIGINALS["response.list_executions"] = StepFunctionResponse.list_executions
+    StepFunctionResponse.list_executions = _list_executions  # type: ignore[method-assign]
+
+
+def _uninstall_children() -> None:
+    from moto.stepfunctions.models import StepFunctionBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    for name in _CHILD_METHODS:
+        setattr(StepFunctionBackend, name, _ORIGINALS.pop(f"backend.{name}"))
+    StepFunctionResponse.list_executions = _ORIGINALS.pop("response.list_executions")  # type: ignore[method-assign]
+
+
+def _child(arn: str) -> Any:
+    """The child execution ``arn`` names, or ExecutionDoesNotExist as AWS answers."""
+    from moto.stepfunctions.exceptions import ExecutionDoesNotExist
+
+    child = _ACTIVE.children().children.get(arn) if _ACTIVE is not None else None
+    if child is None:
+        raise ExecutionDoesNotExist(f"Execution Does Not Exist: '{arn}'")
+    return child
+
+
+def _describe_execution(self: Any, execution_arn: str) -> Any:
+    """A child execution's description, in the shape moto's response reads."""
+    from types import SimpleNamespace
+
+    from moto.stepfunctions.exceptions import ExecutionDoesNotExist
+
+    try:
+        return _ORIGINALS["backend.describe_execution"](self, execution_arn)
+    except ExecutionDoesNotExist:
+        found = _child(execution_arn).describe()
+    return SimpleNamespace(
+        execution_arn=execution_arn, name=found["name"], execution_input=found["input"],
+        start_date=found["startDate"], stop_date=found.get("stopDate"),
+        state_machine_arn=found["stateMachineArn"], status=found["status"],
+        output=found.get("output"), output_details={"included": True},
+        error=found.get("error"), cause=found.get("cause"),
+    )  # fmt: skip
+
+
+def _get_execution_history(self: Any, execution_arn: str) -> dict[str, Any]:
+    from moto.stepfunctions.exceptions import ExecutionDoesNotExist
+
+    try:
+        return _ORIGINALS["backend.get_execution_history"](self, execution_arn)  # type: ignore[no-any-return]
+    except ExecutionDoesNotExist:
+        return {"events": [_moto_event(e) for e in _child(execution_arn).events()]}
+
+
+def _list_map_runs(self: Any, execution_arn: str) -> dict[str, Any]:
+    """ListMapRuns: every Map Run the execution (or a child) started, oldest first."""
+    if _ACTIVE is None:
+        return {"mapRuns": []}
+    runs = _ACTIVE.children().by_execution.get(execution_arn, [])
+    out = []
+    for run in runs:
+        described = run.describe()
+        entry = {"executionArn": execution_arn, "mapRunArn": run.arn,
+                 "stateMachineArn": run.children[0].machine_arn if run.children else "",
+                 "startDate": described["startDate"]}  # fmt: skip
+        if described.get("stopDate"):
+            entry["stopDate"] = described["stopDate"]
+        out.append(entry)
+    return {"mapRuns": out}
+
+
+def _describe_map_run(self: Any, map_run_arn: str) -> dict[str, Any]:
+    from moto.stepfunctions.exceptions import ResourceNotFound
+
+    run = _ACTIVE.children().map_runs.get(map_run_arn) if _ACTIVE is not None else None
+    if run is None:
+        raise ResourceNotFound(map_run_arn)
+    return dict(run.describe())
+
+
+def _list_executions(self: Any) -> Any:
+    """ListExecutions with ``mapRunArn``: the Map Run's child executions."""
+    from moto.core.responses import ActionResult
+    from moto.stepfunctions.exceptions import ResourceNotFound
+
+    map_run_arn = self._get_param("mapRunArn")
+    if not map_run_arn or _ACTIVE is None:
+        return _ORIGINALS["response.list_executions"](self)
+    run = _ACTIVE.children().map_runs.get(map_run_arn)
+    if run is None:
+        raise ResourceNotFound(map_run_arn)
+    wanted = self._get_param("statusFilter")
+    executions = []
+    for child in run.children:
+        found = child.describe()
+        if wanted and found["status"] != wanted:
+            continue
+        entry = {k: found[k] for k in ("executionArn", "name", "startDate", "stateMachineArn",
+                                       "status", "mapRunArn")}  # fmt: skip
+        if found.get("stopDate"):
+            entry["stopDate"] = found["stopDate"]
+        executions.append(entry)
+    return ActionResult({"executions": executions})

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..local.batch import LocalBatch, task_failure, to_camel_case
 from .iam import Principals, evaluate
+from .joblogs import JobMirror
 from .provision import Provisioned
 from .sandbox import launcher, write_spec
 
@@ -89,7 +90,15 @@ class BatchService:
                          "JobQueue": str(request["jobQueue"]).rsplit("/", 1)[-1]}  # fmt: skip
         with self._lock:
             self._jobs[request["jobName"]] = Job(definition, self._queue_arn(request["jobQueue"]))
-        return self.local.submit_job_sync(local_request, abort)
+        resolver = self.provisioned.resolver  # moto's record and CloudWatch Logs follow the job
+        mirror = JobMirror(resolver.account, resolver.region, str(submitted.get("jobId")),
+                           self.local)  # fmt: skip
+        try:
+            return mirror.result(self.local.submit_job_sync(local_request, abort, mirror.started))
+        except Exception as exn:
+            raise mirror.failure(exn) from exn
+        finally:
+            mirror.stop()
 
     def _submit(self, role_arn: str, request: dict[str, Any]) -> dict[str, Any]:
         from botocore.config import Config

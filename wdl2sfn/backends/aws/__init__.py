@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
-from ..statemachine import asl
+from ...statemachine import asl
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -556,7 +556,7 @@ def wait(aws: Aws, arn: str) -> dict[str, Any]:
 
 def follow(aws: Aws, arn: str, *, verbose: bool = False) -> dict[str, Any]:
     """Poll GetExecutionHistory (new events, oldest first) into Progress until the end."""
-    from ..progress import Progress
+    from ...progress import Progress
 
     sfn = aws.client("stepfunctions")
     execution = arn.rsplit(":", 1)[-1]
@@ -641,12 +641,28 @@ def report(
         doc = read_s3_json(aws, f"{prefix}/outputs.json")
         print(json.dumps({"dir": prefix, "outputs": doc}, indent=2))
         return 0
-    error = error_json(description, url, run_dir)
+    return report_failure(aws, description, url, run_dir)
+
+
+def report_failure(aws: Aws, description: dict[str, Any], url: str, run_dir: str | None) -> int:
+    """As a failed local run: the error JSON on stdout, the message and one summary line on
+    stderr, the failed task's exit status as the exit status (1 when stopped)."""
+    from . import failures
+
+    try:
+        failure = failures.describe(aws.client("stepfunctions"), description)
+    except Exception as exn:  # the API failed while looking: still report what is known
+        _note(f"warning: could not look into child executions: {exn}")
+        error = error_json(description, url, run_dir)
+        code = EXIT_FAILED
+    else:
+        error = failures.error_json(failure, description, url, run_dir)
+        code = EXIT_FAILED if description["status"] == "ABORTED" else failure.exit_code()
     print(json.dumps(error, indent=2))
     if "\n" in error["message"]:
         print(error["message"], file=sys.stderr)
     print(f"wdl2sfn: {error['summary']}", file=sys.stderr)
-    return EXIT_FAILED
+    return code
 
 
 def read_s3_json(aws: Aws, uri: str) -> Any:
