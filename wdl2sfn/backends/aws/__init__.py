@@ -32,6 +32,7 @@ from typing import Any
 from urllib.parse import quote, urlparse
 
 from ...statemachine import asl
+from .follow import Detached
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -414,6 +415,15 @@ def run_on_aws(args: Any, compiled: Any, inputs: dict[str, Any], doc: Any = None
         return report(started.aws, description, started.request, started.outputs, started.url)
     except AwsBackendError as exn:
         return _fail(exn)
+    except Detached as exn:
+        return detached(exn)
+
+
+def detached(exn: Detached) -> int:
+    """Ctrl-C while following or waiting: the run goes on; say how to find and stop it."""
+    print(json.dumps({"execution_arn": exn.arn, "status": "RUNNING"}, indent=2))
+    print(f"wdl2sfn: {exn.message()}", file=sys.stderr)
+    return 130
 
 
 @dataclass
@@ -426,6 +436,7 @@ class Started:
     request: dict[str, Any]
     outputs: dict[str, str]
     url: str
+    scatters_of: dict[str, list[str]] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -458,15 +469,24 @@ def start_run(args: Any, compiled: Any, inputs: dict[str, Any], doc: Any = None)
     )
     arn = str(started["executionArn"])
     assert aws.region is not None
-    return Started(aws, arn, deployed.arn, request, outputs, console_url(aws.region, arn))
+    from ...progress import scatters_of_calls
+
+    machines = [compiled.definition, *(m.definition for m in compiled.all_machines().values())]
+    return Started(aws, arn, deployed.arn, request, outputs, console_url(aws.region, arn),
+                   scatters_of_calls(machines))  # fmt: skip
 
 
 def wait_for(started: Started, args: Any) -> dict[str, Any]:
-    _note(f"execution {started.arn}")
-    _note(f"console {started.url}")
-    if args.follow:
-        return follow(started.aws, started.arn, verbose=getattr(args, "verbose", False))
-    return wait(started.aws, started.arn)
+    """--follow or --wait; Ctrl-C raises Detached (the run goes on)."""
+    try:
+        _note(f"execution {started.arn}")
+        _note(f"console {started.url}")
+        if args.follow:
+            return follow(started.aws, started.arn, verbose=getattr(args, "verbose", False),
+                          scatters_of=started.scatters_of)  # fmt: skip
+        return wait(started.aws, started.arn)
+    except KeyboardInterrupt:
+        raise Detached(started.arn) from None
 
 
 INPUTS_PREFIX = "inputs-data"
@@ -545,36 +565,25 @@ def poll_seconds() -> float:
 
 
 def wait(aws: Aws, arn: str) -> dict[str, Any]:
-    """Poll DescribeExecution until the execution ends."""
+    """Poll DescribeExecution until the execution ends (Ctrl-C: Detached, the run goes on)."""
     sfn = aws.client("stepfunctions")
-    while True:
-        description = _aws_call("DescribeExecution", sfn.describe_execution, executionArn=arn)
-        if description["status"] in TERMINAL:
-            return dict(json_able(description))
-        time.sleep(poll_seconds())
-
-
-def follow(aws: Aws, arn: str, *, verbose: bool = False) -> dict[str, Any]:
-    """Poll GetExecutionHistory (new events, oldest first) into Progress until the end."""
-    from ...progress import Progress
-
-    sfn = aws.client("stepfunctions")
-    execution = arn.rsplit(":", 1)[-1]
-    last_id = 0
-    with Progress(verbose=verbose) as progress:
+    try:
         while True:
             description = _aws_call("DescribeExecution", sfn.describe_execution, executionArn=arn)
-            events = new_events(aws, arn, last_id)
-            for event in events:
-                progress.on_event(execution, event)
-                last_id = max(last_id, int(event.get("id", 0)))
-                if verbose:
-                    progress.note(_event_line(event))
             if description["status"] in TERMINAL:
-                if not events:  # the history may trail DescribeExecution by one poll
-                    return dict(json_able(description))
-                continue
+                return dict(json_able(description))
             time.sleep(poll_seconds())
+    except KeyboardInterrupt:
+        raise Detached(arn) from None
+
+
+def follow(aws: Aws, arn: str, *, verbose: bool = False,
+           scatters_of: dict[str, list[str]] | None = None) -> dict[str, Any]:  # fmt: skip
+    """The live view of a local run, fed from the run's executions, jobs and logs
+    (:mod:`.follow`)."""
+    from .follow import follow as follow_run
+
+    return follow_run(aws, arn, verbose=verbose, scatters_of=scatters_of)
 
 
 def new_events(aws: Aws, arn: str, after_id: int) -> list[dict[str, Any]]:

@@ -67,6 +67,7 @@ class BatchService:
             queues=queue_names,
             clamp_to_machine=True,
             launcher=self._launch,
+            on_output=lambda job, line: None,  # stderr teed to the log, as to CloudWatch on AWS
         )
         self._registered: set[str] = set()
 
