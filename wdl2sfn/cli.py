@@ -149,17 +149,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--region", default=None, help="(aws) the region")
     s.set_defaults(func=cmd_self_test)
 
-    ls = sub.add_parser("list", help="list local runs")
+    ls = sub.add_parser("list", help="list runs (local, or --backend aws)")
     ls.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
+    _backend_options(ls)
     ls.set_defaults(func=cmd_list)
-    st = sub.add_parser("status", help="status of a local run")
+    st = sub.add_parser("status", help="status of a run (local, or --backend aws)")
     st.add_argument("run")
     st.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
+    _backend_options(st)
     st.set_defaults(func=cmd_status)
-    lg = sub.add_parser("logs", help="stderr of a run's calls")
+    lg = sub.add_parser("logs", help="stderr of a run's calls (aws: their CloudWatch streams)")
     lg.add_argument("run")
     lg.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
+    _backend_options(lg)
     lg.set_defaults(func=cmd_logs)
+    _outputs_parser(sub)
     dp = sub.add_parser("deploy", help="(aws) create or update the workflow's state machine")
     _compile_options(dp)
     dp.add_argument("--stack", default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"))
@@ -167,11 +171,30 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--role-arn", default=None, help="role for a new state machine")
     dp.set_defaults(func=cmd_deploy)
     _rehearse_parser(sub)
-    sp = sub.add_parser("stop", help="(aws) stop an execution")
-    sp.add_argument("run", metavar="EXECUTION_ARN")
-    sp.add_argument("--region", default=None)
+    sp = sub.add_parser("stop", help="(aws) stop a run and terminate its Batch jobs")
+    sp.add_argument("run", metavar="RUN", help="execution ARN or run name")
+    _backend_options(sp, default="aws", choices=("aws",))
     sp.set_defaults(func=cmd_stop)
     return p
+
+
+def _backend_options(
+    p: argparse.ArgumentParser, default: str = "local", choices: tuple[str, ...] = ("local", "aws")
+) -> None:
+    """--backend, and where an AWS run is: --stack, --region."""
+    p.add_argument("--backend", choices=choices, default=default)
+    p.add_argument("--stack", default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"), help="(aws)")
+    p.add_argument("--region", default=None, help="(aws) the region")
+
+
+def _outputs_parser(sub: Any) -> None:
+    """`outputs RUN [--get DEST]`: a run's outputs JSON; on AWS, downloaded with --get."""
+    op = sub.add_parser("outputs", help="a run's outputs (aws: from S3; --get downloads them)")
+    op.add_argument("run")
+    op.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
+    op.add_argument("--get", metavar="DEST", help="(aws) download the run's outputs and logs here")
+    _backend_options(op)
+    op.set_defaults(func=cmd_outputs)
 
 
 def _rehearse_parser(sub: Any) -> None:
@@ -583,7 +606,28 @@ def cmd_self_test(args: argparse.Namespace) -> int:
     return main(argv)
 
 
+def _on_aws(args: argparse.Namespace) -> int:
+    from .backends.aws.runs import command
+
+    return command(args)
+
+
+def cmd_outputs(args: argparse.Namespace) -> int:
+    if args.backend == "aws":
+        return _on_aws(args)
+    if args.get:
+        raise UsageError("--get: a local run's outputs are already here (see its out/ folder)")
+    run_dir = _run_dir(args)
+    if not (run_dir / "outputs.json").exists():
+        raise UsageError(f"{args.run}: no outputs (`wdl2sfn status {args.run}` says why)")
+    outputs = json.loads((run_dir / "outputs.json").read_text())
+    print(json.dumps({"dir": str(run_dir), "outputs": outputs}, indent=2))
+    return 0
+
+
 def cmd_list(args: argparse.Namespace) -> int:
+    if args.backend == "aws":
+        return _on_aws(args)
     from .runs import list_runs
 
     print(json.dumps(list_runs(Path(args.dir or default_dir())), indent=2))
@@ -591,6 +635,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    if args.backend == "aws":
+        return _on_aws(args)
     from .runs import run_summary
 
     print(json.dumps(run_summary(_run_dir(args)), indent=2))
@@ -598,6 +644,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
+    if args.backend == "aws":
+        return _on_aws(args)
     run_dir = _run_dir(args)
     for log in sorted((run_dir / "calls").rglob("stderr.txt")):
         print(f"==> {log} <==", file=sys.stdout)
@@ -620,9 +668,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from .backends.aws import stop_command
-
-    return stop_command(args)
+    if str(args.run).startswith("arn:") and not args.region:
+        args.region = str(args.run).split(":")[3]
+    return _on_aws(args)
 
 
 def _fail_usage(message: str) -> int:

@@ -33,7 +33,7 @@ def test_a_followed_run_prints_the_outputs_of_a_waited_run(
     followed: subprocess.CompletedProcess[str],
 ) -> None:
     assert followed.returncode == 0, followed.stderr[-3000:]
-    assert json.loads(followed.stdout)["outputs"] == {"chatty.said": ["alpha!", "beta!"]}
+    assert json.loads(followed.stdout)["outputs"]["chatty.said"] == ["alpha!", "beta!"]
 
 
 def test_task_log_lines_come_from_cloudwatch_logs_with_verbose(
@@ -63,7 +63,7 @@ def test_describe_jobs_follows_the_job_and_names_its_log_stream(served: Served) 
     ids = [j["jobId"] for q in queues for s in ("SUCCEEDED",)
            for j in batch.list_jobs(jobQueue=q, jobStatus=s)["jobSummaryList"]]  # fmt: skip
     jobs = batch.describe_jobs(jobs=ids)["jobs"]
-    said = [j for j in jobs if j["jobName"].startswith("say")]
+    said = [j for j in jobs if j["jobName"].startswith("chatty-say")]
     assert said, [j["jobName"] for j in jobs]
     for job in said:
         assert job["container"]["exitCode"] == 0

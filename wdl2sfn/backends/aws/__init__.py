@@ -609,15 +609,6 @@ def new_events(aws: Aws, arn: str, after_id: int) -> list[dict[str, Any]]:
             return [found[i] for i in sorted(found)]
 
 
-def _event_line(event: dict[str, Any]) -> str:
-    details: dict[str, Any] = {}
-    for key, value in event.items():
-        if key.endswith("EventDetails") and isinstance(value, dict):
-            details = value
-    name = details.get("name") or details.get("error") or ""
-    return f"{event.get('timestamp', '')} {event.get('type')} {name}".rstrip()
-
-
 def json_able(value: Any) -> Any:
     """boto3's datetimes -> ISO 8601 strings (GetExecutionHistory as history.jsonl holds it)."""
     if isinstance(value, dict):
@@ -718,38 +709,6 @@ def error_json(description: dict[str, Any], url: str, run_dir: str | None) -> di
     }
 
 
-# ---------------------------------------------------------------------------- stop
-
-
-def stop_command(args: Any) -> int:
-    """``wdl2sfn stop EXECUTION_ARN``: StopExecution (running Batch jobs are terminated by
-    Step Functions, as for any aborted ``.sync`` task)."""
-    try:
-        if not str(args.run).startswith("arn:") or ":execution:" not in str(args.run):
-            raise AwsBackendError(
-                f"{args.run}: stop takes an execution ARN (as `run --backend aws` prints)",
-                error="UsageError",
-                exit_code=EXIT_USAGE,
-            )
-        region = getattr(args, "region", None) or str(args.run).split(":")[3]
-        aws = Aws(region)
-        sfn = aws.client("stepfunctions")
-        _aws_call(
-            "StopExecution",
-            sfn.stop_execution,
-            executionArn=args.run,
-            error="wdl2sfn.Stopped",
-            cause="stopped by wdl2sfn stop",
-        )
-        description = json_able(
-            _aws_call("DescribeExecution", sfn.describe_execution, executionArn=args.run)
-        )
-    except AwsBackendError as exn:
-        return _fail(exn)
-    print(json.dumps({"execution_arn": args.run, "status": description["status"]}, indent=2))
-    return 0
-
-
 # ---------------------------------------------------------------------------- output
 
 
@@ -769,6 +728,5 @@ __all__ = [
     "deploy_command",
     "run_on_aws",
     "stack_outputs",
-    "stop_command",
     "substitute",
 ]

@@ -125,6 +125,8 @@ class Watcher:
         for event in events:
             self.last_id[arn] = max(self.last_id.get(arn, 0), int(event.get("id", 0)))
             self.progress.on_event(arn, event)
+            if self.verbose:
+                self.progress.note(event_line(event))
             self._discover(arn, event)
         return len(events)
 
@@ -244,6 +246,16 @@ class Detached(Exception):
             f"wdl2sfn: follow it again with `wdl2sfn status {self.arn} --backend aws`, "
             f"stop it with `wdl2sfn stop {self.arn} --backend aws`"
         )
+
+
+def event_line(event: dict[str, Any]) -> str:
+    """One history event as a line of --verbose output: time, type, state name or error."""
+    details: dict[str, Any] = {}
+    for key, value in event.items():
+        if key.endswith("EventDetails") and isinstance(value, dict):
+            details = value
+    name = details.get("name") or details.get("error") or ""
+    return f"{event.get('timestamp', '')} {event.get('type')} {name}".rstrip()
 
 
 def _parsed(text: Any) -> Any:

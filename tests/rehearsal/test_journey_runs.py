@@ -1,0 +1,108 @@
+"""The AWS journey, run commands: `list`, `status`, `logs`, `outputs [--get]` and `stop` with
+`--backend aws`, a run named by its execution name or ARN."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import REPO, Served, serve
+
+pytestmark = pytest.mark.slow
+JOURNEY = REPO / "tests" / "fixtures" / "journey"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    yield from serve(tmp_path_factory.mktemp("served"))
+
+
+@pytest.fixture(scope="module")
+def run(served: Served) -> dict[str, Any]:
+    """A finished run of chatty.wdl: its name and what `run --wait` printed."""
+    done = served.cli("run", str(JOURNEY / "chatty.wdl"), "--backend", "aws", "--wait")
+    assert done.returncode == 0, done.stderr[-3000:]
+    printed = json.loads(done.stdout)
+    return {"name": printed["dir"].rstrip("/").rsplit("/", 1)[-1], "printed": printed}
+
+
+def ok(done: Any) -> Any:
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+def test_list_shows_the_run_with_its_workflow_and_status(served: Served, run: Any) -> None:
+    listed = ok(served.cli("list", "--backend", "aws"))
+    (entry,) = [r for r in listed if r["run"] == run["name"]]
+    assert (entry["workflow"], entry["status"]) == ("chatty", "SUCCEEDED")
+
+
+def test_status_counts_the_calls_of_map_run_children(served: Served, run: Any) -> None:
+    status = ok(served.cli("status", run["name"], "--backend", "aws"))
+    assert status["status"] == "SUCCEEDED"
+    assert status["calls"]["say"]["done"] == 2
+    assert status["scatters"] == {"scatter w in words": 2}
+    assert status["executions"] >= 2  # the parent and the Map Run's child
+
+
+def test_status_takes_the_execution_arn_as_well(served: Served, run: Any) -> None:
+    by_name = ok(served.cli("status", run["name"], "--backend", "aws"))
+    by_arn = ok(served.cli("status", by_name["execution_arn"], "--backend", "aws"))
+    assert by_arn["run"] == run["name"]
+
+
+def test_logs_prints_each_jobs_cloudwatch_stream(served: Served, run: Any) -> None:
+    done = served.cli("logs", run["name"], "--backend", "aws")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("CloudWatch /aws/batch/job ") >= 3  # two tasks and the upload
+    assert "log line for alpha" in done.stdout and "log line for beta" in done.stdout
+
+
+def test_outputs_prints_what_run_wait_printed(served: Served, run: Any) -> None:
+    assert ok(served.cli("outputs", run["name"], "--backend", "aws")) == run["printed"]
+
+
+def test_outputs_get_downloads_the_run_and_points_at_the_files(
+    served: Served, run: Any, tmp_path: Path
+) -> None:
+    got = ok(served.cli("outputs", run["name"], "--backend", "aws", "--get", str(tmp_path)))
+    assert got["dir"] == str(tmp_path / run["name"])
+    printed = got["outputs"]["chatty.printed"]
+    assert [Path(p).read_text() for p in printed] == ["alpha!\n", "beta!\n"]
+    assert (tmp_path / run["name"] / "outputs.json").is_file()
+
+
+def test_an_unknown_run_is_a_usage_error(served: Served) -> None:
+    done = served.cli("status", "20200101_000000_nothing", "--backend", "aws")
+    assert done.returncode == 2
+    assert "no such execution" in done.stderr
+
+
+def test_stop_terminates_running_jobs_and_aborts_the_run(served: Served) -> None:
+    started = ok(served.cli("run", str(JOURNEY / "sleepy.wdl"), "--backend", "aws"))
+    arn = started["execution_arn"]
+    batch = served.client("batch")
+    deadline = time.time() + 240
+    while True:
+        status = ok(served.cli("status", arn, "--backend", "aws"))
+        if status["tasks"]["in_batch"] == 2:
+            break
+        assert time.time() < deadline, status
+        time.sleep(1)
+    stopped = ok(served.cli("stop", arn))
+    assert stopped["status"] == "ABORTED"
+    assert sorted(stopped["terminated_jobs"]) == ["sleepy-nap-0", "sleepy-nap-1"]
+    queues = [q["jobQueueArn"] for q in batch.describe_job_queues()["jobQueues"]]
+    deadline = time.time() + 120
+    while True:  # the jobs' processes are killed (SIGTERM, then SIGKILL after a grace time)
+        running = [j for q in queues for j in batch.list_jobs(jobQueue=q, jobStatus="RUNNING")
+                   ["jobSummaryList"] if j["jobName"].startswith("sleepy-nap")]  # fmt: skip
+        if not running:
+            break
+        assert time.time() < deadline, running
+        time.sleep(1)
