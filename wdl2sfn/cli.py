@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     _backend_options(lg)
     lg.set_defaults(func=cmd_logs)
     _outputs_parser(sub)
+    _resume_parser(sub)
     dp = sub.add_parser("deploy", help="(aws) create or update the workflow's state machine")
     _compile_options(dp)
     dp.add_argument("--stack", default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"))
@@ -185,6 +186,22 @@ def _backend_options(
     p.add_argument("--backend", choices=choices, default=default)
     p.add_argument("--stack", default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"), help="(aws)")
     p.add_argument("--region", default=None, help="(aws) the region")
+
+
+def _resume_parser(sub: Any) -> None:
+    """`resume RUN`: a failed run again, from where it failed (docs/aws-backend.md)."""
+    rs = sub.add_parser(
+        "resume",
+        help="resume a failed run (aws: RedriveExecution, else a new execution with the cache; "
+        "local: run again with the call cache)",
+    )
+    rs.add_argument("run", help="run name, run folder, or (aws) execution ARN")
+    rs.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
+    _backend_options(rs)
+    rs.add_argument("--wait", action="store_true", help="(aws) wait for the end")
+    rs.add_argument("--follow", action="store_true", help="(aws) show progress until the end")
+    rs.add_argument("--verbose", action="store_true")
+    rs.set_defaults(func=cmd_resume)
 
 
 def _outputs_parser(sub: Any) -> None:
@@ -610,6 +627,26 @@ def _on_aws(args: argparse.Namespace) -> int:
     from .backends.aws.runs import command
 
     return command(args)
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    """AWS: RedriveExecution where allowed, else a new execution reusing the call cache. Local:
+    the run's `rerun` command again (same inputs and options), with the call cache on."""
+    if args.backend == "aws" or str(args.run).startswith("arn:"):
+        from .backends.aws.resume import resume
+
+        return resume(args)
+    import shlex
+
+    rerun = _run_dir(args) / "rerun"
+    if not rerun.is_file():
+        raise UsageError(f"{args.run}: no rerun script in the run folder (made by `wdl2sfn run`)")
+    words = shlex.split(rerun.read_text().splitlines()[-1])
+    folder, argv = words[1], words[words.index("wdl2sfn.cli") + 1 : -1]
+    argv = [a for a in argv if a != "--no-cache"]
+    print(f"wdl2sfn: resuming {args.run}: running it again with the call cache", file=sys.stderr)
+    os.chdir(folder)
+    return main(argv)
 
 
 def cmd_outputs(args: argparse.Namespace) -> int:

@@ -142,16 +142,17 @@ class ChildIndex:
         self.by_execution: dict[str, list[MapRun]] = {}
 
     @classmethod
-    def scan(cls, roots: dict[str, Path]) -> ChildIndex:
-        """``roots``: execution ARN -> its history folder (top-level executions)."""
+    def scan(cls, roots: list[tuple[str, Path]]) -> ChildIndex:
+        """``roots``: (execution ARN, history folder) of top-level executions (a redriven
+        execution has one folder per run)."""
         index = cls()
-        for arn, folder in roots.items():
+        for arn, folder in roots:
             index._walk(arn, folder, read_events(folder / "history.jsonl"))
         return index
 
     def _walk(self, arn: str, folder: Path, events: list[dict[str, Any]]) -> None:
         runs = self._map_runs(arn, folder, events)
-        self.by_execution[arn] = runs
+        self.by_execution.setdefault(arn, []).extend(runs)
         for run in runs:
             for child in run.children:
                 self.children[child.arn] = child

@@ -83,6 +83,7 @@ class RehearsalEngine:
         self.folder = folder
         self.functions_declared = functions  # function name -> resolved template properties
         self.runs: dict[str, Any] = {}  # execution ARN -> local Execution
+        self.earlier: dict[str, list[Any]] = {}  # execution ARN -> runs before its redrives
         self.executors: list[Executor] = []
         self.faults: dict[str, int] = json.loads(os.environ.get("WDL2SFN_REHEARSAL_FAULTS", "{}"))
         self._functions: dict[str, FunctionConfig] = {}
@@ -176,11 +177,53 @@ class RehearsalEngine:
         record.stop_date = datetime.now(UTC)
         record.status = result.status
 
-    def _executor(self, machine: Any, name: str) -> Executor:
+    def redrive(self, record: Any) -> None:
+        """RedriveExecution, as the rehearsal does it: a new local run of the same input (and
+        run name: the same run folder, whose finished calls the call cache answers), recorded
+        as a redrive of the same execution: its history is the earlier events, an
+        ExecutionRedriven event, then the new run's (its own ExecutionStarted left out)."""
+        from moto.core.exceptions import JsonRESTError
+
+        from ...statemachine.history import read_events
+
+        if record.status not in ("FAILED", "ABORTED", "TIMED_OUT"):
+            raise JsonRESTError("ExecutionNotRedrivable", f"Execution {record.execution_arn} "
+                                f"cannot be redriven: its status is {record.status}")  # fmt: skip
+        with self._lock:
+            earlier = self.runs[record.execution_arn]
+        count = len(getattr(record, "_redrives", [])) + 1
+        history = list(getattr(record, "_previous", None) or read_events(earlier.history_path))
+        history.append({"timestamp": datetime.now(UTC).isoformat(timespec="milliseconds"),
+                        "type": "ExecutionRedriven", "id": len(history) + 1,
+                        "previousEventId": len(history),
+                        "executionRedrivenEventDetails": {"redriveCount": count}})  # fmt: skip
+        machine = _machine(self, record.state_machine_arn)
+        executor = self._executor(machine, record.name, f"redrive-{count}")
+        with self._lock:
+            self.executors.append(executor)
+        run = executor.start(json.loads(record.execution_input or "{}"), record.name)
+        record._previous, record._redrives = history, [*getattr(record, "_redrives", []), earlier]
+        with self._lock:
+            self.earlier.setdefault(record.execution_arn, []).append(earlier)
+        record.status, record.stop_date, record.error, record.cause = "RUNNING", None, None, None
+        record._rehearsal = run
+        with self._lock:
+            self.runs[record.execution_arn] = run
+        threading.Thread(target=self._follow, args=(record, run), daemon=True).start()
+
+    def attempts(self) -> list[tuple[str, Path]]:
+        """(execution ARN, history folder) of every run, earlier runs of redriven ones too."""
+        with self._lock:
+            runs = [(arn, [*self.earlier.get(arn, []), run]) for arn, run in self.runs.items()]
+        return [(arn, r.history_dir) for arn, rs in runs for r in rs if r.history_dir is not None]
+
+    def _executor(self, machine: Any, name: str, attempt: str = "") -> Executor:
         from moto.stepfunctions.models import stepfunctions_backends
 
         machines = stepfunctions_backends[self.account][self.region].state_machines
         history = self.folder / "executions" / machine.name / name
+        if attempt:
+            history = history / attempt
         return Executor(
             machine.definition,
             self.handlers(),
@@ -217,9 +260,7 @@ class RehearsalEngine:
         ``mapRunArn``, and children's DescribeExecution / GetExecutionHistory answer from it."""
         from .children import ChildIndex
 
-        with self._lock:
-            roots = {arn: run.history_dir for arn, run in self.runs.items() if run.history_dir}
-        return ChildIndex.scan(roots)
+        return ChildIndex.scan(self.attempts())
 
     def on_rule_event(self, rule: Any, event: dict[str, Any]) -> None:
         """An EventBridge rule matched: start each Step Functions target with the event."""
@@ -381,3 +422,9 @@ class S3ObjectStore:
 def _code(exn: BaseException) -> str:
     response = getattr(exn, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
+
+
+def _machine(engine: RehearsalEngine, arn: str) -> Any:
+    from moto.stepfunctions.models import stepfunctions_backends
+
+    return stepfunctions_backends[engine.account][engine.region].describe_state_machine(arn)

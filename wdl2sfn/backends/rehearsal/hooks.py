@@ -47,6 +47,8 @@ class Engine(Protocol):
 
     def children(self) -> Any: ...
 
+    def redrive(self, record: Any) -> None: ...
+
 
 def install(engine: Engine) -> None:
     """Patch moto for ``engine`` (idempotent; the last installed engine is the active one)."""
@@ -261,11 +263,38 @@ def _send_to_targets(self: Any, event: dict[str, Any], transform_input: bool = T
 
 
 def _history(self: Any, roleArn: str) -> list[dict[str, Any]]:
-    """GetExecutionHistory of a rehearsed execution: the executor's own events."""
+    """GetExecutionHistory of a rehearsed execution: the executor's own events (after a
+    redrive: the earlier events, ExecutionRedriven, then the new run's, renumbered)."""
     run = getattr(self, "_rehearsal", None)
     if run is None:
         return _ORIGINALS["history"](self, roleArn)  # type: ignore[no-any-return]
-    return [_moto_event(e) for e in list(run.history.events)]
+    events = list(run.history.events)
+    previous = getattr(self, "_previous", None)
+    if previous:
+        events = list(previous) + [_renumbered(e, len(previous)) for e in events[1:]]
+    return [_moto_event(e) for e in events]
+
+
+def _renumbered(event: dict[str, Any], offset: int) -> dict[str, Any]:
+    """A redriven run's event after the earlier ones (its ExecutionStarted, id 1, left out)."""
+    out = dict(event, id=int(event["id"]) - 1 + offset)
+    before = int(event.get("previousEventId") or 0)
+    out["previousEventId"] = before - 1 + offset if before > 1 else offset
+    return out
+
+
+def _redrive_execution(self: Any) -> Any:
+    """RedriveExecution (moto has none): the engine re-runs the execution (engine.redrive)."""
+    from moto.core.responses import ActionResult
+
+    arn = self._get_param("executionArn")
+    execution = self.stepfunction_backend.describe_execution(arn)
+    if _ACTIVE is None:
+        from moto.core.exceptions import JsonRESTError
+
+        raise JsonRESTError("ExecutionNotRedrivable", "no rehearsal is active")
+    _ACTIVE.redrive(execution)
+    return ActionResult({"redriveDate": now()})
 
 
 def _moto_event(event: dict[str, Any]) -> dict[str, Any]:
@@ -323,6 +352,7 @@ def _install_children() -> None:
         setattr(StepFunctionBackend, name, globals()[f"_{name}"])
     _ORIGINALS["response.list_executions"] = StepFunctionResponse.list_executions
     StepFunctionResponse.list_executions = _list_executions  # type: ignore[method-assign]
+    StepFunctionResponse.redrive_execution = _redrive_execution  # type: ignore[attr-defined]
 
 
 def _uninstall_children() -> None:
@@ -332,6 +362,7 @@ def _uninstall_children() -> None:
     for name in _CHILD_METHODS:
         setattr(StepFunctionBackend, name, _ORIGINALS.pop(f"backend.{name}"))
     StepFunctionResponse.list_executions = _ORIGINALS.pop("response.list_executions")  # type: ignore[method-assign]
+    del StepFunctionResponse.redrive_execution  # type: ignore[attr-defined]
 
 
 def _child(arn: str) -> Any:
