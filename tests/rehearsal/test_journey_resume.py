@@ -1,0 +1,76 @@
+"""The AWS journey, resume: `wdl2sfn resume RUN` redrives a failed run from its failed state
+(the rehearsal's RedriveExecution); locally it runs the run again with the call cache."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import REPO, Served, cli, serve
+
+pytestmark = pytest.mark.slow
+FLAKY = REPO / "tests" / "fixtures" / "journey" / "flaky.wdl"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    yield from serve(tmp_path_factory.mktemp("served"))
+
+
+def failed_run(served: Served) -> dict[str, Any]:
+    done = served.cli("run", str(FLAKY), f"token={uuid.uuid4().hex}", "--backend", "aws",
+                      "--wait")  # fmt: skip
+    assert done.returncode == 5, done.stderr[-3000:]
+    return dict(json.loads(done.stdout))
+
+
+def test_resume_redrives_the_failed_execution_to_success(served: Served) -> None:
+    arn = failed_run(served)["execution_arn"]
+    resumed = served.cli("resume", arn, "--wait")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.loads(resumed.stdout)["outputs"] == {"flaky.out": [0, 1]}
+    sfn = served.client("stepfunctions")
+    assert sfn.describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+    events = sfn.get_execution_history(executionArn=arn)["events"]
+    assert [e["type"] for e in events].count("ExecutionRedriven") == 1
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
+
+
+def test_a_redriven_run_reuses_the_calls_that_finished(served: Served) -> None:
+    arn = failed_run(served)["execution_arn"]
+    assert served.cli("resume", arn, "--wait").returncode == 0
+    status = json.loads(served.cli("status", arn, "--backend", "aws").stdout)
+    assert status["status"] == "SUCCEEDED"
+    assert status["calls"]["once_failing"]["cached"] == 1
+
+
+def test_resume_by_run_name_prints_the_redrive(served: Served) -> None:
+    arn = failed_run(served)["execution_arn"]
+    resumed = served.cli("resume", arn.rsplit(":", 1)[-1], "--backend", "aws")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    answer = json.loads(resumed.stdout)
+    assert (answer["mode"], answer["execution_arn"], answer["reason"]) == ("redrive", arn, None)
+
+
+def test_resume_refuses_a_run_that_succeeded(served: Served) -> None:
+    arn = failed_run(served)["execution_arn"]
+    assert served.cli("resume", arn, "--wait").returncode == 0
+    again = served.cli("resume", arn)
+    assert again.returncode == 2
+    assert "SUCCEEDED: nothing to resume" in again.stderr
+
+
+def test_local_resume_runs_again_with_the_call_cache(tmp_path: Path) -> None:
+    args = ["run", str(FLAKY), "token=local", f"marker_dir={tmp_path}", "--dir", str(tmp_path)]
+    first = cli(*args)
+    assert first.returncode == 5, first.stderr[-3000:]
+    name = Path(json.loads(first.stdout)["dir"]).name
+    resumed = cli("resume", name, "--dir", str(tmp_path))
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.loads(resumed.stdout)["outputs"] == {"flaky.out": [0, 1]}
+    assert "cached 1" in resumed.stderr
