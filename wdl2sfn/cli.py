@@ -165,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     lg.set_defaults(func=cmd_logs)
     _outputs_parser(sub)
     _resume_parser(sub)
+    _cost_parser(sub)
     dp = sub.add_parser("deploy", help="(aws) create or update the workflow's state machine")
     _compile_options(dp)
     dp.add_argument("--stack", default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"))
@@ -202,6 +203,15 @@ def _resume_parser(sub: Any) -> None:
     rs.add_argument("--follow", action="store_true", help="(aws) show progress until the end")
     rs.add_argument("--verbose", action="store_true")
     rs.set_defaults(func=cmd_resume)
+
+
+def _cost_parser(sub: Any) -> None:
+    """`cost RUN`: what a run cost, beside a miniwdl-aws engine job (docs/cost.md)."""
+    cp = sub.add_parser("cost", help="what a run cost (transitions, Lambda, Batch) vs miniwdl-aws")
+    cp.add_argument("run", help="run name, run folder, or (aws) execution ARN")
+    cp.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
+    _backend_options(cp)
+    cp.set_defaults(func=cmd_cost)
 
 
 def _outputs_parser(sub: Any) -> None:
@@ -647,6 +657,22 @@ def cmd_resume(args: argparse.Namespace) -> int:
     print(f"wdl2sfn: resuming {args.run}: running it again with the call cache", file=sys.stderr)
     os.chdir(folder)
     return main(argv)
+
+
+def cmd_cost(args: argparse.Namespace) -> int:
+    """Measured from the run's execution histories, priced as docs/cost.md says."""
+    if args.backend == "aws" or str(args.run).startswith("arn:"):
+        return _on_aws(args)
+    from .cost import measure, priced
+    from .failure import execution_histories
+    from .runs import run_status
+    from .statemachine.history import read_events
+
+    run_dir = _run_dir(args)
+    usage = measure(read_events(h) for h in execution_histories(run_dir))
+    answer = {"run": run_dir.name, "dir": str(run_dir), "status": run_status(run_dir)}
+    print(json.dumps({**answer, **priced(usage)}, indent=2))
+    return 0
 
 
 def cmd_outputs(args: argparse.Namespace) -> int:

@@ -106,3 +106,29 @@ def test_stop_terminates_running_jobs_and_aborts_the_run(served: Served) -> None
             break
         assert time.time() < deadline, running
         time.sleep(1)
+
+
+def test_cost_measures_transitions_lambda_and_batch_of_the_run(served: Served, run: Any) -> None:
+    cost = ok(served.cli("cost", run["name"], "--backend", "aws"))
+    usage = cost["usage"]
+    assert usage["batch_jobs"] == 3  # two shards and the upload
+    assert usage["batch_vcpu_hours"] > 0 and usage["lambda_gb_seconds"] > 0
+    assert usage["lambda_requests"] >= 6  # init, eval, 2 x prepare, 2 x collect, finalize
+    assert cost["total_usd"] == pytest.approx(sum(cost["usd"].values()), abs=1e-5)
+    assert cost["miniwdl_aws_engine_job_usd"] > 0
+
+
+def test_local_cost_counts_each_state_entered_as_a_transition(tmp_path: Path) -> None:
+    from wdl2sfn.failure import execution_histories
+    from wdl2sfn.statemachine.history import read_events
+
+    from .conftest import cli
+
+    done = cli("run", str(JOURNEY / "chatty.wdl"), "--dir", str(tmp_path))
+    run_dir = Path(json.loads(done.stdout)["dir"])
+    cost = ok(cli("cost", run_dir.name, "--dir", str(tmp_path)))
+    entered = sum(1 for h in execution_histories(run_dir) for e in read_events(h)
+                  if e["type"].endswith("StateEntered"))  # fmt: skip
+    assert cost["usage"]["state_transitions"] == entered
+    assert cost["usage"]["batch_jobs"] == 2
+    assert cost["usd"]["state_transitions"] == pytest.approx(entered * 0.000025, abs=1e-6)

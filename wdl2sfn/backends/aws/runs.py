@@ -240,6 +240,27 @@ def stop(run: Run) -> dict[str, Any]:
             "terminated_jobs": terminated}  # fmt: skip
 
 
+def cost(run: Run) -> dict[str, Any]:
+    """`cost RUN --backend aws`: wdl2sfn.cost from every execution's history, each Lambda
+    step priced with its function's MemorySize (GetFunctionConfiguration)."""
+    from ...cost import measure, priced, stack_memory_mb
+
+    read_histories(run)
+    memory: dict[str, int] = {}
+
+    def memory_mb(function: str) -> int:
+        if function not in memory:
+            try:
+                found = run.aws.client("lambda").get_function_configuration(FunctionName=function)
+                memory[function] = int(found["MemorySize"])
+            except Exception:  # no access, or a function since deleted: the stack's sizes
+                memory[function] = stack_memory_mb(function)
+        return memory[function]
+
+    return {"run": run.name, "execution_arn": run.arn, "status": run.description["status"],
+            **priced(measure(run.executions.values()), memory_mb)}  # fmt: skip
+
+
 def outputs_prefix(run: Run, outputs: dict[str, str]) -> str:
     """Where the run's outputs and logs are in S3 (``--s3upload``, else the run bucket)."""
     s3upload = (run.request.get("run") or {}).get("s3upload")
@@ -311,7 +332,9 @@ def command(args: Any) -> int:
         run = find_run(aws, args.stack, args.run)
         if args.command == "logs":
             return print_logs(run)
-        if args.command == "outputs":
+        if args.command == "cost":
+            answer = cost(run)
+        elif args.command == "outputs":
             prefix = outputs_prefix(run, stack_outputs(aws, args.stack))
             answer = outputs(run, prefix, getattr(args, "get", None))
         else:
