@@ -45,6 +45,16 @@ class JobMirror:
             self.job.log_stream_name = self.stream
             self.logs.ensure_log_group(LOG_GROUP)
             self.logs.ensure_log_stream(LOG_GROUP, self.stream)
+            self.job._container_details = self._container  # moto's leaves out the exit code
+
+    def _container(self) -> dict[str, Any]:
+        """DescribeJobs' ``container``: moto's, with ``exitCode`` as AWS reports it."""
+        from moto.batch.models import Job
+
+        details = dict(Job._container_details(self.job))
+        if self.job.exit_code is not None:
+            details["exitCode"] = self.job.exit_code
+        return details
 
     def started(self, submitted: dict[str, Any]) -> None:
         """The local Batch's SubmitJob answer: follow that job from now on."""
