@@ -45,7 +45,7 @@ class JobMirror:
             self.job.log_stream_name = self.stream
             self.logs.ensure_log_group(LOG_GROUP)
             self.logs.ensure_log_stream(LOG_GROUP, self.stream)
-            self.job._container_details = self._container  # moto's leaves out the exit code
+            self.job._container_details = self._container  # type: ignore[method-assign]  # moto leaves out exitCode
 
     def _container(self) -> dict[str, Any]:
         """DescribeJobs' ``container``: moto's, with ``exitCode`` as AWS reports it."""
