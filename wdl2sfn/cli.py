@@ -144,9 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     it.set_defaults(func=cmd_input_template)
 
     s = sub.add_parser("self-test", help="run the built-in test workflow end to end")
-    s.add_argument("--backend", choices=("local", "aws"), default="local")
     s.add_argument("-d", "--dir", default=None)
-    s.add_argument("--region", default=None, help="(aws) the region")
+    s.add_argument("--gpu", action="store_true", help="nvidia-smi in a gpu: true task instead")
+    _backend_options(s)
     s.set_defaults(func=cmd_self_test)
 
     ls = sub.add_parser("list", help="list runs (local, or --backend aws)")
@@ -623,14 +623,9 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def cmd_self_test(args: argparse.Namespace) -> int:
-    import tempfile
+    from .self_test import self_test
 
-    sample = Path(__file__).parent / "self_test.wdl"
-    root = args.dir or tempfile.mkdtemp(prefix="wdl2sfn-self-test-")
-    argv = ["run", str(sample), "--dir", root, "--backend", args.backend, "who=self-test"]
-    if args.region:
-        argv += ["--region", args.region]
-    return main(argv)
+    return self_test(args)
 
 
 def _on_aws(args: argparse.Namespace) -> int:

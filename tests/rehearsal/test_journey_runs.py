@@ -132,3 +132,24 @@ def test_local_cost_counts_each_state_entered_as_a_transition(tmp_path: Path) ->
     assert cost["usage"]["state_transitions"] == entered
     assert cost["usage"]["batch_jobs"] == 2
     assert cost["usd"]["state_transitions"] == pytest.approx(entered * 0.000025, abs=1e-6)
+
+
+def test_self_test_on_aws_reads_names_scatters_and_gathers(served: Served, tmp_path: Path) -> None:
+    done = served.cli("self-test", "--backend", "aws", "-d", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    checks = {c["check"]: c for c in json.loads(done.stdout)["checks"]}
+    assert all(c["ok"] for c in checks.values()) and len(checks) == 3
+    assert "s3://" in checks["a gather wrote every greeting to one file"]["detail"]
+    assert done.stderr.count("self-test: ok   ") == 3
+
+
+def test_self_test_gpu_runs_on_the_gpu_queue_and_fails_without_a_gpu(
+    served: Served, tmp_path: Path
+) -> None:
+    done = served.cli("self-test", "--backend", "aws", "--gpu", "-d", str(tmp_path))
+    queue = served.outputs()["GpuQueueArn"]
+    checks = {c["check"]: c for c in json.loads(done.stdout)["checks"]}
+    assert checks["the task ran on the GPU queue with a GPU"]["ok"], checks
+    assert queue in checks["the task ran on the GPU queue with a GPU"]["detail"]
+    assert not checks["a gpu: true task saw a GPU (nvidia-smi)"]["ok"]  # this machine has none
+    assert done.returncode == 1

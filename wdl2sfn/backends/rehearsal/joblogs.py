@@ -119,10 +119,11 @@ class JobMirror:
         self.sync()
 
     def result(self, job: dict[str, Any]) -> dict[str, Any]:
-        """The Task state's job description names moto's job and its CloudWatch stream."""
+        """The Task state's job description names moto's job, its queue and its CloudWatch
+        stream."""
         if self.job is None:
             return job
-        job = dict(job, JobId=self.job.job_id, JobArn=self.job.arn)
+        job = dict(job, JobId=self.job.job_id, JobArn=self.job.arn, JobQueue=self.job.job_queue.arn)
         job["Container"] = dict(job.get("Container") or {}, LogStreamName=self.stream)
         job["Attempts"] = [dict(a, Container=dict(a.get("Container") or {},
                                                   LogStreamName=self.stream))

@@ -1,0 +1,152 @@
+"""`wdl2sfn self-test [--backend local|aws] [--gpu]`: run a small built-in workflow end to end
+through `wdl2sfn run` and say what each part proved.
+
+* default (``self_test.wdl``): names read from a file (a local file: on AWS it is shipped to S3
+  and localized by the task), one greeting per name (a scatter), the greetings gathered into one
+  file (a gather), that file read back (from S3 on AWS);
+* ``--gpu`` (``self_test_gpu.wdl``): ``nvidia-smi`` in a ``gpu: true`` task; it passes only if
+  the task saw a GPU.
+
+stdout: ``{"checks": [{"check", "ok", "detail"}], "run": <what run printed>}``; stderr: one line
+per check; exit 0 when every check passed, else 1 (the run's own failure exit status if it
+failed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+NAMES = ["Alice", "Bob", "Carol"]
+
+
+def self_test(args: Any) -> int:
+    from .cli import main
+
+    root = Path(args.dir or tempfile.mkdtemp(prefix="wdl2sfn-self-test-"))
+    root.mkdir(parents=True, exist_ok=True)
+    wdl = Path(__file__).parent / ("self_test_gpu.wdl" if args.gpu else "self_test.wdl")
+    argv = ["run", str(wdl), "--dir", str(root), "--backend", args.backend, "--no-cache"]
+    if not args.gpu:
+        names = root / "names.txt"
+        names.write_text("\n".join(NAMES) + "\n")
+        argv.append(f"names={names}")
+    if args.backend == "aws":
+        argv += ["--wait", "--stack", args.stack] + (
+            ["--region", args.region] if args.region else []
+        )
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        code = main(argv)
+    result = _parsed(printed.getvalue())
+    checks = gpu_checks(result, args) if args.gpu else workflow_checks(result, args)
+    if code != 0:
+        checks.insert(0, {"check": "the run succeeded", "ok": False,
+                          "detail": str((result or {}).get("summary", f"exit {code}"))})  # fmt: skip
+    for check in checks:
+        mark = "ok  " if check["ok"] else "FAIL"
+        print(f"self-test: {mark} {check['check']}: {check['detail']}", file=sys.stderr)
+    print(json.dumps({"checks": checks, "run": result}, indent=2))
+    if code != 0:
+        return code
+    return 0 if all(c["ok"] for c in checks) else 1
+
+
+def workflow_checks(result: Any, args: Any) -> list[dict[str, Any]]:
+    outputs = (result or {}).get("outputs") or {}
+    greetings = outputs.get("self_test.greetings") or []
+    expected = [f"Hello, {name}!" for name in NAMES]
+    report = _read(outputs.get("self_test.report"), args) if outputs else None
+    return [
+        _check("names read from a file", outputs.get("self_test.count") == len(NAMES),
+               f"{outputs.get('self_test.count')} names of {len(NAMES)}"),
+        _check("a scatter greeted each name", greetings == expected,
+               f"{len(greetings)} shards: {', '.join(greetings)}"),
+        _check("a gather wrote every greeting to one file",
+               report is not None and report.splitlines() == expected,
+               f"{outputs.get('self_test.report')}: {len((report or '').splitlines())} lines"),
+    ]  # fmt: skip
+
+
+def gpu_checks(result: Any, args: Any) -> list[dict[str, Any]]:
+    info = str(((result or {}).get("outputs") or {}).get("self_test_gpu.info") or "")
+    queue, gpus = gpu_job(result, args)
+    return [
+        _check("the task ran on the GPU queue with a GPU", bool(queue) and gpus >= 1,
+               f"job queue {queue or '?'}, {gpus:g} GPU"),
+        _check("a gpu: true task saw a GPU (nvidia-smi)", bool(info)
+               and not info.startswith("no GPU visible"), info or "no output"),
+    ]  # fmt: skip
+
+
+def gpu_job(result: Any, args: Any) -> tuple[str | None, float]:
+    """(the GPU queue the task's Batch job ran on, or None; its GPU requirement), from the
+    run's histories: the job description its ``batch`` Task returned."""
+    from .cost import _parsed as parsed
+    from .cost import resources
+
+    if not isinstance(result, dict) or not result.get("dir"):
+        return None, 0.0
+    run = str(result["dir"]).rstrip("/").rsplit("/", 1)[-1]
+    events, gpu_queue = _histories(run, args)
+    for event in events:
+        details = event.get("taskSucceededEventDetails") or {}
+        job = parsed(details.get("output")) if details.get("resourceType") == "batch" else None
+        if isinstance(job, dict) and str(job.get("JobName", "")).endswith("gpu_info"):
+            queue = str(job.get("JobQueue", ""))
+            return (queue if queue == gpu_queue else None), resources(job)[2]
+    return None, 0.0
+
+
+def _histories(run: str, args: Any) -> tuple[list[dict[str, Any]], str]:
+    """Every event of a run, and the ARN of the queue GPU jobs go to."""
+    if args.backend == "aws":
+        from .backends.aws import Aws, stack_outputs
+        from .backends.aws.runs import find_run, read_histories
+
+        aws = Aws(args.region)
+        found = read_histories(find_run(aws, args.stack, run))
+        queue = stack_outputs(aws, args.stack).get("GpuQueueArn", "")
+        return [e for events in found.executions.values() for e in events], queue
+    from .backends.local.resources import local_substitutions
+    from .failure import execution_histories
+    from .statemachine.history import read_events
+
+    folder = Path(args.dir) / run
+    events = [e for h in execution_histories(folder) for e in read_events(h)]
+    return events, local_substitutions()["GpuQueueArn"]
+
+
+def _read(path: Any, args: Any) -> str | None:
+    """A File output's text: a local path, or an s3:// URI (the run's upload, on AWS)."""
+    if not isinstance(path, str):
+        return None
+    if not path.startswith("s3://"):
+        with contextlib.suppress(OSError):
+            return Path(path).read_text()
+        return None
+    from .backends.aws import Aws, AwsBackendError, _aws_call
+
+    bucket, _, key = path[len("s3://") :].partition("/")
+    try:
+        body = _aws_call(f"reading {path}", Aws(args.region).client("s3").get_object,
+                         Bucket=bucket, Key=key)["Body"].read()  # fmt: skip
+    except AwsBackendError:
+        return None
+    return str(body.decode())
+
+
+def _check(what: str, ok: bool, detail: str) -> dict[str, Any]:
+    return {"check": what, "ok": bool(ok), "detail": detail}
+
+
+def _parsed(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
