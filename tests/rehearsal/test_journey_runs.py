@@ -153,3 +153,12 @@ def test_self_test_gpu_runs_on_the_gpu_queue_and_fails_without_a_gpu(
     assert queue in checks["the task ran on the GPU queue with a GPU"]["detail"]
     assert not checks["a gpu: true task saw a GPU (nvidia-smi)"]["ok"]  # this machine has none
     assert done.returncode == 1
+
+
+def test_a_shipped_input_file_is_read_at_the_workflow_level(served: Served, tmp_path: Path) -> None:
+    names = tmp_path / "names.txt"
+    names.write_text("Alice\nBob\n")
+    done = served.cli("run", str(JOURNEY / "read_names.wdl"), f"names={names}", "--backend",
+                      "aws", "--wait")  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads(done.stdout)["outputs"] == {"rl.out": ["Alice", "Bob"]}

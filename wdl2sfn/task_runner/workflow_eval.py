@@ -313,11 +313,17 @@ def workflow_stdlib(
     )
 
     def devirtualize(filename: str) -> str:
+        """A read_*() argument as a local path: relative to the source from WDL 1.2; a URI input
+        (a local file `run --backend aws` shipped to S3, an https:// input) is downloaded to the
+        store's download cache."""
+        from .localize import download, is_uri
+
         if relative_to_source and not os.path.isabs(filename) and "://" not in filename:
             path = os.path.normpath(os.path.join(source_dir, filename))
             if wdl.path_really_within(path, source_dir):
                 return path
-        return files.check(filename, "read_*() argument")
+        path = files.check(filename, "read_*() argument")
+        return download(path, store.root) if is_uri(path) else path
 
     return wdl.HookedStdLib(
         workflow.effective_wdl_version,
