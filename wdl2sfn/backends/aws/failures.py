@@ -163,6 +163,8 @@ def error_json(failure: AwsFailure, description: dict[str, Any], url: str,
     status = str(description.get("status"))
     first = (failure.message.strip().splitlines() or [failure.error])[0]
     summary = failure.summary()
+    if failure.call is None and not first.startswith(failure.error):
+        summary = f"{failure.error}: {first}"  # as the error type names what failed
     if status == "ABORTED":
         summary = f"run stopped: {first or 'aborted'}"
     elif status == "TIMED_OUT":
