@@ -13,6 +13,7 @@ Task state returns names moto's job and that stream.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from datetime import datetime
@@ -23,6 +24,9 @@ from ..local.batch import task_failure
 
 LOG_GROUP = "/aws/batch/job"
 SYNC_SECONDS = 0.5
+MAX_EVENTS = 10_000  # PutLogEvents: events per call
+MAX_MESSAGE = 256 * 1024 - 26  # an event's message, in characters here (AWS: bytes)
+log = logging.getLogger(__name__)
 
 
 class JobMirror:
@@ -63,7 +67,10 @@ class JobMirror:
 
     def _follow(self) -> None:
         while not self._stop.wait(SYNC_SECONDS):
-            self.sync()
+            try:
+                self.sync()
+            except Exception as exn:  # bookkeeping never fails a job
+                log.warning("moto job record of %s: %s", self.local_id, exn)
 
     def sync(self) -> None:
         """Copy status, times, exit code and attempts; push new log lines."""
@@ -110,13 +117,20 @@ class JobMirror:
             return
         self.offset += len(complete)
         now = int(time.time() * 1000)
-        events = [{"timestamp": now, "message": line}
+        events = [{"timestamp": now, "message": line[:MAX_MESSAGE] or " "}
                   for line in complete.decode("utf-8", "replace").splitlines()]  # fmt: skip
-        self.logs.put_log_events(LOG_GROUP, self.stream, events)
+        for start in range(0, len(events), MAX_EVENTS):  # PutLogEvents' quotas
+            try:
+                self.logs.put_log_events(LOG_GROUP, self.stream, events[start : start + MAX_EVENTS])
+            except Exception as exn:  # bookkeeping never fails a job
+                log.warning("CloudWatch Logs stand-in: %s: %s", self.stream, exn)
 
     def stop(self) -> None:
         self._stop.set()
-        self.sync()
+        try:
+            self.sync()
+        except Exception as exn:  # bookkeeping never fails a job
+            log.warning("moto job record of %s: %s", self.local_id, exn)
 
     def result(self, job: dict[str, Any]) -> dict[str, Any]:
         """The Task state's job description names moto's job, its queue and its CloudWatch
