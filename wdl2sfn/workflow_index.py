@@ -25,8 +25,10 @@ class Scope:
     call: Tree.Call | None = None
     parent: Scope | None = None
     base_sections: tuple[str, ...] = ()  # refs of the sections enclosing `call`, whole-run view
+    aliases: dict[str, str] = field(default_factory=dict)  # miniwdl node id -> the one users see
 
     def child_ref(self, node_id: str) -> str:
+        node_id = self.aliases.get(node_id, node_id)
         return f"{self.ref}{SEP}{node_id}" if self.ref else node_id
 
 
@@ -65,7 +67,7 @@ class WorkflowIndex:
         self.nodes: dict[str, NodeInfo] = {}
         self.scopes: dict[str, Scope] = {}
         self._scatter_kind: dict[str, bool] = {}
-        self._add_scope(Scope(ref="", workflow=workflow))
+        self._add_scope(Scope(ref="", workflow=workflow, aliases=lone_task_aliases(workflow)))
 
     def __getitem__(self, ref: str) -> NodeInfo:
         try:
@@ -119,6 +121,23 @@ class WorkflowIndex:
             )
 
 
+LONE_TASK_META = "wdl2sfn_lone_task"
+
+
+def lone_task_aliases(workflow: Tree.Workflow) -> dict[str, str]:
+    """A lone task runs as a one-call workflow named after the task (so inputs and outputs read
+    `task.x`, as with `miniwdl run task.wdl`); WDL forbids a call named like its workflow, so the
+    call has another name, and this maps it back: its folder, states, job names and failure lines
+    say `bwa_mem`, not the wrapper's call name. The wrapper marks itself in its `meta` section."""
+    if not workflow.meta.get(LONE_TASK_META):
+        return {}
+    return {
+        node.workflow_node_id: f"call-{node.callee.name}"
+        for node in workflow.body
+        if isinstance(node, Tree.Call) and node.callee is not None
+    }
+
+
 def output_node_ids(workflow: Tree.Workflow) -> list[str]:
     """Node ids whose values make the workflow's outputs (miniwdl's WorkflowOutputs rule)."""
     if workflow.outputs is not None:
@@ -152,11 +171,13 @@ def call_path(ref: str) -> str:
 
 
 __all__ = [
+    "LONE_TASK_META",
     "WDL",
     "NodeInfo",
     "Scope",
     "WorkflowIndex",
     "call_path",
     "contains_calls",
+    "lone_task_aliases",
     "output_node_ids",
 ]

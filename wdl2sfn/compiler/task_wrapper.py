@@ -2,7 +2,8 @@
 
 The compiler needs a workflow; we generate one that imports the task's document, takes the task's
 inputs, calls it once and exposes its outputs, all named so that inputs and outputs JSON look
-exactly as they do for `miniwdl run task.wdl` (`task.x` in, `task.out` out).
+exactly as they do for `miniwdl run task.wdl` (`task.x` in, `task.out` out); the call itself is
+named after the task wherever a user sees it (see `workflow_index.lone_task_aliases`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import tempfile
 from pathlib import Path
 
 from WDL import Tree
+
+from ..workflow_index import LONE_TASK_META
 
 
 class TaskSelectionError(ValueError):
@@ -44,13 +47,15 @@ def wrapper_source(doc: Tree.Document, task: Tree.Task, import_path: str) -> str
     )
     inputs = [_input_decl(d) for d in decls]
     bindings = ", ".join(f"{d.name} = {d.name}" for d in decls)
-    call = f"{task.name}_task"  # a call may not share the workflow's name
+    call = f"{task.name}_task"  # a call may not share the workflow's name: users see the
+    # task's own name all the same (workflow_index.lone_task_aliases, keyed by the meta below)
     outputs = [f"    {d.type} {d.name} = {call}.{d.name}" for d in task.outputs]
     call_input = f" {{ input: {bindings} }}" if bindings else ""
     lines = [
         f"version {version}",
         f'import "{import_path}" as wrapped_task_document',
         f"workflow {task.name} {{",
+        f"  meta {{ {LONE_TASK_META}: true }}",
         "  input {",
         *[f"    {line}" for line in inputs],
         "  }",
