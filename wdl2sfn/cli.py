@@ -105,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", help="write the ASL JSON here instead of stdout")
     c.add_argument("--report", action="store_true", help="print the quota/cost report to stderr")
     c.add_argument("--report-json", metavar="FILE", help="write the report as JSON")
+    _scatter_width_option(c)
     c.set_defaults(func=cmd_compile)
 
     g = sub.add_parser("graph", help="draw the compiled state machine")
@@ -134,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     ck.add_argument(
         "--strict", action="store_true", help="exit 2 if any lint warning is shown (as miniwdl)"
     )
+    _scatter_width_option(ck)
     ck.set_defaults(func=cmd_check)
 
     it = sub.add_parser("input-template", help="print a JSON template of the required inputs")
@@ -238,6 +240,17 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
     from .backends.rehearsal.command import cmd_rehearse as rehearse
 
     return rehearse(args)
+
+
+def _scatter_width_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scatter-width",
+        action="append",
+        default=[],
+        metavar="[NAME=]N",
+        help="price the report's run with scatter NAME (its variable) N wide, or every scatter "
+        "if no NAME (default: 100 each; repeatable)",
+    )
 
 
 def _compile_options(p: argparse.ArgumentParser, wdl_optional: bool = False) -> None:
@@ -348,6 +361,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from .statemachine.asl import definition_text
 
     _, compiled = compile_args(args)
+    report = report_at_widths(compiled.report, args.scatter_width)
     if args.output:  # exactly what deploy sends (the report's definition_bytes measure it)
         Path(args.output).write_text(definition_text(compiled.definition))
         for name, child in compiled.all_machines().items():
@@ -358,10 +372,32 @@ def cmd_compile(args: argparse.Namespace) -> int:
         _refuse_dropping_children(compiled)
         sys.stdout.write(json.dumps(compiled.definition, indent=2) + "\n")
     if args.report:
-        print(human_report(compiled.report), file=sys.stderr)
+        print(human_report(report), file=sys.stderr)
     if args.report_json:
-        Path(args.report_json).write_text(json.dumps(compiled.report, indent=2) + "\n")
+        Path(args.report_json).write_text(json.dumps(report, indent=2) + "\n")
     return 0
+
+
+def report_at_widths(report: dict[str, Any], values: list[str]) -> dict[str, Any]:
+    """The report with its run priced at the --scatter-width values (`N` or `NAME=N`)."""
+    from .compiler.report import with_widths
+
+    names = [w["name"] for w in report["run_cost"]["widths"]]
+    given: dict[str, int] = {}
+    for value in values:
+        name, _, number = value.rpartition("=")
+        if not number.isdigit() or int(number) < 1:
+            raise UsageError(f"--scatter-width {value}: expected N or NAME=N, N a whole number ≥ 1")
+        matches = [n for n in names if not name or name in (n, n.split("@")[0])]
+        if not matches:
+            known = ", ".join(names) or "none"
+            raise UsageError(
+                f"--scatter-width {value}: no scatter named {name} (scatters: {known})"
+            )
+        given.update(dict.fromkeys(matches, int(number)))
+    if not given:
+        return report
+    return {**report, "run_cost": with_widths(report["run_cost"], given)}
 
 
 def _refuse_dropping_children(compiled: CompiledWorkflow) -> None:
@@ -399,7 +435,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     sys.stdout.write(outline)
     _, compiled = compile_args(args)
     print()
-    print(human_report(compiled.report))
+    print(human_report(report_at_widths(compiled.report, args.scatter_width)))
     if args.strict and warnings:
         print(f"wdl2sfn: {warnings} lint warning(s) shown (--strict)", file=sys.stderr)
         return EXIT_USAGE

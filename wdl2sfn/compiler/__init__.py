@@ -96,7 +96,9 @@ def _compiled(plan: ir.Plan, bundle: Bundle) -> CompiledWorkflow:
         sources=bundle.files,
         main=bundle.main,
         plan=plan,
-        report=report_of(plan, definition, emitter.scatters),
+        report=report_of(
+            plan, definition, emitter.scatters, {n: c.report for n, c in children.items()}
+        ),
         children=children,
     )
 

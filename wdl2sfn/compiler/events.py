@@ -53,7 +53,7 @@ def is_distributed(state: dict[str, Any]) -> bool:
     return state.get("Type") == "Map" and config.get("Mode") == "DISTRIBUTED"
 
 
-def _successors(state: dict[str, Any]) -> list[str]:
+def successors(state: dict[str, Any]) -> list[str]:
     """Happy-path successors: Next, Choice rules, Default (a Catch is a failure path)."""
     out = [state["Next"]] if "Next" in state else []
     out += [rule["Next"] for rule in state.get("Choices", [])]
@@ -71,7 +71,7 @@ def longest_path(graph: dict[str, Any], weight: Weight, iterations: int = 1) -> 
         name, expanded = stack.pop()
         if name in best:
             continue
-        nexts = [n for n in _successors(states[name]) if n in states]
+        nexts = [n for n in successors(states[name]) if n in states]
         if expanded:
             tail = max((best[n] for n in nexts), default=0)
             best[name] = weight(states[name], iterations) + tail

@@ -7,12 +7,22 @@ to them (e.g. the 3,000-shard scatter's events against what the local executor c
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import Any
 
 from ..statemachine import asl
 from . import events, ir
 from .plan import iter_lane_items, iter_units
+from .run_cost import (
+    DEFAULT_WIDTH,
+    Prices,
+    evaluate,
+    run_terms,
+    terms_from_json,
+    terms_json,
+    width_names,
+)
 
 DEFINITION_LIMIT = 1_048_576
 PAYLOAD_LIMIT = 262_144
@@ -79,7 +89,9 @@ def report_of(
     plan: ir.Plan,
     definition: dict[str, Any],
     scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]] | None = None,
+    children: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """`children`: the reports of the child machines this one starts (by machine name)."""
     size = asl.definition_bytes(definition)
     calls = sum(1 for u in iter_units(plan.root) if isinstance(u, ir.CallUnit))
     root_events = events.execution_events(definition)
@@ -111,7 +123,7 @@ def report_of(
         },
         "added_waits": [list(pair) for pair in plan.added_waits],
         "joins": join_figures(plan.root),
-        "cost_model": cost_model(calls_total=1000, hours=10.0, fsx=fsx),
+        "run_cost": run_cost_of(definition, scatters or [], children or {}),
     }
 
 
@@ -159,6 +171,84 @@ def payload_figures(
         "other states carry run id, node, shard index and small scalars; WDL values stay in "
         "the run store",
     }
+
+
+ASSUMPTIONS = (
+    "happy path (no retry or failure), every if taken, no call cached, no --s3upload",
+    "run-time steps as Lambda at 0.5 GB for 0.5 s each, or (FSx) runner jobs of 1 vCPU for 20 s",
+    "us-east-1 list prices; free tiers ignored",
+    "not priced: the tasks' own Batch compute (the same with any engine), S3 requests, "
+    "CloudWatch Logs",
+)
+
+
+def step_prices() -> Prices:
+    """What one transition, Lambda step and runner-job step cost (docs/cost.md)."""
+    return Prices(
+        transition=PRICE_PER_TRANSITION,
+        lambda_call=LAMBDA_PER_REQUEST + LAMBDA_GB * LAMBDA_SECONDS * LAMBDA_GB_SECOND,
+        runner_job=RUNNER_VCPU * RUNNER_SECONDS / 3600 * EC2_VCPU_HOUR,
+    )
+
+
+def engine_job_per_hour() -> float:
+    """A miniwdl-aws engine job: Fargate, 1 vCPU and 4 GiB, for the whole run."""
+    return 1 * FARGATE_VCPU_HOUR + 4 * FARGATE_GB_HOUR
+
+
+def run_cost_of(
+    definition: dict[str, Any],
+    scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]],
+    children: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """One run of this machine, priced: terms per product of scatter widths, and their sum at
+    DEFAULT_WIDTH (`at_widths`, recomputed by `with_widths` for widths a user gives)."""
+    prices = step_prices()
+    child_costs = {name: r["run_cost"] for name, r in children.items()}
+    child_terms = {name: terms_from_json(c["terms"]) for name, c in child_costs.items()}
+    terms = run_terms(definition, scatters, child_terms, prices)
+    named = width_names(scatters)
+    widths = [
+        {"name": named[id(state)], "scatter": unit.label, "where": f"{unit.file}:{unit.line}"}
+        for unit, state in sorted(scatters, key=lambda us: (us[0].file, us[0].line))
+    ]
+    for cost in child_costs.values():
+        widths += [w for w in cost["widths"] if w not in widths]
+    cost = {
+        "widths": widths,
+        "terms": terms_json(terms, prices),
+        "default_width": DEFAULT_WIDTH,
+        "engine_job_usd_per_hour": round(engine_job_per_hour(), 5),
+        "assumptions": list(ASSUMPTIONS),
+    }
+    return with_widths(cost, {})
+
+
+def with_widths(cost: dict[str, Any], given: dict[str, int]) -> dict[str, Any]:
+    """`cost` evaluated at the widths `given` (by name or scatter variable; others at the
+    default width): counts, dollars, and the engine-job time that costs as much."""
+    prices = step_prices()
+    counts = evaluate(terms_from_json(cost["terms"]), given, cost["default_width"])
+    usd = prices.usd(counts)
+    at = {name: _width_of(name, given, cost["default_width"]) for name in _names(cost)}
+    return {
+        **cost,
+        "at_widths": at,
+        "transitions": round(counts.transitions),
+        "lambda_calls": round(counts.lambda_calls),
+        "runner_jobs": round(counts.runner_jobs),
+        "task_jobs": round(counts.task_jobs),
+        "usd": round(usd, 6),
+        "engine_job_minutes_same_usd": round(usd / engine_job_per_hour() * 60, 2),
+    }
+
+
+def _names(cost: dict[str, Any]) -> list[str]:
+    return [w["name"] for w in cost["widths"]]
+
+
+def _width_of(name: str, given: dict[str, int], default: int) -> int:
+    return given.get(name, given.get(name.split("@")[0], default))
 
 
 def cost_model(
@@ -217,12 +307,7 @@ def human_report(report: dict[str, Any]) -> str:
         + f"{report['payload']['limit_bytes']:,}; no WDL value travels in a payload"
     )
     lines.append(f"transitions: {report['transitions']['per_call']} per call")
-    c = report["cost_model"]
-    lines.append(
-        f"cost model ({c['calls']} calls, {c['hours']:g} h, steps as {c['steps_run_as']}): "
-        f"wdl2sfn ${c['wdl2sfn_usd']:.3f} vs engine job "
-        f"${c['miniwdl_aws_engine_job_usd']:.3f} (ratio {c['ratio']})"
-    )
+    lines.extend(run_cost_lines(report["run_cost"]))
     j = report["joins"]
     if j["waits"]:
         lines.append(
@@ -236,3 +321,49 @@ def human_report(report: dict[str, Any]) -> str:
         lines.extend(f"  {a} waits for {b}" for b, a in report["added_waits"])
     lines.append("placeholders: " + " ".join(report["placeholders"]))
     return "\n".join(lines)
+
+
+def run_cost_lines(cost: dict[str, Any]) -> list[str]:
+    """The cost of one run: its formula in the scatter widths, its value at the widths assumed
+    (or given), what an engine job buys for the same money, and the assumptions."""
+    formula = " + ".join(
+        _usd(t["usd"]) + "".join(f" × {w}" for w in t["per"]) for t in cost["terms"]
+    )
+    at = cost["at_widths"]
+    where = ", ".join(f"{w}={n}" for w, n in at.items())
+    steps = ("runner job", cost["runner_jobs"]) if cost["runner_jobs"] else (
+        "Lambda call", cost["lambda_calls"])  # fmt: skip
+    counts = ", ".join(
+        _plural(n, what)
+        for what, n in (("transition", cost["transitions"]), steps, ("task job", cost["task_jobs"]))
+    )
+    lines = [
+        f"cost per run (orchestration): {formula}",
+        f"  {'at ' + where + ': ' if where else ''}{_usd(cost['usd'])} ({counts}); a miniwdl-aws "
+        f"engine job costs as much in {_duration(cost['engine_job_minutes_same_usd'])} "
+        f"(${cost['engine_job_usd_per_hour']}/h)",
+    ]
+    lines += [
+        f"  {w['name']} = width of {w['scatter']} ({w['where']}), "
+        f"{'given' if at[w['name']] != cost['default_width'] else 'assumed'} "
+        f"{at[w['name']]}: --scatter-width {w['name']}=N"
+        for w in cost["widths"]
+    ]
+    lines.append("  assumes: " + "; ".join(cost["assumptions"]) + " (docs/cost.md)")
+    return lines
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
+
+
+def _duration(minutes: float) -> str:
+    return f"{minutes:.3g} min" if minutes < 90 else f"{minutes / 60:.3g} h"
+
+
+def _usd(value: float) -> str:
+    """Dollars to 3 significant digits, never in exponent notation ($0.000109)."""
+    if value <= 0:
+        return "$0"
+    decimals = max(2, 2 - math.floor(math.log10(value)))
+    return f"${value:.{decimals}f}"
