@@ -43,6 +43,41 @@ def test_hard_link_falls_back_to_symlink_across_file_systems(
     assert dest.read_text() == "A"
 
 
+def test_contained_file_is_copied_when_it_cannot_be_hard_linked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A task that sees only its run folder (docker/podman, AWS) cannot follow a symlink out of
+    it: across file systems the input is copied into the call folder, and made read-only."""
+    src = tmp_path / "a.txt"
+    src.write_text("A")
+
+    def no_link(*_a: Any, **_k: Any) -> None:
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_link)
+    out = localize.localize_inputs(
+        env_of(f=str(src)), tmp_path / "call", tmp_path / "store", contained=True
+    )
+    dest = Path(out["f"].value)
+    assert dest == tmp_path / "call/inputs/0/a.txt"
+    assert not dest.is_symlink() and dest.read_text() == "A"
+    assert not os.stat(dest).st_mode & 0o222
+    assert os.stat(src).st_mode & 0o200  # the user's own file keeps its mode
+
+
+def test_contained_relocalization_replaces_an_earlier_symlink(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A call first prepared for the host (a symlink), then again for a container."""
+    src = tmp_path / "a.txt"
+    src.write_text("A")
+    dest = tmp_path / "call/inputs/0/a.txt"
+    dest.parent.mkdir(parents=True)
+    dest.symlink_to(src)
+    localize.localize_inputs(env_of(f=str(src)), tmp_path / "call", tmp_path / "s", contained=True)
+    assert not dest.is_symlink() and os.path.samefile(dest, src)  # a hard link now
+
+
 def test_copy_input_files_makes_an_independent_copy(tmp_path: Path) -> None:
     src = tmp_path / "a.txt"
     src.write_text("A")

@@ -132,8 +132,9 @@ def localize_inputs(
     contained: bool = False,
 ) -> WDL.Env.Bindings[WDL.Value.Base]:
     """Return ``inputs`` with every File/Directory value rewritten to its localized path.
-    ``contained``: the task sees only its run folder (AWS), so no input may be a symlink out of
-    it: directories are placed as trees of hard links (copies across file systems)."""
+    ``contained``: the task sees only its run folder (AWS; local docker/podman runs), so no
+    input may be a symlink out of it: directories are placed as trees of hard links, and files
+    as hard links (copies across file systems)."""
     inputs_dir = Path(call_dir) / "inputs"
     index: dict[tuple[str, bool], str] = {}
 
@@ -172,10 +173,17 @@ def _localize_one(
     if directory and contained and not copy:
         _link_tree(local, dest)
     else:
-        _place(local, dest, directory, copy)
-    if not directory and (copy or _store_owned(local, store_root)):
-        _read_only(dest)
+        _place(local, dest, directory, copy, contained)
+    if not directory and (_store_owned(local, store_root) or not _same_file(local, dest)):
+        _read_only(dest)  # an upstream output, a download or a copy (never the user's inode)
     return str(dest)
+
+
+def _same_file(a: str, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _store_owned(path: str, root: Path) -> bool:
@@ -217,9 +225,11 @@ def _hard_link_or_copy(src: str, dst: str) -> None:
         shutil.copy2(src, dst)
 
 
-def _place(local: str, dest: Path, directory: bool, copy: bool) -> None:
-    """Make ``dest`` refer to ``local`` (idempotent)."""
-    if _already_placed(local, dest, directory, copy):
+def _place(local: str, dest: Path, directory: bool, copy: bool, contained: bool = False) -> None:
+    """Make ``dest`` refer to ``local`` (idempotent). ``contained``: never a symlink, which
+    would point out of the run folder the task sees: a file that cannot be hard-linked (another
+    file system, EPERM) is copied instead."""
+    if _already_placed(local, dest, directory, copy, contained):
         return
     if copy:
         link_atomic(local, dest, "copy")
@@ -229,14 +239,16 @@ def _place(local: str, dest: Path, directory: bool, copy: bool) -> None:
             link_atomic(local, dest, "hard")
             return
         except OSError:
-            pass  # e.g. EXDEV (another file system) or EPERM: fall back to a symlink
-    link_atomic(local, dest, "sym")
+            pass  # e.g. EXDEV (another file system) or EPERM: fall back to a symlink or a copy
+    link_atomic(local, dest, "copy" if contained else "sym")
 
 
-def _already_placed(local: str, dest: Path, directory: bool, copy: bool) -> bool:
+def _already_placed(
+    local: str, dest: Path, directory: bool, copy: bool, contained: bool = False
+) -> bool:
     try:
         if os.path.islink(dest):
-            return not copy and os.readlink(dest) == local
+            return not copy and not contained and os.readlink(dest) == local
         if directory:
             return copy and dest.is_dir()
         st_dest, st_src = os.stat(dest), os.stat(local)

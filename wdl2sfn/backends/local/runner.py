@@ -74,7 +74,7 @@ class LocalBackend:
             log_dir=run_dir / "_batch_logs",
             faults=FaultPlan.from_env(),
             on_output=self.on_output,
-            mounts=[self.root],
+            mounts=[run_dir],  # docker/podman: the run folder only (docs/security.md)
             cpus=self.cpus,
             memory_mib=self.memory_mib,
             registry_dir=self.root / "_batch" / "job_definitions",
@@ -89,6 +89,7 @@ class LocalBackend:
                 store=RunStore(self.root),
                 job_definitions=batch,
                 copy_input_files=self.copy_input_files,
+                mount=container_mount(self.runtime),
             )
         )
         for digest, doc in (documents or {}).items():
@@ -113,6 +114,15 @@ class LocalBackend:
             batch.shutdown()
             runtime.forget(run_name)
         return LocalRun(run_dir, result)
+
+
+def container_mount(runtime: str) -> dict[str, Any]:
+    """What the run-time steps must know of a task container's view of the store. A docker or
+    podman container gets the run folder alone (not the store: other runs, the call cache, the
+    downloads), so its inputs are localized as on AWS ("contained": hard links, or copies, into
+    the call folder; never a symlink out of it) and its TMPDIR is the container's own /tmp.
+    Host jobs see the whole file system anyway: nothing to narrow."""
+    return {"contained": True} if runtime != "host" else {}
 
 
 def local_concurrency() -> int:
