@@ -113,7 +113,7 @@ class Walker:
                 stack.extend((n, False) for n in nexts if n not in best)
                 continue
             tails = [best[n] for n in nexts]
-            tail = max(tails, key=self._ranked) if tails else {}
+            tail = tails[0] if len(tails) == 1 else max(tails, key=self._ranked, default={})
             best[name] = add_terms(self.state(states[name], batch), tail)
         return best[graph["StartAt"]]
 
