@@ -114,11 +114,11 @@ def _kill_orphan(entry: dict[str, Any], grace: float) -> None:
     pid = int(entry["pid"])
     if is_alive(pid, entry.get("started")):
         log.warning("killing job process group %d left running by a killed executor", pid)
-        _signal_group(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and is_alive(pid, entry.get("started")):
             time.sleep(0.05)
-        _signal_group(pid, signal.SIGKILL)
+        signal_group(pid, signal.SIGKILL)
     if entry.get("container"):
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             subprocess.run(entry["container"], capture_output=True, timeout=15)
@@ -126,6 +126,7 @@ def _kill_orphan(entry: dict[str, Any], grace: float) -> None:
         shutil.rmtree(entry["scratch"], ignore_errors=True)
 
 
-def _signal_group(pgid: int, sig: int) -> None:
+def signal_group(pgid: int, sig: int) -> None:
+    """Signal a process group that may be gone already."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)

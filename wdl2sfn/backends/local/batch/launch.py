@@ -1,0 +1,298 @@
+"""Process launch and signals: an attempt's environment and command line (host, or a docker /
+podman container), its start, and its end.
+
+A container's exit kills everything left in it: each attempt runs in a process group of its own,
+and when its main process exits the rest of the group is killed too. A timeout, abort or
+termination sends SIGTERM, then SIGKILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from wdl2sfn.backends.local.orphans import JobLedger, signal_group
+
+from .api import REASON_START_FAILED, RUNNER_IMAGE
+from .records import AttemptResult, Job
+
+log = logging.getLogger(__name__)
+
+#: environment variables of the executor that task commands must not inherit
+STEP_SECRETS = frozenset({"WDL2SFN_CACHE_KEY"})
+_LOG_PREFIX = "[wdl2sfn local batch]"
+
+
+def note(log_path: Path, text: str) -> None:
+    """A line of the local Batch's own in the job's log (where the user reads why)."""
+    with open(log_path, "a") as f:
+        f.write(f"{_LOG_PREFIX} {text}\n")
+
+
+def inherited_environment(desc: Mapping[str, Any]) -> dict[str, str]:
+    """This process's environment for a job, as a host process inherits it -- minus the
+    secrets only the run-time steps may hold (the call cache's sealing key): a task's
+    command never sees them; a runner job (the steps themselves) does."""
+    if desc.get("container", {}).get("image") == RUNNER_IMAGE:
+        return dict(os.environ)
+    return {k: v for k, v in os.environ.items() if k not in STEP_SECRETS}
+
+
+def job_environment(
+    desc: Mapping[str, Any], attempt: int, env: Mapping[str, str], gpu_ids: Sequence[int], tee: bool
+) -> dict[str, str]:
+    """The job's own variables: its definition's, then those Batch sets for every attempt."""
+    job_env = dict(env)
+    job_env["AWS_BATCH_JOB_ID"] = desc["jobId"]
+    job_env["AWS_BATCH_JOB_ATTEMPT"] = str(attempt)
+    job_env["AWS_BATCH_JQ_NAME"] = desc["jobQueue"].rsplit("/", 1)[-1]
+    job_env["AWS_BATCH_CE_NAME"] = "wdl2sfn-local"
+    if not tee:
+        job_env["WDL2SFN_NO_TEE"] = "1"  # stderr.txt has it all; skip the tee process
+    if gpu_ids:
+        job_env["CUDA_VISIBLE_DEVICES"] = ",".join(str(i) for i in gpu_ids)
+    return job_env
+
+
+def exit_watcher(proc: subprocess.Popen[Any]) -> threading.Event:
+    """An event set when `proc` exits (not reaped: WNOWAIT), so waiting costs no polling delay."""
+    exited = threading.Event()
+
+    def watch() -> None:
+        with contextlib.suppress(ChildProcessError, OSError):
+            os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOWAIT)
+        exited.set()
+
+    threading.Thread(target=watch, daemon=True, name=f"exit-{proc.pid}").start()
+    return exited
+
+
+def has_exited(proc: subprocess.Popen[bytes]) -> bool:
+    """Has the process exited? Does not reap it, so its pid (= the process group id) cannot
+    be reused before we have killed the rest of the group."""
+    if hasattr(os, "waitid"):
+        try:
+            info = os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+        except ChildProcessError:
+            return True
+        return info is not None
+    return proc.poll() is not None  # pragma: no cover - platforms without waitid
+
+
+def _container_mounts(
+    container: Mapping[str, Any], shared: Iterable[str]
+) -> list[tuple[str, str, bool]]:
+    """(host path, container path, read-only): the shared paths, then the job's host volumes."""
+    mounts: list[tuple[str, str, bool]] = [(m, m, False) for m in shared]
+    volumes = {v.get("name"): v for v in container.get("volumes", [])}
+    for mp in container.get("mountPoints", []):
+        vol = volumes.get(mp.get("sourceVolume"), {})
+        src = (vol.get("host") or {}).get("sourcePath")
+        if src and mp.get("containerPath"):
+            mounts.append((src, mp["containerPath"], bool(mp.get("readOnly"))))
+    return mounts
+
+
+@dataclass
+class ProcessLauncher:
+    """Starts and stops attempts' processes.
+
+    runtime: "host", or "docker"/"podman" at runtime_exe. mounts: host paths bind-mounted at the
+    same path into containers. host_wrapper: on the host, wraps each attempt's command (the AWS
+    rehearsal's sandbox); an exception it raises fails the attempt as a container that cannot
+    start. on_output: (job name, line) for each stderr line. ledger: where running attempts
+    are written down, so a later run can kill what a killed executor left."""
+
+    runtime: str
+    runtime_exe: str | None
+    mounts: tuple[str, ...]
+    host_wrapper: Callable[[dict[str, Any], list[str]], list[str]] | None
+    on_output: Callable[[str, str], None] | None
+    ledger: JobLedger | None
+    kill_grace_seconds: float
+    container_user: str | None = None  # uid:gid for containers (run --as-me)
+
+    def argv(
+        self,
+        job: Job,
+        attempt: int,
+        command: list[str],
+        job_env: Mapping[str, str],
+        gpu_ids: Sequence[int],
+        log_path: Path,
+    ) -> list[str] | AttemptResult:
+        """The attempt's command line, or the attempt's end if its container cannot start."""
+        if self.runtime == "host":
+            return self._host_argv(job, command, log_path)
+        # inside the container `--gpus` renumbers the devices it exposes from 0: the host's
+        # indexes in CUDA_VISIBLE_DEVICES would be wrong there
+        container_env = [k for k in job_env if k != "CUDA_VISIBLE_DEVICES"]
+        job.container_name = f"wdl2sfn-{job.desc['jobId']}-{attempt}"
+        return self.container_argv(job.desc, attempt, command, container_env, gpu_ids)
+
+    def _host_argv(self, job: Job, command: list[str], log_path: Path) -> list[str] | AttemptResult:
+        """The host command line, through the host wrapper if any; a wrapper error is an
+        attempt whose container could not start."""
+        try:
+            return (
+                self.host_wrapper(job.desc, list(command)) if self.host_wrapper else list(command)
+            )
+        except Exception as e:
+            note(log_path, f"CannotStartContainerError: {e}")
+            return AttemptResult.not_started(REASON_START_FAILED, str(e)[:255])
+
+    def container_argv(
+        self,
+        job: Mapping[str, Any],
+        attempt: int,
+        command: Sequence[str],
+        env_names: Iterable[str],
+        gpu_ids: Sequence[int],
+    ) -> list[str]:
+        """The `docker run` / `podman run` command line for one attempt (runtime != host).
+        Environment values are passed by name only (-e NAME) and read from the client's
+        environment, so they never appear on a command line."""
+        assert self.runtime_exe
+        container = job["container"]
+        argv = [self.runtime_exe, "run", "--rm", "--name", f"wdl2sfn-{job['jobId']}-{attempt}"]
+        for req in container.get("resourceRequirements", []):
+            if req["type"] == "VCPU":
+                argv += ["--cpus", req["value"]]
+            elif req["type"] == "MEMORY" and int(req["value"]) > 0:
+                argv += ["--memory", f"{int(req['value'])}m"]
+        if gpu_ids:
+            if self.runtime == "docker":
+                argv += ["--gpus", "device=" + ",".join(str(i) for i in gpu_ids)]
+            else:
+                for i in gpu_ids:
+                    argv += ["--device", f"nvidia.com/gpu={i}"]
+        for name in env_names:
+            argv += ["-e", name]
+        if self.container_user:  # --as-me
+            argv += ["--user", self.container_user]
+        for src, dst, ro in _container_mounts(container, self.mounts):
+            argv += ["-v", f"{src}:{dst}" + (":ro" if ro else "")]
+        argv.append(container["image"])
+        argv += list(command)
+        return argv
+
+    def start(
+        self, job: Job, attempt: int, argv: list[str], env: dict[str, str], log_file: IO[bytes]
+    ) -> subprocess.Popen[bytes]:
+        """Start the attempt in a process group of its own and write it in the ledger;
+        raises OSError if it cannot start."""
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.PIPE if self.on_output else subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        job.proc = proc
+        if self.ledger is not None:
+            self.ledger.record(
+                f"{job.desc['jobId']}-{attempt}",
+                proc.pid,
+                scratch=job.scratch,
+                container=self._kill_argv(job),
+            )
+        return proc
+
+    def forget(self, job: Job, attempt: int) -> None:
+        """The attempt's process is gone: out of the ledger."""
+        if job.proc is not None and self.ledger is not None:
+            self.ledger.forget(f"{job.desc['jobId']}-{attempt}")
+        job.proc = None
+
+    def pump(self, name: str, proc: subprocess.Popen[bytes], log_file: IO[bytes]) -> Any:
+        """With on_output, a thread copying the attempt's stderr to its log and to on_output;
+        else None (stderr goes straight to the log)."""
+        if not self.on_output or proc.stderr is None:
+            return None
+        reader = threading.Thread(
+            target=self._pump_stderr,
+            args=(name, proc.stderr, log_file),
+            daemon=True,
+            name=f"stderr-{name}",
+        )
+        reader.start()
+        return reader
+
+    def _pump_stderr(self, name: str, stream: Any, log_file: Any) -> None:
+        assert self.on_output is not None
+        for raw in iter(stream.readline, b""):
+            try:
+                log_file.write(raw)
+                log_file.flush()
+            except ValueError:  # closed
+                pass
+            try:
+                self.on_output(name, raw.decode("utf-8", "replace").rstrip("\r\n"))
+            except Exception:  # a display callback must never kill the job
+                log.exception("on_output callback failed")
+        stream.close()
+
+    def _kill_argv(self, job: Job) -> list[str]:
+        """The command that kills this attempt's container ([] on the host)."""
+        if self.runtime == "host" or not job.container_name or not self.runtime_exe:
+            return []
+        return [self.runtime_exe, "kill", job.container_name]
+
+    def signal_group(self, job: Job, sig: int, *, container: bool = False) -> None:
+        """Signal the attempt's process group (and with `container`, kill its container)."""
+        proc = job.proc
+        if proc is None:
+            return
+        signal_group(proc.pid, sig)
+        kill = self._kill_argv(job) if container else []
+        if kill:
+            with contextlib.suppress(OSError, subprocess.SubprocessError):
+                subprocess.run(kill, capture_output=True, timeout=15)
+
+    def kill(self, job: Job, proc: subprocess.Popen[bytes], *, graceful: bool) -> None:
+        """SIGTERM the job's process group, SIGKILL it after the grace period."""
+        if graceful:
+            self.signal_group(job, signal.SIGTERM)
+            deadline = time.monotonic() + self.kill_grace_seconds
+            while time.monotonic() < deadline and not has_exited(proc):
+                time.sleep(0.02)
+        self.signal_group(job, signal.SIGKILL, container=True)
+
+
+class ScratchDirs:
+    """On the host, each attempt gets a TMPDIR of its own, as a container has its own /tmp;
+    it is removed on every exit path (the attempt's end, shutdown, the next run's sweep)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._dirs: set[str] = set()
+
+    def make(self, job: Job) -> str:
+        scratch = tempfile.mkdtemp(prefix=f"wdl2sfn-job-{job.desc['jobId'][:8]}-")
+        with self._lock:
+            self._dirs.add(scratch)
+        return scratch
+
+    def drop(self, scratch: str) -> None:
+        shutil.rmtree(scratch, ignore_errors=True)
+        with self._lock:
+            self._dirs.discard(scratch)
+
+    def drop_all(self) -> None:
+        """Those an attempt thread did not get to clean up (shutdown)."""
+        with self._lock:
+            left = list(self._dirs)
+        for scratch in left:
+            self.drop(scratch)
