@@ -1,0 +1,81 @@
+"""A call's failures as the user sees them: the task, its exit status, the stderr tail, its files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Any
+
+from ..atomic import write_json_atomic
+from ..errors import WdlError, WdlTaskFailed, from_miniwdl
+from .context import TaskContext
+
+STDERR_TAIL_LINES = 20
+
+
+def read_rc(call_dir: Path) -> int | None:
+    try:
+        return int((call_dir / "rc").read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - 65536))
+            data = f.read().decode("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(data.splitlines()[-lines:])
+
+
+def task_failed(
+    ctx: TaskContext,
+    call_dir: Path,
+    rc: int | None,
+    reason: str | None,
+    **more: Any,
+) -> WdlTaskFailed:
+    stdout, stderr, command = (call_dir / n for n in ("stdout.txt", "stderr.txt", "command"))
+    tail = _tail(stderr)
+    head = f"task {ctx.call_name} failed"
+    if rc is not None:
+        head += f" with exit status {rc}"
+    if reason:
+        head += f": {reason}"
+    lines = [head]
+    if tail:
+        lines += [f"stderr (last {STDERR_TAIL_LINES} lines):", tail]
+    lines += [f"stdout: {stdout}", f"stderr: {stderr}", f"command: {command}"]
+    return WdlTaskFailed(
+        "\n".join(lines),
+        call=ctx.call_name,
+        exit_code=rc,
+        reason=reason,
+        stderr_tail=tail,
+        stdout_file=str(stdout),
+        stderr_file=str(stderr),
+        command_file=str(command),
+        dir=str(call_dir),
+        **more,
+    )
+
+
+def write_error(call_dir: Path, exn: WdlError) -> None:
+    with contextlib.suppress(OSError):
+        write_json_atomic(call_dir / "error.json", exn.error_json())
+
+
+def translate(exn: BaseException, call: str, what: str) -> WdlError:
+    """A miniwdl evaluation error (possibly wrapping one of ours) as a Wdl* error."""
+    inner: BaseException | None = exn
+    while inner is not None:
+        if isinstance(inner, WdlError):
+            return type(inner)(f"call {call}: {what}: {inner}", **{**inner.info, "call": call})
+        inner = inner.__cause__
+    err = from_miniwdl(exn, call)
+    return type(err)(f"call {call}: {what}: {exn}", **err.info)

@@ -1,0 +1,104 @@
+"""The Batch job a prepared call submits, and the bash script it runs."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .. import batch_params as bp
+from .context import TaskContext
+
+
+def build_job(ctx: TaskContext, call_dir: Path, runtime: dict[str, Any]) -> dict[str, Any]:
+    definition = bp.ensure_job_definition(ctx.job_definitions, runtime["docker"], ctx.mount)
+    environment = [{"Name": "TMPDIR", "Value": _scratch_base(ctx)}]
+    if ctx.mount.get("scratch"):  # the instance's scratch volume, shared by its jobs
+        environment.append({"Name": "WDL2SFN_SHARED_SCRATCH", "Value": "1"})
+    environment += [{"Name": k, "Value": v} for k, v in sorted(runtime["env"].items())]
+    return {
+        "name": ctx.job_name,
+        "queue": runtime["queue_arn"],
+        "definition": definition,
+        "command": [
+            "bash",
+            "-c",
+            wrapper_script(call_dir, runtime["returnCodes"], ctx.job_name),
+        ],
+        "resources": bp.resource_requirements(
+            runtime["cpu"], runtime["memory_mib"], runtime["gpus"]
+        ),
+        "environment": environment,
+        "retry": bp.retry_strategy(
+            runtime["queue"],
+            preemptible=runtime["preemptible"],
+            max_retries=runtime["maxRetries"],
+        ),
+        "timeout": {"AttemptDurationSeconds": runtime["timeout_s"]},
+    }
+
+
+def _scratch_base(ctx: TaskContext) -> str:
+    """Base of the job's TMPDIR: on AWS the instance's scratch volume when the stack has one (else
+    the container's /tmp); locally the system temp directory, unless that lies inside the store
+    (then /tmp)."""
+    if ctx.mount:
+        return str(ctx.mount.get("scratch") or "/tmp")
+    base = os.path.realpath(tempfile.gettempdir())
+    root = os.path.realpath(ctx.store_root)
+    if base == root or base.startswith(root + os.sep):
+        return "/tmp"
+    return base
+
+
+def wrapper_script(call_dir: Path, return_codes: str | int | list[int], job_name: str) -> str:
+    """The job's ``bash -c`` script.
+
+    Runs ``bash ../command`` in a fresh ``<call_dir>/work`` with stdout to ``stdout.txt`` and
+    stderr to ``stderr.txt`` (appended across attempts) -- and also to the job's own log
+    (CloudWatch) when running under AWS Batch, unless WDL2SFN_NO_TEE says no one reads that log. It records the
+    command's real exit status in ``<call_dir>/rc`` and exits 0 when ``returnCodes`` allows the
+    status, else with the status (1 when a disallowed status is 0), so Batch retries only real
+    failures. TMPDIR is the container's own scratch; when WDL2SFN_SHARED_SCRATCH says several
+    jobs share it (a host volume), the job gets a subdirectory of its own.
+
+    Every process costs milliseconds on a busy host, so the script spawns few: bash, mkdir, the
+    command (plus tee, mkdir and rm only where needed: prepare leaves an empty work/ behind, so a
+    first attempt needs neither). Needs bash, mkdir and rm.
+    """
+    d = shlex.quote(str(call_dir))
+    if return_codes == "*":
+        allowed = "exit 0"
+    else:
+        codes = return_codes if isinstance(return_codes, list) else [return_codes]
+        pattern = "|".join(str(int(c)) for c in codes) if codes else "__none__"
+        allowed = f'case "$rc" in {pattern}) exit 0 ;; esac\n[ "$rc" -eq 0 ] && exit 1\nexit "$rc"'
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", job_name)
+    return f"""set +e
+cd {d} || exit 97
+shopt -s nullglob dotglob
+left=(work/*)
+if [ ! -d work ] || [ -e rc ] || [ ${{#left[@]}} -gt 0 ]; then
+  rm -rf rc work 2>/dev/null
+  mkdir -p work
+fi
+shopt -u nullglob dotglob
+t=
+if [ -n "${{WDL2SFN_SHARED_SCRATCH:-}}" ]; then
+  t="${{TMPDIR:-/tmp}}/wdl2sfn.{safe}.$$"
+  mkdir -p "$t" 2>/dev/null && export TMPDIR="$t"
+fi
+cd work || exit 97
+if [ -n "${{AWS_BATCH_JOB_ID:-}}" ] && [ -z "${{WDL2SFN_NO_TEE:-}}" ]; then
+  {{ bash ../command 2>&1 >&3 3>&- | tee -a ../stderr.txt >&2 3>&-; rc=${{PIPESTATUS[0]}}; }} 3> ../stdout.txt
+else
+  bash ../command > ../stdout.txt 2>> ../stderr.txt
+  rc=$?
+fi
+printf '%s\\n' "$rc" > ../rc
+if [ -n "$t" ]; then cd .. && rm -rf "$t" 2>/dev/null; fi
+{allowed}
+"""
