@@ -98,7 +98,7 @@ def _decode(data: bytes, shown: str) -> str:
 
 
 # ---------------------------------------------------------------- task-level run-time helpers
-# (task_runner/task.py, task_runner/cache.py: append below)
+# (task_runner/task/, task_runner/cache.py: append below)
 
 
 def parse_byte_size(text: str) -> int:
