@@ -166,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     _backend_options(lg)
     lg.set_defaults(func=cmd_logs)
     _outputs_parser(sub)
+    _files_parser(sub)
     _resume_parser(sub)
     _cost_parser(sub)
     dp = sub.add_parser("deploy", help="(aws) create or update the workflow's state machine")
@@ -224,6 +225,20 @@ def _outputs_parser(sub: Any) -> None:
     op.add_argument("--get", metavar="DEST", help="(aws) download the run's outputs and logs here")
     _backend_options(op)
     op.set_defaults(func=cmd_outputs)
+
+
+def _files_parser(sub: Any) -> None:
+    """`files RUN [PATH] [-r] [--get DEST]`: a run folder, listed or fetched (aws: by a job)."""
+    fp = sub.add_parser(
+        "files", help="list or fetch files of a run folder (aws: on EFS/FSx, via a runner job)"
+    )
+    fp.add_argument("run")
+    fp.add_argument("path", nargs="?", default="", help="inside the run folder (default: all)")
+    fp.add_argument("-r", "--recursive", action="store_true", help="list whole subfolders")
+    fp.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
+    fp.add_argument("--get", metavar="DEST", help="copy the file or folder to DEST/<run>/...")
+    _backend_options(fp)
+    fp.set_defaults(func=cmd_files)
 
 
 def _rehearse_parser(sub: Any) -> None:
@@ -716,6 +731,25 @@ def cmd_outputs(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.run}: no outputs (`wdl2sfn status {args.run}` says why)")
     outputs = json.loads((run_dir / "outputs.json").read_text())
     print(json.dumps({"dir": str(run_dir), "outputs": outputs}, indent=2))
+    return 0
+
+
+def cmd_files(args: argparse.Namespace) -> int:
+    if args.backend == "aws":
+        return _on_aws(args)
+    from .task_runner import files
+    from .task_runner.store import RunStore
+
+    run_dir = _run_dir(args)
+    try:
+        _, target = files.target_path(RunStore(run_dir.parent), run_dir.name, args.path)
+        answer = files.listing(run_dir, target, args.recursive)
+        if args.get:
+            dest = Path(args.get).resolve() / run_dir.name
+            answer["downloaded"] = files.copy_files(run_dir, target, dest)
+    except files.FilesError as exn:
+        raise UsageError(str(exn)) from None
+    print(json.dumps({"run": run_dir.name, "path": args.path or ".", **answer}, indent=2))
     return 0
 
 

@@ -77,6 +77,33 @@ def test_outputs_get_downloads_the_run_and_points_at_the_files(
     assert (tmp_path / run["name"] / "outputs.json").is_file()
 
 
+def test_files_lists_the_run_folder_on_the_file_system_through_a_runner_job(
+    served: Served, run: Any
+) -> None:
+    listed = ok(served.cli("files", run["name"], "calls", "-r", "--backend", "aws"))
+    paths = {e["path"] for e in listed["entries"] if e["type"] == "file"}
+    assert {p for p in paths if p.endswith("/stderr.txt")}, paths
+    assert listed["truncated"] is False
+    jobs = served.client("batch").list_jobs(jobQueue=served.outputs()["RunnerQueueArn"],
+                                           jobStatus="SUCCEEDED")["jobSummaryList"]  # fmt: skip
+    assert any(j["jobName"] == "wdl2sfn-files" for j in jobs)
+
+
+def test_files_get_fetches_a_call_folder_from_the_file_system(
+    served: Served, run: Any, tmp_path: Path
+) -> None:
+    got = ok(served.cli("files", run["name"], "calls", "--get", str(tmp_path), "--backend", "aws"))
+    stdouts = sorted(Path(p).read_text() for p in got["downloaded"] if p.endswith("stdout.txt"))
+    assert stdouts == ["alpha!\n", "beta!\n"]
+    assert all(p.startswith(str(tmp_path / run["name"] / "calls")) for p in got["downloaded"])
+
+
+def test_files_refuses_a_path_out_of_the_run_folder(served: Served, run: Any) -> None:
+    done = served.cli("files", run["name"], "../_CACHE", "--backend", "aws")
+    assert done.returncode == 2
+    assert "outside run" in done.stderr
+
+
 def test_an_unknown_run_is_a_usage_error(served: Served) -> None:
     done = served.cli("status", "20200101_000000_nothing", "--backend", "aws")
     assert done.returncode == 2

@@ -201,6 +201,12 @@ class Runtime:
 
         return upload_run(self.settings, event["run"])
 
+    def files(self, event: dict[str, Any]) -> dict[str, Any]:
+        """`wdl2sfn files RUN --backend aws`: a run folder's listing (and copies) via the bucket."""
+        from .files import files_step
+
+        return files_step(self.settings, event)
+
     # ------------------------------------------------------------------ helpers
     def _scatter(self, ev: WorkflowEval, info: NodeInfo, shard: tuple[int, ...]) -> dict[str, Any]:
         store = self.settings.store
@@ -293,7 +299,7 @@ class Runtime:
             self._evals.pop(run, None)
 
 
-STEPS = ("init", "prepare", "collect", "eval", "finalize", "upload")
+STEPS = ("init", "prepare", "collect", "eval", "finalize", "upload", "files")
 
 
 def _job_name(workflow: str, call: str) -> str:

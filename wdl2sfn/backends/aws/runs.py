@@ -334,6 +334,10 @@ def command(args: Any) -> int:
             return print_logs(run)
         if args.command == "cost":
             answer = cost(run)
+        elif args.command == "files":
+            from .files import browse
+
+            answer = browse(run, args.stack, args.path, args.recursive, args.get)
         elif args.command == "outputs":
             prefix = outputs_prefix(run, stack_outputs(aws, args.stack))
             answer = outputs(run, prefix, getattr(args, "get", None))

@@ -177,6 +177,10 @@ class RehearsalEngine:
         record.stop_date = datetime.now(UTC)
         record.status = result.status
 
+    def on_api_job(self, moto_id: str, request: dict[str, Any]) -> None:
+        """A job the Batch API accepted from a caller other than a state machine."""
+        self.batch.run_api_job(moto_id, request)
+
     def redrive(self, record: Any) -> None:
         """RedriveExecution, as the rehearsal does it: a new local run of the same input (and
         run name: the same run folder, whose finished calls the call cache answers), recorded

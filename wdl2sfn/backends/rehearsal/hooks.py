@@ -49,10 +49,13 @@ class Engine(Protocol):
 
     def redrive(self, record: Any) -> None: ...
 
+    def on_api_job(self, moto_id: str, request: dict[str, Any]) -> None: ...
+
 
 def install(engine: Engine) -> None:
     """Patch moto for ``engine`` (idempotent; the last installed engine is the active one)."""
     global _ACTIVE
+    from moto.batch_simple.models import BatchSimpleBackend
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.events.models import Rule
     from moto.stepfunctions.models import Execution, StateMachine, StepFunctionBackend
@@ -68,6 +71,8 @@ def install(engine: Engine) -> None:
     _ORIGINALS["stop"] = Execution.stop
     _ORIGINALS["success"] = StepFunctionBackend.send_task_success
     _ORIGINALS["failure"] = StepFunctionBackend.send_task_failure
+    _ORIGINALS["submit_job"] = BatchSimpleBackend.submit_job
+    BatchSimpleBackend.submit_job = _submit_job  # type: ignore[method-assign]
     StepFunctionBackend.send_task_success = _send_task_success  # type: ignore[method-assign]
     StepFunctionBackend.send_task_failure = _send_task_failure  # type: ignore[method-assign]
     Execution.get_execution_history = _history  # type: ignore[method-assign]
@@ -79,6 +84,7 @@ def install(engine: Engine) -> None:
 
 def uninstall() -> None:
     global _ACTIVE
+    from moto.batch_simple.models import BatchSimpleBackend
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.events.models import Rule
     from moto.stepfunctions.models import Execution, StateMachine, StepFunctionBackend
@@ -87,6 +93,7 @@ def uninstall() -> None:
     if not _ORIGINALS:
         return
     _uninstall_children()
+    BatchSimpleBackend.submit_job = _ORIGINALS.pop("submit_job")  # type: ignore[method-assign]
     Execution.get_execution_history = _ORIGINALS.pop("history")  # type: ignore[method-assign]
     StepFunctionBackend.send_task_success = _ORIGINALS.pop("success")  # type: ignore[method-assign]
     StepFunctionBackend.send_task_failure = _ORIGINALS.pop("failure")  # type: ignore[method-assign]
@@ -260,6 +267,20 @@ def _send_to_targets(self: Any, event: dict[str, Any], transform_input: bool = T
         except Exception as exn:  # EventBridge delivers asynchronously: the caller never sees it
             log.warning("rule %s: target failed: %s", self.name, exn)
     _ORIGINALS["rule"](self, event, transform_input)
+
+
+def _submit_job(self: Any, job_name: str, job_def_id: str, job_queue: str, *args: Any,
+                **kwargs: Any) -> Any:  # fmt: skip
+    """A job submitted through the Batch API runs, as on AWS (moto alone would only mark it
+    SUCCEEDED); Step Functions' own submissions are run by the engine."""
+    answer = _ORIGINALS["submit_job"](self, job_name, job_def_id, job_queue, *args, **kwargs)
+    if _ACTIVE is not None:
+        request = {"jobName": job_name, "jobDefinition": job_def_id, "jobQueue": job_queue}
+        for key, arg in (("containerOverrides", "container_overrides"), ("timeout", "timeout")):
+            if kwargs.get(arg):
+                request[key] = kwargs[arg]
+        _ACTIVE.on_api_job(str(answer[1]), request)  # (name, job id, job ARN)
+    return answer
 
 
 def _history(self: Any, roleArn: str) -> list[dict[str, Any]]:

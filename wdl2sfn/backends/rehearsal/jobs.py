@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..local.batch import LocalBatch, task_failure, to_camel_case
+from ..local.batch import LocalBatch, task_failure, to_camel_case, to_pascal_case
 from .iam import Principals, evaluate
 from .joblogs import JobMirror
 from .provision import Provisioned
@@ -29,6 +30,7 @@ EFS_MOUNT_DENIED = (
     "CannotStartContainerError: ResourceInitializationError: failed to invoke EFS utils "
     "commands to set up EFS volumes: stderr: mount.nfs4: access denied by server while mounting"
 )
+log = logging.getLogger(__name__)
 KEEP = [
     "AWS_BATCH_JOB_ID", "AWS_BATCH_JOB_ATTEMPT", "AWS_BATCH_JQ_NAME", "AWS_BATCH_CE_NAME",
     "MANAGED_BY_AWS", "WDL2SFN_NO_TEE", "CUDA_VISIBLE_DEVICES", "TMPDIR",
@@ -61,6 +63,7 @@ class BatchService:
         self._counter = itertools.count()
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}  # job name -> what the launcher needs
+        self._engine_submitting: dict[str, int] = {}  # job name -> SubmitJobs in flight
         queue_names = [arn.rsplit("/", 1)[-1] for arn in provisioned.queues]
         self.local = LocalBatch(
             log_dir=folder / "batch-logs",
@@ -86,20 +89,45 @@ class BatchService:
             on_submitted({"JobArn": submitted.get("jobArn"), "JobId": submitted.get("jobId"),
                           "JobName": submitted.get("jobName")})  # fmt: skip
         definition = self._definition(submitted["jobDefinition"])
-        name = self._local_definition(definition)
-        local_request = {**params, "JobDefinition": name,
-                         "JobQueue": str(request["jobQueue"]).rsplit("/", 1)[-1]}  # fmt: skip
-        with self._lock:
-            self._jobs[request["jobName"]] = Job(definition, self._queue_arn(request["jobQueue"]))
         resolver = self.provisioned.resolver  # moto's record and CloudWatch Logs follow the job
         mirror = JobMirror(resolver.account, resolver.region, str(submitted.get("jobId")),
                            self.local)  # fmt: skip
+        return self._run_mirrored(params, definition, mirror, abort)
+
+    def _run_mirrored(
+        self, params: dict[str, Any], definition: dict[str, Any], mirror: JobMirror,
+        abort: threading.Event,
+    ) -> Any:  # fmt: skip
+        """Run a job moto accepted on the local Batch, its moto record following it."""
+        queue = str(params["JobQueue"])
+        local_request = {**params, "JobDefinition": self._local_definition(definition),
+                         "JobQueue": queue.rsplit("/", 1)[-1]}  # fmt: skip
+        with self._lock:
+            self._jobs[params["JobName"]] = Job(definition, self._queue_arn(queue))
         try:
             return mirror.result(self.local.submit_job_sync(local_request, abort, mirror.started))
         except Exception as exn:
             raise mirror.failure(exn) from exn
         finally:
             mirror.stop()
+
+    def run_api_job(self, moto_id: str, request: dict[str, Any]) -> None:
+        """A job submitted through the Batch API itself (``wdl2sfn files`` submits the runner
+        job so): run it as AWS would, in the background; DescribeJobs follows it."""
+        with self._lock:
+            if self._engine_submitting.get(str(request["jobName"])):
+                return  # submit_sync runs it
+        resolver = self.provisioned.resolver
+        mirror = JobMirror(resolver.account, resolver.region, moto_id, self.local)
+
+        def run() -> None:
+            try:
+                definition = self._definition(str(request["jobDefinition"]))
+                self._run_mirrored(to_pascal_case(request), definition, mirror, threading.Event())
+            except Exception as exn:  # the job's record says how it ended
+                log.info("job %s (%s): %s", request["jobName"], moto_id, exn)
+
+        threading.Thread(target=run, daemon=True, name=f"api-job-{moto_id}").start()
 
     def _submit(self, role_arn: str, request: dict[str, Any]) -> dict[str, Any]:
         from botocore.config import Config
@@ -114,6 +142,9 @@ class BatchService:
             aws_secret_access_key=creds.secret_access_key,
             aws_session_token=creds.session_token,
         )
+        name = str(request["jobName"])
+        with self._lock:
+            self._engine_submitting[name] = self._engine_submitting.get(name, 0) + 1
         try:
             job = client.submit_job(**request)
         except ClientError as exn:
@@ -125,6 +156,9 @@ class BatchService:
                 f"{exn.response.get('ResponseMetadata', {}).get('HTTPStatusCode', 400)}; "
                 f"Error Code: {code})",
             ) from exn
+        finally:
+            with self._lock:
+                self._engine_submitting[name] -= 1
         # the job definition as submitted (moto's DescribeJobs can fail under concurrent
         # submissions, and Step Functions needs nothing more than SubmitJob's answer here)
         return {**job, "jobDefinition": request["jobDefinition"]}
