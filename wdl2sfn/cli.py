@@ -174,6 +174,11 @@ def build_parser() -> argparse.ArgumentParser:
     dp.add_argument("--stack", default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"))
     dp.add_argument("--region", default=None)
     dp.add_argument("--role-arn", default=None, help="role for a new state machine")
+    dp.add_argument(
+        "--rollback",
+        action="store_true",
+        help="point the alias 'live' back at the previous version (nothing is deployed)",
+    )
     dp.set_defaults(func=cmd_deploy)
     _rehearse_parser(sub)
     sp = sub.add_parser("stop", help="(aws) stop a run and terminate its Batch jobs")

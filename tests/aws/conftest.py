@@ -105,6 +105,9 @@ class Moto:
 
 @pytest.fixture(scope="module")
 def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
+    from wdl2sfn.backends.rehearsal import versions
+
+    versions.install()  # moto lacks PublishStateMachineVersion and runs on an alias (deploy needs)
     server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -136,6 +139,7 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
     finally:
         m.reset()
         server.stop()
+        versions.uninstall()
 
 
 @pytest.fixture

@@ -164,6 +164,8 @@ class Deployed:
     digest: str
     bundle: str
     children: dict[str, Deployed] = field(default_factory=dict)
+    version_arn: str | None = None  # the version the alias ``live`` points at (versions.py)
+    alias_arn: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -173,6 +175,8 @@ class Deployed:
             "digest": self.digest,
             "bundle": self.bundle,
         }
+        if self.version_arn:
+            out.update(version_arn=self.version_arn, alias_arn=self.alias_arn)
         if self.children:
             out["children"] = {k: v.as_json() for k, v in self.children.items()}
         return out
@@ -233,6 +237,7 @@ def deploy(
     outputs: dict[str, str] | None = None,
     role_arn: str | None = None,
     note: Any = None,
+    move_live: bool = True,
 ) -> Deployed:
     """Create or update ``<stack>-<workflow>`` (children first); unchanged machines are kept."""
     outputs = outputs if outputs is not None else stack_outputs(aws, stack)
@@ -245,7 +250,12 @@ def deploy(
         )
     bundle = upload_bundle(aws, bucket, compiled)
     roles = Roles(role_arn or outputs.get(ROLE_OUTPUT), explicit=role_arn is not None)
-    return _deploy_machine(aws, stack, compiled, outputs, roles, bundle, note)
+    deployed = _deploy_machine(aws, stack, compiled, outputs, roles, bundle, note)
+    from .versions import publish_live
+
+    deployed.version_arn, deployed.alias_arn = publish_live(aws, deployed.arn, deployed.digest,
+                                                           note, move_live)  # fmt: skip
+    return deployed
 
 
 @dataclass(frozen=True)
@@ -325,9 +335,11 @@ def _parsed(text: Any) -> Any:
 
 
 def deploy_command(args: Any, compiled: Any) -> int:
-    """``wdl2sfn deploy WF.wdl --stack NAME [--region R] [--role-arn ARN]``."""
+    """``wdl2sfn deploy WF.wdl --stack NAME [--region R] [--role-arn ARN] [--rollback]``."""
     try:
         aws = Aws(getattr(args, "region", None))
+        if getattr(args, "rollback", False):
+            return _rollback(aws, args.stack, compiled)
         deployed = deploy(
             aws,
             args.stack,
@@ -338,6 +350,19 @@ def deploy_command(args: Any, compiled: Any) -> int:
     except AwsBackendError as exn:
         return _fail(exn)
     print(json.dumps(deployed.as_json(), indent=2))
+    return 0
+
+
+def _rollback(aws: Aws, stack: str, compiled: Any) -> int:
+    """``deploy --rollback``: ``live`` back one version (nothing is compiled or uploaded)."""
+    from .versions import rollback
+
+    name = machine_name(stack, compiled.name)
+    arn = find_state_machine(aws, name)
+    if arn is None:
+        raise AwsBackendError(f"state machine {name} does not exist: nothing to roll back",
+                              error="NothingToRollBack", exit_code=EXIT_USAGE)  # fmt: skip
+    print(json.dumps({"state_machine": name, **rollback(aws, arn, _note)}, indent=2))
     return 0
 
 
@@ -437,11 +462,13 @@ class Started:
     outputs: dict[str, str]
     url: str
     scatters_of: dict[str, list[str]] = field(default_factory=dict)
+    version_arn: str | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
             "execution_arn": self.arn,
             "state_machine_arn": self.machine_arn,
+            "state_machine_version_arn": self.version_arn,
             "run": self.request["run"],
             "console_url": self.url,
         }
@@ -452,7 +479,7 @@ def start_run(args: Any, compiled: Any, inputs: dict[str, Any], doc: Any = None)
     run_request(args, inputs, "check")  # usage errors before anything is deployed
     aws = Aws(getattr(args, "region", None))
     outputs = stack_outputs(aws, args.stack)
-    deployed = deploy(aws, args.stack, compiled, outputs=outputs, note=_note)
+    deployed = deploy(aws, args.stack, compiled, outputs=outputs, note=_note, move_live=False)
     if doc is not None and outputs.get("RunBucket"):
         inputs = ship_inputs(aws, outputs["RunBucket"], doc, inputs)
     else:
@@ -463,7 +490,7 @@ def start_run(args: Any, compiled: Any, inputs: dict[str, Any], doc: Any = None)
     started = _aws_call(
         f"StartExecution {deployed.name}",
         sfn.start_execution,
-        stateMachineArn=deployed.arn,
+        stateMachineArn=deployed.version_arn or deployed.arn,  # executions name their version
         name=name,
         input=json.dumps(request),
     )
@@ -473,7 +500,7 @@ def start_run(args: Any, compiled: Any, inputs: dict[str, Any], doc: Any = None)
 
     machines = [compiled.definition, *(m.definition for m in compiled.all_machines().values())]
     return Started(aws, arn, deployed.arn, request, outputs, console_url(aws.region, arn),
-                   scatters_of_calls(machines))  # fmt: skip
+                   scatters_of_calls(machines), deployed.version_arn)  # fmt: skip
 
 
 def wait_for(started: Started, args: Any) -> dict[str, Any]:

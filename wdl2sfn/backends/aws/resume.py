@@ -75,7 +75,8 @@ def redrive(run: Run) -> str | None:
 
 
 def start_again(run: Run) -> tuple[str, dict[str, Any]]:
-    """A new execution of the same machine and inputs, call cache on, under a new run name."""
+    """A new execution of the same machine version and inputs, call cache on, under a new run
+    name."""
     request = run.request
     machine = str(run.description["stateMachineArn"])
     workflow = machine.rsplit(":", 1)[-1].split("-", 1)[-1]
@@ -83,7 +84,8 @@ def start_again(run: Run) -> tuple[str, dict[str, Any]]:
     if isinstance(request.get("run"), dict):
         request["run"] = dict(request["run"], name=name, no_cache=False)
     sfn = run.aws.client("stepfunctions")
-    started = _aws_call("StartExecution", sfn.start_execution, stateMachineArn=machine,
+    target = str(run.description.get("stateMachineVersionArn") or machine)
+    started = _aws_call("StartExecution", sfn.start_execution, stateMachineArn=target,
                         name=name, input=json.dumps(request))  # fmt: skip
     return str(started["executionArn"]), request
 

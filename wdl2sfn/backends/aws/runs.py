@@ -165,8 +165,10 @@ def status(run: Run) -> dict[str, Any]:
         "state_machine_arn": run.description.get("stateMachineArn"),
         "executions": len(run.executions),
     }
-    if run.description.get("stateMachineVersionArn"):
-        out["state_machine_version_arn"] = run.description["stateMachineVersionArn"]
+    for key, field_name in (("stateMachineVersionArn", "state_machine_version_arn"),
+                            ("stateMachineAliasArn", "state_machine_alias_arn")):  # fmt: skip
+        if run.description.get(key):
+            out[field_name] = run.description[key]
     out["tasks"] = counter.totals().as_dict()
     out["calls"] = {name: c.as_dict() for name, c in counter.calls.items()}
     out["scatters"] = dict(counter.scatter_totals)

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import unquote
 
+from . import versions
+
 log = logging.getLogger(__name__)
 _ORIGINALS: dict[str, Any] = {}
 _ACTIVE: Engine | None = None
@@ -64,6 +66,7 @@ def install(engine: Engine) -> None:
     if _ORIGINALS:
         return
     _install_children()
+    versions.install()
     _ORIGINALS["auth"] = ActionAuthenticatorMixin._authenticate_and_authorize_action
     _ORIGINALS["start"] = StateMachine.start_execution
     _ORIGINALS["rule"] = Rule.send_to_targets
@@ -93,6 +96,7 @@ def uninstall() -> None:
     if not _ORIGINALS:
         return
     _uninstall_children()
+    versions.uninstall()
     BatchSimpleBackend.submit_job = _ORIGINALS.pop("submit_job")  # type: ignore[method-assign]
     Execution.get_execution_history = _ORIGINALS.pop("history")  # type: ignore[method-assign]
     StepFunctionBackend.send_task_success = _ORIGINALS.pop("success")  # type: ignore[method-assign]
