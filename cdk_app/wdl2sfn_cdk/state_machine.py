@@ -25,6 +25,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from wdl2sfn.backends.aws import bundle_marker, machine_name
+from wdl2sfn.backends.aws.versions import ALIAS as LIVE_ALIAS
 
 from . import compile as compile_mod
 from .config import FUNCTION_PLACEHOLDERS, Schedule
@@ -89,6 +90,7 @@ class WdlStateMachine(Construct):
         stack_name = Stack.of(self).stack_name
         self._add_children(self.compiled, stack_name)
         self.state_machine = self._state_machine(self.compiled, "StateMachine")
+        self.live = self._live_alias(self.state_machine)
         if trigger:
             self.rule = events.Rule(
                 self,
@@ -102,7 +104,7 @@ class WdlStateMachine(Construct):
                         "object": {"key": [{"wildcard": f"inputs/{self.workflow_name}/*.json"}]},
                     },
                 ),
-                targets=[targets.SfnStateMachine(self.state_machine)],
+                targets=[targets.SfnStateMachine(self.live)],
             )
         if schedule is not None:
             self.schedule = scheduler.Schedule(
@@ -113,12 +115,37 @@ class WdlStateMachine(Construct):
                     schedule.expression, time_zone=TimeZone.of(schedule.timezone)
                 ),
                 target=scheduler_targets.StepFunctionsStartExecution(
-                    self.state_machine,
+                    self.live,
                     input=scheduler.ScheduleTargetInput.from_object({"inputs": schedule.inputs}),
                     retry_attempts=2,
                     max_event_age=Duration.hours(1),
                 ),
             )
+
+    def _live_alias(self, machine: sfn.StateMachine) -> sfn.IStateMachine:
+        """A version of every revision (kept when the next replaces it: the ones to roll back
+        to) and the alias ``live`` on the newest, as `wdl2sfn deploy` publishes them; the
+        triggers start ``live``, so `wdl2sfn deploy --rollback` rolls them back too."""
+        version = sfn.CfnStateMachineVersion(
+            self,
+            "Version",
+            state_machine_arn=machine.state_machine_arn,
+            state_machine_revision_id=machine.state_machine_revision_id,
+            description=f"wdl2sfn {self.compiled.digest}",
+        )
+        version.apply_removal_policy(RemovalPolicy.RETAIN)
+        alias = sfn.CfnStateMachineAlias(
+            self,
+            "LiveAlias",
+            name=LIVE_ALIAS,
+            description="the version wdl2sfn runs start on",
+            routing_configuration=[
+                sfn.CfnStateMachineAlias.RoutingConfigurationVersionProperty(
+                    state_machine_version_arn=version.attr_arn, weight=100
+                )
+            ],
+        )
+        return sfn.StateMachine.from_state_machine_arn(self, "Live", alias.attr_arn)
 
     def _add_children(self, compiled: Any, stack_name: str) -> None:
         """Child machines depth first: a child's own children (definition parts, nested

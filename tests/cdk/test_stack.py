@@ -432,8 +432,32 @@ def test_inputs_rule_starts_workflow_on_object_created(any_variant: Synth) -> No
     assert pattern["detail-type"] == ["Object Created"]
     assert pattern["detail"]["object"]["key"] == [{"wildcard": "inputs/hello/*.json"}]
     (target,) = rule["Properties"]["Targets"]
-    assert target["Arn"]["Ref"].startswith("WorkflowHelloStateMachine")
+    assert target["Arn"] == {"Fn::GetAtt": [_live_alias(any_variant), "Arn"]}
     assert "Input" not in target  # the event itself is the execution input
+
+
+def _live_alias(synth: Synth) -> str:
+    (logical,) = synth.resources("AWS::StepFunctions::StateMachineAlias")
+    return str(logical)
+
+
+def test_each_revision_is_published_as_a_version_kept_for_rollback(any_variant: Synth) -> None:
+    ((logical, version),) = any_variant.resources("AWS::StepFunctions::StateMachineVersion").items()
+    machine = version["Properties"]["StateMachineArn"]["Ref"]
+    assert machine.startswith("WorkflowHelloStateMachine")
+    assert version["Properties"]["StateMachineRevisionId"] == {
+        "Fn::GetAtt": [machine, "StateMachineRevisionId"]
+    }
+    assert (version["DeletionPolicy"], version["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+
+def test_alias_live_routes_every_run_to_the_newest_version(any_variant: Synth) -> None:
+    (alias,) = any_variant.resources("AWS::StepFunctions::StateMachineAlias").values()
+    (version,) = any_variant.resources("AWS::StepFunctions::StateMachineVersion")
+    assert alias["Properties"]["Name"] == "live"
+    assert alias["Properties"]["RoutingConfiguration"] == [
+        {"StateMachineVersionArn": {"Fn::GetAtt": [version, "Arn"]}, "Weight": 100}
+    ]
 
 
 def test_bucket_sends_events_to_eventbridge(any_variant: Synth) -> None:
@@ -448,6 +472,7 @@ def test_schedule_starts_workflow_with_fixed_inputs(existing_vpc: Synth) -> None
     props = schedule["Properties"]
     assert props["ScheduleExpression"] == "rate(1 day)"
     assert json.loads(props["Target"]["Input"])["inputs"] == {"hello.who": "schedule"}
+    assert props["Target"]["Arn"] == {"Fn::GetAtt": [_live_alias(existing_vpc), "Arn"]}
 
 
 def test_no_schedule_without_context(new_vpc: Synth) -> None:

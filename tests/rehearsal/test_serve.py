@@ -74,6 +74,8 @@ def test_an_inputs_object_put_in_the_bucket_starts_the_workflow(served: Served) 
     served.client("s3").put_object(Bucket=bucket, Key="inputs/hello/today.json", Body=body)
     found = wait_for_execution(served, f"{served.info['stack']}-hello")
     assert found["status"] == "SUCCEEDED", found.get("cause")
+    assert found["stateMachineAliasArn"].endswith(f"{served.info['stack']}-hello:live")
+    assert found["stateMachineVersionArn"].endswith(f"{served.info['stack']}-hello:1")
 
 
 def test_s3_inputs_from_a_granted_bucket_are_read_and_others_denied(served: Served) -> None:
@@ -103,6 +105,7 @@ def test_the_schedule_starts_the_workflow(tmp_path_factory: pytest.TempPathFacto
                         "--fire-schedules"):  # fmt: skip
         found = wait_for_execution(served, f"{served.info['stack']}-hello")
         assert found["status"] == "SUCCEEDED", found.get("cause")
+        assert found["stateMachineAliasArn"].endswith(":live")
         run = json.loads(found["output"])["ctx"]["run"]
         bucket = served.outputs()["RunBucket"]
         body = served.client("s3").get_object(Bucket=bucket, Key=f"runs/{run}/outputs.json")

@@ -13,6 +13,7 @@ platform and the paths their launch template's user data mounts, is kept in :cla
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -324,7 +325,26 @@ class Provisioner:
             type=props.get("StateMachineType", "STANDARD"),
         )
         arn = created["stateMachineArn"]
-        return Physical(arn, {"Arn": arn, "Name": name})
+        revision = hashlib.sha256(f"{text}\n{props['RoleArn']}".encode()).hexdigest()[:32]
+        return Physical(arn, {"Arn": arn, "Name": name, "StateMachineRevisionId": revision})
+
+    def state_machine_version(self, logical: str, props: dict[str, Any]) -> Physical:
+        published = self.client("stepfunctions").publish_state_machine_version(
+            stateMachineArn=props["StateMachineArn"], description=props.get("Description", "")
+        )
+        arn = published["stateMachineVersionArn"]
+        return Physical(arn, {"Arn": arn})
+
+    def state_machine_alias(self, logical: str, props: dict[str, Any]) -> Physical:
+        routes = [{"stateMachineVersionArn": r["StateMachineVersionArn"], "weight": int(r["Weight"])}
+                  for r in props["RoutingConfiguration"]]  # fmt: skip
+        created = self.client("stepfunctions").create_state_machine_alias(
+            name=props["Name"],
+            routingConfiguration=routes,
+            description=props.get("Description", ""),
+        )
+        arn = created["stateMachineAliasArn"]
+        return Physical(arn, {"Arn": arn})
 
     def rule(self, logical: str, props: dict[str, Any]) -> Physical:
         events = self.client("events")
@@ -381,6 +401,8 @@ _CREATORS: dict[str, Any] = {
     "AWS::Batch::JobDefinition": Provisioner.job_definition,
     "AWS::Lambda::Function": Provisioner.function,
     "AWS::StepFunctions::StateMachine": Provisioner.state_machine,
+    "AWS::StepFunctions::StateMachineVersion": Provisioner.state_machine_version,
+    "AWS::StepFunctions::StateMachineAlias": Provisioner.state_machine_alias,
     "AWS::Events::Rule": Provisioner.rule,
     "AWS::Scheduler::Schedule": Provisioner.schedule,
 }

@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from . import hooks
+from . import hooks, versions
 from .engine import CallLog, RehearsalEngine
 from .iam import Principals
 from .jobs import BatchService
@@ -88,6 +88,7 @@ class Rehearsal:
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         default_user_config.setdefault("batch", {})["use_docker"] = False
         _enforce_iam(False)
+        versions.install()  # the stack's StateMachineVersion and alias are provisioned with it
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
         self.server.start()
         host, port = self.server.get_host_and_port()

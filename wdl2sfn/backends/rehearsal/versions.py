@@ -20,9 +20,8 @@ _ORIGINALS: dict[str, Any] = {}
 def install() -> None:
     """Patch moto (idempotent)."""
     from moto.stepfunctions.models import StepFunctionBackend
-    from moto.stepfunctions.responses import StepFunctionResponse
-
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
 
     if _ORIGINALS:
         return
@@ -38,9 +37,8 @@ def install() -> None:
 
 def uninstall() -> None:
     from moto.stepfunctions.models import StepFunctionBackend
-    from moto.stepfunctions.responses import StepFunctionResponse
-
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
 
     if not _ORIGINALS:
         return
