@@ -296,3 +296,19 @@ class ScratchDirs:
             left = list(self._dirs)
         for scratch in left:
             self.drop(scratch)
+
+
+def runtime_executable(runtime: str) -> str | None:
+    """The docker/podman executable for `runtime` (None on the host); a clear error if the
+    runtime is unknown or not installed."""
+    if runtime not in ("host", "docker", "podman"):
+        raise ValueError(f"runtime must be 'host', 'docker' or 'podman', not {runtime!r}")
+    if runtime == "host":
+        return None
+    exe = shutil.which(runtime)
+    if not exe:
+        raise RuntimeError(
+            f"local Batch runtime {runtime!r} requested but no {runtime!r} executable is "
+            f"on PATH; install {runtime} or use runtime='host'"
+        )
+    return exe

@@ -8,11 +8,10 @@ import copy
 import json
 import logging
 import os
-import shutil
 import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +34,7 @@ from .api import (
 from .attempt import run_attempt
 from .definitions import JobDefinitions
 from .faults import FaultPlan, FaultRule
-from .launch import ProcessLauncher, ScratchDirs, note
+from .launch import ProcessLauncher, ScratchDirs, note, runtime_executable
 from .records import AttemptResult, Job, JobTable
 from .retries import after_attempt
 from .submit import Submission, parse_submission
@@ -89,7 +88,7 @@ class LocalBatch:
         launcher: Callable[[dict[str, Any], list[str]], list[str]] | None = None,
     ) -> None:
         self.runtime = runtime
-        runtime_exe = _runtime_executable(runtime)
+        runtime_exe = runtime_executable(runtime)
         self.cpus = float(cpus if cpus is not None else (os.cpu_count() or 1))
         self.memory_mib = int(memory_mib if memory_mib is not None else detect_memory_mib())
         self.gpus = int(gpus if gpus is not None else detect_gpus())
@@ -140,9 +139,16 @@ class LocalBatch:
     def container_user(self, value: str | None) -> None:
         self.launch.container_user = value
 
-    def container_argv(self, *args: Any) -> list[str]:
+    def container_argv(
+        self,
+        job: Mapping[str, Any],
+        attempt: int,
+        command: Sequence[str],
+        env_names: Iterable[str],
+        gpu_ids: Sequence[int],
+    ) -> list[str]:
         """The `docker run` / `podman run` command line for one attempt (see launch.py)."""
-        return self.launch.container_argv(*args)
+        return self.launch.container_argv(job, attempt, command, env_names, gpu_ids)
 
     # ---------------------------------------------------------------- job definitions (boto3)
 
@@ -384,19 +390,3 @@ class LocalBatch:
         if not self.faults:
             return None
         return self.faults.match(job.desc["jobName"], attempt, job.desc.get("jobQueue", ""))
-
-
-def _runtime_executable(runtime: str) -> str | None:
-    """The docker/podman executable for `runtime` (None on the host); a clear error if the
-    runtime is unknown or not installed."""
-    if runtime not in ("host", "docker", "podman"):
-        raise ValueError(f"runtime must be 'host', 'docker' or 'podman', not {runtime!r}")
-    if runtime == "host":
-        return None
-    exe = shutil.which(runtime)
-    if not exe:
-        raise RuntimeError(
-            f"local Batch runtime {runtime!r} requested but no {runtime!r} executable is "
-            f"on PATH; install {runtime} or use runtime='host'"
-        )
-    return exe
