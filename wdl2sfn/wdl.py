@@ -8,12 +8,15 @@ underscore) goes through this module, so a miniwdl upgrade touches one file. Pub
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import WDL
 
 # ---------------------------------------------------------------- loading and the typed tree
+
+LOAD_RECURSION_LIMIT = 20_000
 
 
 class SourceError(WDL.Error.ImportError):
@@ -35,15 +38,26 @@ def load(path: str, search: list[str] | None = None, check_quant: bool = True) -
     is miniwdl's `--no-quant-check` (T? accepted where T is expected)."""
     if os.path.isdir(path):
         raise SourceError(f"{path}: is a directory, not a WDL file")
+    limit = sys.getrecursionlimit()
+    # miniwdl's parser and walkers recurse once per nesting level (its own CLI lifts the
+    # limit to 1,000,000); lift it while loading, bounded, so what `miniwdl check` accepts loads
+    sys.setrecursionlimit(max(limit, LOAD_RECURSION_LIMIT))
     try:
         return WDL.load(
             path, path=list(search or []), check_quant=check_quant, read_source=_strict_reader()
         )
+    except RecursionError:
+        raise SourceError(
+            f"{path}: nested too deeply to load (scatter/if sections or expressions nested"
+            f" past Python's recursion limit of {LOAD_RECURSION_LIMIT:,})"
+        ) from None
     except WDL.Error.ImportError as exn:
         inner = _innermost_source_error(exn)
         if inner is not None and inner is not exn:
             raise inner from None
         raise
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _innermost_source_error(exn: BaseException) -> SourceError | None:

@@ -103,22 +103,11 @@ class _PlanBuilder:
                     preds[b].add(a)
         unit_set = {ref for ref in members if unit_of(ref) == ref}
         memo: dict[str, frozenset[str]] = {}
-
-        def upstream_units(vertex: str) -> frozenset[str]:
-            """Units reachable backwards from a lazy vertex (memoised; the graph is a DAG)."""
-            if vertex in memo:
-                return memo[vertex]
-            found: set[str] = set()
-            for p in preds.get(vertex, ()):
-                found |= {p} if p in unit_set else upstream_units(p)
-            memo[vertex] = frozenset(found)
-            return memo[vertex]
-
         deps: dict[str, set[str]] = {}
         for unit in unit_set:
             found: set[str] = set()
             for p in preds.get(unit, ()):
-                found |= {p} if p in unit_set else upstream_units(p)
+                found |= {p} if p in unit_set else _upstream_units(p, preds, unit_set, memo)
             deps[unit] = found
         return deps
 
@@ -177,6 +166,30 @@ class _PlanBuilder:
         return ir.SubMachineUnit(
             info.ref, f"call {call_path(info.ref)}", info.node.pos.line, callee.name
         )
+
+
+def _upstream_units(
+    vertex: str, preds: dict[str, set[str]], units: set[str], memo: dict[str, frozenset[str]]
+) -> frozenset[str]:
+    """Units reachable backwards from a lazy vertex, through lazy vertices only. An explicit
+    stack, post-order: a chain of 2,000 declarations is 2,000 deep (past the recursion limit)."""
+    todo = [vertex]
+    while todo:
+        top = todo[-1]
+        if top in memo:
+            todo.pop()
+            continue
+        lazy = [p for p in preds.get(top, ()) if p not in units]
+        missing = [p for p in lazy if p not in memo]
+        if missing:
+            todo.extend(missing)
+            continue
+        found: set[str] = {p for p in preds.get(top, ()) if p in units}
+        for p in lazy:
+            found |= memo[p]
+        memo[top] = frozenset(found)
+        todo.pop()
+    return memo[vertex]
 
 
 def _dependency_edges(index: WorkflowIndex) -> dict[str, list[str]]:

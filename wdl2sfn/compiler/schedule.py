@@ -77,10 +77,14 @@ class _Solver(Generic[T]):
                 bits |= (1 << j) | self.anc[j]
                 self.direct[i] |= 1 << j
             self.anc[i] = bits
-        self.desc = [0] * n
-        for i in range(n - 1, -1, -1):
-            for j in _bits(self.anc[i]):
-                self.desc[j] |= 1 << i
+        children: list[list[int]] = [[] for _ in range(n)]
+        for i in range(n):
+            for j in _bits(self.direct[i]):
+                children[j].append(i)
+        self.desc = [0] * n  # from direct children, not by scattering every ancestor (n^2)
+        for j in range(n - 1, -1, -1):
+            for i in children[j]:
+                self.desc[j] |= (1 << i) | self.desc[i]
         self.added: list[tuple[int, int]] = []
 
     def solve(self, root: int) -> Tree:
@@ -205,7 +209,9 @@ class _Solver(Generic[T]):
         members = list(_bits(s))
         pos = {m: k for k, m in enumerate(members)}
         cuts: list[int] = []
-        reach = len(members)  # min over later nodes of the prefix length wholly among their ancestors
+        reach = len(
+            members
+        )  # min over later nodes of the prefix length wholly among their ancestors
         for k in range(len(members) - 1, 0, -1):
             missing = s & ~self.anc[members[k]]
             reach = min(reach, pos[(missing & -missing).bit_length() - 1])
