@@ -487,7 +487,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     doc, compiled = compile_args(args)
     inputs = parse_inputs(doc, args.inputs, read_inputs_argument(args.input_file))
     if args.backend == "aws":
-        from .backends.aws import run_on_aws
+        from .backends.aws.run import run_on_aws
 
         return run_on_aws(args, compiled, inputs, doc)
     return run_locally(args, doc, compiled, inputs)
@@ -795,7 +795,7 @@ def _run_dir(args: argparse.Namespace) -> Path:
 
 
 def cmd_deploy(args: argparse.Namespace) -> int:
-    from .backends.aws import deploy_command
+    from .backends.aws.deploy import deploy_command
 
     return deploy_command(args, compile_args(args)[1])
 

@@ -24,7 +24,8 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from wdl2sfn.backends.aws import bundle_marker, machine_name
+from wdl2sfn.backends.aws import machine_name
+from wdl2sfn.backends.aws.deploy import bundle_marker
 from wdl2sfn.backends.aws.versions import ALIAS as LIVE_ALIAS
 
 from . import compile as compile_mod

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from wdl2sfn.backends import aws
+from wdl2sfn.backends.aws import deploy, outcome, run, wait
 
 from .conftest import REGION, STACK, Moto
 
@@ -36,7 +37,7 @@ def test_wait_success_prints_outputs_uploaded_to_s3(
         "output": json.dumps({"final": {"dir": "/mnt/efs/wdl2sfn/runs/r1", "upload": True}}),
     }
     request = {"run": {"name": "r1", "s3upload": "s3://results/runs/"}}
-    code = aws.report(aws.Aws(REGION), description, request, moto.outputs(STACK), "url")
+    code = outcome.report(aws.Aws(REGION), description, request, moto.outputs(STACK), "url")
     assert code == 0
     assert json.loads(capsys.readouterr().out) == {
         "dir": "s3://results/runs/r1",
@@ -47,14 +48,14 @@ def test_wait_success_prints_outputs_uploaded_to_s3(
 def test_substitute_names_every_missing_placeholder():
     definition = {"Resource": "${InitFunctionArn}", "Queue": "${CpuQueueArn}"}
     with pytest.raises(aws.AwsBackendError) as exn:
-        aws.substitute(definition, {"InitFunctionArn": "arn:x"}, "workflow w")
+        deploy.substitute(definition, {"InitFunctionArn": "arn:x"}, "workflow w")
     assert "CpuQueueArn" in str(exn.value) and exn.value.exit_code == 2
 
 
 def test_tag_without_equals_is_a_usage_error():
     args = SimpleNamespace(tag=["novalue"], s3upload=None, delete_after=None, no_cache=False)
     with pytest.raises(aws.AwsBackendError) as exn:
-        aws.run_request(args, {}, "r")
+        run.run_request(args, {}, "r")
     assert exn.value.exit_code == 2
 
 
@@ -80,7 +81,7 @@ class _History:
 def test_follow_reads_only_unseen_events_oldest_first(honour_order: bool):
     history = _History(n=25, page=10, honour_order=honour_order)
     fake = SimpleNamespace(client=lambda service: history)
-    events = aws.new_events(fake, "arn:execution", after_id=18)  # type: ignore[arg-type]
+    events = wait.new_events(fake, "arn:execution", after_id=18)  # type: ignore[arg-type]
     assert [e["id"] for e in events] == list(range(19, 26))
     if honour_order:
         assert history.calls == 1  # the first newest-first page reached a seen event

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ...keys import STEPS_PREFIX
-from . import Aws, AwsBackendError, _aws_call, _note, poll_seconds, read_s3_json, stack_outputs
+from . import Aws, AwsBackendError, _aws_call, _note, poll_seconds, stack_outputs
 from .follow import LOG_GROUP
+from .outcome import read_s3_json
 from .runs import Run
 
 JOB_GIVE_UP_SECONDS = 3600.0

@@ -118,7 +118,7 @@ class Watcher:
 
     # ------------------------------------------------------------------ executions
     def _read(self, arn: str) -> int:
-        from . import new_events
+        from .wait import new_events
 
         self.budget.spend()
         events = new_events(self.aws, arn, self.last_id.get(arn, 0))

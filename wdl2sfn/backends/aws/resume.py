@@ -25,13 +25,11 @@ from . import (
     _aws_call,
     _code,
     _note,
-    console_url,
     json_able,
-    new_execution_name,
-    report,
     stack_outputs,
-    wait_for,
 )
+from .outcome import report
+from .run import console_url, new_execution_name, wait_for
 from .runs import Run, find_run
 
 REDRIVABLE = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -128,7 +126,7 @@ def resume(args: Any) -> int:
     except AwsBackendError as exn:
         return _fail(exn)
     except Detached as exn:
-        from . import detached
+        from .run import detached
 
         return detached(exn)
 

@@ -273,7 +273,7 @@ def outputs_prefix(run: Run, outputs: dict[str, str]) -> str:
 def outputs(run: Run, prefix: str, dest: str | None) -> dict[str, Any]:
     """``{"dir", "outputs"}`` as `run --wait` printed it; with ``dest``, everything under the
     prefix downloaded to ``dest/<run>/`` and the outputs' S3 URIs rewritten to those files."""
-    from . import read_s3_json
+    from .outcome import read_s3_json
 
     if run.description["status"] != "SUCCEEDED":
         raise AwsBackendError(

@@ -121,19 +121,21 @@ def _point_at(rehearsal: Any) -> None:
 
 def _run(args: argparse.Namespace, rehearsal: Any, compiled: Any, doc: Any,
          inputs: dict[str, Any]) -> int:  # fmt: skip
-    from .. import aws
+    from ..aws import AwsBackendError, _fail
+    from ..aws.outcome import report
+    from ..aws.run import start_run, wait_for
 
     run_args = argparse.Namespace(
         stack=rehearsal.stack, region=None, wait=True, follow=False, verbose=args.verbose,
         s3upload=None, delete_after=None, no_cache=False, tag=[],
     )  # fmt: skip
     try:
-        started = aws.start_run(run_args, compiled, inputs, doc)
-        description = aws.wait_for(started, run_args)
-    except aws.AwsBackendError as exn:
-        return aws._fail(exn)
+        started = start_run(run_args, compiled, inputs, doc)
+        description = wait_for(started, run_args)
+    except AwsBackendError as exn:
+        return _fail(exn)
     if description["status"] != "SUCCEEDED":
-        return aws.report(started.aws, description, started.request, started.outputs,
+        return report(started.aws, description, started.request, started.outputs,
                           started.url)  # fmt: skip
     return print_outputs(rehearsal, description, started)
 
@@ -142,12 +144,12 @@ def print_outputs(rehearsal: Any, description: dict[str, Any], started: Any) -> 
     """``{"dir", "outputs"}`` as a local run prints it: the run folder on this machine, and the
     outputs uploaded to S3 (as ``run --backend aws`` prints them) with each file fetched from
     moto's S3 into the rehearsal folder, so they are paths on this machine too."""
-    from .. import aws
+    from ..aws.outcome import read_s3_json
 
     result = json.loads(description.get("output") or "{}")
     run_dir = rehearsal.local_path(str((result.get("final") or {}).get("dir", "")))
     prefix = f"s3://{started.outputs['RunBucket']}/runs/{started.request['run']['name']}"
-    outputs = aws.read_s3_json(started.aws, f"{prefix}/outputs.json")
+    outputs = read_s3_json(started.aws, f"{prefix}/outputs.json")
     fetched = _fetch_files(started.aws, outputs, rehearsal.folder / "outputs")
     print(json.dumps({"dir": run_dir, "outputs": fetched}, indent=2))
     return 0

@@ -1,0 +1,268 @@
+"""``wdl2sfn deploy``: a compiled workflow into a wdl2sfn stack.
+
+Reads the stack's outputs (CloudFormation DescribeStacks): one per placeholder (``InitFunctionArn``
+... ``RunBucket``) plus ``StateMachineRoleArn``; uploads the workflow's sources to
+``s3://<RunBucket>/_workflows/<digest>/`` (``bundle.json`` last, the marker init looks for); and
+creates, or updates, the STANDARD state machine ``<stack>-<workflow>`` whose definition is the
+compiled ASL with every ``${Placeholder}`` substituted. Subworkflow machines
+(``${StateMachineArn_<name>}``) are deployed first, as ``<stack>-<subworkflow>``: the names the
+CDK construct gives them. A machine whose definition already matches is left alone; each deploy
+then publishes a version and moves the alias ``live`` (versions.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...statemachine import asl
+from . import (
+    CHILD_PREFIX,
+    DIGEST_TAG,
+    EXIT_USAGE,
+    PLACEHOLDER,
+    ROLE_OUTPUT,
+    Aws,
+    AwsBackendError,
+    _aws_call,
+    _code,
+    _fail,
+    _note,
+    machine_name,
+    stack_outputs,
+)
+
+
+def bundle_marker(compiled: Any) -> dict[str, str]:
+    """``bundle.json``: what init reads to find a workflow's sources (uploaded last)."""
+    return {"main": compiled.main, "name": compiled.name, "digest": compiled.digest}
+
+
+def substitute(definition: dict[str, Any], values: dict[str, str], what: str) -> dict[str, Any]:
+    """Replace every ``${Name}`` (CloudFormation DefinitionSubstitutions syntax)."""
+    text = json.dumps(definition)
+    missing = sorted({m for m in PLACEHOLDER.findall(text) if m not in values})
+    if missing:
+        raise AwsBackendError(
+            f"{what}: the stack provides no output for placeholder(s) {', '.join(missing)}; "
+            "is it a wdl2sfn stack of the same version and file system?",
+            error="MissingStackOutput",
+            exit_code=EXIT_USAGE,
+        )
+
+    def value(match: re.Match[str]) -> str:
+        return json.dumps(values[match.group(1)])[1:-1]  # JSON-escaped, inside a string
+
+    return dict(json.loads(PLACEHOLDER.sub(value, text)))
+
+
+@dataclass
+class Deployed:
+    name: str
+    arn: str
+    action: str  # created | updated | unchanged
+    digest: str
+    bundle: str
+    children: dict[str, Deployed] = field(default_factory=dict)
+    version_arn: str | None = None  # the version the alias ``live`` points at (versions.py)
+    alias_arn: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "state_machine": self.name,
+            "state_machine_arn": self.arn,
+            "action": self.action,
+            "digest": self.digest,
+            "bundle": self.bundle,
+        }
+        if self.version_arn:
+            out.update(version_arn=self.version_arn, alias_arn=self.alias_arn)
+        if self.children:
+            out["children"] = {k: v.as_json() for k, v in self.children.items()}
+        return out
+
+
+def upload_bundle(aws: Aws, bucket: str, compiled: Any) -> str:
+    """Sources to ``s3://<bucket>/_workflows/<digest>/`` (skipped when bundle.json is there)."""
+    from botocore.exceptions import ClientError
+
+    s3 = aws.client("s3")
+    prefix = f"_workflows/{compiled.digest}/"
+    uri = f"s3://{bucket}/{prefix}"
+    try:
+        s3.head_object(Bucket=bucket, Key=prefix + "bundle.json")
+        return uri  # content-addressed: already there
+    except ClientError as exn:
+        if _code(exn) not in ("404", "NoSuchKey", "NotFound"):
+            raise AwsBackendError(f"reading {uri}bundle.json: {exn}", error=_code(exn)) from exn
+    for rel, text in sorted(compiled.sources.items()):
+        _aws_call(
+            f"uploading {uri}{rel}",
+            s3.put_object,
+            Bucket=bucket,
+            Key=prefix + rel,
+            Body=text.encode(),
+            ContentType="text/plain; charset=utf-8",
+        )
+    marker = bundle_marker(compiled)
+    _aws_call(
+        f"uploading {uri}bundle.json",
+        s3.put_object,
+        Bucket=bucket,
+        Key=prefix + "bundle.json",
+        Body=json.dumps(marker).encode(),
+        ContentType="application/json",
+    )
+    return uri
+
+
+def find_state_machine(aws: Aws, name: str) -> str | None:
+    sfn = aws.client("stepfunctions")
+    pages = sfn.get_paginator("list_state_machines").paginate()
+    try:
+        for page in pages:
+            for machine in page.get("stateMachines", []):
+                if machine["name"] == name:
+                    return str(machine["stateMachineArn"])
+    except Exception as exn:
+        raise AwsBackendError(f"ListStateMachines: {exn}", error=_code(exn) or "Error") from exn
+    return None
+
+
+def deploy(
+    aws: Aws,
+    stack: str,
+    compiled: Any,
+    *,
+    outputs: dict[str, str] | None = None,
+    role_arn: str | None = None,
+    note: Any = None,
+    move_live: bool = True,
+) -> Deployed:
+    """Create or update ``<stack>-<workflow>`` (children first); unchanged machines are kept."""
+    outputs = outputs if outputs is not None else stack_outputs(aws, stack)
+    bucket = outputs.get("RunBucket")
+    if not bucket:
+        raise AwsBackendError(
+            f"stack {stack!r} has no RunBucket output: is it a wdl2sfn stack?",
+            error="MissingStackOutput",
+            exit_code=EXIT_USAGE,
+        )
+    bundle = upload_bundle(aws, bucket, compiled)
+    roles = Roles(role_arn or outputs.get(ROLE_OUTPUT), explicit=role_arn is not None)
+    deployed = _deploy_machine(aws, stack, compiled, outputs, roles, bundle, note)
+    from .versions import publish_live
+
+    deployed.version_arn, deployed.alias_arn = publish_live(aws, deployed.arn, deployed.digest,
+                                                           note, move_live)  # fmt: skip
+    return deployed
+
+
+@dataclass(frozen=True)
+class Roles:
+    """The role new machines get; an explicit ``--role-arn`` also replaces existing machines'
+    (without it, a machine keeps its role: the CDK app gives its own machines their own)."""
+
+    arn: str | None
+    explicit: bool
+
+
+def _deploy_machine(
+    aws: Aws,
+    stack: str,
+    compiled: Any,
+    outputs: dict[str, str],
+    roles: Roles,
+    bundle: str,
+    note: Any,
+) -> Deployed:
+    children: dict[str, Deployed] = {}
+    values = dict(outputs)
+    for key, child in sorted(compiled.children.items()):
+        children[key] = _deploy_machine(aws, stack, child, outputs, roles, bundle, note)
+        values[CHILD_PREFIX + key] = children[key].arn
+    name = machine_name(stack, compiled.name)
+    definition = substitute(compiled.definition, values, f"workflow {compiled.name}")
+    sfn = aws.client("stepfunctions")
+    arn = find_state_machine(aws, name)
+    tags = [{"key": DIGEST_TAG, "value": compiled.digest}]
+    role = roles.arn
+    if arn is None:
+        if not role:
+            raise AwsBackendError(
+                f"cannot create state machine {name}: stack {stack!r} has no {ROLE_OUTPUT} "
+                "output (the role Step Functions assumes); add it to the stack or pass --role-arn",
+                error="MissingStackOutput",
+                exit_code=EXIT_USAGE,
+            )
+        created = _aws_call(
+            f"CreateStateMachine {name}",
+            sfn.create_state_machine,
+            name=name,
+            definition=asl.definition_text(definition),
+            roleArn=role,
+            type="STANDARD",
+            tags=tags,
+        )
+        action, arn = "created", str(created["stateMachineArn"])
+    else:
+        current = _aws_call(
+            f"DescribeStateMachine {name}", sfn.describe_state_machine, stateMachineArn=arn
+        )
+        same_role = not roles.explicit or current.get("roleArn") == role
+        if _parsed(current.get("definition")) == definition and same_role:
+            action = "unchanged"
+        else:
+            update: dict[str, Any] = {
+                "stateMachineArn": arn,
+                "definition": asl.definition_text(definition),
+            }
+            if roles.explicit and role:
+                update["roleArn"] = role
+            _aws_call(f"UpdateStateMachine {name}", sfn.update_state_machine, **update)
+            _aws_call(f"TagResource {name}", sfn.tag_resource, resourceArn=arn, tags=tags)
+            action = "updated"
+    if note is not None:
+        note(f"state machine {name}: {action}")
+    return Deployed(name, arn, action, compiled.digest, bundle, children)
+
+
+def _parsed(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError:
+        return None
+
+
+def deploy_command(args: Any, compiled: Any) -> int:
+    """``wdl2sfn deploy WF.wdl --stack NAME [--region R] [--role-arn ARN] [--rollback]``."""
+    try:
+        aws = Aws(getattr(args, "region", None))
+        if getattr(args, "rollback", False):
+            return _rollback(aws, args.stack, compiled)
+        deployed = deploy(
+            aws,
+            args.stack,
+            compiled,
+            role_arn=getattr(args, "role_arn", None),
+            note=_note,
+        )
+    except AwsBackendError as exn:
+        return _fail(exn)
+    print(json.dumps(deployed.as_json(), indent=2))
+    return 0
+
+
+def _rollback(aws: Aws, stack: str, compiled: Any) -> int:
+    """``deploy --rollback``: ``live`` back one version (nothing is compiled or uploaded)."""
+    from .versions import rollback
+
+    name = machine_name(stack, compiled.name)
+    arn = find_state_machine(aws, name)
+    if arn is None:
+        raise AwsBackendError(f"state machine {name} does not exist: nothing to roll back",
+                              error="NothingToRollBack", exit_code=EXIT_USAGE)  # fmt: skip
+    print(json.dumps({"state_machine": name, **rollback(aws, arn, _note)}, indent=2))
+    return 0

@@ -1,0 +1,99 @@
+"""How an execution ended, said as a local run says it: outputs JSON (read from S3), or the error JSON
+and the one-line failure summary (failures.py names the call, shard and exit status).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+from urllib.parse import urlparse
+
+from . import EXIT_FAILED, Aws, _aws_call, _note
+from .deploy import _parsed
+
+
+def report(
+    aws: Aws,
+    description: dict[str, Any],
+    request: dict[str, Any],
+    outputs: dict[str, str],
+    url: str,
+) -> int:
+    """Success: ``{"dir", "outputs"}`` on stdout, exit 0. Else the error JSON, exit 1."""
+    status = description["status"]
+    result = _parsed(description.get("output")) or {}
+    final = result.get("final") if isinstance(result, dict) else None
+    run_dir = (final or {}).get("dir")
+    if status == "SUCCEEDED":
+        s3upload = request["run"].get("s3upload") or f"s3://{outputs.get('RunBucket')}/runs"
+        prefix = f"{s3upload.rstrip('/')}/{request['run']['name']}"
+        doc = read_s3_json(aws, f"{prefix}/outputs.json")
+        print(json.dumps({"dir": prefix, "outputs": doc}, indent=2))
+        return 0
+    return report_failure(aws, description, url, run_dir)
+
+
+def report_failure(aws: Aws, description: dict[str, Any], url: str, run_dir: str | None) -> int:
+    """As a failed local run: the error JSON on stdout, the message and one summary line on
+    stderr, the failed task's exit status as the exit status (1 when stopped)."""
+    from . import failures
+
+    try:
+        failure = failures.describe(aws.client("stepfunctions"), description)
+    except Exception as exn:  # the API failed while looking: still report what is known
+        _note(f"warning: could not look into child executions: {exn}")
+        error = error_json(description, url, run_dir)
+        code = EXIT_FAILED
+    else:
+        error = failures.error_json(failure, description, url, run_dir)
+        code = EXIT_FAILED if description["status"] == "ABORTED" else failure.exit_code()
+    print(json.dumps(error, indent=2))
+    if "\n" in error["message"]:
+        print(error["message"], file=sys.stderr)
+    print(f"wdl2sfn: {error['summary']}", file=sys.stderr)
+    return code
+
+
+def read_s3_json(aws: Aws, uri: str) -> Any:
+    parsed = urlparse(uri)
+    body = _aws_call(
+        f"reading {uri}",
+        aws.client("s3").get_object,
+        Bucket=parsed.netloc,
+        Key=parsed.path.lstrip("/"),
+    )["Body"].read()
+    return json.loads(body)
+
+
+def error_json(description: dict[str, Any], url: str, run_dir: str | None) -> dict[str, Any]:
+    """The failure in the shape of miniwdl's --error-json (as the local backend's), with the
+    execution and its console page in place of the local history file."""
+    status = description["status"]
+    error_type = description.get("error") or status
+    cause = description.get("cause") or ""
+    message = cause
+    parsed = _parsed(cause)
+    if isinstance(parsed, dict) and "errorMessage" in parsed:  # a Lambda step raised
+        message = str(parsed["errorMessage"])
+        error_type = parsed.get("errorType", error_type)
+    elif isinstance(parsed, dict) and "StatusReason" in parsed:  # a Batch job description
+        message = (
+            f"job {parsed.get('JobName', '')} {parsed.get('Status', '')}: {parsed['StatusReason']}"
+        )
+    first = (message.strip().splitlines() or [str(error_type)])[0]
+    if status == "ABORTED":
+        summary = f"run stopped: {first or 'aborted'}"
+    elif status == "TIMED_OUT":
+        summary = f"run timed out: {first}"
+    else:
+        summary = f"{error_type}: {first}" if first != error_type else first
+    return {
+        "error": error_type,
+        "message": message,
+        "summary": f"{summary} (execution {description.get('name', '')}: {url})",
+        "status": status,
+        "dir": run_dir,
+        "execution_arn": description.get("executionArn"),
+        "console_url": url,
+    }
