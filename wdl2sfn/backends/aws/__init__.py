@@ -116,6 +116,14 @@ def machine_name(stack: str, workflow: str) -> str:
     return asl.machine_name(stack, workflow, NAME_MAX)
 
 
+def parse_json(text: Any) -> Any:
+    """A JSON text from an API answer (an event's output or cause), or None if it is not one."""
+    try:
+        return json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError:
+        return None
+
+
 def execution_arn(state_machine_arn: str, name: str) -> str:
     return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
 

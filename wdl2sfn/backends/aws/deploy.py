@@ -31,6 +31,7 @@ from . import (
     _fail,
     _note,
     machine_name,
+    parse_json,
     stack_outputs,
 )
 
@@ -212,7 +213,7 @@ def _deploy_machine(
             f"DescribeStateMachine {name}", sfn.describe_state_machine, stateMachineArn=arn
         )
         same_role = not roles.explicit or current.get("roleArn") == role
-        if _parsed(current.get("definition")) == definition and same_role:
+        if parse_json(current.get("definition")) == definition and same_role:
             action = "unchanged"
         else:
             update: dict[str, Any] = {
@@ -227,13 +228,6 @@ def _deploy_machine(
     if note is not None:
         note(f"state machine {name}: {action}")
     return Deployed(name, arn, action, compiled.digest, bundle, children)
-
-
-def _parsed(text: Any) -> Any:
-    try:
-        return json.loads(text) if isinstance(text, str) else None
-    except json.JSONDecodeError:
-        return None
 
 
 def deploy_command(args: Any, compiled: Any) -> int:

@@ -13,13 +13,13 @@ CloudWatch Logs stream.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from ...failure import Failure, _section_tail, is_wrapper
 from ...failure import _unwrap_description as unwrap_description
+from . import parse_json
 
 EXIT_STATUS = re.compile(r"failed with exit status (-?\d+)")
 LOG_GROUP = "/aws/batch/job"
@@ -75,7 +75,7 @@ def failed_children(sfn: Any, arn: str, cause: str) -> list[str]:
     """Child executions of ``arn`` that failed: the child machine's execution its cause names,
     and each Map Run's failed children."""
     children: list[str] = []
-    parsed = _parsed(cause)
+    parsed = parse_json(cause)
     if isinstance(parsed, dict) and parsed.get("ExecutionArn"):
         children.append(str(parsed["ExecutionArn"]))
     for run in _pages(sfn.list_map_runs, "mapRuns", executionArn=arn):
@@ -102,7 +102,7 @@ def describe(sfn: Any, description: dict[str, Any]) -> AwsFailure:
     inner = innermost(sfn, str(description.get("executionArn", "")),
                       description.get("error") or "", description.get("cause") or "")  # fmt: skip
     message, error_type = inner.cause, inner.error or str(description.get("status"))
-    parsed = _parsed(inner.cause)
+    parsed = parse_json(inner.cause)
     if isinstance(parsed, dict) and "errorMessage" in parsed:  # a Lambda step raised
         message = str(parsed["errorMessage"])
         error_type = str(parsed.get("errorType", error_type))
@@ -148,7 +148,7 @@ def log_stream(sfn: Any, arn: str) -> str | None:
         details = event.get("taskSucceededEventDetails") or event.get("taskFailedEventDetails")
         if not details or details.get("resourceType") != "batch":
             continue
-        job = _parsed(details.get("output") or details.get("cause") or "")
+        job = parse_json(details.get("output") or details.get("cause") or "")
         if isinstance(job, dict):
             stream = (job.get("Container") or {}).get("LogStreamName")
             if stream:
@@ -184,10 +184,3 @@ def error_json(failure: AwsFailure, description: dict[str, Any], url: str,
     if failure.log_stream:
         out["log_group"], out["log_stream"] = LOG_GROUP, failure.log_stream
     return out
-
-
-def _parsed(text: Any) -> Any:
-    try:
-        return json.loads(text) if isinstance(text, str) else None
-    except json.JSONDecodeError:
-        return None

@@ -17,12 +17,13 @@ Polling is bounded: every API call spends one token of a bucket refilled at
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from . import parse_json
 
 LOG_GROUP = "/aws/batch/job"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -138,7 +139,7 @@ class Watcher:
                 self.map_runs[str(run)] = 0
         elif kind == "TaskSubmitted":
             details = event.get("taskSubmittedEventDetails") or {}
-            output = _parsed(details.get("output"))
+            output = parse_json(details.get("output"))
             if not isinstance(output, dict):
                 return
             if details.get("resourceType") == "batch" and output.get("JobId"):
@@ -256,10 +257,3 @@ def event_line(event: dict[str, Any]) -> str:
             details = value
     name = details.get("name") or details.get("error") or ""
     return f"{event.get('timestamp', '')} {event.get('type')} {name}".rstrip()
-
-
-def _parsed(text: Any) -> Any:
-    try:
-        return json.loads(text) if isinstance(text, str) else None
-    except json.JSONDecodeError:
-        return None

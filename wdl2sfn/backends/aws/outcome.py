@@ -9,8 +9,7 @@ import sys
 from typing import Any
 from urllib.parse import urlparse
 
-from . import EXIT_FAILED, Aws, _aws_call, _note
-from .deploy import _parsed
+from . import EXIT_FAILED, Aws, _aws_call, _note, parse_json
 
 
 def report(
@@ -22,7 +21,7 @@ def report(
 ) -> int:
     """Success: ``{"dir", "outputs"}`` on stdout, exit 0. Else the error JSON, exit 1."""
     status = description["status"]
-    result = _parsed(description.get("output")) or {}
+    result = parse_json(description.get("output")) or {}
     final = result.get("final") if isinstance(result, dict) else None
     run_dir = (final or {}).get("dir")
     if status == "SUCCEEDED":
@@ -73,7 +72,7 @@ def error_json(description: dict[str, Any], url: str, run_dir: str | None) -> di
     error_type = description.get("error") or status
     cause = description.get("cause") or ""
     message = cause
-    parsed = _parsed(cause)
+    parsed = parse_json(cause)
     if isinstance(parsed, dict) and "errorMessage" in parsed:  # a Lambda step raised
         message = str(parsed["errorMessage"])
         error_type = parsed.get("errorType", error_type)

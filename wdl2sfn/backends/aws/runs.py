@@ -24,6 +24,7 @@ from . import (
     execution_arn,
     json_able,
     machine_name,
+    parse_json,
     stack_outputs,
 )
 from .follow import LOG_GROUP, TERMINAL
@@ -57,7 +58,7 @@ class Run:
                 details = event.get("taskSubmittedEventDetails") or {}
                 if details.get("resourceType") != "batch":
                     continue
-                output = _parsed(details.get("output"))
+                output = parse_json(details.get("output"))
                 if isinstance(output, dict) and output.get("JobId"):
                     jobs[str(output["JobId"])] = str(output.get("JobName", ""))
         return jobs
@@ -118,7 +119,7 @@ def read_histories(run: Run) -> Run:
                                   mapRunArn=details["mapRunArn"])  # fmt: skip
                 todo += [str(c["executionArn"]) for c in children]
             submitted = event.get("taskSubmittedEventDetails") or {}
-            output = _parsed(submitted.get("output"))
+            output = parse_json(submitted.get("output"))
             if submitted.get("resourceType") == "states" and isinstance(output, dict):
                 todo += [str(output["ExecutionArn"])] if output.get("ExecutionArn") else []
     return run
@@ -310,13 +311,6 @@ def _localized(value: Any, prefix: str, folder: Path) -> Any:
     if isinstance(value, str) and value.startswith(prefix.rstrip("/") + "/"):
         return str(folder / value[len(prefix.rstrip("/")) + 1 :])
     return value
-
-
-def _parsed(text: Any) -> Any:
-    try:
-        return json.loads(text) if isinstance(text, str) else None
-    except json.JSONDecodeError:
-        return None
 
 
 # ---------------------------------------------------------------------------- CLI glue
