@@ -286,7 +286,12 @@ def _compile_options(p: argparse.ArgumentParser, wdl_optional: bool = False) -> 
         default=[],
         help="folder to search for imports (can be given several times), as miniwdl",
     )
-    p.add_argument("--filesystem", choices=("efs", "fsx"), default="efs")
+    p.add_argument(
+        "--filesystem",
+        choices=("efs", "fsx"),
+        default=None,
+        help="efs (default) or fsx; on AWS (deploy, run --backend aws) the stack's, when not given",
+    )
     p.add_argument(
         "--max-concurrency", type=int, default=0, metavar="N", help="cap Batch jobs per scatter"
     )
@@ -349,7 +354,7 @@ def compile_args(args: argparse.Namespace) -> tuple[WDL.Tree.Document, CompiledW
         doc = _task_as_workflow(doc, args.task, args.check_quant)
     options = ir.Options(
         check_quant=args.check_quant,
-        filesystem=args.filesystem,
+        filesystem=_filesystem(args),
         max_concurrency=args.max_concurrency,
         subworkflows=args.subworkflows,
         max_definition_bytes=args.max_definition_bytes,
@@ -358,6 +363,18 @@ def compile_args(args: argparse.Namespace) -> tuple[WDL.Tree.Document, CompiledW
         return doc, compile_document(doc, options)
     except CompileError as exn:
         raise UsageError(str(exn)) from exn
+
+
+def _filesystem(args: argparse.Namespace) -> str:
+    """``--filesystem``; else, for a deployed stack, the stack's own (an FSx stack has no step
+    functions); else EFS."""
+    if getattr(args, "filesystem", None):
+        return str(args.filesystem)
+    if getattr(args, "backend", None) == "aws" or getattr(args, "command", None) == "deploy":
+        from .backends.aws import stack_filesystem
+
+        return stack_filesystem(getattr(args, "region", None), args.stack)
+    return "efs"
 
 
 def _task_as_workflow(

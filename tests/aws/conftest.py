@@ -24,17 +24,19 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 STACK = "wdl2sfn-test"
 STACK_WITHOUT_ROLE = "wdl2sfn-norole"
+STACK_FSX = "wdl2sfn-fsx"  # no step functions: its run-time steps are runner jobs
 
 FUNCTIONS = ("Init", "Prepare", "Collect", "Eval", "Finalize")
 QUEUES = ("Cpu", "Spot", "Gpu", "Runner")
 
 
-def stack_template(*, role: bool = True) -> dict[str, Any]:
+def stack_template(*, role: bool = True, fsx: bool = False) -> dict[str, Any]:
     outputs: dict[str, Any] = {
         f"{f}FunctionArn": {
             "Value": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:wdl2sfn-{f.lower()}"
         }
         for f in FUNCTIONS
+        if not fsx
     }
     for q in QUEUES:
         outputs[f"{q}QueueArn"] = {
@@ -134,6 +136,7 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
     cfn.create_stack(
         StackName=STACK_WITHOUT_ROLE, TemplateBody=json.dumps(stack_template(role=False))
     )
+    cfn.create_stack(StackName=STACK_FSX, TemplateBody=json.dumps(stack_template(fsx=True)))
     try:
         yield m
     finally:

@@ -14,7 +14,7 @@ from pathlib import Path
 from wdl2sfn.compiler import compile_workflow
 
 from ..conftest import sample
-from .conftest import STACK, STACK_WITHOUT_ROLE, Moto
+from .conftest import STACK, STACK_FSX, STACK_WITHOUT_ROLE, Moto
 
 WDL_TEMPLATE = """version 1.1
 
@@ -80,6 +80,20 @@ def test_deploy_creates_machine_with_every_placeholder_substituted(moto: Moto, t
     )
     assert described["type"] == "STANDARD"
     assert described["roleArn"] == moto.outputs()["StateMachineRoleArn"]
+
+
+def test_deploy_to_an_fsx_stack_compiles_for_fsx_without_being_told(moto: Moto, tmp_path: Path):
+    out = ok(moto.cli("deploy", str(write_wdl(tmp_path, "onfsx")), "--stack", STACK_FSX))
+    text = definition_of(moto, out["state_machine_arn"])
+    assert "lambda:invoke" not in text  # FSx: the run-time steps are runner jobs
+    assert moto.outputs(STACK_FSX)["RunnerJobDefinitionArn"] in text
+
+
+def test_an_explicit_filesystem_wins_over_the_stacks(moto: Moto, tmp_path: Path):
+    wdl = str(write_wdl(tmp_path, "forced"))
+    proc = moto.cli("deploy", wdl, "--stack", STACK_FSX, "--filesystem", "efs")
+    assert proc.returncode == 2
+    assert "InitFunctionArn" in proc.stderr  # the EFS definition needs the step functions
 
 
 def test_deploy_uploads_sources_bundle_to_run_bucket(moto: Moto, tmp_path: Path):

@@ -111,6 +111,18 @@ def stack_outputs(aws: Aws, stack: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
 
 
+def stack_filesystem(region: str | None, stack: str) -> str:
+    """``fsx`` for a stack whose run-time steps are runner jobs (no ``InitFunctionArn``: Lambda
+    cannot mount FSx), else ``efs``; ``efs`` when the stack cannot be read (the command then says
+    why, when it deploys)."""
+    try:
+        outputs = stack_outputs(Aws(region), stack)
+    except AwsBackendError:
+        return "efs"
+    runner_steps = "InitFunctionArn" not in outputs and "RunnerJobDefinitionArn" in outputs
+    return "fsx" if runner_steps else "efs"
+
+
 def machine_name(stack: str, workflow: str) -> str:
     """``<stack>-<workflow>``; past 80 characters cut with a hash suffix (unique and stable)."""
     return asl.machine_name(stack, workflow, NAME_MAX)
