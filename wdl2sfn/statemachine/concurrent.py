@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import interpreter
@@ -60,7 +60,7 @@ class _Group:
                 self.aborted = True
         self.token.set()
 
-    def work(self, jobs: list[Job]) -> None:
+    def work(self, jobs: Sequence[Job]) -> None:
         """Worker loop: take the next job index until none is left or the group is aborted."""
         while not self.token.is_set():
             index = next(self.next_index)
@@ -79,7 +79,7 @@ class _Group:
                 sub.token.release()
 
 
-def run_all(jobs: list[Job], scope: Scope, workers: int) -> list[Any]:
+def run_all(jobs: Sequence[Job], scope: Scope, workers: int) -> list[Any]:
     """Run jobs concurrently on ``workers`` threads; return results in job order or raise."""
     group = _Group(scope, len(jobs))
     workers = max(1, min(workers, len(jobs)))

@@ -24,9 +24,11 @@
 from __future__ import annotations
 
 import json
+import tempfile
 import threading
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import IO, Any
 
 from .concurrent import map_concurrency, map_items, run_all, select_item
 from .errors import (
@@ -37,9 +39,10 @@ from .errors import (
     StatesError,
 )
 from .interpreter import resolve_number
+from .items import ChildInputs, JsonArrayItems, NotAnArrayError
 from .model import State
 from .paths import ContextFn
-from .quotas import payload_size, to_json
+from .quotas import to_json
 from .runtime import ExecutionResult, Scope
 
 GET_OBJECT = "arn:aws:states:::s3:getObject"
@@ -53,32 +56,47 @@ def run_distributed(
 ) -> Any:
     """Run a Distributed Map's children; return the Map's raw result."""
     items = read_items(state, value, ctx, scope)
-    selected = [select_item(state, scope, value, i, item) for i, item in enumerate(items)]
-    inputs = make_batches(state, selected, value, ctx)
+    inputs = make_batches(state, items, value, ctx, scope)
     scope.emit("MapStateStarted", {"length": len(inputs)})
     run = _MapRun(state, scope, value, ctx, len(inputs))
-    scope.emit("MapRunStarted", {"mapRunArn": run.arn})
-    cap = min(DISTRIBUTED_MAX_CONCURRENCY, scope.run.executor.max_threads)
-    workers = map_concurrency(state, value, ctx, cap)
-    jobs = [run.job(i, child_input) for i, child_input in enumerate(inputs)]
     try:
-        run_all(jobs, scope, workers)
-    except StatesError as err:
-        run.write_results_quietly()
-        scope.emit("MapRunFailed", {"error": err.error, "cause": err.cause})
-        raise
-    except ExecutionAbortedError:
-        raise
-    result = run.write_results() if state.result_writer is not None else run.outputs()
+        scope.emit("MapRunStarted", {"mapRunArn": run.arn})
+        cap = min(DISTRIBUTED_MAX_CONCURRENCY, scope.run.executor.max_threads)
+        workers = map_concurrency(state, value, ctx, cap)
+        try:
+            run_all(_ChildJobs(run, inputs), scope, workers)
+        except StatesError as err:
+            run.write_results_quietly()
+            scope.emit("MapRunFailed", {"error": err.error, "cause": err.cause})
+            raise
+        result = run.write_results() if state.result_writer is not None else run.outputs()
+    finally:
+        run.close()
     scope.emit("MapRunSucceeded")
     return result
+
+
+class _ChildJobs(Sequence[Any]):
+    """The Map Run's jobs, made when a worker takes them (a child's input is built then)."""
+
+    def __init__(self, run: _MapRun, inputs: Sequence[Any]) -> None:
+        self.run = run
+        self.inputs = inputs
+
+    def __len__(self) -> int:
+        return len(self.inputs)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        return self.run.job(index, self.inputs)
 
 
 # ---------------------------------------------------------------- items and batches
 
 
-def read_items(state: State, value: Any, ctx: ContextFn, scope: Scope) -> list[Any]:
-    """Items from the ItemReader (the object store) or from ItemsPath."""
+def read_items(state: State, value: Any, ctx: ContextFn, scope: Scope) -> Sequence[Any]:
+    """Items from the ItemReader (the object store, kept as JSON text) or from ItemsPath."""
     reader = state.item_reader
     if reader is None:
         return map_items(state, value, ctx)
@@ -96,13 +114,18 @@ def read_items(state: State, value: Any, ctx: ContextFn, scope: Scope) -> list[A
     if store is None:
         raise StatesError(ITEM_READER_FAILED, "no object store is configured for ItemReader")
     try:
-        items = json.loads(store.get_object(bucket, key))
+        body = store.get_object(bucket, key)
+        items = JsonArrayItems(body.decode(json.detect_encoding(body), "surrogatepass"))
+    except NotAnArrayError:
+        raise StatesError(
+            ITEM_READER_FAILED, f"s3://{bucket}/{key} does not hold a JSON array"
+        ) from None
     except Exception as exc:
         raise StatesError(ITEM_READER_FAILED, f"cannot read s3://{bucket}/{key}: {exc}") from None
-    if not isinstance(items, list):
-        raise StatesError(ITEM_READER_FAILED, f"s3://{bucket}/{key} does not hold a JSON array")
     max_items = _reader_max_items(config, value, ctx)
-    return items[:max_items] if max_items else items
+    if max_items:
+        items.truncate(max_items)
+    return items
 
 
 def _reader_max_items(config: dict[str, Any], value: Any, ctx: ContextFn) -> int | None:
@@ -113,11 +136,18 @@ def _reader_max_items(config: dict[str, Any], value: Any, ctx: ContextFn) -> int
     return int(number) if number else None
 
 
-def make_batches(state: State, items: list[Any], value: Any, ctx: ContextFn) -> list[Any]:
-    """Group items into child inputs per ItemBatcher; without it each item is a child input."""
+def make_batches(
+    state: State, items: Sequence[Any], value: Any, ctx: ContextFn, scope: Scope
+) -> Sequence[Any]:
+    """The child inputs per ItemBatcher (each selected item is one without it), built lazily."""
+
+    def select(index: int, item: Any) -> Any:
+        return select_item(state, scope, value, index, item)
+
+    inputs = ChildInputs(items, select)
     batcher = state.item_batcher
     if batcher is None:
-        return items
+        return inputs
     from .model import _number
 
     max_items = resolve_number(_number(batcher, "MaxItemsPerBatch"), value, ctx, "MaxItemsPerBatch")
@@ -126,30 +156,20 @@ def make_batches(state: State, items: list[Any], value: Any, ctx: ContextFn) -> 
     )
     batch_input = state.batch_input(value, ctx) if state.batch_input is not None else None
     base = {"Items": []} if batch_input is None else {"Items": [], "BatchInput": batch_input}
-    base_size = payload_size(to_json(base))
-    batches: list[list[Any]] = []
-    current: list[Any] = []
-    size = base_size
-    for item in items:
-        item_size = payload_size(to_json(item))
-        grown = size + item_size + (1 if current else 0)
-        if current and (
-            (max_items and len(current) >= max_items) or (max_bytes and grown > max_bytes)
-        ):
-            batches.append(current)
-            current, grown = [], base_size + item_size
-        current.append(item)
-        size = grown
-    if current:
-        batches.append(current)
-    return [{**base, "Items": batch} for batch in batches]
+    inputs.batch(base, max_items, max_bytes)
+    return inputs
 
 
 # ---------------------------------------------------------------- the map run
 
 
 class _MapRun:
-    """One Map Run: its ARN, child executions, failure threshold and result files."""
+    """One Map Run: its ARN, child executions, failure threshold and results.
+
+    A finished child leaves only what the Map's result needs: its output (or Error/Cause)
+    without a ResultWriter, or with one its execution record as JSON text in a temporary file
+    (the records of 200 children of 500 shards hold 5 MiB of inputs), read back when the
+    result files are written. Child Execution objects are not kept."""
 
     _runs_lock = threading.Lock()
 
@@ -164,7 +184,10 @@ class _MapRun:
         self.total = total
         self.value = value
         self.ctx = ctx
-        self.records: list[tuple[Any, ExecutionResult, Any] | None] = [None] * total
+        self.results: list[Any] = [] if state.result_writer is not None else [None] * total
+        self.spill: IO[str] | None = None
+        if state.result_writer is not None:
+            self.spill = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self.failed = 0
         self.lock = threading.Lock()
         count = resolve_number(state.tolerated_count, value, ctx, "ToleratedFailureCount")
@@ -189,56 +212,70 @@ class _MapRun:
         pct = self.tolerated_pct
         return pct is not None and self.total > 0 and self.failed * 100.0 / self.total > pct
 
-    def job(self, index: int, child_input: Any) -> Any:
+    def job(self, index: int, inputs: Sequence[Any]) -> Any:
         def run_child(sub: Scope) -> Any:
-            from .executor import Execution
-
-            name = f"{self.prefix}{index}"
-            authorize = self.parent.executor.authorizer
-            if authorize is not None:  # a Map Run child is an execution of the parent machine
-                machine = self.parent.state_machine_arn.split("/", 1)[0]
-                authorize(self.parent.state_machine_arn, "states:StartExecution", machine)
-            hdir = self.parent.history_dir
-            child_dir = hdir / "map_runs" / self.state.name / name if hdir else None
-            assert self.state.processor is not None
-            child = Execution(
-                self.parent.executor,
-                self.state.processor,
-                child_input,
-                name,
-                child_dir,
-                self.child_sm_arn,
-                parent_token=sub.token,
-                event_key=f"{self.arn}/{name}",
-            )
-            if authorize is not None:  # the Map Run follows its children
-                authorize(self.parent.state_machine_arn, "states:DescribeExecution", child.arn)
+            child_input = inputs[index]
+            child = self._child(index, child_input, sub)
             result = child.run_inline()
-            child.history.events.clear()  # the file keeps them; 10,000 children need not
             if sub.token.is_set():
                 raise ExecutionAbortedError("aborted")
-            with self.lock:
-                self.records[index] = (child, result, child_input)
-                if result.status != "SUCCEEDED":
-                    self.failed += 1
-                    if self.exceeded():
-                        raise StatesError(EXCEED_TOLERATED_FAILURE_THRESHOLD, THRESHOLD_CAUSE)
-            return result.output
+            self._record(index, child, result, child_input)
+            return None  # the Map's result comes from this run's records
 
         return run_child
 
-    def outputs(self) -> list[Any]:
-        out: list[Any] = []
-        for record in self.records:
-            if record is None:
-                out.append(None)
-                continue
-            _, result, _ = record
-            if result.status == "SUCCEEDED":
-                out.append(result.output)
+    def _child(self, index: int, child_input: Any, sub: Scope) -> Any:
+        """The child execution of one item (or batch), authorized as on AWS."""
+        from .executor import Execution
+
+        name = f"{self.prefix}{index}"
+        authorize = self.parent.executor.authorizer
+        if authorize is not None:  # a Map Run child is an execution of the parent machine
+            machine = self.parent.state_machine_arn.split("/", 1)[0]
+            authorize(self.parent.state_machine_arn, "states:StartExecution", machine)
+        hdir = self.parent.history_dir
+        child_dir = hdir / "map_runs" / self.state.name / name if hdir else None
+        assert self.state.processor is not None
+        child = Execution(
+            self.parent.executor,
+            self.state.processor,
+            child_input,
+            name,
+            child_dir,
+            self.child_sm_arn,
+            parent_token=sub.token,
+            event_key=f"{self.arn}/{name}",
+        )
+        if authorize is not None:  # the Map Run follows its children
+            authorize(self.parent.state_machine_arn, "states:DescribeExecution", child.arn)
+        return child
+
+    def _record(self, index: int, child: Any, result: ExecutionResult, child_input: Any) -> None:
+        """Keep what the result needs of a finished child; count its failure."""
+        ok = result.status == "SUCCEEDED"
+        line = ""
+        if self.spill is not None:
+            record = json.dumps(_execution_record(child, result, child_input))
+            line = f"{index}\t{'SUCCEEDED' if ok else 'FAILED'}\t{record}\n"
+        with self.lock:
+            if self.spill is not None:
+                self.spill.write(line)
             else:
-                out.append({"Error": result.error, "Cause": result.cause})
-        return out
+                self.results[index] = (
+                    result.output if ok else {"Error": result.error, "Cause": result.cause}
+                )
+            if not ok:
+                self.failed += 1
+                if self.exceeded():
+                    raise StatesError(EXCEED_TOLERATED_FAILURE_THRESHOLD, THRESHOLD_CAUSE)
+
+    def outputs(self) -> list[Any]:
+        return self.results
+
+    def close(self) -> None:
+        if self.spill is not None:
+            self.spill.close()
+            self.spill = None
 
     def write_results_quietly(self) -> None:
         if self.state.result_writer is None:
@@ -247,6 +284,19 @@ class _MapRun:
             self.write_results()
         except StatesError:
             pass
+
+    def _groups(self) -> dict[str, list[str]]:
+        """The spilled records (JSON text) by status, in child order."""
+        groups: dict[str, list[tuple[int, str]]] = {"SUCCEEDED": [], "FAILED": [], "PENDING": []}
+        assert self.spill is not None
+        with self.lock:
+            self.spill.flush()
+            self.spill.seek(0)
+            for line in self.spill:
+                index, status, record = line.rstrip("\n").split("\t", 2)
+                groups[status].append((int(index), record))
+            self.spill.seek(0, 2)
+        return {status: [r for _, r in sorted(entries)] for status, entries in groups.items()}
 
     def write_results(self) -> dict[str, Any]:
         """ResultWriter: manifest.json and SUCCEEDED_0/FAILED_0 files; returns the state result."""
@@ -261,20 +311,13 @@ class _MapRun:
                 "ResultWriter needs s3:putObject, a Bucket and an object store",
             )
         base = f"{prefix}/{self.id}" if prefix else self.id
-        groups: dict[str, list[dict[str, Any]]] = {"SUCCEEDED": [], "FAILED": [], "PENDING": []}
-        for record in self.records:
-            if record is None:
-                continue
-            child, result, child_input = record
-            status = "SUCCEEDED" if result.status == "SUCCEEDED" else "FAILED"
-            groups[status].append(_execution_record(child, result, child_input))
         files: dict[str, list[dict[str, Any]]] = {"FAILED": [], "PENDING": [], "SUCCEEDED": []}
         try:
-            for status, entries in groups.items():
+            for status, entries in self._groups().items():
                 if not entries:
                     continue
                 key = f"{base}/{status}_0.json"
-                body = json.dumps(entries).encode("utf-8")
+                body = ("[" + ", ".join(entries) + "]").encode("utf-8")  # = json.dumps(records)
                 store.put_object(bucket, key, body)
                 files[status].append({"Key": key, "Size": len(body)})
             manifest = {"DestinationBucket": bucket, "MapRunArn": self.arn, "ResultFiles": files}

@@ -47,7 +47,11 @@ def iso_timestamp(seconds: float) -> str:
 
 
 class History:
-    """The event log of one execution: numbering, the quota, the file and the callback."""
+    """The event log of one execution: numbering, the quota, the file and the callback.
+
+    Events are not kept in memory: the file is the history (``read_events``/``last_event`` read
+    it back), so a run's memory does not grow with its events (10,000 events per Distributed Map
+    child, a few children at once, would otherwise hold tens of MiB of JSON text)."""
 
     def __init__(
         self,
@@ -64,7 +68,6 @@ class History:
         self.clock = clock
         self.count = 0
         self.closed = False
-        self.events: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._file: IO[str] | None = None
         if path is not None:
@@ -110,7 +113,6 @@ class History:
         }
         if details is not None:
             event[details_key(event_type)] = details
-        self.events.append(event)
         if self._file is not None:
             self._file.write(json.dumps(event, ensure_ascii=False) + "\n")
         if self.on_event is not None:

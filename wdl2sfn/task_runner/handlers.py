@@ -210,7 +210,7 @@ class Runtime:
     # ------------------------------------------------------------------ helpers
     def _scatter(self, ev: WorkflowEval, info: NodeInfo, shard: tuple[int, ...]) -> dict[str, Any]:
         store = self.settings.store
-        count = len(ev.scatter_items(info.ref, shard).value)
+        count = len(ev.scatter_items(info.ref, shard))
         key = store.items_key(ev.run, info.ref, shard)
         items = [{"shard": [*shard, i]} for i in range(count)]
         body = json.dumps(items, separators=(",", ":")).encode()

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import WDL
 from WDL import Env, Tree, Type, Value
@@ -33,6 +34,56 @@ from .store import RunStore, Shard
 from .task import read_outputs
 
 Bindings = Env.Bindings[Value.Base]
+V = TypeVar("V")
+
+#: values of shards (and of nested scatters' collections) kept at once; a run's memory must not
+#: grow with its shards (each value is in the store, and is read back when needed again)
+SHARD_VALUES_KEPT = 4096
+
+
+class _Memo(Generic[V]):
+    """Values by (node, shard): every value outside scatters is kept (one per node), those of
+    shards only for the SHARD_VALUES_KEPT most recently used."""
+
+    def __init__(self, keep: int = SHARD_VALUES_KEPT) -> None:
+        self.keep = keep
+        self._top: dict[str, V] = {}
+        self._shards: OrderedDict[tuple[str, Shard], V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, ref: str, shard: Shard) -> V | None:
+        with self._lock:
+            if not shard:
+                return self._top.get(ref)
+            hit = self._shards.get((ref, shard))
+            if hit is not None:
+                self._shards.move_to_end((ref, shard))
+            return hit
+
+    def put(self, ref: str, shard: Shard, value: V) -> None:
+        with self._lock:
+            if not shard:
+                self._top[ref] = value
+                return
+            self._shards[(ref, shard)] = value
+            if len(self._shards) > self.keep:
+                self._shards.popitem(last=False)
+
+
+@dataclass(frozen=True)
+class ScatterItems:
+    """A scatter's collection as its JSON; an item's WDL value is made when a shard asks for it
+    (a Value.Array of 100,000 Ints holds 22 MB, its JSON list 3.6 MB). Items are made from the
+    JSON the store holds, as every other process of the run (a Lambda on AWS) makes them."""
+
+    item_type: Type.Base
+    items: list[Any]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def at(self, index: int) -> Value.Base:
+        return Value.from_json(self.item_type, self.items[index])
 
 
 @dataclass
@@ -44,9 +95,8 @@ class WorkflowEval:
     workflow: Tree.Workflow
     index: WorkflowIndex
     inputs: Bindings  # the run's workflow inputs, without namespace
-    _memo: dict[tuple[str, Shard], Bindings] = field(default_factory=dict)
-    _items: dict[tuple[str, Shard], Value.Array] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _memo: _Memo[Bindings] = field(default_factory=_Memo)
+    _items: _Memo[ScatterItems] = field(default_factory=lambda: _Memo(256))
     _files: WorkflowFiles | None = None
 
     @property
@@ -60,14 +110,12 @@ class WorkflowEval:
     def bindings(self, ref: str, shard: Sequence[int]) -> Bindings:
         """The outputs env of node `ref` (names as miniwdl binds them) for the given shard."""
         info = self.index[ref]
-        key = (ref, tuple(shard[: info.depth]))
-        with self._lock:
-            hit = self._memo.get(key)
+        prefix = tuple(shard[: info.depth])
+        hit = self._memo.get(ref, prefix)
         if hit is not None:
             return hit
-        value = self._compute(info, key[1])
-        with self._lock:
-            self._memo[key] = value
+        value = self._compute(info, prefix)
+        self._memo.put(ref, prefix, value)
         return value
 
     def env_for(self, info: NodeInfo, shard: Sequence[int]) -> Bindings:
@@ -81,30 +129,30 @@ class WorkflowEval:
         ]
         return Env.merge(env, *deps)
 
-    def scatter_items(self, ref: str, shard: Sequence[int]) -> Value.Array:
+    def scatter_items(self, ref: str, shard: Sequence[int]) -> ScatterItems:
         """The scatter's collection at this shard prefix (evaluated once, then read back; kept
         in memory, since every shard's steps look up their own item in it)."""
         info = self.index[ref]
         prefix = tuple(shard[: info.depth])
-        with self._lock:
-            hit = self._items.get((ref, prefix))
+        hit = self._items.get(ref, prefix)
         if hit is not None:
             return hit
         items = self._load_or_eval_items(info, prefix)
-        with self._lock:
-            self._items[(ref, prefix)] = items
+        self._items.put(ref, prefix, items)
         return items
 
-    def _load_or_eval_items(self, info: NodeInfo, prefix: Shard) -> Value.Array:
+    def _load_or_eval_items(self, info: NodeInfo, prefix: Shard) -> ScatterItems:
         node = info.node
         assert isinstance(node, Tree.Scatter)
         path = self.store.value_path(self.run, info.ref, prefix)
         ty = node.expr.type
         if path.exists():
-            return _as_array(Value.from_json(ty, self.store.read_json(path)))
-        value = self._eval_expr(node.expr, info, prefix).coerce(ty)
-        self.store.write_json(path, value.json)
-        return _as_array(value)
+            data = self.store.read_json(path)
+        else:
+            data = _as_array(self._eval_expr(node.expr, info, prefix).coerce(ty)).json
+            self.store.write_json(path, data)
+        assert isinstance(ty, Type.Array) and isinstance(data, list), (ty, data)
+        return ScatterItems(ty.item_type, data)
 
     def condition(self, ref: str, shard: Sequence[int]) -> bool:
         info = self.index[ref]
@@ -150,7 +198,7 @@ class WorkflowEval:
             if isinstance(node, Tree.Decl):
                 self.bindings(ref, shard)
             elif isinstance(node, Tree.Scatter):
-                for i in range(len(self.scatter_items(ref, shard).value)):
+                for i in range(len(self.scatter_items(ref, shard))):
                     self._walk(scope, node.body, (*shard, i))
             elif isinstance(node, Tree.Conditional):
                 if self.condition(ref, shard):
@@ -223,7 +271,7 @@ class WorkflowEval:
         section_ref = self.index.local_ref(info, gather.section.workflow_node_id)
         referee_ref = self.index.local_ref(info, gather.referee.workflow_node_id)
         if isinstance(gather.section, Tree.Scatter):
-            count = len(self.scatter_items(section_ref, shard).value)
+            count = len(self.scatter_items(section_ref, shard))
             parts = [self.bindings(referee_ref, (*shard, i)) for i in range(count)]
         elif self.condition(section_ref, shard):
             parts = [self.bindings(referee_ref, shard)]
@@ -239,7 +287,7 @@ class WorkflowEval:
                 ref = self.index.local_ref(info, section.workflow_node_id)
                 position = self.index[ref].depth  # its own index sits right after its prefix
                 items = self.scatter_items(ref, shard)
-                out.append((section.variable, items.value[shard[position]]))
+                out.append((section.variable, items.at(shard[position])))
         return out
 
     def _supplied_call_inputs(self, info: NodeInfo) -> Bindings:
