@@ -15,15 +15,16 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import WDL
-
-from . import __version__, wdl
-from .compiler import CompiledWorkflow, CompileError, compile_document, ir
-from .compiler.report import human_report
+from . import __version__
 from .run_options import add_run_arguments, check_writable_file, default_dir
 from .usage import UsageError
+
+if TYPE_CHECKING:  # miniwdl and the compiler are imported by the commands that use them
+    import WDL
+
+    from .compiler import CompiledWorkflow
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -322,6 +323,10 @@ def load_document(
     path: str, search: list[str] | None = None, check_quant: bool = True
 ) -> WDL.Tree.Document:
     """Load WDL; a malformed file is a usage error whose last line is FILE:LINE:COL: message."""
+    import WDL
+
+    from . import wdl
+
     if not os.path.exists(path):
         raise UsageError(f"{path}: no such file")
     for folder in search or []:
@@ -349,6 +354,8 @@ def _located(exn: BaseException, path: str) -> str:
 
 
 def compile_args(args: argparse.Namespace) -> tuple[WDL.Tree.Document, CompiledWorkflow]:
+    from .compiler import CompileError, compile_document, ir
+
     doc = load_document(args.wdl, getattr(args, "path", None), args.check_quant)
     if doc.workflow is None or args.task:
         doc = _task_as_workflow(doc, args.task, args.check_quant)
@@ -395,6 +402,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
         check_writable_file(args.output, "-o")
     if args.report_json:
         check_writable_file(args.report_json, "--report-json")
+    from .compiler.report import human_report
     from .statemachine.asl import definition_text
 
     _, compiled = compile_args(args)
@@ -467,6 +475,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """miniwdl check (outline, lint warnings) plus what the compiler makes of the workflow."""
+    from . import wdl
+    from .compiler.report import human_report
+
     doc = load_document(args.wdl, args.path, args.check_quant)
     outline, warnings = wdl.lint_outline(doc, os.path.basename(args.wdl))
     sys.stdout.write(outline)
@@ -481,6 +492,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_input_template(args: argparse.Namespace) -> int:
     """miniwdl input-template: the required inputs, with placeholder values."""
+    from . import wdl
     from .compiler.task_wrapper import TaskSelectionError, pick_task
 
     doc = load_document(args.wdl, args.path, args.check_quant)
@@ -514,6 +526,10 @@ def parse_inputs(
     doc: WDL.Tree.Document, pairs: list[str], inputs_json: str | None
 ) -> dict[str, Any]:
     """Inputs exactly as `miniwdl run` takes them; errors name the input and what was expected."""
+    import WDL
+
+    from . import wdl
+
     try:
         return wdl.runner_inputs(doc, pairs, inputs_json)
     except WDL.Error.InputError as exn:
