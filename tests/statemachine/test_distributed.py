@@ -274,3 +274,50 @@ def test_each_map_run_child_reports_its_events_under_a_key_of_its_own(tmp_path):
     assert result.error is None
     assert len(seen) == 1 + 3 + 5  # the run, its 3 outer children, one per inner item
     assert all(ids == list(range(1, len(ids) + 1)) for ids in seen.values())
+
+
+def test_result_files_list_children_in_item_order_whatever_order_they_end(tmp_path):
+    """Children that end late (here the first ones, which wait) still come first in the results
+    file, and tolerated failures go to FAILED_0.json, as AWS writes them."""
+    store = FolderObjectStore(tmp_path / "s3")
+    body = machine(
+        ("Wait?", {"Type": "Choice", "Choices": [
+            {"Variable": "$", "NumericLessThan": 2, "Next": "W"},
+            {"Variable": "$", "NumericEquals": 4, "Next": "F"},
+        ], "Default": "P"}),
+        ("W", {"Type": "Wait", "Seconds": 1, "Next": "P"}),
+        ("F", {"Type": "Fail", "Error": "E", "Cause": "four"}),
+        ("P", {"Type": "Pass", "End": True}),
+    )  # fmt: skip
+    d = dmap(
+        body,
+        ItemsPath="$.xs",
+        ToleratedFailureCount=1,
+        ResultWriter={"Resource": PUT, "Parameters": {"Bucket": "out", "Prefix": "r"}},
+    )
+    out = Executor(d, {}, object_store=store).run({"xs": [0, 1, 2, 3, 4, 5]}, "x").output
+    manifest = json.loads(store.get_object("out", out["ResultWriterDetails"]["Key"]))
+    [ok], [failed] = manifest["ResultFiles"]["SUCCEEDED"], manifest["ResultFiles"]["FAILED"]
+    ok_body = store.get_object("out", ok["Key"])
+    records = json.loads(ok_body)
+    assert [r["Name"] for r in records] == ["0", "1", "2", "3", "5"]
+    assert ok_body == json.dumps(records).encode() and ok["Size"] == len(ok_body)
+    [failure] = json.loads(store.get_object("out", failed["Key"]))
+    assert (failure["Name"], failure["Error"], failure["Cause"]) == ("4", "E", "four")
+
+
+def test_item_reader_object_that_is_not_an_array_fails_item_reader_failed(tmp_path):
+    store = store_with(tmp_path, {"Items": [1]})
+    d = dmap(machine(("P", {"Type": "Pass", "End": True})), ItemReader=reader())
+    result = Executor(d, {}, object_store=store).run({"key": "items.json"}, "x")
+    assert result.error == "States.ItemReaderFailed"
+    assert "does not hold a JSON array" in result.cause
+
+
+def test_item_reader_invalid_json_fails_item_reader_failed(tmp_path):
+    store = store_with(tmp_path, [])
+    (tmp_path / "bucket" / "items.json").write_text("[1, 2")
+    d = dmap(machine(("P", {"Type": "Pass", "End": True})), ItemReader=reader())
+    result = Executor(d, {}, object_store=store).run({"key": "items.json"}, "x")
+    assert result.error == "States.ItemReaderFailed"
+    assert result.cause.startswith("cannot read s3://wdl2sfn-local/items.json")
