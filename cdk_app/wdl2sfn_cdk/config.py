@@ -145,6 +145,49 @@ def _refuse_contradictions(variant: str, vpc_id: Any, subnet_ids: tuple[str, ...
         )
 
 
+def _check_existing_vpc(
+    variant: str, vpc_id: Any, subnet_ids: tuple[str, ...], azs: tuple[str, ...]
+) -> None:
+    """An existing VPC is described by context alone: its id and at least two subnets (with
+    their AZs, if given, one per subnet)."""
+    missing = [k for k, v in (("vpc_id", vpc_id), ("subnet_ids", subnet_ids)) if not v]
+    if missing:
+        raise ConfigError(
+            f"variant {variant!r} with an existing VPC needs context {', '.join(missing)} "
+            "(no lookup is made at synth time)"
+        )
+    if len(subnet_ids) < 2:
+        raise ConfigError("context 'subnet_ids' needs at least two subnets (in two AZs)")
+    if azs and len(azs) != len(subnet_ids):
+        raise ConfigError(
+            "context 'availability_zones' must list one AZ per subnet in 'subnet_ids', in order"
+        )
+
+
+def _fsx_settings(ctx: dict[str, Any]) -> tuple[str, int]:
+    """FSx for Lustre's deployment type and size, as FSx accepts them."""
+    fsx_type = str(ctx.get("fsx_deployment_type") or "SCRATCH_2").upper()
+    if fsx_type not in ("SCRATCH_2", "PERSISTENT_2"):
+        raise ConfigError("context 'fsx_deployment_type' must be SCRATCH_2 or PERSISTENT_2")
+    fsx_gib = _int(ctx, "fsx_storage_gib", 1200)
+    if fsx_gib < 1200 or (fsx_gib != 1200 and fsx_gib % 2400):
+        raise ConfigError("context 'fsx_storage_gib' must be 1200 or a multiple of 2400")
+    return fsx_type, fsx_gib
+
+
+def _schedule(ctx: dict[str, Any]) -> Schedule | None:
+    if not ctx.get("schedule_expression"):
+        return None
+    inputs = _json(ctx.get("schedule_inputs") or {}, "schedule_inputs")
+    if not isinstance(inputs, dict):
+        raise ConfigError("context 'schedule_inputs' must be a JSON object")
+    return Schedule(
+        expression=str(ctx["schedule_expression"]),
+        inputs=inputs,
+        timezone=str(ctx.get("schedule_timezone") or "UTC"),
+    )
+
+
 def load_config(ctx: dict[str, Any]) -> Config:
     """Validate the app's context (as ``App.node.try_get_context`` would return it)."""
     variant = str(ctx.get("variant") or "new-vpc")
@@ -158,37 +201,12 @@ def load_config(ctx: dict[str, Any]) -> Config:
     sg = ctx.get("security_group_id") or None
     _refuse_contradictions(variant, vpc_id, subnet_ids)
     if variant == "existing-vpc" or vpc_id:
-        missing = [k for k, v in (("vpc_id", vpc_id), ("subnet_ids", subnet_ids)) if not v]
-        if missing:
-            raise ConfigError(
-                f"variant {variant!r} with an existing VPC needs context {', '.join(missing)} "
-                "(no lookup is made at synth time)"
-            )
-        if len(subnet_ids) < 2:
-            raise ConfigError("context 'subnet_ids' needs at least two subnets (in two AZs)")
-        if azs and len(azs) != len(subnet_ids):
-            raise ConfigError(
-                "context 'availability_zones' must list one AZ per subnet in 'subnet_ids', in order"
-            )
+        _check_existing_vpc(variant, vpc_id, subnet_ids, azs)
     max_vcpus = _int(ctx, "max_vcpus", 256)
-    fsx_type = str(ctx.get("fsx_deployment_type") or "SCRATCH_2").upper()
-    if fsx_type not in ("SCRATCH_2", "PERSISTENT_2"):
-        raise ConfigError("context 'fsx_deployment_type' must be SCRATCH_2 or PERSISTENT_2")
-    fsx_gib = _int(ctx, "fsx_storage_gib", 1200)
-    if fsx_gib < 1200 or (fsx_gib != 1200 and fsx_gib % 2400):
-        raise ConfigError("context 'fsx_storage_gib' must be 1200 or a multiple of 2400")
+    fsx_type, fsx_gib = _fsx_settings(ctx)
     workflows = _list(ctx.get("workflows")) or [DEFAULT_WORKFLOW]
     workflows = [w if os.path.isabs(w) else os.path.join(REPO_ROOT, w) for w in workflows]
-    schedule = None
-    if ctx.get("schedule_expression"):
-        inputs = _json(ctx.get("schedule_inputs") or {}, "schedule_inputs")
-        if not isinstance(inputs, dict):
-            raise ConfigError("context 'schedule_inputs' must be a JSON object")
-        schedule = Schedule(
-            expression=str(ctx["schedule_expression"]),
-            inputs=inputs,
-            timezone=str(ctx.get("schedule_timezone") or "UTC"),
-        )
+    schedule = _schedule(ctx)
     return Config(
         variant=variant,
         stack_name=str(ctx.get("stack_name") or "wdl2sfn"),

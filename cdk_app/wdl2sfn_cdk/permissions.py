@@ -16,12 +16,12 @@ from typing import Any
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 
+from .access import JOB_DEFINITION_PREFIX
 from .config import QUEUE_PLACEHOLDERS
 
 # The managed EventBridge rules behind the .sync integrations (Step Functions IAM docs).
 BATCH_SYNC_RULE = "StepFunctionsGetEventsForBatchJobsRule"
 SFN_SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
-JOB_DEFINITION_PREFIX = "wdl2sfn-"
 
 
 def machine_statements(

@@ -30,8 +30,9 @@ from wdl2sfn.backends.aws.versions import ALIAS as LIVE_ALIAS
 
 from . import compile as compile_mod
 from .config import FUNCTION_PLACEHOLDERS, Schedule
+from .nag import ack
 from .permissions import machine_statements
-from .stack import Wdl2SfnStack, ack
+from .stack import Wdl2SfnStack
 
 CHILD_PREFIX = "StateMachineArn_"
 
@@ -68,24 +69,7 @@ class WdlStateMachine(Construct):
         filesystem = infra.config.filesystem
         self.compiled = compiled or compile_mod.compile_wdl(wdl_path, filesystem=filesystem)
         self.workflow_name: str = self.compiled.name
-        self.sources = s3deploy.BucketDeployment(
-            self,
-            "Sources",
-            destination_bucket=infra.bucket,
-            destination_key_prefix=f"_workflows/{self.compiled.digest}/",
-            sources=[
-                *(
-                    s3deploy.Source.data(path, text)
-                    for path, text in sorted(self.compiled.sources.items())
-                ),
-                # the marker init looks for: runs started by EventBridge, Scheduler or the
-                # console find the sources through it (as `wdl2sfn deploy` uploads it)
-                s3deploy.Source.json_data("bundle.json", bundle_marker(self.compiled)),
-            ],
-            prune=False,
-            retain_on_delete=True,
-            memory_limit=256,
-        )
+        self.sources = self._sources()
         self.children: dict[str, sfn.StateMachine] = {}
         self._child_names: dict[str, str] = {}
         stack_name = Stack.of(self).stack_name
@@ -93,35 +77,66 @@ class WdlStateMachine(Construct):
         self.state_machine = self._state_machine(self.compiled, "StateMachine")
         self.live = self._live_alias(self.state_machine)
         if trigger:
-            self.rule = events.Rule(
-                self,
-                "InputsRule",
-                description=f"Start {self.workflow_name} for s3://.../inputs/{self.workflow_name}/*.json",
-                event_pattern=events.EventPattern(
-                    source=["aws.s3"],
-                    detail_type=["Object Created"],
-                    detail={
-                        "bucket": {"name": [infra.bucket.bucket_name]},
-                        "object": {"key": [{"wildcard": f"inputs/{self.workflow_name}/*.json"}]},
-                    },
-                ),
-                targets=[targets.SfnStateMachine(self.live)],
-            )
+            self.rule = self._inputs_rule()
         if schedule is not None:
-            self.schedule = scheduler.Schedule(
-                self,
-                "Schedule",
-                description=f"Start {self.workflow_name} on {schedule.expression}",
-                schedule=scheduler.ScheduleExpression.expression(
-                    schedule.expression, time_zone=TimeZone.of(schedule.timezone)
+            self.schedule = self._schedule(schedule)
+
+    def _sources(self) -> s3deploy.BucketDeployment:
+        """The workflow's sources at ``_workflows/<digest>/`` in the run bucket, with the marker
+        init looks for: runs started by EventBridge, Scheduler or the console find the sources
+        through it (as `wdl2sfn deploy` uploads it)."""
+        return s3deploy.BucketDeployment(
+            self,
+            "Sources",
+            destination_bucket=self.infra.bucket,
+            destination_key_prefix=f"_workflows/{self.compiled.digest}/",
+            sources=[
+                *(
+                    s3deploy.Source.data(path, text)
+                    for path, text in sorted(self.compiled.sources.items())
                 ),
-                target=scheduler_targets.StepFunctionsStartExecution(
-                    self.live,
-                    input=scheduler.ScheduleTargetInput.from_object({"inputs": schedule.inputs}),
-                    retry_attempts=2,
-                    max_event_age=Duration.hours(1),
-                ),
-            )
+                s3deploy.Source.json_data("bundle.json", bundle_marker(self.compiled)),
+            ],
+            prune=False,
+            retain_on_delete=True,
+            memory_limit=256,
+        )
+
+    def _inputs_rule(self) -> events.Rule:
+        """Start the workflow (its alias ``live``) for every ``inputs/<workflow>/*.json``
+        object created in the run bucket."""
+        name = self.workflow_name
+        return events.Rule(
+            self,
+            "InputsRule",
+            description=f"Start {name} for s3://.../inputs/{name}/*.json",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [self.infra.bucket.bucket_name]},
+                    "object": {"key": [{"wildcard": f"inputs/{name}/*.json"}]},
+                },
+            ),
+            targets=[targets.SfnStateMachine(self.live)],
+        )
+
+    def _schedule(self, schedule: Schedule) -> scheduler.Schedule:
+        """Start the workflow (its alias ``live``) on a schedule, with fixed inputs."""
+        return scheduler.Schedule(
+            self,
+            "Schedule",
+            description=f"Start {self.workflow_name} on {schedule.expression}",
+            schedule=scheduler.ScheduleExpression.expression(
+                schedule.expression, time_zone=TimeZone.of(schedule.timezone)
+            ),
+            target=scheduler_targets.StepFunctionsStartExecution(
+                self.live,
+                input=scheduler.ScheduleTargetInput.from_object({"inputs": schedule.inputs}),
+                retry_attempts=2,
+                max_event_age=Duration.hours(1),
+            ),
+        )
 
     def _live_alias(self, machine: sfn.StateMachine) -> sfn.IStateMachine:
         """A version of every revision (kept when the next replaces it: the ones to roll back
