@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -39,24 +39,25 @@ def placeholder_values(
 class Exports:
     """``deploy_role`` (with its inline policy ``deploy_policy``) and the stack's outputs.
 
-    ``infra`` is the stack itself, once its queues, bucket and functions exist: the deploy
-    role allows what any compiled machine of this stack needs (:mod:`.permissions`).
+    ``stack`` is the :class:`~wdl2sfn_cdk.stack.Wdl2SfnStack` once its queues, bucket and
+    functions exist: the deploy role allows what any compiled machine of it needs
+    (:mod:`.permissions`), for machines named ``<stack>-*`` (they start each other:
+    subworkflows and definition parts).
     """
 
-    def __init__(self, stack: Stack, infra: Any, *, fs_id: str, job_role: iam.IRole) -> None:
+    def __init__(self, stack: Any, *, fs_id: str, job_role: iam.IRole) -> None:
         self.stack = stack
-        functions = [fn.function_arn for fn in infra.functions.values()]
+        functions = [fn.function_arn for fn in stack.functions.values()]
         self.deploy_role = iam.Role(
             stack,
             "StateMachineRole",
             assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
             description="wdl2sfn state machines created by `wdl2sfn deploy`",
         )
-        # machines named <stack>-*: they start each other (subworkflows and parts)
-        statements = machine_statements(stack, infra, [f"{stack.stack_name}-*"], functions)
+        statements = machine_statements(stack, stack, [f"{stack.stack_name}-*"], functions)
         self.deploy_policy = iam.Policy(stack, "StateMachineRolePolicy", statements=statements)
         self.deploy_role.attach_inline_policy(self.deploy_policy)
-        for name, value in infra.placeholders.items():
+        for name, value in stack.placeholders.items():
             CfnOutput(stack, name, value=value, description=f"wdl2sfn placeholder ${{{name}}}")
         CfnOutput(stack, "FileSystemId", value=fs_id)
         CfnOutput(
@@ -66,7 +67,7 @@ class Exports:
             description="role of the state machines `wdl2sfn deploy` creates",
         )
         CfnOutput(stack, "TaskJobRoleArn", value=job_role.role_arn)
-        self._acknowledge(infra.bucket)
+        self._acknowledge(stack.bucket)
 
     def _acknowledge(self, bucket: s3.IBucket) -> None:
         stack_name = self.stack.stack_name

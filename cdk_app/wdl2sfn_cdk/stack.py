@@ -78,7 +78,7 @@ class Wdl2SfnStack(Stack):
         self.functions = self.steps.functions if self.steps else {}
         readers = [self.job_role, self.runner_role, *self.functions.values()]
         grant_extra_buckets(self, config, readers, self.runner_role)
-        self.exports = Exports(self, self, fs_id=self.file_system.fs_id, job_role=self.job_role)
+        self.exports = Exports(self, fs_id=self.file_system.fs_id, job_role=self.job_role)
 
     def _functions(self, environment: dict[str, str]) -> Functions | None:
         """The run-time steps as Lambda functions, which only EFS allows."""
