@@ -59,6 +59,8 @@ class Emitter:
             "input.$": "$",
             "execution.$": "$$.Execution.Name",
             "workflow": self._workflow_ref(),
+            # kept in the run record for prepare and collect: once per run, not once per call
+            "queues": dict(QUEUES),
         }
         selector = {"ctx": {"run.$": "$.Payload.run"}, "shard": []}
         comment = "normalise the execution input or EventBridge event into the run record"
@@ -202,14 +204,12 @@ class Emitter:
             {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": failed}
         ]
         g.add(run, asl.link(job, collect))
-        extra = {"error.$": "$.error", "queues": dict(QUEUES)}
+        extra = {"error.$": "$.error"}
         selector = {"job.$": "$.Payload.job"}
         self._node_step(g, failed, "collect", unit.ref, extra, selector, "$.prep", run)
         g.add(cached, asl.choice_bool("$.prep.cached", skip, run))
         selector = {"cached.$": "$.Payload.cached", "job.$": "$.Payload.job"}
-        return self._node_step(
-            g, prepare, "prepare", unit.ref, {"queues": dict(QUEUES)}, selector, "$.prep", cached
-        )
+        return self._node_step(g, prepare, "prepare", unit.ref, None, selector, "$.prep", cached)
 
     def _if(self, g: asl.Graph, unit: ir.IfUnit, next_name: str | None) -> str:
         evaluate = self.names.claim(unit.label)

@@ -243,7 +243,8 @@ class Runtime:
             call_dir=s.store.call_dir(ev.run, info.ref, shard),
             call_name=name,
             job_name=_job_name(ev.workflow.name, name),
-            queues=event.get("queues") or {},
+            # in the run record since init carries them; in the event from older machines
+            queues=event.get("queues") or record.get("queues") or {},
             job_definitions=s.job_definitions,
             store_root=s.store.root,
             cache_root=None if record.get("options", {}).get("no_cache") else s.store.cache_root(),

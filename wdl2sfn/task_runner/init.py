@@ -144,6 +144,8 @@ def initialize_run(settings: Any, event: dict[str, Any], load: Any = None) -> di
         },
         "inputs": inputs,
         "options": opts,
+        # the job queues' ARNs, as the machine's init step was deployed with them
+        **({"queues": dict(event["queues"])} if event.get("queues") else {}),
         "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     _claim(store, run_dir, record)
@@ -175,6 +177,8 @@ def _claim(store: RunStore, run_dir: Path, record: dict[str, Any]) -> None:
             f"other inputs: choose another run name",
             run=record["name"],
         )
+    if "queues" in record and "queues" not in existing:  # a run begun before init carried them
+        store.write_json(run_dir / "run.json", {**existing, "queues": record["queues"]})
 
 
 def check_file_inputs(
