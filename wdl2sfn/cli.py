@@ -239,7 +239,12 @@ def _files_parser(sub: Any) -> None:
         "files", help="list or fetch files of a run folder (aws: on EFS/FSx, via a runner job)"
     )
     fp.add_argument("run")
-    fp.add_argument("path", nargs="?", default="", help="a file or folder inside the run folder (default: its top; -r for everything)")
+    fp.add_argument(
+        "path",
+        nargs="?",
+        default="",
+        help="a file or folder inside the run folder (default: its top; -r for everything)",
+    )
     fp.add_argument("-r", "--recursive", action="store_true", help="list whole subfolders")
     fp.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
     fp.add_argument("--get", metavar="DEST", help="copy the file or folder to DEST/<run>/...")
