@@ -293,7 +293,10 @@ def _history(self: Any, roleArn: str) -> list[dict[str, Any]]:
     run = getattr(self, "_rehearsal", None)
     if run is None:
         return _ORIGINALS["history"](self, roleArn)  # type: ignore[no-any-return]
-    events = list(run.history.events)
+    from ...statemachine.history import read_events
+
+    path = run.history_path  # the file is the history (events are not kept in memory)
+    events = read_events(path) if path is not None else []
     previous = getattr(self, "_previous", None)
     if previous:
         events = list(previous) + [_renumbered(e, len(previous)) for e in events[1:]]
