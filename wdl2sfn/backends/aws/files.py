@@ -21,7 +21,7 @@ from ...keys import STEPS_PREFIX
 from . import Aws, AwsBackendError, _aws_call, _note, poll_seconds, stack_outputs
 from .follow import LOG_GROUP
 from .outcome import read_s3_json
-from .runs import Run
+from .runs import Run, download
 
 JOB_GIVE_UP_SECONDS = 3600.0
 
@@ -56,7 +56,8 @@ def browse(run: Run, stack: str, path: str, recursive: bool, dest: str | None) -
     result: dict[str, Any] = {"run": folder, "path": path or ".", **answer}
     if dest is not None:
         local = Path(dest).resolve() / folder
-        result["downloaded"] = _download(run.aws, outputs["RunBucket"], scratch, answer, local)
+        bucket = outputs["RunBucket"]
+        result["downloaded"] = download(run.aws, f"s3://{bucket}/{scratch}", local)
         result.pop("uploaded", None)
     return result
 
@@ -97,15 +98,3 @@ def _wait_for_job(aws: Aws, job_id: str) -> dict[str, Any]:
         if time.monotonic() > deadline:
             raise AwsBackendError(f"files runner job {job_id} still {job.get('status')}")
         time.sleep(poll_seconds())
-
-
-def _download(aws: Aws, bucket: str, scratch: str, answer: Any, local: Path) -> list[str]:
-    s3 = aws.client("s3")
-    got = []
-    for key in answer.get("uploaded", []):
-        target = local / key[len(scratch) + 1 :]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _aws_call(f"downloading s3://{bucket}/{key}", s3.download_file,
-                  Bucket=bucket, Key=key, Filename=str(target))  # fmt: skip
-        got.append(str(target))
-    return got

@@ -290,7 +290,10 @@ def outputs(run: Run, prefix: str, dest: str | None) -> dict[str, Any]:
     return {"dir": str(local), "outputs": _localized(doc, prefix, local)}
 
 
-def download(aws: Aws, prefix: str, folder: Path) -> None:
+def download(aws: Aws, prefix: str, folder: Path) -> list[str]:
+    """Every object under ``prefix`` (``s3://bucket/key prefix``) to ``folder`` at its path
+    below the prefix; the local paths."""
+    got: list[str] = []
     parsed = urlparse(prefix)
     s3 = aws.client("s3")
     key_prefix = parsed.path.lstrip("/").rstrip("/") + "/"
@@ -301,6 +304,8 @@ def download(aws: Aws, prefix: str, folder: Path) -> None:
             target.parent.mkdir(parents=True, exist_ok=True)
             _aws_call(f"downloading s3://{parsed.netloc}/{obj['Key']}", s3.download_file,
                       Bucket=parsed.netloc, Key=obj["Key"], Filename=str(target))  # fmt: skip
+            got.append(str(target))
+    return got
 
 
 def _localized(value: Any, prefix: str, folder: Path) -> Any:

@@ -51,15 +51,18 @@ def publish_live(
     published = _aws_call(f"PublishStateMachineVersion {name}", sfn.publish_state_machine_version,
                           stateMachineArn=machine_arn, description=f"wdl2sfn {digest}")  # fmt: skip
     version = str(published["stateMachineVersionArn"])
-    if move or live_version(aws, machine_arn) is None:
-        point_live(aws, machine_arn, version, note)
+    before = live_version(aws, machine_arn)
+    if move or before is None:
+        point_live(aws, machine_arn, version, before, note)
     return version, alias_arn(machine_arn)
 
 
-def point_live(aws: Aws, machine_arn: str, version: str, note: Any = None) -> str | None:
-    """Create ``live`` on ``version``, or move it there; returns the version it left."""
+def point_live(
+    aws: Aws, machine_arn: str, version: str, before: str | None, note: Any = None
+) -> None:
+    """Create ``live`` on ``version`` (``before`` is None: there is no ``live``), or move it
+    there from ``before`` (the caller has read it already)."""
     sfn = aws.client("stepfunctions")
-    before = live_version(aws, machine_arn)
     routing = [{"stateMachineVersionArn": version, "weight": 100}]
     if before is None:
         _aws_call(f"CreateStateMachineAlias {ALIAS}", sfn.create_state_machine_alias,
@@ -70,7 +73,6 @@ def point_live(aws: Aws, machine_arn: str, version: str, note: Any = None) -> st
                   stateMachineAliasArn=alias_arn(machine_arn), routingConfiguration=routing)  # fmt: skip
     if note is not None and before != version:
         note(f"alias {ALIAS}: version {version_number(version)}")
-    return before
 
 
 def rollback(aws: Aws, machine_arn: str, note: Any = None) -> dict[str, Any]:
@@ -88,7 +90,7 @@ def rollback(aws: Aws, machine_arn: str, note: Any = None) -> dict[str, Any]:
             exit_code=EXIT_USAGE,
         )
     target = max(older, key=version_number)
-    point_live(aws, machine_arn, target, note)
+    point_live(aws, machine_arn, target, current, note)
     return {"state_machine_arn": machine_arn, "alias_arn": alias_arn(machine_arn),
             "from_version_arn": current, "to_version_arn": target}  # fmt: skip
 
