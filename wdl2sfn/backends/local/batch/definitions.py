@@ -32,10 +32,13 @@ class JobDefinitions:
         if jtype != "container":
             raise BatchClientError(f"local Batch supports only type 'container', not {jtype!r}")
         with self._lock:
-            revs = self._revisions.setdefault(name, [])
-            revision = len(revs) + 1
-            arn = f"{ARN_PREFIX}:job-definition/{name}:{revision}"
-            revs.append(_definition(name, arn, revision, jtype, kwargs))
+            return self._register_locked(name, jtype, kwargs)
+
+    def _register_locked(self, name: str, jtype: str, request: dict[str, Any]) -> dict[str, Any]:
+        revs = self._revisions.setdefault(name, [])
+        revision = len(revs) + 1
+        arn = f"{ARN_PREFIX}:job-definition/{name}:{revision}"
+        revs.append(_definition(name, arn, revision, jtype, request))
         return {"jobDefinitionName": name, "jobDefinitionArn": arn, "revision": revision}
 
     def deregister(self, **kwargs: Any) -> dict[str, Any]:
@@ -70,21 +73,30 @@ class JobDefinitions:
         with self._lock:
             jd = self._find_locked(ref, active_only=active_only, latest=True)
             assert not isinstance(jd, list)
-        if jd is None and self._shared_registrations(ref):
-            return self.find(ref, active_only=active_only)
+        if jd is None and self._adopt_shared_registration(ref):
+            with self._lock:
+                jd = self._find_locked(ref, active_only=active_only, latest=True)
+                assert not isinstance(jd, list)
         return jd
 
-    def _shared_registrations(self, ref: str) -> bool:
-        """Adopt a definition registered by a runner job in another process (see jobdefs.py)."""
+    def _adopt_shared_registration(self, ref: str) -> bool:
+        """Adopt a definition registered by a runner job in another process (see jobdefs.py).
+
+        True when the name is known afterwards, also when another thread adopted it between
+        our lookup and this call: answering False then made SubmitJob fail with "not found"
+        for a definition that was there (two shards of one call submitting at once)."""
         if self.registry is None:
             return False
         name = ref.split(":job-definition/", 1)[-1].partition(":")[0]
-        request = self.registry.request(name)
         with self._lock:
-            known = name in self._revisions
-        if request is None or known:
+            if name in self._revisions:
+                return True
+        request = self.registry.request(name)
+        if request is None:
             return False
-        self.register(**request)
+        with self._lock:
+            if name not in self._revisions:
+                self._register_locked(name, request.get("type", "container"), request)
         return True
 
     def _find_locked(
