@@ -100,7 +100,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--debug", dest="debug_all", action="store_true", help="tracebacks for unexpected errors"
     )
     sub = p.add_subparsers(dest="command")
+    _compile_parser(sub)
+    _graph_parser(sub)
+    _run_parser(sub)
+    _check_parser(sub)
+    _input_template_parser(sub)
+    _self_test_parser(sub)
+    _run_store_parsers(sub)
+    _outputs_parser(sub)
+    _files_parser(sub)
+    _resume_parser(sub)
+    _cost_parser(sub)
+    _deploy_parser(sub)
+    _rehearse_parser(sub)
+    _stop_parser(sub)
+    return p
 
+
+def _compile_parser(sub: Any) -> None:
     c = sub.add_parser("compile", help="compile WDL into an ASL state machine (JSON on stdout)")
     _compile_options(c)
     c.add_argument("-o", "--output", help="write the ASL JSON here instead of stdout")
@@ -109,12 +126,17 @@ def build_parser() -> argparse.ArgumentParser:
     _scatter_width_option(c)
     c.set_defaults(func=cmd_compile)
 
+
+def _graph_parser(sub: Any) -> None:
     g = sub.add_parser("graph", help="draw the compiled state machine")
     _compile_options(g)
     g.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
     g.add_argument("-o", "--output", help="write the picture here instead of stdout")
     g.set_defaults(func=cmd_graph)
 
+
+def _run_parser(sub: Any) -> None:
+    """`run`: value_options lets `key=value` inputs be told from options that take a value."""
     r = sub.add_parser(
         "run",
         help="run a workflow (locally by default)",
@@ -129,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
         value_options=frozenset(o for a in r._actions if a.nargs != 0 for o in a.option_strings),
     )
 
+
+def _check_parser(sub: Any) -> None:
     ck = sub.add_parser(
         "check", help="check a WDL document: miniwdl's outline and lint, then the compile report"
     )
@@ -139,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     _scatter_width_option(ck)
     ck.set_defaults(func=cmd_check)
 
+
+def _input_template_parser(sub: Any) -> None:
     it = sub.add_parser("input-template", help="print a JSON template of the required inputs")
     it.add_argument("wdl", metavar="WF.wdl")
     it.add_argument("-p", "--path", metavar="DIR", action="append", default=[])
@@ -146,12 +172,17 @@ def build_parser() -> argparse.ArgumentParser:
     it.add_argument("--no-quant-check", dest="check_quant", action="store_false")
     it.set_defaults(func=cmd_input_template)
 
+
+def _self_test_parser(sub: Any) -> None:
     s = sub.add_parser("self-test", help="run the built-in test workflow end to end")
     s.add_argument("-d", "--dir", default=None)
     s.add_argument("--gpu", action="store_true", help="nvidia-smi in a gpu: true task instead")
     _backend_options(s)
     s.set_defaults(func=cmd_self_test)
 
+
+def _run_store_parsers(sub: Any) -> None:
+    """`list`, `status RUN`, `logs RUN`: what is in the run store (or on AWS)."""
     ls = sub.add_parser("list", help="list runs (local, or --backend aws)")
     ls.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
     _backend_options(ls)
@@ -166,10 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     lg.add_argument("-d", "--dir", default=None, help="where runs are (default: $WDL2SFN_DIR or .)")
     _backend_options(lg)
     lg.set_defaults(func=cmd_logs)
-    _outputs_parser(sub)
-    _files_parser(sub)
-    _resume_parser(sub)
-    _cost_parser(sub)
+
+
+def _deploy_parser(sub: Any) -> None:
     dp = sub.add_parser("deploy", help="(aws) create or update the workflow's state machine")
     _compile_options(dp)
     dp.add_argument("--stack", default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"))
@@ -181,12 +211,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="point the alias 'live' back at the previous version (nothing is deployed)",
     )
     dp.set_defaults(func=cmd_deploy)
-    _rehearse_parser(sub)
+
+
+def _stop_parser(sub: Any) -> None:
     sp = sub.add_parser("stop", help="(aws) stop a run and terminate its Batch jobs")
     sp.add_argument("run", metavar="RUN", help="execution ARN or run name")
     _backend_options(sp, default="aws", choices=("aws",))
     sp.set_defaults(func=cmd_stop)
-    return p
 
 
 def _backend_options(

@@ -33,6 +33,15 @@ def default_dir() -> str:
 
 def add_run_arguments(r: argparse.ArgumentParser) -> None:
     """The run command's options (compile options and -p are added by the caller)."""
+    _input_arguments(r)
+    _aws_arguments(r)
+    _job_arguments(r)
+    _output_arguments(r)
+    r.add_argument("--debug", action="store_true", help="tracebacks for unexpected errors")
+
+
+def _input_arguments(r: argparse.ArgumentParser) -> None:
+    """What runs where: inputs, backend, run folder, call cache."""
     r.add_argument(
         "inputs", nargs="*", metavar="NAME=VALUE", help="workflow inputs, as miniwdl run"
     )
@@ -59,6 +68,10 @@ def add_run_arguments(r: argparse.ArgumentParser) -> None:
     r.add_argument(
         "--no-cache", action="store_true", help="do not reuse (or record) call cache entries"
     )
+
+
+def _aws_arguments(r: argparse.ArgumentParser) -> None:
+    """miniwdl-aws-submit's options: following, S3 upload, the stack."""
     r.add_argument("--follow", action="store_true", help="(aws) follow the execution's progress")
     r.add_argument("--wait", action="store_true", help="(aws) wait for the execution to end")
     r.add_argument("--s3upload", metavar="URI", help="copy outputs and logs to this s3:// prefix")
@@ -72,6 +85,10 @@ def add_run_arguments(r: argparse.ArgumentParser) -> None:
         "--region", default=None, help="(aws) the region (default: AWS_REGION / AWS_DEFAULT_REGION)"
     )
     r.add_argument("--tag", action="append", default=[], metavar="KEY=VALUE")
+
+
+def _job_arguments(r: argparse.ArgumentParser) -> None:
+    """How tasks run: files, containers, environment, runtime defaults, resources."""
     r.add_argument(
         "--copy-input-files",
         action="store_true",
@@ -83,25 +100,6 @@ def add_run_arguments(r: argparse.ArgumentParser) -> None:
         default="host",
         help="(local) run each job as a host process (default; the task's docker image is "
         "ignored) or in its image with docker/podman",
-    )
-    r.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        help="stream tasks' stderr and print each call's progress (submitted, done, cached, "
-        "failed) instead of the live view",
-    )
-    r.add_argument(
-        "-o",
-        "--output",
-        dest="output_file",
-        metavar="OUT.json",
-        help="write the outputs JSON (or the error JSON) to this file instead of stdout",
-    )
-    r.add_argument(
-        "--error-json",
-        action="store_true",
-        help="on failure print the error JSON on stdout (always done; accepted as in miniwdl)",
     )
     r.add_argument(
         "--env",
@@ -127,7 +125,29 @@ def add_run_arguments(r: argparse.ArgumentParser) -> None:
         help="(local) refuse a task asking more CPU/memory than this machine has, instead of "
         "running it clamped to the machine with a warning",
     )
-    r.add_argument("--debug", action="store_true", help="tracebacks for unexpected errors")
+
+
+def _output_arguments(r: argparse.ArgumentParser) -> None:
+    """What the user sees: progress, the outputs JSON and where it goes."""
+    r.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="stream tasks' stderr and print each call's progress (submitted, done, cached, "
+        "failed) instead of the live view",
+    )
+    r.add_argument(
+        "-o",
+        "--output",
+        dest="output_file",
+        metavar="OUT.json",
+        help="write the outputs JSON (or the error JSON) to this file instead of stdout",
+    )
+    r.add_argument(
+        "--error-json",
+        action="store_true",
+        help="on failure print the error JSON on stdout (always done; accepted as in miniwdl)",
+    )
 
 
 def validate(args: argparse.Namespace) -> None:
