@@ -70,7 +70,7 @@ def build_stack(app: cdk.App, config: Config) -> Wdl2SfnStack:
 def _context(app: cdk.App, explicit: dict[str, Any] | None) -> dict[str, Any]:
     keys = [
         "variant", "stack_name", "owner", "bucket_name", "vpc_id", "subnet_ids",
-        "availability_zones", "security_group_id", "max_vcpus", "spot_max_vcpus",
+        "availability_zones", "route_table_ids", "security_group_id", "max_vcpus", "spot_max_vcpus",
         "gpu_max_vcpus", "runner_max_vcpus", "fsx_deployment_type", "fsx_storage_gib",
         "scratch_days", "workflows", "schedule_expression", "schedule_inputs",
         "schedule_timezone", "endpoints", "read_buckets", "write_buckets",

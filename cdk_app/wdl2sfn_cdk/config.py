@@ -102,6 +102,7 @@ class Config:
     vpc_id: str | None = None
     subnet_ids: tuple[str, ...] = ()
     availability_zones: tuple[str, ...] = ()
+    route_table_ids: tuple[str, ...] = ()
     security_group_id: str | None = None
     max_vcpus: int = 256
     spot_max_vcpus: int = 256
@@ -164,6 +165,25 @@ def _check_existing_vpc(
         )
 
 
+def _route_tables(
+    ctx: dict[str, Any], vpc_id: Any, subnet_ids: tuple[str, ...], endpoints: bool
+) -> tuple[str, ...]:
+    """An S3 gateway endpoint attaches to the subnets' route tables, which an existing VPC
+    described without lookups cannot supply: endpoints there need them from context."""
+    tables = tuple(_list(ctx.get("route_table_ids")))
+    if vpc_id and endpoints and not tables:
+        raise ConfigError(
+            "context 'endpoints=true' with an existing VPC needs 'route_table_ids' (the "
+            "subnets' route tables, for the S3 gateway endpoint; one per subnet, or one for all)"
+        )
+    if tables and len(tables) not in (1, len(subnet_ids)):
+        raise ConfigError(
+            "context 'route_table_ids' must list one route table per subnet in 'subnet_ids', "
+            "in order, or one for all of them"
+        )
+    return tables
+
+
 def _fsx_settings(ctx: dict[str, Any]) -> tuple[str, int]:
     """FSx for Lustre's deployment type and size, as FSx accepts them."""
     fsx_type = str(ctx.get("fsx_deployment_type") or "SCRATCH_2").upper()
@@ -207,6 +227,7 @@ def load_config(ctx: dict[str, Any]) -> Config:
     workflows = _list(ctx.get("workflows")) or [DEFAULT_WORKFLOW]
     workflows = [w if os.path.isabs(w) else os.path.join(REPO_ROOT, w) for w in workflows]
     schedule = _schedule(ctx)
+    endpoints = _bool(ctx.get("endpoints"), default=vpc_id is None)
     return Config(
         variant=variant,
         stack_name=str(ctx.get("stack_name") or "wdl2sfn"),
@@ -215,6 +236,7 @@ def load_config(ctx: dict[str, Any]) -> Config:
         vpc_id=vpc_id,
         subnet_ids=subnet_ids,
         availability_zones=azs,
+        route_table_ids=_route_tables(ctx, vpc_id, subnet_ids, endpoints),
         security_group_id=sg,
         max_vcpus=max_vcpus,
         spot_max_vcpus=_int(ctx, "spot_max_vcpus", max_vcpus),
@@ -225,7 +247,7 @@ def load_config(ctx: dict[str, Any]) -> Config:
         scratch_days=_int(ctx, "scratch_days", 30),
         workflows=tuple(workflows),
         schedule=schedule,
-        endpoints=_bool(ctx.get("endpoints"), default=vpc_id is None),
+        endpoints=endpoints,
         read_buckets=tuple(_list(ctx.get("read_buckets"))),
         write_buckets=tuple(_list(ctx.get("write_buckets"))),
     )

@@ -59,16 +59,24 @@ class Network:
         azs = list(cfg.availability_zones) or list(stack.availability_zones)[: len(cfg.subnet_ids)]
         while len(azs) < len(cfg.subnet_ids):
             azs.append(azs[-1])
+        tables = list(cfg.route_table_ids)
+        if len(tables) == 1:
+            tables *= len(cfg.subnet_ids)
         vpc = ec2.Vpc.from_vpc_attributes(
             stack,
             "Vpc",
             vpc_id=cfg.vpc_id,  # type: ignore[arg-type]
             availability_zones=azs,
             private_subnet_ids=list(cfg.subnet_ids),
+            private_subnet_route_table_ids=tables or None,
         )
         subnets = [
             ec2.Subnet.from_subnet_attributes(
-                stack, f"Subnet{i}", subnet_id=sid, availability_zone=az
+                stack,
+                f"Subnet{i}",
+                subnet_id=sid,
+                availability_zone=az,
+                route_table_id=tables[i] if tables else None,
             )
             for i, (sid, az) in enumerate(zip(cfg.subnet_ids, azs, strict=True))
         ]
