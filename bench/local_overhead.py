@@ -14,6 +14,10 @@ task asks for `cpu: 1`. It prints, per N: wdl2sfn seconds, miniwdl seconds, rati
 (wall time / (N + 1) tasks; the commands themselves cost ~1 ms of bash each).
 
     python bench/local_overhead.py [--sizes 200,1000,5000] [--repeat R] [--keep DIR]
+    python bench/local_overhead.py --sizes 30 --sleep 1 --repeat 3     # 1-second tasks
+
+With --sleep S each scatter task runs `sleep S` before its echo (the issue's second workload: 30
+shards of 1-second tasks, where only the engines' scheduling differs; goal, not asserted: <= 0.8).
 
 With --repeat R, each engine runs R times per N (alternating) and the median is reported.
 """
@@ -43,7 +47,7 @@ task echo_i {
     Int i
   }
   command <<<
-    echo ~{i}
+    __SLEEP__echo ~{i}
   >>>
   output {
     Int out = read_int(stdout())
@@ -107,6 +111,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="200,1000,5000", help="comma-separated scatter sizes N")
     ap.add_argument("--repeat", type=int, default=1, help="runs per engine and N (median kept)")
+    ap.add_argument("--sleep", type=float, default=0.0, help="seconds each scatter task sleeps")
     ap.add_argument("--keep", metavar="DIR", help="work in DIR and keep the run folders")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
@@ -114,7 +119,8 @@ def main() -> int:
     work = Path(args.keep or tempfile.mkdtemp(prefix="wdl2sfn_bench_")).resolve()
     work.mkdir(parents=True, exist_ok=True)
     wdl = work / "scatter_overhead.wdl"
-    wdl.write_text(WORKFLOW)
+    sleep = f"sleep {args.sleep:g}\n    " if args.sleep > 0 else ""
+    wdl.write_text(WORKFLOW.replace("__SLEEP__", sleep))
 
     env = dict(os.environ)
     env.update(MINIWDL__CALL_CACHE__GET="false", MINIWDL__CALL_CACHE__PUT="false")
@@ -122,6 +128,8 @@ def main() -> int:
     ncpu = os.cpu_count()
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"# {ncpu} CPUs, load average {load} (other load skews timings); work dir {work}")
+    if args.sleep > 0:
+        print(f"# each scatter task sleeps {args.sleep:g} s")
 
     rows = []
     for n in sizes:

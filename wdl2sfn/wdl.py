@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import WDL
@@ -223,6 +223,29 @@ def gather(
     from WDL.runtime._workflow_state import _gather
 
     return _gather(node, {f"shard-{i:09d}": env for i, env in enumerate(parts)})
+
+
+def gather_shards(
+    node: WDL.Tree.Gather, parts: Iterable[WDL.Env.Bindings[WDL.Value.Base]]
+) -> WDL.Env.Bindings[WDL.Value.Base]:
+    """miniwdl's gather over a scatter's shards (`parts` in shard order), taking from each shard
+    only the values it gathers: a shard's bindings can be dropped as soon as it is read, so
+    gathering 100,000 shards holds the arrays, not 100,000 environments (as `gather` would)."""
+    leaf = node.final_referee  # through the Gathers of nested sections
+    if isinstance(leaf, WDL.Tree.Call):
+        outputs = leaf.effective_outputs.enter_namespace(leaf.name)
+        names = [f"{leaf.name}.{b.name}" for b in outputs]
+    else:
+        names = [leaf.name]
+    columns: list[list[WDL.Value.Base]] = [[] for _ in names]
+    for env in parts:
+        for column, name in zip(columns, names, strict=True):
+            column.append(env.resolve(name))
+    ans: WDL.Env.Bindings[WDL.Value.Base] = WDL.Env.Bindings()
+    for column, name in zip(columns, names, strict=True):
+        item_type = column[0].type if column else WDL.Type.Any()
+        ans = ans.bind(name, WDL.Value.Array(item_type, column))
+    return ans
 
 
 def runner_inputs(

@@ -8,6 +8,7 @@ from typing import Any
 import WDL
 
 from .store import RunStore
+from .value_files import type_may_hold_files
 from .workflow_eval import WorkflowEval
 
 
@@ -38,6 +39,8 @@ def link_outputs(run_dir: Any, outputs: WDL.Env.Bindings[WDL.Value.Base]) -> Non
 
 
 def _link_value(value: WDL.Value.Base, where: Any) -> None:
+    if not type_may_hold_files(value.type):
+        return  # (an Array[Int] of 100,000 would make 100,000 paths, and intern their names)
     if isinstance(value, WDL.Value.File | WDL.Value.Directory):
         path = str(value.value).rstrip("/")
         if not os.path.exists(path):

@@ -33,6 +33,7 @@ import WDL
 
 from .atomic import link_atomic
 from .errors import WdlInputError
+from .value_files import file_values
 
 __all__ = [
     "localize_inputs",
@@ -67,14 +68,9 @@ def local_paths(env: WDL.Env.Bindings[WDL.Value.Base]) -> list[tuple[str, bool]]
 
 def uri_and_local_paths(env: WDL.Env.Bindings[WDL.Value.Base]) -> list[tuple[str, bool]]:
     """``(path or URI, is_directory)`` of every File/Directory value in ``env``."""
-    found: list[tuple[str, bool]] = []
-
-    def visit(v: WDL.Value.File | WDL.Value.Directory) -> str:
-        found.append((v.value, isinstance(v, WDL.Value.Directory)))
-        return v.value
-
-    WDL.Value.rewrite_env_paths(env, visit)
-    return found
+    return [
+        (v.value, isinstance(v, WDL.Value.Directory)) for b in env for v in file_values(b.value)
+    ]
 
 
 def check_fetchable(uri: str, *, directory: bool = False, s3_client: Any = None) -> None:

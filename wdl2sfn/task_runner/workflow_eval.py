@@ -272,8 +272,9 @@ class WorkflowEval:
         referee_ref = self.index.local_ref(info, gather.referee.workflow_node_id)
         if isinstance(gather.section, Tree.Scatter):
             count = len(self.scatter_items(section_ref, shard))
-            parts = [self.bindings(referee_ref, (*shard, i)) for i in range(count)]
-        elif self.condition(section_ref, shard):
+            shards = (self.bindings(referee_ref, (*shard, i)) for i in range(count))
+            return wdl.gather_shards(gather, shards)
+        if self.condition(section_ref, shard):
             parts = [self.bindings(referee_ref, shard)]
         else:
             parts = []
