@@ -13,6 +13,7 @@ import logging
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import threading
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 #: environment variables of the executor that task commands must not inherit
 STEP_SECRETS = frozenset({"WDL2SFN_CACHE_KEY"})
 _LOG_PREFIX = "[wdl2sfn local batch]"
+#: idle private TMPDIRs kept for reuse (at most one per attempt running at once, in practice)
+SCRATCH_KEPT = 256
 
 
 def note(log_path: Path, text: str) -> None:
@@ -272,30 +275,63 @@ class ProcessLauncher:
 
 
 class ScratchDirs:
-    """On the host, each attempt gets a TMPDIR of its own, as a container has its own /tmp;
-    it is removed on every exit path (the attempt's end, shutdown, the next run's sweep)."""
+    """On the host, each attempt gets a TMPDIR of its own, as a container has its own /tmp.
 
-    def __init__(self) -> None:
+    An attempt that leaves its TMPDIR empty (most do) gives it back for the next attempt: making
+    and removing a folder per attempt cost about 0.15 ms of system CPU here, checking that one is
+    empty a few microseconds. A folder left with anything in it, or changed (mode, type), is
+    removed. All are removed on every exit path (shutdown; after a kill, the next run's sweep of
+    the ledger, which names each folder an attempt used)."""
+
+    def __init__(self, keep: int = SCRATCH_KEPT) -> None:
         self._lock = threading.Lock()
-        self._dirs: set[str] = set()
+        self._dirs: set[str] = set()  # in use or idle
+        self._idle: list[str] = []
+        self.keep = keep
 
     def make(self, job: Job) -> str:
-        scratch = tempfile.mkdtemp(prefix=f"wdl2sfn-job-{job.desc['jobId'][:8]}-")
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+        scratch = tempfile.mkdtemp(prefix="wdl2sfn-job-")
         with self._lock:
             self._dirs.add(scratch)
         return scratch
 
     def drop(self, scratch: str) -> None:
+        """The attempt using `scratch` has ended: keep it for another if it is as made."""
+        if _pristine(scratch):
+            with self._lock:
+                if scratch in self._dirs and len(self._idle) < self.keep:
+                    self._idle.append(scratch)
+                    return
+        self._remove(scratch)
+
+    def _remove(self, scratch: str) -> None:
         shutil.rmtree(scratch, ignore_errors=True)
         with self._lock:
             self._dirs.discard(scratch)
+            if scratch in self._idle:
+                self._idle.remove(scratch)
 
     def drop_all(self) -> None:
-        """Those an attempt thread did not get to clean up (shutdown)."""
+        """Idle ones, and those an attempt thread did not get to clean up (shutdown)."""
         with self._lock:
             left = list(self._dirs)
         for scratch in left:
-            self.drop(scratch)
+            self._remove(scratch)
+
+
+def _pristine(folder: str) -> bool:
+    """Is `folder` still an empty, private (0700) folder, as mkdtemp made it?"""
+    try:
+        st = os.lstat(folder)
+        if not stat.S_ISDIR(st.st_mode) or stat.S_IMODE(st.st_mode) != 0o700:
+            return False
+        with os.scandir(folder) as entries:
+            return next(entries, None) is None
+    except OSError:
+        return False
 
 
 def runtime_executable(runtime: str) -> str | None:
