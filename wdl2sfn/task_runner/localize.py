@@ -55,15 +55,7 @@ def is_uri(value: str) -> bool:
 
 def local_paths(env: WDL.Env.Bindings[WDL.Value.Base]) -> list[tuple[str, bool]]:
     """``(path, is_directory)`` of every local File/Directory value in ``env`` (URIs skipped)."""
-    found: list[tuple[str, bool]] = []
-
-    def visit(v: WDL.Value.File | WDL.Value.Directory) -> str:
-        if not is_uri(v.value):
-            found.append((v.value, isinstance(v, WDL.Value.Directory)))
-        return v.value
-
-    WDL.Value.rewrite_env_paths(env, visit)
-    return found
+    return [(path, directory) for path, directory in uri_and_local_paths(env) if not is_uri(path)]
 
 
 def uri_and_local_paths(env: WDL.Env.Bindings[WDL.Value.Base]) -> list[tuple[str, bool]]:
@@ -131,6 +123,8 @@ def localize_inputs(
     ``contained``: the task sees only its run folder (AWS; local docker/podman runs), so no
     input may be a symlink out of it: directories are placed as trees of hard links, and files
     as hard links (copies across file systems)."""
+    if not uri_and_local_paths(inputs):
+        return inputs  # nothing to localize (and nothing to copy)
     inputs_dir = Path(call_dir) / "inputs"
     index: dict[tuple[str, bool], str] = {}
 

@@ -81,10 +81,10 @@ class JobLedger:
         entry: dict[str, Any] = {"pid": pid, "started": process_start(pid), "scratch": scratch}
         entry["container"] = container
         with self._lock:
+            self._append({"start": key, **entry})  # (a compaction on the way: not yet in it)
             self._running[key] = entry
             if scratch:
                 self._scratch.add(scratch)
-            self._append({"start": key, **entry})
 
     def forget(self, key: str) -> None:
         with self._lock:

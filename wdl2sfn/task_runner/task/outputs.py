@@ -14,6 +14,7 @@ from .. import batch_params as bp
 from .. import cache as call_cache
 from ..atomic import write_json_atomic
 from ..errors import WdlError, WdlOutputError, WdlTaskFailed
+from ..value_files import type_may_hold_files
 from .context import TaskContext, decl_types, is_wdl12, trusted_paths
 from .failures import read_rc, task_failed, translate, write_error
 from .runtime import task_struct
@@ -109,6 +110,9 @@ class _OutputPaths:
     ) -> tuple[WDL.Value.Base, WDL.Value.Base]:
         """The output's value with host paths (for outputs.json), and as later outputs see it:
         as written (relative paths stay relative, as in miniwdl), with missing paths as None."""
+        if not (type_may_hold_files(v.type) or type_may_hold_files(decl.type)):
+            same = v.coerce(decl.type)  # no path to rewrite (nor a copy to make)
+            return same, same
         try:
             host_v = WDL.Value.rewrite_paths(v, lambda w: self.host_path(w, decl.name))
             host_v = host_v.coerce(decl.type)
