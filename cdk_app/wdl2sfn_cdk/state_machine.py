@@ -71,6 +71,8 @@ class WdlStateMachine(Construct):
         self.workflow_name: str = self.compiled.name
         self.sources = self._sources()
         self.children: dict[str, sfn.StateMachine] = {}
+        # Parents start children by version, as `wdl2sfn deploy` does (backends/aws/versions.py)
+        self.child_versions: dict[str, sfn.CfnStateMachineVersion] = {}
         self._child_names: dict[str, str] = {}
         stack_name = Stack.of(self).stack_name
         self._add_children(self.compiled, stack_name)
@@ -142,14 +144,7 @@ class WdlStateMachine(Construct):
         """A version of every revision (kept when the next replaces it: the ones to roll back
         to) and the alias ``live`` on the newest, as `wdl2sfn deploy` publishes them; the
         triggers start ``live``, so `wdl2sfn deploy --rollback` rolls them back too."""
-        version = sfn.CfnStateMachineVersion(
-            self,
-            "Version",
-            state_machine_arn=machine.state_machine_arn,
-            state_machine_revision_id=machine.state_machine_revision_id,
-            description=f"wdl2sfn {self.compiled.digest}",
-        )
-        version.apply_removal_policy(RemovalPolicy.RETAIN)
+        version = self._version(machine, "Version", self.compiled.digest)
         alias = sfn.CfnStateMachineAlias(
             self,
             "LiveAlias",
@@ -163,6 +158,21 @@ class WdlStateMachine(Construct):
         )
         return sfn.StateMachine.from_state_machine_arn(self, "Live", alias.attr_arn)
 
+    def _version(
+        self, machine: sfn.StateMachine, construct_id: str, digest: str
+    ) -> sfn.CfnStateMachineVersion:
+        """A version of the machine's revision, kept when the next replaces it (the one a
+        rollback goes back to)."""
+        version = sfn.CfnStateMachineVersion(
+            self,
+            construct_id,
+            state_machine_arn=machine.state_machine_arn,
+            state_machine_revision_id=machine.state_machine_revision_id,
+            description=f"wdl2sfn {digest}",
+        )
+        version.apply_removal_policy(RemovalPolicy.RETAIN)
+        return version
+
     def _add_children(self, compiled: Any, stack_name: str) -> None:
         """Child machines depth first: a child's own children (definition parts, nested
         subworkflows) must exist before its definition can name their ARNs."""
@@ -171,13 +181,17 @@ class WdlStateMachine(Construct):
                 continue
             self._add_children(child, stack_name)
             self._child_names[child_name] = machine_name(stack_name, child.name)
-            self.children[child_name] = self._state_machine(child, f"Child{_alnum(child_name)}")
+            construct_id = f"Child{_alnum(child_name)}"
+            self.children[child_name] = self._state_machine(child, construct_id)
+            self.child_versions[child_name] = self._version(
+                self.children[child_name], f"{construct_id}Version", child.digest
+            )
 
     # ------------------------------------------------------------------------
     def _substitutions(self, compiled: Any) -> dict[str, str]:
         available = dict(self.infra.placeholders)
-        for child_name, child in self.children.items():
-            available[f"{CHILD_PREFIX}{child_name}"] = child.state_machine_arn
+        for child_name, version in self.child_versions.items():
+            available[f"{CHILD_PREFIX}{child_name}"] = version.attr_arn
         missing = [p for p in compiled.placeholders if p not in available]
         if missing:
             hint = ""

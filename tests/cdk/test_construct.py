@@ -76,11 +76,16 @@ def test_subworkflow_child_becomes_its_own_state_machine(parent: dict[str, Any])
     assert set(_machines(parent)) == {"construct-test-parent", "construct-test-lib"}
 
 
-def test_parent_substitutes_child_state_machine_arn(parent: dict[str, Any]) -> None:
+def test_parent_starts_the_child_by_the_version_deployed_with_it(parent: dict[str, Any]) -> None:
     substitutions = _machines(parent)["construct-test-parent"]["DefinitionSubstitutions"]
     (ref,) = substitutions.values()
     assert list(substitutions) == ["StateMachineArn_lib"]
-    assert ref["Ref"].startswith("ParentChildLib")
+    logical_id, attribute = ref["Fn::GetAtt"]
+    assert logical_id.startswith("ParentChildLibVersion") and attribute == "Arn"
+    version = parent["Resources"][logical_id]
+    assert version["Type"] == "AWS::StepFunctions::StateMachineVersion"
+    assert version["DeletionPolicy"] == "Retain"
+    assert version["Properties"]["StateMachineArn"]["Ref"].startswith("ParentChildLib")
 
 
 def test_parent_may_start_and_follow_child_executions(parent: dict[str, Any]) -> None:

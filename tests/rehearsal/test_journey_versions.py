@@ -130,3 +130,59 @@ def test_run_starts_the_version_of_its_workflow_and_status_names_it(
     status = ok(served.cli("status", run, "--backend", "aws"))
     assert number(status["state_machine_version_arn"]) == 2
     assert live(served, machine) == before  # a run does not undo a rollback
+
+
+PARENT = """version 1.1
+import "child.wdl" as child
+workflow parent {
+  call child.child as c
+  output { String said = c.said }
+}
+"""
+CHILD = """version 1.1
+workflow child {
+  call say { input: word = "%s" }
+  output { String said = say.said }
+}
+task say {
+  input { String word }
+  command <<< echo "~{word}" >>>
+  output { String said = read_string(stdout()) }
+  runtime { docker: "ubuntu:22.04" }
+}
+"""
+# The second child has another call: its machine's definition changes, not only its sources.
+CHILD_TWO = CHILD.replace(
+    "  output { String said = say.said }",
+    "  call say as again { input: word = say.said }\n  output { String said = again.said }",
+)
+
+
+def parent_workflow(folder: Path, word: str) -> str:
+    """The parent's own file never changes: only the child it imports does."""
+    (folder / word).mkdir(parents=True, exist_ok=True)
+    (folder / word / "child.wdl").write_text((CHILD if word == "one" else CHILD_TWO) % word)
+    (folder / word / "parent.wdl").write_text(PARENT)
+    return str(folder / word / "parent.wdl")
+
+
+def test_a_parent_starts_its_children_by_the_version_deployed_with_it(
+    served: Served, tmp_path: Path
+) -> None:
+    """A child machine changed in place would make every parent version run the newest child;
+    by version, rolling the parent back runs the child it was deployed with."""
+    machine = ["--subworkflows", "machine"]
+    first = ok(served.cli("deploy", parent_workflow(tmp_path, "one"), *machine))
+    second = ok(served.cli("deploy", parent_workflow(tmp_path, "two"), *machine))
+    (child_one,) = first["children"].values()
+    (child_two,) = second["children"].values()
+    assert (number(child_one["version_arn"]), number(child_two["version_arn"])) == (1, 2)
+    ok(served.cli("deploy", parent_workflow(tmp_path, "two"), *machine, "--rollback"))
+    parent = second["state_machine_arn"]
+    sfn = served.client("stepfunctions")
+    started = sfn.start_execution(stateMachineArn=f"{parent}:live", name="parent-on-live",
+                                  input=json.dumps({"inputs": {}}))  # fmt: skip
+    done = finished(served, started["executionArn"])
+    assert done["status"] == "SUCCEEDED", done
+    outputs = ok(served.cli("outputs", started["executionArn"], "--backend", "aws"))
+    assert outputs["outputs"] == {"parent.said": "one"}

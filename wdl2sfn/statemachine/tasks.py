@@ -345,6 +345,12 @@ def _millis(seconds: float) -> int:
     return int(seconds * 1000)
 
 
+def unqualified(arn: str) -> str:
+    """A state machine ARN without its version or alias (``...:stateMachine:name:3``)."""
+    head, sep, name = arn.partition(":stateMachine:")
+    return head + sep + name.split(":", 1)[0] if sep else arn
+
+
 def start_execution(call: TaskCall, inv: _Invocation, mode: str) -> Any:
     """Start a child execution of a state machine bound in ``state_machines``.
 
@@ -361,8 +367,9 @@ def start_execution(call: TaskCall, inv: _Invocation, mode: str) -> Any:
             "StepFunctions.StateMachineDoesNotExistException",
             f"State Machine Does Not Exist: '{arn}'",
         )
-    if executor.authorizer is not None:
-        executor.authorizer(inv.scope.run.state_machine_arn, "states:StartExecution", arn)
+    machine_arn = unqualified(arn)
+    if executor.authorizer is not None:  # AWS authorizes a version or alias by its machine
+        executor.authorizer(inv.scope.run.state_machine_arn, "states:StartExecution", machine_arn)
     child_input = params.get("Input", {})
     if isinstance(child_input, str):
         try:
@@ -378,7 +385,7 @@ def start_execution(call: TaskCall, inv: _Invocation, mode: str) -> Any:
         child_input,
         name,
         history_dir,
-        arn,
+        machine_arn,
         parent_token=inv.token if mode else None,
     )
     if mode and executor.authorizer is not None:  # .sync follows the child execution
@@ -394,6 +401,8 @@ def start_execution(call: TaskCall, inv: _Invocation, mode: str) -> Any:
     if inv.token.is_set():
         raise ExecutionAbortedError("aborted")
     describe = describe_execution(child, result, parsed=(mode == "sync:2"))
+    if arn != machine_arn:
+        describe["StateMachineVersionArn"] = arn
     if result.status == "SUCCEEDED":
         return describe
     raise TaskFailure(TASK_FAILED, to_json(describe))

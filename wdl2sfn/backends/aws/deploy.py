@@ -34,6 +34,7 @@ from . import (
     parse_json,
     stack_outputs,
 )
+from .versions import publish_live, publish_version
 
 
 def bundle_marker(compiled: Any) -> dict[str, str]:
@@ -79,7 +80,9 @@ class Deployed:
             "bundle": self.bundle,
         }
         if self.version_arn:
-            out.update(version_arn=self.version_arn, alias_arn=self.alias_arn)
+            out["version_arn"] = self.version_arn
+        if self.alias_arn:
+            out["alias_arn"] = self.alias_arn
         if self.children:
             out["children"] = {k: v.as_json() for k, v in self.children.items()}
         return out
@@ -154,8 +157,6 @@ def deploy(
     bundle = upload_bundle(aws, bucket, compiled)
     roles = Roles(role_arn or outputs.get(ROLE_OUTPUT), explicit=role_arn is not None)
     deployed = _deploy_machine(aws, stack, compiled, outputs, roles, bundle, note)
-    from .versions import publish_live
-
     deployed.version_arn, deployed.alias_arn = publish_live(aws, deployed.arn, deployed.digest,
                                                            note, move_live)  # fmt: skip
     return deployed
@@ -183,7 +184,10 @@ def _deploy_machine(
     values = dict(outputs)
     for key, child in sorted(compiled.children.items()):
         children[key] = _deploy_machine(aws, stack, child, outputs, roles, bundle, note)
-        values[CHILD_PREFIX + key] = children[key].arn
+        # By version, not by ARN: a parent version must keep running the children it was
+        # deployed with (a rollback of the parent rolls them back; see versions.py).
+        version = publish_version(aws, children[key].arn, child.digest)
+        children[key].version_arn = values[CHILD_PREFIX + key] = version
     name = machine_name(stack, compiled.name)
     definition = substitute(compiled.definition, values, f"workflow {compiled.name}")
     sfn = aws.client("stepfunctions")

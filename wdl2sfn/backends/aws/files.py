@@ -21,25 +21,9 @@ from ...keys import STEPS_PREFIX
 from . import Aws, AwsBackendError, _aws_call, _note, poll_seconds, stack_outputs
 from .follow import LOG_GROUP
 from .outcome import read_s3_json
-from .runs import Run, download
+from .runs import Run, download, run_folder
 
 JOB_GIVE_UP_SECONDS = 3600.0
-
-
-def run_folder(run: Run) -> str:
-    """The run's folder name: the name `run` asked for, else what the init step answered (an
-    execution EventBridge started is named ``<workflow>_<execution>``)."""
-    asked = (run.request.get("run") or {}).get("name")
-    if asked:
-        return str(asked)
-    sfn = run.aws.client("stepfunctions")
-    history = _aws_call("GetExecutionHistory", sfn.get_execution_history, executionArn=run.arn)
-    for event in history.get("events", []):
-        output = (event.get("stateExitedEventDetails") or {}).get("output")
-        parsed = json.loads(output) if output else None
-        if isinstance(parsed, dict) and isinstance(parsed.get("run"), str):
-            return parsed["run"]
-    raise AwsBackendError(f"run {run.name} has no run folder yet (its init step did not finish)")
 
 
 def browse(run: Run, stack: str, path: str, recursive: bool, dest: str | None) -> dict[str, Any]:

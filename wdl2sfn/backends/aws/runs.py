@@ -264,11 +264,28 @@ def cost(run: Run) -> dict[str, Any]:
             **priced(measure(run.executions.values()), memory_mb)}  # fmt: skip
 
 
+def run_folder(run: Run) -> str:
+    """The run's folder name: the name `run` asked for, else what the init step answered (an
+    execution EventBridge started is named ``<workflow>_<execution>``)."""
+    asked = (run.request.get("run") or {}).get("name")
+    if asked:
+        return str(asked)
+    sfn = run.aws.client("stepfunctions")
+    history = _aws_call("GetExecutionHistory", sfn.get_execution_history, executionArn=run.arn)
+    for event in history.get("events", []):
+        output = (event.get("stateExitedEventDetails") or {}).get("output")
+        parsed = parse_json(output)  # init's output is {"ctx": {"run": ...}, "shard": []}
+        ctx = parsed.get("ctx") if isinstance(parsed, dict) else None
+        if isinstance(ctx, dict) and isinstance(ctx.get("run"), str):
+            return str(ctx["run"])
+    raise AwsBackendError(f"run {run.name} has no run folder yet (its init step did not finish)")
+
+
 def outputs_prefix(run: Run, outputs: dict[str, str]) -> str:
     """Where the run's outputs and logs are in S3 (``--s3upload``, else the run bucket)."""
     s3upload = (run.request.get("run") or {}).get("s3upload")
     base = s3upload or f"s3://{outputs.get('RunBucket')}/runs"
-    return f"{base.rstrip('/')}/{run.name}"
+    return f"{base.rstrip('/')}/{run_folder(run)}"
 
 
 def outputs(run: Run, prefix: str, dest: str | None) -> dict[str, Any]:
@@ -285,7 +302,7 @@ def outputs(run: Run, prefix: str, dest: str | None) -> dict[str, Any]:
     doc = read_s3_json(run.aws, f"{prefix}/outputs.json")
     if dest is None:
         return {"dir": prefix, "outputs": doc}
-    local = Path(dest).resolve() / run.name
+    local = Path(dest).resolve() / prefix.rstrip("/").rsplit("/", 1)[-1]
     download(run.aws, prefix, local)
     return {"dir": str(local), "outputs": _localized(doc, prefix, local)}
 

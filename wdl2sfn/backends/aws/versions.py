@@ -8,7 +8,9 @@ given (and moves ``live`` only to create it), so each execution names the versio
 whoever starts ``live`` (a script, ``aws stepfunctions start-execution``) gets the rolled-back
 version. ``deploy --rollback`` points
 ``live`` at the newest version older than the one it points at now (run it again to go further
-back); the next deploy moves it forward again. Versions are never deleted here: AWS keeps up to
+back); the next deploy moves it forward again. A parent names its child machines (subworkflows,
+parts) by the version published with it, so each parent version runs the children it was
+deployed with, and rolling the parent back rolls them back too. Versions are never deleted here: AWS keeps up to
 1,000 per machine (delete old ones with ``aws stepfunctions delete-state-machine-version``).
 """
 
@@ -46,15 +48,20 @@ def publish_live(
 ) -> tuple[str, str]:
     """Publish the current revision (or find its version) and point ``live`` at it (with
     ``move=False`` only when there is no ``live`` yet): (version ARN, alias ARN)."""
-    sfn = aws.client("stepfunctions")
-    name = machine_arn.rsplit(":", 1)[-1]
-    published = _aws_call(f"PublishStateMachineVersion {name}", sfn.publish_state_machine_version,
-                          stateMachineArn=machine_arn, description=f"wdl2sfn {digest}")  # fmt: skip
-    version = str(published["stateMachineVersionArn"])
+    version = publish_version(aws, machine_arn, digest)
     before = live_version(aws, machine_arn)
     if move or before is None:
         point_live(aws, machine_arn, version, before, note)
     return version, alias_arn(machine_arn)
+
+
+def publish_version(aws: Aws, machine_arn: str, digest: str) -> str:
+    """The version of the machine's current revision (published now, or the one that is)."""
+    sfn = aws.client("stepfunctions")
+    name = machine_arn.rsplit(":", 1)[-1]
+    published = _aws_call(f"PublishStateMachineVersion {name}", sfn.publish_state_machine_version,
+                          stateMachineArn=machine_arn, description=f"wdl2sfn {digest}")  # fmt: skip
+    return str(published["stateMachineVersionArn"])
 
 
 def point_live(

@@ -233,7 +233,7 @@ class RehearsalEngine:
             self.handlers(),
             history_dir=history,
             object_store=S3ObjectStore(self, machine.roleArn),
-            state_machines={m.arn: m.definition for m in machines},
+            state_machines=_definitions(machines),
             state_machine_arn=machine.arn,
             region=self.region,
             account=self.account,
@@ -432,3 +432,12 @@ def _machine(engine: RehearsalEngine, arn: str) -> Any:
     from moto.stepfunctions.models import stepfunctions_backends
 
     return stepfunctions_backends[engine.account][engine.region].describe_state_machine(arn)
+
+
+def _definitions(machines: list[Any]) -> dict[str, Any]:
+    """Each machine's definition by its ARN, and each published version's by the version's
+    ARN (a parent deployed by `wdl2sfn deploy` starts its children by version)."""
+    found = {m.arn: m.definition for m in machines}
+    for machine in machines:
+        found.update({v.arn: v.definition for v in (machine.versions or {}).values()})
+    return found
