@@ -18,6 +18,7 @@ from wdl2sfn.backends.local.batch import (
     REASON_EXITED,
     REASON_SHUTDOWN,
     REASON_TIMEOUT,
+    RUNNER_JOB_DEFINITION,
     batch_pattern_matches,
     evaluate_on_exit,
 )
@@ -546,6 +547,21 @@ def test_docker_runtime_runs_the_job_definition_image_with_mounts_and_env(
     image_at = lines.index("ubuntu:22.04")
     assert lines[image_at + 1 : image_at + 4] == ["bash", "-c", "echo hi"]
     assert lines[-1] == "FOO=secret"
+
+
+def test_docker_runtime_runs_runner_jobs_on_the_host(make_batch, tmp_path, monkeypatch):
+    """FSx mode's run-time steps are runner jobs whose image ("wdl2sfn-runner") exists only
+    on AWS: with --container docker they still run here, on the host, not through docker."""
+    record = tmp_path / "argv.txt"
+    _fake_runtime(tmp_path / "bin", "docker", record)
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    batch = make_batch(runtime="docker")
+    marker = tmp_path / "ran-on-host"
+    result = batch.submit_job_sync(
+        job_params(["touch", str(marker)], definition=RUNNER_JOB_DEFINITION), threading.Event()
+    )
+    assert result["Status"] == "SUCCEEDED"
+    assert marker.exists() and not record.exists()
 
 
 def test_container_runtime_without_its_binary_is_a_clear_error(tmp_path, monkeypatch):

@@ -136,7 +136,9 @@ class ProcessLauncher:
         log_path: Path,
     ) -> list[str] | AttemptResult:
         """The attempt's command line, or the attempt's end if its container cannot start."""
-        if self.runtime == "host":
+        if self.runtime == "host" or job.desc["container"].get("image") == RUNNER_IMAGE:
+            # the run-time steps (FSx mode's runner jobs) are wdl2sfn's own Python: locally
+            # they run where wdl2sfn is installed; the runner image exists only on AWS
             return self._host_argv(job, command, log_path)
         # inside the container `--gpus` renumbers the devices it exposes from 0: the host's
         # indexes in CUDA_VISIBLE_DEVICES would be wrong there
