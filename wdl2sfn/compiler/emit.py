@@ -4,9 +4,11 @@ Layout of one compiled workflow:
 
     init -> <root step> -> outputs -> upload? -> (upload outputs) -> done
 
-* a call:   prepare (Lambda) -> cached? (Choice) -> run (batch:submitJob.sync) -> collect (Lambda);
-            a failed job goes to `failed` (Lambda), which either raises the task's error or hands
-            back an on-demand job after spot interruptions: -> run on-demand -> collect.
+* a call:   prepare (Lambda) -> cached? (Choice) -> run (batch:submitJob.sync) -> collect (Lambda).
+            A failed job goes to its state graph's one shared `job failed` step (the Collect
+            function with the error), which either raises the task's error or hands back an
+            on-demand job after spot interruptions; a Choice (`job failed: retry`, one rule per
+            call of the graph, on the node prepare echoed) loops it through that call's `run`.
 * a scatter: eval (writes the items file) -> a Distributed Map reading it with ItemReader; shards
             are batched into child executions small enough for 25,000 history events each, and
             run through an inline Map inside the child (or one child per shard when the body holds
@@ -41,6 +43,9 @@ class Emitter:
     #: every scatter emitted, with its Distributed Map state (the report reads both)
     scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]] = field(default_factory=list)
 
+    #: per state graph (by id): its shared failure step's name and the calls it routes back
+    failure_paths: dict[int, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
+
     # ------------------------------------------------------------------ whole machine
     def machine(self) -> dict[str, Any]:
         g = asl.Graph()
@@ -51,7 +56,14 @@ class Emitter:
             finish = self._finish(g)
             body = self.chain(g, self.plan.root, finish)
             g.start = self._init(g, body)
-        return {"Comment": f"wdl2sfn: workflow {self.plan.name}", **g.to_json()}
+        return {"Comment": f"wdl2sfn: workflow {self.plan.name}", **self._graph_json(g)}
+
+    def _graph_json(self, g: asl.Graph) -> dict[str, Any]:
+        """StartAt + States of a finished graph, its shared failure path added (states are
+        scoped per graph in ASL: a Catch can only go to a state of its own graph)."""
+        if id(g) in self.failure_paths:
+            self._failure_path(g, *self.failure_paths.pop(id(g)))
+        return g.to_json()
 
     def _init(self, g: asl.Graph, next_name: str) -> str:
         name = self.names.claim("init")
@@ -77,7 +89,8 @@ class Emitter:
         """outputs (finalize) -> upload? -> upload job -> done."""
         done = g.add(self.names.claim("done"), asl.succeed())
         upload_name = self.names.claim("upload outputs")
-        upload = asl.batch_job_task("$.final.job", result_path=None)
+        settings = {"RetryStrategy": {"Attempts": 3}, "Timeout": {"AttemptDurationSeconds": 86400}}
+        upload = asl.batch_job_task("$.final.job", result_path=None, settings=settings)
         g.add(upload_name, asl.link(upload, done))
         choice_name = self.names.claim("upload?")
         g.add(choice_name, asl.choice_bool("$.final.upload", upload_name, done))
@@ -145,7 +158,7 @@ class Emitter:
         for branch in step.branches:
             bg = asl.Graph()
             bg.start = self.chain(bg, branch, None)
-            branches.append(bg.to_json())
+            branches.append(self._graph_json(bg))
         state: dict[str, Any] = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
         return g.add(name, self._finish_state(state, next_name))
 
@@ -189,27 +202,66 @@ class Emitter:
         return g.add(name, self._finish_state(state, next_name))
 
     def _call(self, g: asl.Graph, unit: ir.CallUnit, next_name: str | None) -> str:
-        """prepare -> cached? -> run -> collect; a failed job goes to `failed`, which raises the
-        task's error or hands back an on-demand job that loops through `run` once more."""
+        """prepare -> cached? -> run -> collect; a failed job goes to the graph's shared failure
+        step, which raises the task's error or hands back an on-demand job for this `run`."""
         prepare = self.names.claim(unit.label)
         cached = self.names.claim(f"{unit.label}: cached?")
         run = self.names.claim(f"{unit.label}: run")
-        failed = self.names.claim(f"{unit.label}: failed")
         collect = self.names.claim(f"{unit.label}: collect")
         skip = self._end_of_branch(g, unit.label, next_name)
+        step = self._call_payload(unit.ref)
 
-        self._node_step(g, collect, "collect", unit.ref, None, None, None, next_name)
+        # EFS: collect takes the call's own reference back from prepare's JOB (`step`)
+        fsx = self.plan.options.filesystem == "fsx"
+        self._step(g, collect, "collect", step if fsx else "$.prep.job.step", None, None, next_name)
         job = asl.batch_job_task("$.prep.job", result_path=None)
         job["Catch"] = [
-            {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": failed}
-        ]
+            {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error",
+             "Next": self._failure_route(g, unit.ref, run)}
+        ]  # fmt: skip
         g.add(run, asl.link(job, collect))
-        extra = {"error.$": "$.error"}
+        g.add(cached, asl.choice_bool("$.prep.job.cached", skip, run))
+        selector = {"job.$": "$.Payload"}
+        return self._step(g, prepare, "prepare", step, selector, "$.prep", cached)
+
+    def _call_payload(self, ref: str) -> dict[str, Any]:
+        """prepare's event: the call as compiled (relative to the input's scope, if any)."""
+        payload: dict[str, Any] = {"run.$": "$.ctx.run", "node": ref, "shard.$": "$.shard"}
+        if self.plan.scoped:
+            payload["scope.$"] = "$.scope"
+        return payload
+
+    def _failure_route(self, g: asl.Graph, ref: str, run: str) -> str:
+        """The name of g's shared failure step (claimed with its first call), routing `ref`'s
+        on-demand retry back to `run`."""
+        if id(g) not in self.failure_paths:
+            self.failure_paths[id(g)] = (self.names.claim("job failed"), [])
+        name, routes = self.failure_paths[id(g)]
+        routes.append((ref, run))
+        return name
+
+    def _failure_path(self, g: asl.Graph, name: str, routes: list[tuple[str, str]]) -> None:
+        """One failure step per graph (the Collect function with the error: raise the task's
+        error, or an on-demand JOB), then back to the failed call's `run`: directly when the
+        graph has one call, else through a Choice on the node prepare echoed (no Default: an
+        unknown node fails with States.NoChoiceMatched rather than run another call's job)."""
+        payload: dict[str, Any] = {
+            "run.$": "$.ctx.run",
+            "node.$": "$.prep.job.step.node",
+            "shard.$": "$.shard",
+            "error.$": "$.error",
+        }
+        if self.plan.scoped:
+            payload["scope.$"] = "$.scope"
+        back = routes[0][1]
+        if len(routes) > 1:
+            rules = [
+                {"Variable": "$.prep.job.step.node", "StringEquals": ref, "Next": run}
+                for ref, run in routes
+            ]
+            back = g.add(self.names.claim(f"{name}: retry"), {"Type": "Choice", "Choices": rules})
         selector = {"job.$": "$.Payload.job"}
-        self._node_step(g, failed, "collect", unit.ref, extra, selector, "$.prep", run)
-        g.add(cached, asl.choice_bool("$.prep.cached", skip, run))
-        selector = {"cached.$": "$.Payload.cached", "job.$": "$.Payload.job"}
-        return self._node_step(g, prepare, "prepare", unit.ref, None, selector, "$.prep", cached)
+        self._step(g, name, "collect", payload, selector, "$.prep", back)
 
     def _if(self, g: asl.Graph, unit: ir.IfUnit, next_name: str | None) -> str:
         evaluate = self.names.claim(unit.label)
@@ -265,7 +317,7 @@ class Emitter:
             state["MaxConcurrency"] = self._child_concurrency(INLINE_MAP_CONCURRENCY)
         state["ItemProcessor"] = {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-            **processor.to_json(),
+            **self._graph_json(processor),
         }
         state["ResultWriter"] = {
             "Resource": asl.S3_PUT_OBJECT,
@@ -286,7 +338,7 @@ class Emitter:
             "Type": "Map",
             "ItemsPath": "$.Items",
             "MaxConcurrency": concurrency,
-            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **body.to_json()},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **self._graph_json(body)},
             "ResultPath": None,
             "OutputPath": None,
             "End": True,
@@ -370,7 +422,7 @@ class Emitter:
         g: asl.Graph,
         name: str,
         step: str,
-        payload: dict[str, Any],
+        payload: dict[str, Any] | str,
         selector: dict[str, Any] | None,
         result_path: str | None,
         next_name: str | None,
@@ -379,6 +431,7 @@ class Emitter:
     ) -> str:
         """Emit the state(s) invoking a run-time step; returns the first one's name."""
         if self.plan.options.filesystem == "fsx":
+            assert isinstance(payload, dict), "a runner job's fields are named one by one"
             chain = fsx_states(name, step, payload, selector, result_path)
         else:
             placeholder = f"{step.capitalize()}FunctionArn"

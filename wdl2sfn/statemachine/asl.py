@@ -154,7 +154,7 @@ def link(state: dict[str, Any], next_name: str | None) -> dict[str, Any]:
 
 def lambda_task(
     function_placeholder: str,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | str,
     *,
     result_selector: dict[str, Any] | None,
     result_path: str | None,
@@ -164,7 +164,11 @@ def lambda_task(
     state: dict[str, Any] = {"Type": "Task", "Resource": LAMBDA_INVOKE}
     if comment:
         state["Comment"] = comment
-    state["Parameters"] = {"FunctionName": "${" + function_placeholder + "}", "Payload": payload}
+    function = "${" + function_placeholder + "}"
+    if isinstance(payload, str):  # a path: the payload is an object the state data holds
+        state["Parameters"] = {"FunctionName": function, "Payload.$": payload}
+    else:
+        state["Parameters"] = {"FunctionName": function, "Payload": payload}
     if result_selector is not None:
         state["ResultSelector"] = result_selector
     state["ResultPath"] = result_path
@@ -172,8 +176,13 @@ def lambda_task(
     return state
 
 
-def batch_job_task(job_path: str, *, result_path: str | None) -> dict[str, Any]:
-    """A `batch:submitJob.sync` Task whose whole job description comes from a Prepare result."""
+def batch_job_task(
+    job_path: str, *, result_path: str | None, settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A `batch:submitJob.sync` Task whose job comes from a step's JOB at `job_path`: name,
+    queue, definition, and the ContainerOverrides object prepared whole (PascalCase). Retry
+    strategy and timeout are the job definition's own unless `settings` (literal SubmitJob
+    parameters such as RetryStrategy) say otherwise."""
     return {
         "Type": "Task",
         "Resource": BATCH_SUBMIT_SYNC,
@@ -181,13 +190,8 @@ def batch_job_task(job_path: str, *, result_path: str | None) -> dict[str, Any]:
             "JobName.$": f"{job_path}.name",
             "JobQueue.$": f"{job_path}.queue",
             "JobDefinition.$": f"{job_path}.definition",
-            "ContainerOverrides": {
-                "Command.$": f"{job_path}.command",
-                "ResourceRequirements.$": f"{job_path}.resources",
-                "Environment.$": f"{job_path}.environment",
-            },
-            "RetryStrategy.$": f"{job_path}.retry",
-            "Timeout.$": f"{job_path}.timeout",
+            "ContainerOverrides.$": f"{job_path}.overrides",
+            **(settings or {}),
         },
         **({} if result_path is None else {"ResultSelector": {"JobId.$": "$.JobId"}}),
         "ResultPath": result_path,

@@ -19,6 +19,9 @@ Choices (see also docs/design.md):
   attempts run out, ``recover_task`` resubmits on demand (``Attempts = min(10, 1 + maxRetries)``).
 - Timeout: ``runtime.timeout`` (Int seconds or "90s"/"30m"/"2h"/"7d"), default 7 days, at least 60 s
   (Batch's minimum ``attemptDurationSeconds``).
+- RetryStrategy and Timeout live in the job definition (Batch applies a definition's own when
+  SubmitJob gives none), so the compiled `run` state names neither: the definition is
+  content-hashed over image, mount, retry strategy and timeout, registered once per combination.
 """
 
 from __future__ import annotations
@@ -54,6 +57,7 @@ __all__ = [
     "returncode_allowed",
     "parse_return_codes",
     "job_definition_body",
+    "registered_retry",
     "job_definition_name",
     "ensure_job_definition",
     "is_host_termination",
@@ -234,12 +238,20 @@ def is_host_termination(status_reason: str | None) -> bool:
     return bool(status_reason) and str(status_reason).startswith(HOST_TERMINATION[:-1])
 
 
-def job_definition_body(image: str, mount: dict[str, Any] | None = None) -> dict[str, Any]:
+def job_definition_body(
+    image: str,
+    mount: dict[str, Any] | None = None,
+    *,
+    retry: dict[str, Any] | None = None,
+    timeout_s: int | None = None,
+) -> dict[str, Any]:
     """RegisterJobDefinition arguments (besides the name) for ``image``.
 
     The command and resources are placeholders: every submission overrides them. ``mount`` adds the
     shared file system's ``volumes`` / ``mountPoints`` (EFS or FSx, and the instances' scratch)
     and the task job role (``jobRoleArn``: EFS IAM authorization requires one) to the container.
+    ``retry`` (a ``retry_strategy``) and ``timeout_s`` become the definition's ``retryStrategy``
+    and ``timeout``: the submission carries neither, so the state machine need not either.
     """
     props: dict[str, Any] = {
         "image": image,
@@ -253,7 +265,23 @@ def job_definition_body(image: str, mount: dict[str, Any] | None = None) -> dict
     for key in ("volumes", "mountPoints", "jobRoleArn"):
         if mount.get(key):
             props[key] = mount[key]
-    return {"type": "container", "containerProperties": props}
+    body: dict[str, Any] = {"type": "container", "containerProperties": props}
+    if retry is not None:
+        body["retryStrategy"] = registered_retry(retry)
+    if timeout_s is not None:
+        body["timeout"] = {"attemptDurationSeconds": int(timeout_s)}
+    return body
+
+
+def registered_retry(retry: dict[str, Any]) -> dict[str, Any]:
+    """A ``retry_strategy`` (PascalCase, Step Functions' shape) as RegisterJobDefinition takes it
+    (camelCase: ``attempts``, ``evaluateOnExit`` with ``onStatusReason`` / ``onReason`` /
+    ``onExitCode`` and ``action``)."""
+    out: dict[str, Any] = {"attempts": int(retry["Attempts"])}
+    rules = [{k[0].lower() + k[1:]: v for k, v in r.items()} for r in retry.get("EvaluateOnExit", [])]
+    if rules:
+        out["evaluateOnExit"] = rules
+    return out
 
 
 def job_definition_name(body: dict[str, Any]) -> str:
@@ -266,10 +294,18 @@ _registered: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionar
 _registered_lock = threading.Lock()
 
 
-def ensure_job_definition(client: Any, image: str, mount: dict[str, Any] | None = None) -> str:
-    """Name of an ACTIVE job definition for ``image`` (+ mount), registering it only when
-    ``describe_job_definitions`` finds none. Memoized per client object in this process."""
-    body = job_definition_body(image, mount)
+def ensure_job_definition(
+    client: Any,
+    image: str,
+    mount: dict[str, Any] | None = None,
+    *,
+    retry: dict[str, Any] | None = None,
+    timeout_s: int | None = None,
+) -> str:
+    """Name of an ACTIVE job definition for ``image`` (+ mount, retry strategy, timeout),
+    registering it only when ``describe_job_definitions`` finds none. Memoized per client object
+    in this process."""
+    body = job_definition_body(image, mount, retry=retry, timeout_s=timeout_s)
     name = job_definition_name(body)
     with _registered_lock:
         try:

@@ -69,9 +69,12 @@ def upload_job(run: str, runner: dict[str, Any]) -> dict[str, Any]:
         "name": f"upload-{run}"[:128].replace(".", "-"),
         "queue": runner.get("queue"),
         "definition": runner.get("definition"),
-        "command": ["python3", "-m", "wdl2sfn.task_runner", "upload", "--run", run],
-        "resources": [{"Type": "VCPU", "Value": "1"}, {"Type": "MEMORY", "Value": "2048"}],
-        "environment": [],
-        "retry": {"Attempts": 3},
-        "timeout": {"AttemptDurationSeconds": 86400},
+        "overrides": {
+            "Command": ["python3", "-m", "wdl2sfn.task_runner", "upload", "--run", run],
+            "ResourceRequirements": [
+                {"Type": "VCPU", "Value": "1"},
+                {"Type": "MEMORY", "Value": "2048"},
+            ],
+            "Environment": [],
+        },
     }

@@ -168,14 +168,17 @@ class Runtime:
         prepared = prepare_task(
             info.node.callee, inputs, self._task_context(ev, info, shard, event)
         )
-        return {"cached": prepared.cached, "job": prepared.job}
+        if prepared.job is None:
+            return {"cached": prepared.cached}
+        return {"cached": prepared.cached, **prepared.job, "step": step_ref(event)}
 
     def collect(self, event: dict[str, Any]) -> dict[str, Any]:
         ev, info, shard = self._locate(event)
         assert isinstance(info.node, Tree.Call) and isinstance(info.node.callee, Tree.Task)
         ctx = self._task_context(ev, info, shard, event)
         if event.get("error"):
-            return {"job": recover_task(info.node.callee, ctx, event["error"])}
+            job = recover_task(info.node.callee, ctx, event["error"])
+            return {"job": {**job, "step": step_ref(event)}}
         collect_task(info.node.callee, ctx)
         return {"ok": True}
 
@@ -230,7 +233,7 @@ class Runtime:
     def _locate(self, event: dict[str, Any]) -> tuple[WorkflowEval, NodeInfo, tuple[int, ...]]:
         ev = self._eval(event["run"])
         shard = tuple(int(i) for i in event.get("shard") or ())
-        return ev, ev.index[event["node"]], shard
+        return ev, ev.index[node_of(event)], shard
 
     def _task_context(
         self, ev: WorkflowEval, info: NodeInfo, shard: tuple[int, ...], event: dict[str, Any]
@@ -301,6 +304,21 @@ class Runtime:
 
 
 STEPS = ("init", "prepare", "collect", "eval", "finalize", "upload", "files")
+
+
+def node_of(event: dict[str, Any]) -> str:
+    """The node an event names: `node`, relative to `scope` when a call step carries one (a
+    child machine's prepare and collect name their call as compiled, plus the input's scope)."""
+    node = str(event["node"])
+    scope = event.get("scope") if "join" not in event else None
+    return f"{scope}/{node}" if scope else node
+
+
+def step_ref(event: dict[str, Any]) -> dict[str, Any]:
+    """What prepare hands on (JOB's `step`): the event that names this call instance, as the
+    machine gave it. `collect` takes it as its whole payload, the shared failure path reads
+    its `node` to route an on-demand retry back to the call's own `run` state."""
+    return {k: event[k] for k in ("run", "node", "shard", "scope") if k in event}
 
 
 def _job_name(workflow: str, call: str) -> str:

@@ -14,31 +14,39 @@ from .context import TaskContext
 
 
 def build_job(ctx: TaskContext, call_dir: Path, runtime: dict[str, Any]) -> dict[str, Any]:
-    definition = bp.ensure_job_definition(ctx.job_definitions, runtime["docker"], ctx.mount)
+    """JOB: what the `run` state submits. ``overrides`` is SubmitJob's ContainerOverrides as
+    Step Functions takes it (PascalCase); the retry strategy and timeout are the job
+    definition's own (see ``job_definition``)."""
     environment = [{"Name": "TMPDIR", "Value": _scratch_base(ctx)}]
     if ctx.mount.get("scratch"):  # the instance's scratch volume, shared by its jobs
         environment.append({"Name": "WDL2SFN_SHARED_SCRATCH", "Value": "1"})
     environment += [{"Name": k, "Value": v} for k, v in sorted(runtime["env"].items())]
+    retry = bp.retry_strategy(
+        runtime["queue"], preemptible=runtime["preemptible"], max_retries=runtime["maxRetries"]
+    )
     return {
         "name": ctx.job_name,
         "queue": runtime["queue_arn"],
-        "definition": definition,
-        "command": [
-            "bash",
-            "-c",
-            wrapper_script(call_dir, runtime["returnCodes"], ctx.job_name),
-        ],
-        "resources": bp.resource_requirements(
-            runtime["cpu"], runtime["memory_mib"], runtime["gpus"]
-        ),
-        "environment": environment,
-        "retry": bp.retry_strategy(
-            runtime["queue"],
-            preemptible=runtime["preemptible"],
-            max_retries=runtime["maxRetries"],
-        ),
-        "timeout": {"AttemptDurationSeconds": runtime["timeout_s"]},
+        "definition": job_definition(ctx, runtime, retry),
+        "overrides": {
+            "Command": ["bash", "-c", wrapper_script(call_dir, runtime["returnCodes"], ctx.job_name)],
+            "ResourceRequirements": bp.resource_requirements(
+                runtime["cpu"], runtime["memory_mib"], runtime["gpus"]
+            ),
+            "Environment": environment,
+        },
     }
+
+
+def job_definition(ctx: TaskContext, runtime: dict[str, Any], retry: dict[str, Any]) -> str:
+    """The content-hashed job definition for the task's image, mount, `retry` and timeout."""
+    return bp.ensure_job_definition(
+        ctx.job_definitions,
+        runtime["docker"],
+        ctx.mount,
+        retry=retry,
+        timeout_s=int(runtime["timeout_s"]),
+    )
 
 
 def _scratch_base(ctx: TaskContext) -> str:

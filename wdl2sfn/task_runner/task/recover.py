@@ -15,6 +15,7 @@ from .. import batch_params as bp
 from ..atomic import write_json_atomic
 from .context import TaskContext
 from .failures import read_rc, task_failed, write_error
+from .job import job_definition
 
 
 def _get(d: dict[str, Any] | None, *names: str) -> Any:
@@ -126,9 +127,8 @@ def _on_demand(
     od = dict(job)
     od["queue"] = ctx.queues["cpu"]
     # a host loss gets the full 1 + maxRetries; a real failure on spot already used one
-    od["retry"] = bp.retry_strategy(
-        "cpu", max_retries=max_retries if host_lost else max_retries - 1
-    )
+    retry = bp.retry_strategy("cpu", max_retries=max_retries if host_lost else max_retries - 1)
+    od["definition"] = job_definition(ctx, runtime, retry)
     with contextlib.suppress(FileNotFoundError):
         (call_dir / "rc").unlink()
     write_json_atomic(call_dir / "job.json", od)
