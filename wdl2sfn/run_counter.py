@@ -12,7 +12,9 @@ child state machines), in any order their events interleave:
   state's TaskSucceeded / TaskFailed / TaskStateAborted (so nothing stays "in Batch" after a
   failure aborted its siblings);
 - ``call X: collect`` exited: done; a call state failing with an error that is not retried
-  (``Lambda.*`` are): failed;
+  (``Lambda.*`` are): failed. A failed job leaves ``call X: run`` for its state graph's shared
+  failure step (``job failed``, ``scatter Y: failed``...), which serves every call of the graph:
+  the state entered right after ``call X: run`` fails is counted as ``call X: failed``;
 - ``scatter Y`` exited: its output's ``scatter.count`` shards are added to scatter Y's total.
 
 Events name their state only when the state is entered or exited; every other event is tied to
@@ -101,6 +103,7 @@ class RunCounter:
         before = origins.get(event.get("previousEventId") or -1)
         origin = self._origin(origins, kind, event)
         if kind.endswith("StateEntered") and before is not None:
+            _name_failure_step(before.name, origin)
             hit = self._after_cache_check(before.name, origin.name, event)
             if hit:
                 return hit
@@ -210,6 +213,14 @@ def _apply(
         call.failed += 1
         return f"{call.name}: failed"
     return None
+
+
+def _name_failure_step(previous: str, origin: _Origin) -> None:
+    """The shared failure step entered from ``call X: run`` works for call X: name it so."""
+    if previous.startswith("call ") and previous.endswith(": run"):
+        call = previous[: -len(": run")]
+        if not origin.name.startswith(f"{call}: "):
+            origin.name = f"{call}: failed"
 
 
 def _retried(event: dict[str, Any]) -> bool:

@@ -13,7 +13,7 @@ from wdl2sfn.statemachine.asl import MAX_STATE_NAME
 from .test_compile import all_states
 
 LONG = "align_reads_against_the_reference_genome_with_bwa_mem_and_sort_them"  # 68 characters
-ROLES = (": cached?", ": run", ": failed", ": collect", ": done")
+ROLES = (": cached?", ": run", ": collect", ": done")
 
 WORKFLOW = f"""\
 version 1.1

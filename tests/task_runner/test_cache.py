@@ -65,7 +65,7 @@ def call(task: WDL.Tree.Task, ctx: TaskContext, inputs: dict[str, Any]) -> bool:
     if prepared.cached:
         return True
     assert prepared.job is not None
-    subprocess.run(prepared.job["command"], capture_output=True, check=True)
+    subprocess.run(prepared.job["overrides"]["Command"], capture_output=True, check=True)
     collect_task(task, ctx)
     return False
 
@@ -163,7 +163,7 @@ def test_failed_call_is_not_cached(tmp_path: Path) -> None:
     ctx = ctx_for(tmp_path, "run1")
     prepared = prepare_task(task, WDL.Env.Bindings(), ctx)
     assert prepared.job is not None
-    subprocess.run(prepared.job["command"], capture_output=True)
+    subprocess.run(prepared.job["overrides"]["Command"], capture_output=True)
     try:
         collect_task(task, ctx)
     except Exception:

@@ -53,6 +53,11 @@ def make_ctx(tmp_path: Path) -> TaskContext:
     )
 
 
+def attempts(ctx: TaskContext, job: dict[str, Any]) -> int:
+    """Batch attempts of a JOB: its job definition's retry strategy (SubmitJob names none)."""
+    return int(ctx.job_definitions.defs[job["definition"]]["retryStrategy"]["attempts"])
+
+
 def prepare_and_run(
     tmp_path: Path, src: str, inputs: dict[str, Any] | None = None
 ) -> tuple[WDL.Tree.Task, TaskContext, dict[str, Any], int]:
@@ -61,8 +66,8 @@ def prepare_and_run(
     job = prepare_task(task, WDL.values_from_json(inputs or {}, task.available_inputs), ctx).job
     assert job is not None
     env = dict(os.environ)
-    env.update({e["Name"]: e["Value"] for e in job["environment"]})
-    proc = subprocess.run(job["command"], env=env, capture_output=True, timeout=60)
+    env.update({e["Name"]: e["Value"] for e in job["overrides"]["Environment"]})
+    proc = subprocess.run(job["overrides"]["Command"], env=env, capture_output=True, timeout=60)
     return task, ctx, job, proc.returncode
 
 
@@ -226,14 +231,14 @@ def test_recover_spot_host_termination_returns_on_demand_job(tmp_path: Path) -> 
     ctx = make_ctx(tmp_path)
     job = prepare_task(task, WDL.Env.Bindings(), ctx).job
     assert job is not None and job["queue"] == QUEUES["spot"]
-    assert job["retry"]["Attempts"] == 3
+    assert attempts(ctx, job) == 3
     od = recover_task(
         task, ctx, batch_failure(QUEUES["spot"], "Host EC2 (instance i-0abc) terminated.")
     )
     assert od["queue"] == QUEUES["cpu"]
-    assert od["retry"]["Attempts"] == 2  # 1 + maxRetries
-    assert {k: v for k, v in od.items() if k not in ("queue", "retry")} == {
-        k: v for k, v in job.items() if k not in ("queue", "retry")
+    assert attempts(ctx, od) == 2  # 1 + maxRetries
+    assert {k: v for k, v in od.items() if k not in ("queue", "definition")} == {
+        k: v for k, v in job.items() if k not in ("queue", "definition")
     }
 
 
@@ -286,7 +291,7 @@ def test_recover_spot_command_failure_with_retries_left_goes_on_demand(tmp_path:
         task, ctx, batch_failure(QUEUES["spot"], "Essential container in task exited", 9)
     )
     assert od["queue"] == QUEUES["cpu"]
-    assert od["retry"]["Attempts"] == 2  # the spot attempt used one of 1 + maxRetries
+    assert attempts(ctx, od) == 2  # the spot attempt used one of 1 + maxRetries
     assert not (ctx.call_dir / "rc").exists()
     # the on-demand job failing too is final
     with pytest.raises(WdlTaskFailed, match="exit status 9"):

@@ -36,13 +36,7 @@ def submit_params(job: dict[str, Any]) -> dict[str, Any]:
         "JobName": job["name"],
         "JobQueue": job["queue"],
         "JobDefinition": job["definition"],
-        "ContainerOverrides": {
-            "Command": job["command"],
-            "ResourceRequirements": job["resources"],
-            "Environment": job["environment"],
-        },
-        "RetryStrategy": job["retry"],
-        "Timeout": job["timeout"],
+        "ContainerOverrides": job["overrides"],
     }
 
 

@@ -72,8 +72,8 @@ def bindings(task: WDL.Tree.Task, inputs: dict[str, Any]) -> WDL.Env.Bindings[WD
 
 def run_job(job: dict[str, Any]) -> int:
     env = dict(os.environ)
-    env.update({e["Name"]: e["Value"] for e in job["environment"]})
-    return subprocess.run(job["command"], env=env, capture_output=True, timeout=60).returncode
+    env.update({e["Name"]: e["Value"] for e in job["overrides"]["Environment"]})
+    return subprocess.run(job["overrides"]["Command"], env=env, capture_output=True, timeout=60).returncode
 
 
 def run_call(
@@ -499,13 +499,13 @@ task t {
     assert job is not None
     assert job["name"] == "test-call-t"
     assert job["queue"] == QUEUES["cpu"]
-    assert job["resources"] == [
+    assert job["overrides"]["ResourceRequirements"] == [
         {"Type": "VCPU", "Value": "3"},
         {"Type": "MEMORY", "Value": "3072"},
     ]
-    assert job["retry"]["Attempts"] == 3
-    assert job["timeout"] == {"AttemptDurationSeconds": 7200}
-    assert job["command"][:2] == ["bash", "-c"]
+    assert jd.defs[job["definition"]]["retryStrategy"]["attempts"] == 3
+    assert jd.defs[job["definition"]]["timeout"] == {"attemptDurationSeconds": 7200}
+    assert job["overrides"]["Command"][:2] == ["bash", "-c"]
     assert jd.defs[job["definition"]]["containerProperties"]["image"] == "quay.io/x/y:1"
     runtime = json.loads((ctx.call_dir / "runtime.json").read_text())
     assert runtime["docker"] == "quay.io/x/y:1"
@@ -519,7 +519,7 @@ def test_default_image_when_runtime_names_none(tmp_path: Path) -> None:
     job = prepare_task(task, WDL.Env.Bindings(), make_ctx(tmp_path, job_definitions=jd)).job
     assert job is not None
     assert jd.defs[job["definition"]]["containerProperties"]["image"] == "ubuntu:22.04"
-    assert job["resources"] == [
+    assert job["overrides"]["ResourceRequirements"] == [
         {"Type": "VCPU", "Value": "1"},
         {"Type": "MEMORY", "Value": "2048"},
     ]
@@ -567,17 +567,18 @@ def test_mount_goes_into_the_job_definition(tmp_path: Path) -> None:
     assert job is not None
     props = jd.defs[job["definition"]]["containerProperties"]
     assert props["volumes"] == mount["volumes"] and props["mountPoints"] == mount["mountPoints"]
-    assert {"Name": "TMPDIR", "Value": "/tmp"} in job["environment"]
+    assert {"Name": "TMPDIR", "Value": "/tmp"} in job["overrides"]["Environment"]
 
 
 def test_runtime_call_input_overrides_runtime_section(tmp_path: Path) -> None:
     task = load_task(tmp_path, "task t { command <<< true >>> runtime { cpu: 1 } }")
     inputs = bindings(task, {"runtime.cpu": 4, "runtime.preemptible": 2})
-    job = prepare_task(task, inputs, make_ctx(tmp_path)).job
+    jd = FakeJobDefinitions()
+    job = prepare_task(task, inputs, make_ctx(tmp_path, job_definitions=jd)).job
     assert job is not None
-    assert job["resources"][0] == {"Type": "VCPU", "Value": "4"}
+    assert job["overrides"]["ResourceRequirements"][0] == {"Type": "VCPU", "Value": "4"}
     assert job["queue"] == QUEUES["spot"]
-    assert job["retry"]["Attempts"] == 2
+    assert jd.defs[job["definition"]]["retryStrategy"]["attempts"] == 2
 
 
 def test_gpu_task_goes_to_gpu_queue_with_gpu_resource(tmp_path: Path) -> None:
@@ -589,7 +590,7 @@ def test_gpu_task_goes_to_gpu_queue_with_gpu_resource(tmp_path: Path) -> None:
     job = prepare_task(task, WDL.Env.Bindings(), make_ctx(tmp_path)).job
     assert job is not None
     assert job["queue"] == QUEUES["gpu"]
-    assert {"Type": "GPU", "Value": "2"} in job["resources"]
+    assert {"Type": "GPU", "Value": "2"} in job["overrides"]["ResourceRequirements"]
 
 
 def test_runtime_queue_override(tmp_path: Path) -> None:

@@ -45,6 +45,9 @@ class Emitter:
 
     #: per state graph (by id): its shared failure step's name and the calls it routes back
     failure_paths: dict[int, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
+    #: per state graph (by id) but the machine's own: whose graph it is (a scatter's label, a
+    #: Parallel branch), so its failure step reads `<owner>: failed`
+    graph_owners: dict[int, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ whole machine
     def machine(self) -> dict[str, Any]:
@@ -63,6 +66,7 @@ class Emitter:
         scoped per graph in ASL: a Catch can only go to a state of its own graph)."""
         if id(g) in self.failure_paths:
             self._failure_path(g, *self.failure_paths.pop(id(g)))
+        self.graph_owners.pop(id(g), None)
         return g.to_json()
 
     def _init(self, g: asl.Graph, next_name: str) -> str:
@@ -155,8 +159,9 @@ class Emitter:
     def _parallel(self, g: asl.Graph, step: ir.Par, next_name: str | None) -> str:
         name = self.names.claim("in parallel")
         branches = []
-        for branch in step.branches:
+        for i, branch in enumerate(step.branches, 1):
             bg = asl.Graph()
+            self.graph_owners[id(bg)] = f"{name}, branch {i}"
             bg.start = self.chain(bg, branch, None)
             branches.append(self._graph_json(bg))
         state: dict[str, Any] = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
@@ -235,7 +240,9 @@ class Emitter:
         """The name of g's shared failure step (claimed with its first call), routing `ref`'s
         on-demand retry back to `run`."""
         if id(g) not in self.failure_paths:
-            self.failure_paths[id(g)] = (self.names.claim("job failed"), [])
+            owner = self.graph_owners.get(id(g))
+            name = self.names.claim(f"{owner}: failed" if owner else "job failed")
+            self.failure_paths[id(g)] = (name, [])
         name, routes = self.failure_paths[id(g)]
         routes.append((ref, run))
         return name
@@ -301,6 +308,7 @@ class Emitter:
             "ItemSelector": item,
         }
         processor = asl.Graph()
+        self.graph_owners[id(processor)] = unit.label
         if unit.has_inner_scatter:
             processor.start = self.chain(processor, unit.body, None)
             state["MaxConcurrency"] = self._child_concurrency(1)
@@ -330,6 +338,7 @@ class Emitter:
     def _batch_map(self, unit: ir.ScatterUnit) -> dict[str, Any]:
         """Inside a child execution: the batch's shards through an inline Map."""
         body = asl.Graph()
+        self.graph_owners[id(body)] = unit.label
         body.start = self.chain(body, unit.body, None)
         concurrency = INLINE_MAP_CONCURRENCY
         if self.plan.options.max_concurrency:

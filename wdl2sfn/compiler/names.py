@@ -18,7 +18,7 @@ from collections import defaultdict
 from ..statemachine.asl import MAX_STATE_NAME, machine_name
 from . import ir
 
-ROLE_ROOM = 16  # the longest role: ": failed: result" (FSx), then ": run on-demand"
+ROLE_ROOM = 16  # the longest role: ": failed: result" (a scatter's shared failure step, FSx)
 LABEL_MAX = MAX_STATE_NAME - ROLE_ROOM
 ELLIPSIS = "…"
 
