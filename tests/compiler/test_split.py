@@ -97,11 +97,22 @@ def test_every_machine_fits_once_arns_replace_the_placeholders(tmp_path: Path):
         assert m.report["definition_bytes"] < m.report["deployed_bytes_bound"] < LIMIT
 
 
-def test_a_plain_call_costs_at_most_2_4_kb_of_definition(tmp_path: Path):
-    # 2,354 bytes measured (2,518 while prepare and failed carried the queue ARNs)
+def test_a_plain_call_costs_at_most_1_7_kb_of_definition_in_efs_mode(tmp_path: Path):
+    # 1,679 bytes measured (2,354 with a failure step per call and the job's settings inline)
     small = compile_workflow(str(chain_workflow(tmp_path / "a.wdl", 11))).definition
     large = compile_workflow(str(chain_workflow(tmp_path / "b.wdl", 21))).definition
-    assert (size(large) - size(small)) / 10 <= 2_400
+    assert (size(large) - size(small)) / 10 <= 1_700
+
+
+def test_calls_of_one_state_graph_share_one_failure_step(tmp_path: Path):
+    definition = compile_workflow(str(chain_workflow(tmp_path / "a.wdl", 3))).definition
+    states = definition["States"]
+    catches = {c["Next"] for s in states.values() for c in s.get("Catch", [])}
+    assert catches == {"job failed"}
+    routes = states[states["job failed"]["Next"]]["Choices"]
+    assert [(r["StringEquals"], r["Next"]) for r in routes] == [
+        (f"call-s{i}", f"call s{i}: run") for i in (0, 1, 2)
+    ]
 
 
 def test_a_plain_call_names_no_job_queue_init_carries_them_once(tmp_path: Path):

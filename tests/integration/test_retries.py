@@ -8,6 +8,7 @@ from ..conftest import ROOT
 from .helpers import all_histories, wdl2sfn
 
 RETRIES = str(ROOT / "tests" / "fixtures" / "retries.wdl")
+SPOT_CHAIN = str(ROOT / "tests" / "fixtures" / "spot_chain.wdl")
 HOST_GONE = "Host EC2 (instance i-0123456789abcdef0) terminated."
 
 
@@ -24,6 +25,17 @@ def batch_jobs(run_dir):
                 params = json.loads(event["taskScheduledEventDetails"]["parameters"])
                 jobs.append((params["JobName"], params["JobQueue"].rsplit("/", 1)[-1]))
     return jobs
+
+
+def states_entered(run_dir):
+    """Names of the states entered, in history order (the top execution's history)."""
+    names = []
+    for path in all_histories(run_dir):
+        for line in path.read_text().splitlines():
+            event = json.loads(line)
+            if event["type"].endswith("StateEntered"):
+                names.append(event["stateEnteredEventDetails"]["name"])
+    return names
 
 
 def faults(*rules):
@@ -65,3 +77,15 @@ def test_host_termination_on_demand_beyond_retries_fails_the_run(tmp_path):
     out = wdl2sfn("run", RETRIES, "--dir", str(tmp_path), env=env)
     assert out.code == 1
     assert "flaky" in out.last_line
+
+
+def test_the_shared_failure_step_sends_the_on_demand_job_back_to_its_own_call(tmp_path):
+    env = faults({"job": "spot_chain-second", "queue": "wdl2sfn-spot", "reason": HOST_GONE})
+    out = wdl2sfn("run", SPOT_CHAIN, "--dir", str(tmp_path), env=env)
+    assert out.code == 0, out.stderr
+    assert out.json["outputs"]["spot_chain.y"] == 3
+    entered = states_entered(out.run_dir)
+    assert entered.count("call first: run") == 1
+    assert entered.count("call second: run") == 2
+    after_failure = entered[entered.index("job failed") :]
+    assert after_failure[:3] == ["job failed", "job failed: retry", "call second: run"]

@@ -73,7 +73,9 @@ def bindings(task: WDL.Tree.Task, inputs: dict[str, Any]) -> WDL.Env.Bindings[WD
 def run_job(job: dict[str, Any]) -> int:
     env = dict(os.environ)
     env.update({e["Name"]: e["Value"] for e in job["overrides"]["Environment"]})
-    return subprocess.run(job["overrides"]["Command"], env=env, capture_output=True, timeout=60).returncode
+    return subprocess.run(
+        job["overrides"]["Command"], env=env, capture_output=True, timeout=60
+    ).returncode
 
 
 def run_call(

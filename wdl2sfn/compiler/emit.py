@@ -264,7 +264,7 @@ class Emitter:
         if len(routes) > 1:
             rules = [
                 {"Variable": "$.prep.job.step.node", "StringEquals": ref, "Next": run}
-                for ref, run in routes
+                for ref, run in reversed(routes)  # in reading order (chains emit backwards)
             ]
             back = g.add(self.names.claim(f"{name}: retry"), {"Type": "Choice", "Choices": rules})
         selector = {"job.$": "$.Payload.job"}

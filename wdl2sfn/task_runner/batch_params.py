@@ -278,7 +278,9 @@ def registered_retry(retry: dict[str, Any]) -> dict[str, Any]:
     (camelCase: ``attempts``, ``evaluateOnExit`` with ``onStatusReason`` / ``onReason`` /
     ``onExitCode`` and ``action``)."""
     out: dict[str, Any] = {"attempts": int(retry["Attempts"])}
-    rules = [{k[0].lower() + k[1:]: v for k, v in r.items()} for r in retry.get("EvaluateOnExit", [])]
+    rules = [
+        {k[0].lower() + k[1:]: v for k, v in r.items()} for r in retry.get("EvaluateOnExit", [])
+    ]
     if rules:
         out["evaluateOnExit"] = rules
     return out

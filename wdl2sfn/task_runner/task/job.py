@@ -29,7 +29,11 @@ def build_job(ctx: TaskContext, call_dir: Path, runtime: dict[str, Any]) -> dict
         "queue": runtime["queue_arn"],
         "definition": job_definition(ctx, runtime, retry),
         "overrides": {
-            "Command": ["bash", "-c", wrapper_script(call_dir, runtime["returnCodes"], ctx.job_name)],
+            "Command": [
+                "bash",
+                "-c",
+                wrapper_script(call_dir, runtime["returnCodes"], ctx.job_name),
+            ],
             "ResourceRequirements": bp.resource_requirements(
                 runtime["cpu"], runtime["memory_mib"], runtime["gpus"]
             ),
