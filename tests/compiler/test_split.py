@@ -6,7 +6,9 @@ import json
 import random
 from pathlib import Path
 
-from wdl2sfn.compiler import compile_workflow
+from wdl2sfn import wdl
+from wdl2sfn.compiler import compile_document, compile_workflow
+from wdl2sfn.compiler.ir import Options
 from wdl2sfn.statemachine.asl import deployed_bytes_bound
 
 from ..conftest import sample
@@ -124,3 +126,22 @@ def test_a_plain_call_names_no_job_queue_init_carries_them_once(tmp_path: Path):
         "spot": "${SpotQueueArn}",
         "gpu": "${GpuQueueArn}",
     }
+
+
+def fan_workflow(path: Path, calls: int) -> Path:
+    """Independent calls: one Parallel branch, so one state graph and failure step, each."""
+    lines = ["version 1.1", "workflow fan {"]
+    lines += [f"  call step as f{i} {{ input: x = {i} }}" for i in range(calls)]
+    lines += ["}", "task step {", "  input { Int x }", "  command <<< echo ~{x} >>>"]
+    lines += ["  output { Int y = read_int(stdout()) }", "}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_parts_fit_their_budget_with_a_failure_step_in_every_branch(tmp_path: Path):
+    budget = 100_000
+    doc = wdl.load(str(fan_workflow(tmp_path / "fan.wdl", 200)))
+    compiled = compile_document(doc, Options(max_definition_bytes=budget))
+    machines = [compiled, *compiled.all_machines().values()]
+    assert len(machines) > 2
+    assert max(deployed_bytes_bound(m.definition) for m in machines) <= budget

@@ -89,3 +89,13 @@ def test_the_shared_failure_step_sends_the_on_demand_job_back_to_its_own_call(tm
     assert entered.count("call second: run") == 2
     after_failure = entered[entered.index("job failed") :]
     assert after_failure[:3] == ["job failed", "job failed: retry", "call second: run"]
+
+
+def test_in_fsx_mode_the_shared_failure_step_sends_the_job_back_to_its_own_call(tmp_path):
+    env = faults({"job": "spot_chain-first", "queue": "wdl2sfn-spot", "reason": HOST_GONE})
+    out = wdl2sfn("run", SPOT_CHAIN, "--filesystem", "fsx", "--dir", str(tmp_path), env=env)
+    assert out.code == 0, out.stderr
+    assert out.json["outputs"]["spot_chain.y"] == 3
+    entered = states_entered(out.run_dir)
+    assert (entered.count("call first: run"), entered.count("call second: run")) == (2, 1)
+    assert entered[entered.index("job failed: retry") + 1] == "call first: run"

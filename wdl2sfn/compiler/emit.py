@@ -65,7 +65,7 @@ class Emitter:
         """StartAt + States of a finished graph, its shared failure path added (states are
         scoped per graph in ASL: a Catch can only go to a state of its own graph)."""
         if id(g) in self.failure_paths:
-            self._failure_path(g, *self.failure_paths.pop(id(g)))
+            self.add_failure_path(g, *self.failure_paths.pop(id(g)))
         self.graph_owners.pop(id(g), None)
         return g.to_json()
 
@@ -247,11 +247,24 @@ class Emitter:
         routes.append((ref, run))
         return name
 
-    def _failure_path(self, g: asl.Graph, name: str, routes: list[tuple[str, str]]) -> None:
-        """One failure step per graph (the Collect function with the error: raise the task's
-        error, or an on-demand JOB), then back to the failed call's `run`: directly when the
+    def add_failure_path(self, g: asl.Graph, name: str, routes: list[tuple[str, str]]) -> None:
+        """One failure step per graph (the Collect function with the error and the failed call's
+        `step`: raise the task's error, or an on-demand JOB), then back to the failed call's `run`: directly when the
         graph has one call, else through a Choice on the node prepare echoed (no Default: an
         unknown node fails with States.NoChoiceMatched rather than run another call's job)."""
+        back = routes[0][1]
+        if len(routes) > 1:
+            # in reading order (chains emit backwards)
+            rules = [failure_rule(ref, run) for ref, run in reversed(routes)]
+            back = g.add(self.names.claim(f"{name}: retry"), {"Type": "Choice", "Choices": rules})
+        selector = {"job.$": "$.Payload.job"}
+        self._step(g, name, "collect", self._failure_payload(), selector, "$.prep", back)
+
+    def _failure_payload(self) -> dict[str, Any]:
+        """The failed call as prepare's `step` names it, and the error; in FSx mode field by
+        field, since a runner job's result key is made of the node and the shard."""
+        if self.plan.options.filesystem != "fsx":
+            return {"step.$": "$.prep.job.step", "error.$": "$.error"}
         payload: dict[str, Any] = {
             "run.$": "$.ctx.run",
             "node.$": "$.prep.job.step.node",
@@ -260,15 +273,7 @@ class Emitter:
         }
         if self.plan.scoped:
             payload["scope.$"] = "$.scope"
-        back = routes[0][1]
-        if len(routes) > 1:
-            rules = [
-                {"Variable": "$.prep.job.step.node", "StringEquals": ref, "Next": run}
-                for ref, run in reversed(routes)  # in reading order (chains emit backwards)
-            ]
-            back = g.add(self.names.claim(f"{name}: retry"), {"Type": "Choice", "Choices": rules})
-        selector = {"job.$": "$.Payload.job"}
-        self._step(g, name, "collect", payload, selector, "$.prep", back)
+        return payload
 
     def _if(self, g: asl.Graph, unit: ir.IfUnit, next_name: str | None) -> str:
         evaluate = self.names.claim(unit.label)
@@ -455,6 +460,11 @@ class Emitter:
                 state["Comment"] = comment
             g.add(names[i], self._finish_state(state, following))
         return name
+
+
+def failure_rule(ref: str, run: str) -> dict[str, Any]:
+    """The shared failure step's Choice rule sending call `ref`'s on-demand job to its `run`."""
+    return {"Variable": "$.prep.job.step.node", "StringEquals": ref, "Next": run}
 
 
 def _unit_ref(unit: ir.Unit) -> str:

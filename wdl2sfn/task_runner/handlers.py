@@ -173,6 +173,8 @@ class Runtime:
         return {"cached": prepared.cached, **prepared.job, "step": step_ref(event)}
 
     def collect(self, event: dict[str, Any]) -> dict[str, Any]:
+        if isinstance(event.get("step"), dict):  # the shared failure step: prepare's `step`
+            event = {**event, **event["step"]}
         ev, info, shard = self._locate(event)
         assert isinstance(info.node, Tree.Call) and isinstance(info.node.callee, Tree.Task)
         ctx = self._task_context(ev, info, shard, event)

@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Benchmark: definition bytes per WDL call, compact JSON, in EFS and FSx mode.
+
+Not a test (`tests/compiler/test_split.py` pins the chain figure). Prints two tables:
+
+1. per sample of `sample_wdl/`, divided by the sample's calls: the bytes of a call's own states
+   (`call X`, `call X: ...`: "own") and of every state that serves calls ("all": also the shared
+   failure steps of the state graphs, `job failed`, `<owner>: failed` and their `: retry` /
+   `: result` / `: read` states, one set per graph whatever its number of calls). Values only
+   (the state names used as keys are not counted), compact JSON as `compile -o` writes it;
+2. the chain measurement of docs/limits.md: `(size(21 calls) - size(11 calls)) / 10` of a chain
+   of plain calls (`call step as sN`), the whole definition, compiled and deployed
+   (`deployed_bytes_bound`: each `${...}` placeholder counted as the ARN that replaces it).
+
+    python bench/call_size.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from wdl2sfn.compiler import compile_workflow  # noqa: E402
+from wdl2sfn.statemachine.asl import deployed_bytes_bound  # noqa: E402
+
+MODES = ("efs", "fsx")
+
+
+def size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":")).encode())
+
+
+def states(graph: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every (name, state) of a definition, inside Parallel branches and Map processors too."""
+    for name, state in graph["States"].items():
+        yield name, state
+        for sub in state.get("Branches", []) + (
+            [state["ItemProcessor"]] if "ItemProcessor" in state else []
+        ):
+            yield from states(sub)
+
+
+def serves_calls(name: str) -> bool:
+    """A call's own state, or a shared failure step (and its retry / FSx result states)."""
+    if name.startswith("call "):
+        return True
+    return name.startswith("job failed") or ": failed" in name
+
+
+def own(name: str) -> bool:
+    return name.startswith("call ")
+
+
+def flat(name: str, state: dict[str, Any]) -> tuple[int, int]:
+    """(own, shared) bytes of a state, without the graphs it holds (counted state by state)."""
+    if "Branches" in state or "ItemProcessor" in state or not serves_calls(name):
+        return 0, 0
+    return (size(state), 0) if own(name) else (0, size(state))
+
+
+def per_sample(wdl: Path, mode: str) -> tuple[int, float, float]:
+    """(calls, a call's own bytes per call, all call-serving bytes per call)."""
+    compiled = compile_workflow(str(wdl), filesystem=mode)
+    mine, shared, calls = 0, 0, 0
+    machines = [compiled.definition] + [m.definition for m in compiled.all_machines().values()]
+    for definition in machines:
+        for name, state in states(definition):
+            a, b = flat(name, state)
+            mine, shared = mine + a, shared + b
+            calls += name.startswith("call ") and name.endswith(": cached?")
+    n = max(1, calls)
+    return calls, mine / n, (mine + shared) / n
+
+
+def chain(path: Path, calls: int) -> Path:
+    lines = ["version 1.1", "workflow big {", "  call step as s0 { input: x = 0 }"]
+    lines += [f"  call step as s{i} {{ input: x = s{i - 1}.y }}" for i in range(1, calls)]
+    lines += [f"  output {{ Int last = s{calls - 1}.y }}", "}"]
+    lines += ["task step {", "  input { Int x }", "  command <<< echo $(( ~{x} + 1 )) >>>"]
+    lines += ["  output { Int y = read_int(stdout()) }", "}"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def chain_per_call(mode: str, folder: Path) -> tuple[float, float]:
+    small = compile_workflow(str(chain(folder / "a.wdl", 11)), filesystem=mode).definition
+    large = compile_workflow(str(chain(folder / "b.wdl", 21)), filesystem=mode).definition
+    compiled = (size(large) - size(small)) / 10
+    deployed = (deployed_bytes_bound(large) - deployed_bytes_bound(small)) / 10
+    return compiled, deployed
+
+
+def main() -> None:
+    print("sample | calls | EFS own B/call | EFS all B/call | FSx own B/call | FSx all B/call")
+    for wdl in sorted((ROOT / "sample_wdl").glob("*/*.wdl")):
+        if wdl.stem != wdl.parent.name:
+            continue  # imported documents (subworkflow/lib.wdl)
+        (calls, efs_own, efs_all), (_, fsx_own, fsx_all) = (per_sample(wdl, m) for m in MODES)
+        print(
+            f"{wdl.parent.name} | {calls} | {efs_own:,.0f} | {efs_all:,.0f} | {fsx_own:,.0f} "
+            f"| {fsx_all:,.0f}"
+        )
+    with tempfile.TemporaryDirectory() as tmp:
+        print("\nchain | compiled B/call | deployed bound B/call")
+        for mode in MODES:
+            compiled, deployed = chain_per_call(mode, Path(tmp))
+            print(f"{mode} | {compiled:,.0f} | {deployed:,.0f}")
+
+
+if __name__ == "__main__":
+    main()
