@@ -238,8 +238,20 @@ def test_recover_spot_host_termination_returns_on_demand_job(tmp_path: Path) -> 
     assert od["queue"] == QUEUES["cpu"]
     assert attempts(ctx, od) == 2  # 1 + maxRetries
     assert {k: v for k, v in od.items() if k not in ("queue", "definition")} == {
-        k: v for k, v in job.items() if k not in ("queue", "definition")
+        k: v for k, v in job.items() if k not in ("queue", "definition", "on_demand")
     }
+
+
+def test_the_failure_path_registers_no_job_definition(tmp_path: Path) -> None:
+    task = load_task(
+        tmp_path, "task t { command <<< true >>> runtime { preemptible: 3 maxRetries: 1 } }"
+    )
+    ctx = make_ctx(tmp_path)
+    prepare_task(task, WDL.Env.Bindings(), ctx)
+    registered = dict(ctx.job_definitions.defs)
+    od = recover_task(task, ctx, batch_failure(QUEUES["spot"], "Host EC2 (instance i-1) gone."))
+    assert od["definition"] in registered
+    assert ctx.job_definitions.defs == registered
 
 
 def test_recover_on_demand_failure_raises_with_exit_code(tmp_path: Path) -> None:

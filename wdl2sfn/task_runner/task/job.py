@@ -24,7 +24,7 @@ def build_job(ctx: TaskContext, call_dir: Path, runtime: dict[str, Any]) -> dict
     retry = bp.retry_strategy(
         runtime["queue"], preemptible=runtime["preemptible"], max_retries=runtime["maxRetries"]
     )
-    return {
+    job = {
         "name": ctx.job_name,
         "queue": runtime["queue_arn"],
         "definition": job_definition(ctx, runtime, retry),
@@ -40,6 +40,24 @@ def build_job(ctx: TaskContext, call_dir: Path, runtime: dict[str, Any]) -> dict
             "Environment": environment,
         },
     }
+    if runtime["queue"] == "spot":
+        job["on_demand"] = on_demand_definitions(ctx, runtime)
+    return job
+
+
+def on_demand_definitions(ctx: TaskContext, runtime: dict[str, Any]) -> dict[str, str]:
+    """The job definitions a spot job falls back to on demand (`recover`): after its host was
+    lost (1 + maxRetries attempts), and after a failure of its own with retries left (one of them
+    used on spot). Registered here because only prepare may register job definitions (its role
+    alone has batch:RegisterJobDefinition and iam:PassRole)."""
+    max_retries = int(runtime["maxRetries"])
+    out = {
+        "host_lost": job_definition(ctx, runtime, bp.retry_strategy("cpu", max_retries=max_retries))
+    }
+    if max_retries > 0:
+        retry = bp.retry_strategy("cpu", max_retries=max_retries - 1)
+        out["failed"] = job_definition(ctx, runtime, retry)
+    return out
 
 
 def job_definition(ctx: TaskContext, runtime: dict[str, Any], retry: dict[str, Any]) -> str:

@@ -15,7 +15,6 @@ from .. import batch_params as bp
 from ..atomic import write_json_atomic
 from .context import TaskContext
 from .failures import read_rc, task_failed, write_error
-from .job import job_definition
 
 
 def _get(d: dict[str, Any] | None, *names: str) -> Any:
@@ -124,11 +123,14 @@ def _on_demand(
     host_lost = bp.is_host_termination(status_reason)
     if not (host_lost or max_retries > 0):
         return None
-    od = dict(job)
-    od["queue"] = ctx.queues["cpu"]
     # a host loss gets the full 1 + maxRetries; a real failure on spot already used one
-    retry = bp.retry_strategy("cpu", max_retries=max_retries if host_lost else max_retries - 1)
-    od["definition"] = job_definition(ctx, runtime, retry)
+    # (prepare registered both job definitions: the failure path may not register any)
+    definition = (job.get("on_demand") or {}).get("host_lost" if host_lost else "failed")
+    if not definition:
+        return None
+    od = {k: v for k, v in job.items() if k != "on_demand"}
+    od["queue"] = ctx.queues["cpu"]
+    od["definition"] = definition
     with contextlib.suppress(FileNotFoundError):
         (call_dir / "rc").unlink()
     write_json_atomic(call_dir / "job.json", od)
