@@ -229,3 +229,24 @@ def test_a_scatter_keeps_its_lambda_invocations_under_the_regions_default(tmp_pa
     definition = json.loads((tmp_path / "wide.json").read_text())
     in_flight = _map_concurrency(definition["States"])
     assert in_flight and max(in_flight) <= 800
+
+
+def test_a_lost_spot_host_falls_back_on_demand_with_definitions_only_prepare_registered(
+    tmp_path: Path,
+) -> None:
+    """The shared failure step (Collect's role) resubmits on demand with a job definition that
+    prepare registered: only prepare's role may register one (and pass the job role)."""
+    lost = {"job": "spot_chain-second", "queue": "*Spot*", "reason": "Host EC2 (i-1) terminated."}
+    env = clean_env(WDL2SFN_LOCAL_BATCH_FAULTS=json.dumps([lost]))
+    wdl = REPO_FIXTURES / "spot_chain.wdl"
+    done = cli("rehearse", str(wdl), "--dir", str(tmp_path), cwd=wdl.parent, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["outputs"]["spot_chain.y"] == 3
+    (folder,) = tmp_path.iterdir()
+    calls = [json.loads(x) for x in (folder / "aws-calls.jsonl").open()]
+    registrars = {c["principal"] for c in calls if c["action"] == "RegisterJobDefinition"}
+    assert registrars and all("PrepareFunctionServiceRole" in p for p in registrars)
+    tasks = [c["resource"] for c in calls if c["action"] == "SubmitJob" and c["allowed"]]
+    tasks = [r for r in tasks if "-runner-" not in r]  # not the upload job
+    assert len(tasks) == 3  # first; second on spot, then on demand with its own definition
+    assert tasks[0] == tasks[1] != tasks[2]

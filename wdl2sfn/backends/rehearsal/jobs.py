@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..local.batch import LocalBatch, task_failure, to_camel_case, to_pascal_case
+from ..local.batch import FaultPlan, LocalBatch, task_failure, to_camel_case, to_pascal_case
 from .iam import Principals, evaluate
 from .joblogs import JobMirror
 from .provision import Provisioned
@@ -71,6 +71,7 @@ class BatchService:
             clamp_to_machine=True,
             launcher=self._launch,
             on_output=lambda job, line: None,  # stderr teed to the log, as to CloudWatch on AWS
+            faults=FaultPlan.from_env(),  # WDL2SFN_LOCAL_BATCH_FAULTS: lost spot hosts, for tests
         )
         self._registered: set[str] = set()
 
