@@ -69,6 +69,7 @@ def test_payloads_carry_no_wdl_values():
         "node",
         "node.$",
         "shard.$",
+        "step.$",  # prepare's echo of the call's run, node and shard
         "queues",
         "error.$",
         "input.$",
@@ -81,6 +82,7 @@ def test_payloads_carry_no_wdl_values():
         payload = state.get("Parameters", {}).get("Payload")
         if payload is not None:
             assert set(payload) <= allowed, set(payload) - allowed
+        assert state.get("Parameters", {}).get("Payload.$") in (None, "$.prep.job.step")
 
 
 def test_one_distributed_map_per_scatter():
