@@ -128,6 +128,13 @@ def test_a_plain_call_names_no_job_queue_init_carries_them_once(tmp_path: Path):
     }
 
 
+def test_in_fsx_mode_the_shared_failure_steps_result_names_node_and_shard(tmp_path: Path):
+    wdl = str(chain_workflow(tmp_path / "a.wdl", 2))
+    states = compile_workflow(wdl, filesystem="fsx").definition["States"]
+    key = states["job failed: result"]["Parameters"]["Key.$"]
+    assert "$.prep.job.step.node" in key and "States.JsonToString($.shard)" in key
+
+
 def fan_workflow(path: Path, calls: int) -> Path:
     """Independent calls: one Parallel branch, so one state graph and failure step, each."""
     lines = ["version 1.1", "workflow fan {"]
