@@ -8,6 +8,7 @@ from typing import Any
 from wdl2sfn.backends import aws
 from wdl2sfn.compiler import compile_workflow
 from wdl2sfn.compiler.names import machine_name, shorten, shorten_path
+from wdl2sfn.compiler.report import human_report
 from wdl2sfn.statemachine.asl import MAX_STATE_NAME
 
 from .test_compile import all_states
@@ -115,3 +116,56 @@ def test_a_long_subworkflow_and_its_long_caller_deploy_as_two_machines(tmp_path:
 def test_machine_names_are_stable_and_short_names_unchanged():
     assert machine_name("stack", "x" * 100) == machine_name("stack", "x" * 100)
     assert machine_name("stack", "hello") == "stack-hello"
+
+
+LONG_COLLECTIONS = """\
+version 1.1
+workflow grouping {
+  call groups as CreateSequenceGroupingTSV
+  scatter (subgroup in CreateSequenceGroupingTSV.sequence_grouping) {
+    call t as recalibrate { input: i = length(subgroup) }
+  }
+  scatter (subgroup in CreateSequenceGroupingTSV.sequence_grouping_with_unmapped) {
+    call t as apply { input: i = length(subgroup) }
+  }
+}
+task groups {
+  command <<< printf 'a\\tb\\nc\\n' >>>
+  output {
+    Array[Array[String]] sequence_grouping = read_tsv(stdout())
+    Array[Array[String]] sequence_grouping_with_unmapped = read_tsv(stdout())
+  }
+}
+task t {
+  input { Int i }
+  command <<< echo ~{i} >>>
+  output { Int out = read_int(stdout()) }
+}
+"""
+
+
+def test_a_long_scatter_keeps_its_head_and_the_end_of_its_collection(tmp_path: Path):
+    names = names_of(tmp_path, LONG_COLLECTIONS)
+    scatters = [n for n in names if n.startswith("scatter subgroup in ") and ":" not in n]
+    assert len(scatters) == 2
+    assert any(n.endswith("with_unmapped") for n in scatters)
+    assert not [n for n in names if n.split(":")[0].endswith("…")]
+
+
+def test_a_long_if_keeps_its_head_whole(tmp_path: Path):
+    condition = "length(CreateSequenceGroupingTSV.sequence_grouping_with_unmapped) > 3"
+    text = LONG_COLLECTIONS.replace(
+        "scatter (subgroup in CreateSequenceGroupingTSV.sequence_grouping_with_unmapped) {",
+        f"if ({condition}) {{",
+    ).replace("length(subgroup) }\n  }\n}", "0 }\n  }\n}")
+    names = names_of(tmp_path, text)
+    ifs = [n for n in names if n.startswith("if ") and ":" not in n]
+    assert len(ifs) == 1 and ifs[0].endswith("> 3") and "…" in ifs[0]
+
+
+def test_the_report_names_a_scatter_s_place_once_when_its_label_carries_it(tmp_path: Path):
+    path = tmp_path / "names.wdl"
+    path.write_text(WORKFLOW)
+    text = human_report(compile_workflow(str(path)).report)
+    assert "scatter s in samples (names.wdl:9):" in text
+    assert "(names.wdl:9) (names.wdl:9)" not in text

@@ -4,8 +4,10 @@ Step Functions caps a state name at 80 characters and wants it unique across the
 Every unit (call, scatter, if) gets one label, unique within its machine and at most `LABEL_MAX`
 characters, before any state is named; its states are then `label: role` (`call align: run`), and
 the room kept for the role means a role is never cut. Long labels lose the middle of a call path
-(`call outer.….align`) or end at a word boundary with "…"; scatters read `scatter s in samples`
-and, when two would read alike, carry their `file:line` too.
+(`call outer.….align`); a long scatter or if keeps its head (`scatter s in `) and loses the middle
+of its expression between word boundaries, so no label ends in "…" and the often distinguishing
+end of a collection (`….sequence_grouping_with_unmapped`) survives. Scatters read
+`scatter s in samples` and, when two would read alike, carry their `file:line` too.
 
 Machine names (`<stack>-<workflow>`, 80 characters) get a short content hash when they would be
 cut, so two long workflow names never collapse into one machine.
@@ -13,6 +15,7 @@ cut, so two long workflow names never collapse into one machine.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 
 from ..statemachine.asl import MAX_STATE_NAME, machine_name
@@ -65,11 +68,29 @@ def shorten_middle(text: str, limit: int) -> str:
     return head + ELLIPSIS + tail
 
 
+def shorten_expression(label: str, limit: int) -> str:
+    """A scatter or if label within `limit`: its head (`scatter s in `, `if `) whole, the middle
+    of its expression dropped, because two collections often differ only at their end."""
+    label = " ".join(label.split())
+    if len(label) <= limit:
+        return label
+    head = re.match(r"(scatter \S+ in |if )", label)
+    prefix = head.group(1) if head else ""
+    if limit - len(prefix) < 2 * len(ELLIPSIS) + 8:
+        return shorten_middle(label, limit)
+    return prefix + shorten_middle(label[len(prefix) :], limit - len(prefix))
+
+
+def fit_label(unit: ir.Unit, label: str, limit: int) -> str:
+    """`label` (the unit's full one) within `limit`, shortened the way its kind reads best."""
+    if isinstance(unit, ir.CallUnit | ir.SubMachineUnit):
+        return shorten_path("call ", label.removeprefix("call "), limit)
+    return shorten_expression(label, limit)
+
+
 def base_label(unit: ir.Unit) -> str:
     """A unit's label before deduplication."""
-    if isinstance(unit, ir.CallUnit | ir.SubMachineUnit):
-        return shorten_path("call ", unit.label.removeprefix("call "), LABEL_MAX)
-    return shorten(unit.label, LABEL_MAX)
+    return fit_label(unit, unit.label, LABEL_MAX)
 
 
 def _where(unit: ir.Unit) -> str:
@@ -80,6 +101,7 @@ def _where(unit: ir.Unit) -> str:
 
 def assign_labels(units: list[ir.Unit]) -> None:
     """Give every unit of one machine a unique label of at most LABEL_MAX characters."""
+    full = {id(u): u.label for u in units}
     wanted = {id(u): base_label(u) for u in units}
     groups: dict[str, list[ir.Unit]] = defaultdict(list)
     for u in units:
@@ -92,9 +114,9 @@ def assign_labels(units: list[ir.Unit]) -> None:
             continue
         for k, u in enumerate(members, 1):
             tag = f" ({_where(u)})" if isinstance(u, ir.ScatterUnit | ir.IfUnit) else f" #{k}"
-            name = shorten(label, LABEL_MAX - len(tag)) + tag
+            name = fit_label(u, full[id(u)], LABEL_MAX - len(tag)) + tag
             if name in taken:
-                name = shorten(label, LABEL_MAX - len(f" #{k}")) + f" #{k}"
+                name = fit_label(u, full[id(u)], LABEL_MAX - len(f" #{k}")) + f" #{k}"
             u.label = name
             taken.add(name)
 

@@ -58,6 +58,12 @@ def count_states(states: dict[str, Any]) -> int:
     return total
 
 
+def placed(label: str, where: str) -> str:
+    """`label (file:line)`, unless the label already carries its place (two scatters that read
+    alike are named with it), so the report never prints it twice."""
+    return label if label.endswith(f"({where})") else f"{label} ({where})"
+
+
 def scatter_figures(scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]]) -> list[dict[str, Any]]:
     """Per scatter, from its emitted Distributed Map: shards per child execution, that child's
     happy-path history events and the transitions each shard costs."""
@@ -297,7 +303,7 @@ def human_report(report: dict[str, Any]) -> str:
     ]
     for s in h["scatters"]:
         lines.append(
-            f"  {s['scatter']} ({s['where']}): {s['shards_per_child_execution']} shards per child "
+            f"  {placed(s['scatter'], s['where'])}: {s['shards_per_child_execution']} shards per child "
             f"execution, {s['child_execution_events']:,} events per child "
             f"(budget {h['child_budget']:,})"
         )
@@ -344,7 +350,7 @@ def run_cost_lines(cost: dict[str, Any]) -> list[str]:
         f"(${cost['engine_job_usd_per_hour']}/h)",
     ]
     lines += [
-        f"  {w['name']} = width of {w['scatter']} ({w['where']}), "
+        f"  {w['name']} = width of {placed(w['scatter'], w['where'])}, "
         f"{'given' if at[w['name']] != cost['default_width'] else 'assumed'} "
         f"{at[w['name']]}: --scatter-width {w['name']}=N"
         for w in cost["widths"]
