@@ -169,3 +169,38 @@ def test_the_report_names_a_scatter_s_place_once_when_its_label_carries_it(tmp_p
     text = human_report(compile_workflow(str(path)).report)
     assert "scatter s in samples (names.wdl:9):" in text
     assert "(names.wdl:9) (names.wdl:9)" not in text
+
+
+def _parallel_workflow(prefix: str, width: int) -> str:
+    """Two parallel groups: `width` calls on the input, then `width` calls on their join."""
+    first = "\n".join(f"  call t as {prefix}{k} {{ input: i = {k} }}" for k in range(width))
+    total = " + ".join(f"{prefix}{k}.out" for k in range(width))
+    second = "\n".join(
+        f"  call t as after_{prefix}{k} {{ input: i = join.out + {k} }}" for k in range(width)
+    )
+    return (
+        f"version 1.1\nworkflow par {{\n{first}\n  call t as join {{ input: i = {total} }}\n"
+        f"{second}\n}}\ntask t {{\n  input {{ Int i }}\n  command <<< echo ~{{i}} >>>\n"
+        "  output { Int out = read_int(stdout()) }\n}\n"
+    )
+
+
+def test_parallel_states_read_apart_by_how_their_branches_start(tmp_path: Path):
+    names = names_of(tmp_path, _parallel_workflow("a", 2))
+    parallels = sorted(n for n in names if n.startswith("in parallel") and "branch" not in n)
+    assert parallels == [
+        "in parallel: call a0, call a1",
+        "in parallel: call after_a0, call after_a1",
+    ]
+
+
+def test_a_wide_parallel_names_whole_labels_and_counts_the_rest(tmp_path: Path):
+    names = names_of(tmp_path, _parallel_workflow(LONG[:40] + "_", 6), filesystem="fsx")
+    parallels = [n for n in names if n.startswith("in parallel") and "branch" not in n]
+    assert len(parallels) == 2 and all(n.endswith(" +5") for n in parallels)
+    assert sorted(n.split("…")[0] for n in parallels) == [
+        "in parallel: call after_align_reads",
+        "in parallel: call align_reads",
+    ]
+    assert all(n.endswith("_0 +5") for n in parallels)
+    assert max(map(len, names)) <= MAX_STATE_NAME and len(names) == len(set(names))

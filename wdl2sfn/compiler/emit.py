@@ -29,6 +29,7 @@ from ..keys import MAP_RESULTS_PREFIX  # Step Functions appends the Map Run id
 from ..statemachine import asl
 from . import ir
 from .events import shards_per_child
+from .names import parallel_label
 from .steps import fsx_states
 
 QUEUES = {"cpu": "${CpuQueueArn}", "spot": "${SpotQueueArn}", "gpu": "${GpuQueueArn}"}
@@ -157,7 +158,7 @@ class Emitter:
         return state
 
     def _parallel(self, g: asl.Graph, step: ir.Par, next_name: str | None) -> str:
-        name = self.names.claim("in parallel")
+        name = self.names.claim(parallel_label(step))
         branches = []
         for i, branch in enumerate(step.branches, 1):
             bg = asl.Graph()

@@ -93,6 +93,36 @@ def base_label(unit: ir.Unit) -> str:
     return fit_label(unit, unit.label, LABEL_MAX)
 
 
+PARALLEL_MAX = MAX_STATE_NAME - len(", branch 99: failed: retry")  # its branches' owner names
+
+
+def first_label(step: ir.Step) -> str:
+    """The label of the first unit a step runs (what a reader sees a branch start with)."""
+    if isinstance(step, ir.Seq):
+        return first_label(step.steps[0]) if step.steps else ""
+    if isinstance(step, ir.Par):
+        return first_label(step.branches[0]) if step.branches else ""
+    if isinstance(step, ir.Lane):
+        return step.items[0].unit.label if step.items else ""
+    return step.label if step is not None else ""
+
+
+def parallel_label(step: ir.Par) -> str:
+    """`in parallel: call a, call b +2`: a Parallel state named by how its branches start, so
+    two of them read apart in the console (not `in parallel #2`, `#3`); whole labels only."""
+    heads = [h for h in (first_label(b) for b in step.branches) if h]
+    prefix = "in parallel: "
+    for shown in range(len(heads), 0, -1):
+        rest = f" +{len(heads) - shown}" if shown < len(heads) else ""
+        text = prefix + ", ".join(heads[:shown]) + rest
+        if len(text) <= PARALLEL_MAX:
+            return text
+    if not heads:
+        return "in parallel"
+    rest = f" +{len(heads) - 1}" if len(heads) > 1 else ""
+    return prefix + shorten_middle(heads[0], PARALLEL_MAX - len(prefix) - len(rest)) + rest
+
+
 def _where(unit: ir.Unit) -> str:
     file = getattr(unit, "file", "")
     line = getattr(unit, "line", 0)
@@ -121,4 +151,11 @@ def assign_labels(units: list[ir.Unit]) -> None:
             taken.add(name)
 
 
-__all__ = ["LABEL_MAX", "assign_labels", "machine_name", "shorten", "shorten_middle"]
+__all__ = [
+    "LABEL_MAX",
+    "assign_labels",
+    "machine_name",
+    "parallel_label",
+    "shorten",
+    "shorten_middle",
+]
