@@ -204,3 +204,16 @@ def test_a_wide_parallel_names_whole_labels_and_counts_the_rest(tmp_path: Path):
     ]
     assert all(n.endswith("_0 +5") for n in parallels)
     assert max(map(len, names)) <= MAX_STATE_NAME and len(names) == len(set(names))
+
+
+def test_a_parallel_of_long_ifs_names_them_by_their_place(tmp_path: Path):
+    cond = " && ".join(f"length(samples) > {k}" for k in range(4))
+    text = (
+        "version 1.1\nworkflow par {\n  input { Array[Int] samples = [1] }\n"
+        f"  if ({cond}) {{\n    call t as a {{ input: i = 1 }}\n  }}\n"
+        f"  if ({cond} && true) {{\n    call t as b {{ input: i = 2 }}\n  }}\n}}\n"
+        "task t {\n  input { Int i }\n  command <<< echo ~{i} >>>\n"
+        "  output { Int out = read_int(stdout()) }\n}\n"
+    )
+    names = names_of(tmp_path, text)
+    assert "in parallel: if (names.wdl:4), if (names.wdl:7)" in names

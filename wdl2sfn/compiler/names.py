@@ -96,31 +96,45 @@ def base_label(unit: ir.Unit) -> str:
 PARALLEL_MAX = MAX_STATE_NAME - len(", branch 99: failed: retry")  # its branches' owner names
 
 
-def first_label(step: ir.Step) -> str:
-    """The label of the first unit a step runs (what a reader sees a branch start with)."""
+def first_unit(step: ir.Step) -> ir.Unit | None:
+    """The first unit a step runs (what a reader sees a branch start with)."""
     if isinstance(step, ir.Seq):
-        return first_label(step.steps[0]) if step.steps else ""
+        return first_unit(step.steps[0]) if step.steps else None
     if isinstance(step, ir.Par):
-        return first_label(step.branches[0]) if step.branches else ""
+        return first_unit(step.branches[0]) if step.branches else None
     if isinstance(step, ir.Lane):
-        return step.items[0].unit.label if step.items else ""
-    return step.label if step is not None else ""
+        return step.items[0].unit if step.items else None
+    return step
+
+
+def compact_label(unit: ir.Unit) -> str:
+    """A scatter or if by its place (`scatter i (chip.wdl:1588)`, `if (chip.wdl:1481)`), for
+    names that list several units and have no room for their expressions."""
+    if isinstance(unit, ir.ScatterUnit):
+        variable = unit.label.split(" ")[1] if unit.label.startswith("scatter ") else ""
+        return f"scatter {variable} ({_where(unit)})".replace("  ", " ")
+    if isinstance(unit, ir.IfUnit):
+        return f"if ({_where(unit)})"
+    return unit.label
 
 
 def parallel_label(step: ir.Par) -> str:
     """`in parallel: call a, call b +2`: a Parallel state named by how its branches start, so
-    two of them read apart in the console (not `in parallel #2`, `#3`); whole labels only."""
-    heads = [h for h in (first_label(b) for b in step.branches) if h]
-    prefix = "in parallel: "
-    for shown in range(len(heads), 0, -1):
-        rest = f" +{len(heads) - shown}" if shown < len(heads) else ""
-        text = prefix + ", ".join(heads[:shown]) + rest
-        if len(text) <= PARALLEL_MAX:
-            return text
-    if not heads:
+    two of them read apart in the console (not `in parallel #2`, `#3`); whole labels, else
+    scatters and ifs by their place, else the first one shortened in its middle."""
+    units = [u for u in (first_unit(b) for b in step.branches) if u is not None]
+    if not units:
         return "in parallel"
-    rest = f" +{len(heads) - 1}" if len(heads) > 1 else ""
-    return prefix + shorten_middle(heads[0], PARALLEL_MAX - len(prefix) - len(rest)) + rest
+    prefix = "in parallel: "
+    for heads in ([u.label for u in units], [compact_label(u) for u in units]):
+        for shown in range(len(heads), 0, -1):
+            rest = f" +{len(heads) - shown}" if shown < len(heads) else ""
+            text = prefix + ", ".join(heads[:shown]) + rest
+            if len(text) <= PARALLEL_MAX:
+                return text
+    rest = f" +{len(units) - 1}" if len(units) > 1 else ""
+    room = PARALLEL_MAX - len(prefix) - len(rest)
+    return prefix + shorten_middle(compact_label(units[0]), room) + rest
 
 
 def _where(unit: ir.Unit) -> str:
