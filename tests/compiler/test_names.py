@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from wdl2sfn.backends import aws
-from wdl2sfn.compiler import compile_workflow
-from wdl2sfn.compiler.names import machine_name, shorten, shorten_path
+from wdl2sfn.compiler import compile_workflow, ir
+from wdl2sfn.compiler.names import machine_name, parallel_label, shorten, shorten_path
 from wdl2sfn.compiler.report import human_report
 from wdl2sfn.statemachine.asl import MAX_STATE_NAME
 
@@ -195,14 +196,16 @@ def test_parallel_states_read_apart_by_how_their_branches_start(tmp_path: Path):
 
 
 def test_a_wide_parallel_names_whole_labels_and_counts_the_rest(tmp_path: Path):
-    names = names_of(tmp_path, _parallel_workflow(LONG[:40] + "_", 6), filesystem="fsx")
+    names = names_of(tmp_path, _parallel_workflow(LONG[:40] + "_", 10), filesystem="fsx")
     parallels = [n for n in names if n.startswith("in parallel") and "branch" not in n]
-    assert len(parallels) == 2 and all(n.endswith(" +5") for n in parallels)
-    assert sorted(n.split("…")[0] for n in parallels) == [
-        "in parallel: call after_align_reads",
-        "in parallel: call align_reads",
-    ]
-    assert all(n.endswith("_0 +5") for n in parallels)
+    assert len(parallels) == 2 and all(n.endswith(" +9") for n in parallels)
+    branches = [n for n in names if ", branch " in n]
+    assert any(n.endswith(", branch 10: failed: result") for n in branches)
+    assert all(re.search(r", branch \d+: failed(: (result|read|retry))?$", n) for n in branches)
+    heads = sorted(n.split("…")[0] for n in parallels)
+    assert heads[0].startswith("in parallel: call after_align")
+    assert heads[1].startswith("in parallel: call align_reads")
+    assert all(n.endswith("_0 +9") for n in parallels)
     assert max(map(len, names)) <= MAX_STATE_NAME and len(names) == len(set(names))
 
 
@@ -217,3 +220,9 @@ def test_a_parallel_of_long_ifs_names_them_by_their_place(tmp_path: Path):
     )
     names = names_of(tmp_path, text)
     assert "in parallel: if (names.wdl:4), if (names.wdl:7)" in names
+
+
+def test_a_parallel_label_leaves_room_for_its_longest_branch_role():
+    units = [ir.CallUnit("a", "call " + "a" * 15, 1), ir.CallUnit("b", "call " + "b" * 14, 2)]
+    label = parallel_label(ir.Par(branches=list(units)))
+    assert len(label + ", branch 10: failed: result") <= MAX_STATE_NAME

@@ -93,7 +93,7 @@ def base_label(unit: ir.Unit) -> str:
     return fit_label(unit, unit.label, LABEL_MAX)
 
 
-PARALLEL_MAX = MAX_STATE_NAME - len(", branch 99: failed: retry")  # its branches' owner names
+PARALLEL_MAX = MAX_STATE_NAME - len(", branch 99: failed: result")  # its branches' owner names
 
 
 def first_unit(step: ir.Step) -> ir.Unit | None:
