@@ -226,3 +226,15 @@ def test_a_parallel_label_leaves_room_for_its_longest_branch_role():
     units = [ir.CallUnit("a", "call " + "a" * 15, 1), ir.CallUnit("b", "call " + "b" * 14, 2)]
     label = parallel_label(ir.Par(branches=list(units)))
     assert len(label + ", branch 10: failed: result") <= MAX_STATE_NAME
+
+
+def test_alike_scatters_too_long_for_their_place_read_variable_and_place(tmp_path: Path):
+    collection = "CreateSequenceGroupingTSV.sequence_grouping_with_unmapped"
+    text = LONG_COLLECTIONS.replace("sequence_grouping)", "sequence_grouping_with_unmapped)")
+    path = tmp_path / "processing-for-variant-discovery-gatk4.wdl"
+    path.write_text(text)
+    definition = compile_workflow(str(path)).definition
+    names = [n for n, _ in all_states(definition["States"])]
+    assert f"scatter subgroup in {collection}" not in names
+    assert "scatter subgroup (processing-for-variant-discovery-gatk4.wdl:4)" in names
+    assert "scatter subgroup (processing-for-variant-discovery-gatk4.wdl:7)" in names

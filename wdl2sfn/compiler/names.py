@@ -159,6 +159,10 @@ def assign_labels(units: list[ir.Unit]) -> None:
         for k, u in enumerate(members, 1):
             tag = f" ({_where(u)})" if isinstance(u, ir.ScatterUnit | ir.IfUnit) else f" #{k}"
             name = fit_label(u, full[id(u)], LABEL_MAX - len(tag)) + tag
+            if tag.startswith(" (") and len(" ".join(full[id(u)].split())) + len(tag) > LABEL_MAX:
+                name = shorten_middle(
+                    compact_label(u), LABEL_MAX
+                )  # its place, not a cut expression
             if name in taken:
                 name = fit_label(u, full[id(u)], LABEL_MAX - len(f" #{k}")) + f" #{k}"
             u.label = name
