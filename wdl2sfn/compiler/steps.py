@@ -94,17 +94,12 @@ def _job_states(
     result_path: str | None,
 ) -> list[tuple[str, dict[str, Any]]]:
     key = result_key_expr(step, payload)
+    # a result nobody reads back (collect, a release) is not written to the bucket
+    saved = ["'--result-key'", key] if selector is not None else []
     command = ", ".join(
-        [
-            "'python3'",
-            "'-m'",
-            "'wdl2sfn.task_runner'",
-            intrinsic_literal(step),
-            *field_args(payload),
-            "'--result-key'",
-            key,
-        ]
-    )
+        ["'python3'", "'-m'", "'wdl2sfn.task_runner'", intrinsic_literal(step),
+         *field_args(payload), *saved]
+    )  # fmt: skip
     job: dict[str, Any] = {
         "Type": "Task",
         "Resource": asl.BATCH_SUBMIT_SYNC,
