@@ -30,7 +30,7 @@ from ..statemachine import asl
 from . import ir
 from .events import shards_per_child
 from .names import parallel_label
-from .steps import fsx_states
+from .steps import fsx_states, fsx_wait_state
 
 QUEUES = {"cpu": "${CpuQueueArn}", "spot": "${SpotQueueArn}", "gpu": "${GpuQueueArn}"}
 INLINE_MAP_CONCURRENCY = 40
@@ -194,8 +194,13 @@ class Emitter:
         """Wait (a .waitForTaskToken Task) until the units of other lanes it needs are done."""
         payload = {**self._join_payload(item, "wait"), "after": list(item.wait_for)}
         payload["token.$"] = "$$.Task.Token"
-        state = asl.lambda_task("EvalFunctionArn", payload, result_selector=None, result_path=None)
-        state["Resource"] = asl.LAMBDA_INVOKE_WAIT
+        if self.plan.options.filesystem == "fsx":  # a runner job: Lambda cannot reach FSx
+            state = fsx_wait_state(payload)
+        else:
+            state = asl.lambda_task(
+                "EvalFunctionArn", payload, result_selector=None, result_path=None
+            )
+            state["Resource"] = asl.LAMBDA_INVOKE_WAIT
         state["Comment"] = "exact join: released by " + ", ".join(item.wait_for)
         name = self.names.claim(f"{item.unit.label}: wait")
         return g.add(name, self._finish_state(state, next_name))
@@ -203,9 +208,8 @@ class Emitter:
     def _release(self, g: asl.Graph, item: ir.LaneItem, next_name: str | None) -> str:
         """Mark the unit done and start the units of other lanes that were waiting for it."""
         payload = {**self._join_payload(item, "release"), "waiters": list(item.waiters)}
-        state = asl.lambda_task("EvalFunctionArn", payload, result_selector=None, result_path=None)
         name = self.names.claim(f"{item.unit.label}: release")
-        return g.add(name, self._finish_state(state, next_name))
+        return self._step(g, name, "eval", payload, None, None, next_name)
 
     def _call(self, g: asl.Graph, unit: ir.CallUnit, next_name: str | None) -> str:
         """prepare -> cached? -> run -> collect; a failed job goes to the graph's shared failure

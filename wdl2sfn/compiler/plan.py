@@ -87,7 +87,7 @@ class _PlanBuilder:
         units = [ref for ref in members if unit_of(ref) == ref]
         deps = self._unit_deps(members, member_set, unit_of)
         ordered = _topological(units, deps, self.order)
-        result = schedule(ordered, deps, exact=self.options.filesystem != "fsx")
+        result = schedule(ordered, deps)
         self.added_waits.extend(result.added_waits)
         return self._to_ir(result.tree)
 

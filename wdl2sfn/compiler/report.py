@@ -128,42 +128,47 @@ def report_of(
             "per_call_cache_hit": 5 if fsx else 3,
         },
         "added_waits": [list(pair) for pair in plan.added_waits],
-        "joins": join_figures(plan.root),
+        "joins": join_figures(plan.root, fsx),
         "run_cost": run_cost_of(definition, scatters or [], children or {}),
     }
 
 
-def join_figures(root: ir.Step) -> dict[str, Any]:
-    """Each exact join (a wait step) and release step, and what they cost: one transition and
-    one invocation of the Eval function each, per instance (shard) of the region."""
+def join_figures(root: ir.Step, fsx: bool = False) -> dict[str, Any]:
+    """Each exact join (a wait step) and release step, and what they cost per instance (shard)
+    of the region: one transition and one run-time step each, an Eval Lambda invocation (EFS)
+    or a runner Batch job (FSx: the wait is `aws-sdk:batch:submitJob.waitForTaskToken`)."""
     labels = {getattr(u, "ref", ""): u.label for u in iter_units(root)}
+    step = join_step_cost(fsx)
     waits, releases = [], []
     for item in iter_lane_items(root):
         if item.wait_for:
-            waits.append(
-                {
-                    "unit": item.unit.label,
-                    "waits_for": [labels.get(r, r) for r in item.wait_for],
-                    "transitions": 1,
-                    "lambda_calls": 1,
-                }
-            )
+            waits.append({"unit": item.unit.label, **step,
+                          "waits_for": [labels.get(r, r) for r in item.wait_for]})  # fmt: skip
         if item.waiters:
-            releases.append(
-                {
-                    "unit": item.unit.label,
-                    "releases": [labels.get(r, r) for r in item.waiters],
-                    "transitions": 1,
-                    "lambda_calls": 1,
-                }
-            )
+            releases.append({"unit": item.unit.label, **step,
+                             "releases": [labels.get(r, r) for r in item.waiters]})  # fmt: skip
+    n = len(waits) + len(releases)
     return {
         "waits": waits,
         "releases": releases,
-        "transitions": len(waits) + len(releases),
-        "lambda_calls": len(waits) + len(releases),
+        "steps_run_as": "runner Batch jobs" if fsx else "Eval Lambda invocations",
+        "transitions": n,
+        "lambda_calls": 0 if fsx else n,
+        "runner_jobs": n if fsx else 0,
+        "usd": round(n * step["usd"], 8),
         "note": "per instance of the region (once per shard inside a scatter)",
     }
+
+
+def join_step_cost(fsx: bool) -> dict[str, Any]:
+    """One wait or release step: a transition, and a Lambda invocation or a runner job."""
+    if fsx:
+        step_usd = RUNNER_VCPU * RUNNER_SECONDS / 3600 * EC2_VCPU_HOUR
+        counts = {"lambda_calls": 0, "runner_jobs": 1}
+    else:
+        step_usd = LAMBDA_PER_REQUEST + LAMBDA_GB * LAMBDA_SECONDS * LAMBDA_GB_SECOND
+        counts = {"lambda_calls": 1, "runner_jobs": 0}
+    return {"transitions": 1, **counts, "usd": round(PRICE_PER_TRANSITION + step_usd, 8)}
 
 
 def payload_figures(
@@ -319,11 +324,11 @@ def human_report(report: dict[str, Any]) -> str:
         lines.append(
             f"exact joins (not series-parallel): {len(j['waits'])} waits, "
             f"{len(j['releases'])} releases, {j['transitions']} transitions and "
-            f"{j['lambda_calls']} Lambda calls per region instance"
+            f"{j['transitions']} {j['steps_run_as']} (${j['usd']:.6f}) per region instance"
         )
         lines.extend(f"  {w['unit']} waits for {', '.join(w['waits_for'])}" for w in j["waits"])
     if report["added_waits"]:
-        lines.append("added waits (not series-parallel; FSx mode has no exact joins yet):")
+        lines.append("added waits (not series-parallel):")
         lines.extend(f"  {a} waits for {b}" for b, a in report["added_waits"])
     lines.append("placeholders: " + " ".join(report["placeholders"]))
     return "\n".join(lines)

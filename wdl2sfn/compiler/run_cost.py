@@ -153,7 +153,7 @@ class Walker:
             return add_terms(one, self.children.get(match.group(1), {}) if match else {})
         if resource.startswith("arn:aws:states:::lambda:"):
             return add_terms(one, {(): Counts(lambda_calls=1)})
-        if resource.startswith("arn:aws:states:::batch:"):
+        if resource.startswith(("arn:aws:states:::batch:", "arn:aws:states:::aws-sdk:batch:")):
             return add_terms(one, {(): _job_counts(params)})
         return one
 

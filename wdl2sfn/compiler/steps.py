@@ -5,6 +5,11 @@
   (`python3 -m wdl2sfn.task_runner STEP --field KEY JSON ... --result-key KEY`). A Batch job
   returns no data, so the step writes its result to `${RunBucket}` and two more states bring it
   back: an `s3:getObject` SDK call, and a Pass that reshapes it like the Lambda result would be.
+* An exact join's wait step in FSx mode: `aws-sdk:batch:submitJob.waitForTaskToken` (AWS SDK
+  integrations take the callback pattern; the optimized `batch:submitJob` does not), a runner job
+  given `$$.Task.Token` that registers the token in the store (`task_runner/joins.py`); the state
+  ends when the token is answered (SendTaskSuccess by the wait job or by the last release), or
+  fails when the runner answers SendTaskFailure (its step raised).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from ..keys import STEPS_PREFIX
 from ..statemachine import asl
 
 S3_GET_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:getObject"
+BATCH_SUBMIT_WAIT_SDK = "arn:aws:states:::aws-sdk:batch:submitJob.waitForTaskToken"
 S3_PUT_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:putObject"
 S3_RETRY: dict[str, Any] = {
     "ErrorEquals": ["S3.S3Exception", "S3.SdkClientException"],
@@ -85,6 +91,25 @@ def fsx_states(
         return [("", save), *[(f": step{s}", st) for s, st in _job_states(step, payload,
                                                                            selector, result_path)]]  # fmt: skip
     return _job_states(step, payload, selector, result_path)
+
+
+def fsx_wait_state(payload: dict[str, Any]) -> dict[str, Any]:
+    """An exact join's wait as a runner job holding the task token (no result to read back:
+    the answer to the token is the state's output)."""
+    command = ", ".join(["'python3'", "'-m'", "'wdl2sfn.task_runner'", "'eval'",
+                         *field_args(payload)])  # fmt: skip
+    return {
+        "Type": "Task",
+        "Resource": BATCH_SUBMIT_WAIT_SDK,
+        "Parameters": {
+            "JobName": "wdl2sfn-join",
+            "JobQueue": "${RunnerQueueArn}",
+            "JobDefinition": "${RunnerJobDefinitionArn}",
+            "ContainerOverrides": {"Command.$": f"States.Array({command})"},
+        },
+        "ResultPath": None,
+        "Retry": [dict(asl.BATCH_RETRY)],
+    }
 
 
 def _job_states(

@@ -38,7 +38,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     settings = Settings.from_env()
-    result = Runtime(settings).dispatch(args.step, parse_event(args))
+    event = parse_event(args)
+    try:
+        result = Runtime(settings).dispatch(args.step, event)
+    except Exception as exn:  # an exact join's wait job: its state must not wait forever
+        from .joins import fail_wait
+
+        fail_wait(settings, event, exn)
+        raise
     if args.result_key:
         save_result(settings, args.result_key, result)
     json.dump(result, sys.stdout)

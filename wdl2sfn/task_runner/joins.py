@@ -12,8 +12,12 @@ token is answered once. Markers live in the run store under `_joins/<shard path>
 region instance, so shards and runs never meet. A retried wait (new token) answers itself if the
 dependencies are already done.
 
-Both steps come through the Eval function (`"join": "wait" | "release"` in its event): no new
-Lambda function, and they need no WDL evaluation.
+Both steps come through the Eval step (`"join": "wait" | "release"` in its event): the Eval
+Lambda function with EFS; with FSx a runner Batch job, the wait's submitted by
+`aws-sdk:batch:submitJob.waitForTaskToken`. Such a job answers its own token with
+SendTaskFailure when its step fails (`fail_wait`), so a broken wait fails its state instead of
+waiting forever. Answers go out through `answers.py` (in-process, a local answer file, or the
+Step Functions API).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from .answers import answerer
 from .atomic import write_bytes_atomic
 from .store import shard_parts
 
@@ -33,12 +38,15 @@ Send = Callable[[str], None]
 
 def handle_join(settings: Any, event: dict[str, Any]) -> dict[str, Any]:
     """The `wait` or `release` step of one unit instance."""
-    folder = settings.store.run_dir(event["run"]).joinpath(
-        "_joins", *shard_parts(event.get("shard") or ())
-    )
+    run_dir = settings.store.run_dir(event["run"])
+    folder = run_dir.joinpath("_joins", *shard_parts(event.get("shard") or ()))
     scope = event.get("scope")
     full = (lambda ref: f"{scope}/{ref}") if scope else (lambda ref: ref)
-    send = _sender(settings)
+    answer = answerer(settings, run_dir)
+
+    def send(token: str) -> None:
+        answer(token, "{}", None)
+
     if event["join"] == "wait":
         after = [full(r) for r in event["after"]]
         return wait(folder, event["node"], after, event["token"], send)
@@ -93,27 +101,12 @@ def _key(ref: str) -> str:
     return quote(ref, safe="")
 
 
-def _sender(settings: Any) -> Send:
-    """SendTaskSuccess: the local executor's registry, else the Step Functions API."""
-    tokens = getattr(settings, "task_tokens", None)
-    if tokens is not None:
-
-        def send_local(token: str) -> None:
-            try:
-                tokens.send_success(token, "{}")
-            except Exception as exn:  # the executor's InvalidToken: the waiting state is gone
-                if type(exn).__name__ != "InvalidToken":
-                    raise
-
-        return send_local
-    import boto3
-
-    client = boto3.client("stepfunctions")
-
-    def send(token: str) -> None:
-        try:
-            client.send_task_success(taskToken=token, output="{}")
-        except (client.exceptions.TaskTimedOut, client.exceptions.InvalidToken):
-            pass  # the waiting state is gone (stopped, or a sibling failed): nothing to release
-
-    return send
+def fail_wait(settings: Any, event: dict[str, Any], exn: BaseException) -> None:
+    """A wait job whose step raised answers its own token with the error (invariant 7: the
+    exception's class name is the error), so its state fails now rather than never."""
+    token = event.get("token")
+    if not token or event.get("join") != "wait":
+        return
+    run_dir = settings.store.run_dir(event["run"])
+    cause = json.dumps({"errorMessage": str(exn), "errorType": type(exn).__name__})
+    answerer(settings, run_dir)(str(token), None, (type(exn).__name__, cause))

@@ -12,12 +12,17 @@ served by local handlers that return exactly what Step Functions returns on AWS:
   Cause = {"errorMessage", "errorType", "requestId", "stackTrace"} as JSON, as Step Functions
   reports an unhandled Lambda (Python runtime) exception.
 - ``arn:aws:states:::batch:submitJob.sync``: the LocalBatch.
+- ``arn:aws:states:::aws-sdk:batch:submitJob`` (FSx exact joins use it with
+  ``.waitForTaskToken``): SubmitJob alone; the job runs on in the background and its end does
+  not end the state, as on AWS.
 """
 
 from __future__ import annotations
 
 import email.utils
 import json
+import logging
+import threading
 import traceback
 import uuid
 from collections.abc import Callable
@@ -219,6 +224,43 @@ def batch_handler(batch: LocalBatch) -> ResourceHandler:
     return handle
 
 
+BATCH_SUBMIT_JOB_SDK = "arn:aws:states:::aws-sdk:batch:submitJob"
+
+
+def batch_submit_handler(batch: LocalBatch) -> ResourceHandler:
+    """``aws-sdk:batch:submitJob``: returns SubmitJob's response (JobArn, JobId, JobName) once
+    the job is queued; an invalid request fails the state (``Batch.ClientException``)."""
+
+    def handle(call: TaskCallLike) -> dict[str, Any]:
+        params = call.parameters if isinstance(call.parameters, dict) else {}
+        submitted: dict[str, Any] = {}
+        queued = threading.Event()
+        failed: list[BaseException] = []
+
+        def on_submitted(response: dict[str, Any]) -> None:
+            submitted.update(response)
+            queued.set()
+
+        def run() -> None:
+            try:  # nobody aborts it: Step Functions does not stop a job it only submitted
+                batch.submit_job_sync(params, threading.Event(), on_submitted=on_submitted)
+            except Exception as exn:
+                if not queued.is_set():
+                    failed.append(exn)
+                else:
+                    logging.getLogger(__name__).info("submitted job ended: %s", exn)
+            finally:
+                queued.set()
+
+        threading.Thread(target=run, daemon=True, name="batch-submit").start()
+        queued.wait()
+        if failed:
+            raise failed[0]
+        return submitted
+
+    return handle
+
+
 S3_GET_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:getObject"
 
 
@@ -277,6 +319,7 @@ def local_handlers(
     handlers = {
         LAMBDA_INVOKE: lambda_handler(functions),
         BATCH_SUBMIT_JOB_SYNC: batch_handler(batch),
+        BATCH_SUBMIT_JOB_SDK: batch_submit_handler(batch),
     }
     if buckets:
         handlers[S3_GET_OBJECT_SDK] = s3_get_object_handler(buckets)

@@ -17,9 +17,11 @@ from typing import Any
 
 from ...statemachine.executor import ExecutionResult, Executor, FolderObjectStore
 from ...statemachine.quotas import Quotas
+from ...task_runner.answers import CALLBACKS_ENV
 from ...task_runner.handlers import Runtime, Settings
 from ...task_runner.store import RunStore
 from .batch import FaultPlan, LocalBatch
+from .callbacks import AnswerRelay
 from .resources import RUN_BUCKET, local_handlers, local_substitutions
 
 
@@ -108,7 +110,7 @@ class LocalBackend:
         runtime.settings.task_tokens = executor.task_tokens  # exact joins' SendTaskSuccess
         execution = executor.start(execution_input, run_name)
         try:
-            with _stop_on_signals(execution.stop):
+            with _stop_on_signals(execution.stop), AnswerRelay(run_dir, executor.task_tokens):
                 result = execution.wait()
         finally:
             batch.shutdown()
@@ -139,6 +141,7 @@ def _expose_runner_environment(root: Path) -> None:
     """Runner jobs (python -m wdl2sfn.task_runner) run as host subprocesses: point them here."""
     os.environ["WDL2SFN_STORE"] = str(root)
     os.environ["WDL2SFN_LOCAL_JOB_DEFINITIONS"] = str(root / "_batch" / "job_definitions")
+    os.environ[CALLBACKS_ENV] = "store"  # task-token answers: files the AnswerRelay hands on
     bindir = os.path.dirname(sys.executable)
     if not os.environ.get("PATH", "").startswith(bindir + os.pathsep):
         os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")

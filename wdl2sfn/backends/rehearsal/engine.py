@@ -3,7 +3,8 @@ every service integration done as the state machine's role.
 
 * ``lambda:invoke``: ``lambda:InvokeFunction`` checked against the role, then the function runs
   in its own sandbox (:mod:`.lambdas`);
-* ``batch:submitJob.sync``: :mod:`.jobs`;
+* ``batch:submitJob.sync``, and ``aws-sdk:batch:submitJob`` (FSx exact joins' wait jobs, with
+  ``.waitForTaskToken``): :mod:`.jobs`;
 * ``states:startExecution[.sync:2]`` and Distributed Map child executions: ``states:StartExecution``
   checked against the role (the executor's authorizer);
 * ItemReader/ResultWriter and ``aws-sdk:s3:getObject``: S3 calls to moto signed with the role's
@@ -26,6 +27,7 @@ from typing import Any
 from ...statemachine.executor import Executor
 from ..local.batch import task_failure
 from ..local.resources import (
+    BATCH_SUBMIT_JOB_SDK,
     BATCH_SUBMIT_JOB_SYNC,
     LAMBDA_INVOKE,
     S3_GET_OBJECT_SDK,
@@ -293,6 +295,7 @@ class RehearsalEngine:
         return {
             LAMBDA_INVOKE: self._invoke_lambda,
             BATCH_SUBMIT_JOB_SYNC: self._submit_job,
+            BATCH_SUBMIT_JOB_SDK: self._submit_job_sdk,
             S3_GET_OBJECT_SDK: self._s3_get_object,
             S3_PUT_OBJECT_SDK: self._s3_put_object,
         }
@@ -362,6 +365,11 @@ class RehearsalEngine:
         self.authorize(call.state_machine_arn, "events:PutRule", rule)
         self.authorize(call.state_machine_arn, "batch:DescribeJobs", "*")
         return self.batch.submit_sync(role, params, call.abort, getattr(call, "submitted", None))
+
+    def _submit_job_sdk(self, call: Any) -> Any:
+        """SubmitJob alone (no .sync: no DescribeJobs, no managed rule)."""
+        params = call.parameters if isinstance(call.parameters, dict) else {}
+        return self.batch.submit(self.role_of(call.state_machine_arn), params)
 
     def _s3_get_object(self, call: Any) -> Any:
         params = call.parameters if isinstance(call.parameters, dict) else {}

@@ -1,4 +1,4 @@
-"""``batch:submitJob.sync`` as AWS does it: SubmitJob under the state machine's role, then the job
+"""``batch:submitJob.sync`` (and ``aws-sdk:batch:submitJob``) as AWS does it: SubmitJob under the state machine's role, then the job
 runs from its *registered* job definition only.
 
 SubmitJob goes to moto's Batch API signed with the state machine role's keys (IAM, job name
@@ -94,6 +94,25 @@ class BatchService:
         mirror = JobMirror(resolver.account, resolver.region, str(submitted.get("jobId")),
                            self.local)  # fmt: skip
         return self._run_mirrored(params, definition, mirror, abort)
+
+    def submit(self, role_arn: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Step Functions' ``aws-sdk:batch:submitJob``: SubmitJob as the role, then the job runs
+        in the background; its end does not end the state (an exact join's wait job)."""
+        submitted = self._submit(role_arn, to_camel_case(params))
+        definition = self._definition(submitted["jobDefinition"])
+        resolver = self.provisioned.resolver
+        mirror = JobMirror(resolver.account, resolver.region, str(submitted.get("jobId")),
+                           self.local)  # fmt: skip
+
+        def run() -> None:
+            try:  # Step Functions never stops a job it only submitted
+                self._run_mirrored(params, definition, mirror, threading.Event())
+            except Exception as exn:  # the job's record says how it ended
+                log.info("job %s: %s", params.get("JobName"), exn)
+
+        threading.Thread(target=run, daemon=True, name=f"sdk-job-{submitted.get('jobId')}").start()
+        return {"JobArn": submitted.get("jobArn"), "JobId": submitted.get("jobId"),
+                "JobName": submitted.get("jobName")}  # fmt: skip
 
     def _run_mirrored(
         self, params: dict[str, Any], definition: dict[str, Any], mirror: JobMirror,
