@@ -194,6 +194,24 @@ def test_exact_joins_are_answered_by_the_eval_functions_role(tmp_path: Path) -> 
     assert answers and all(c["allowed"] and "EvalFunction" in c["principal"] for c in answers)
 
 
+def test_fsx_exact_joins_wait_in_a_runner_job_whose_role_answers_the_token(tmp_path: Path) -> None:
+    """FSx: Lambda cannot reach the store, so the wait is a runner job submitted by
+    `aws-sdk:batch:submitJob.waitForTaskToken` (the state machine role's batch:SubmitJob) and
+    the token is answered by a runner job (the runner role's states:SendTaskSuccess)."""
+    done = rehearse(tmp_path, REPO_FIXTURES / "n_shape.wdl", "-c", "variant=fsx")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.result["outputs"] == {"n_shape.c_y": 6, "n_shape.d_y": 4}
+    answers = [c for c in done.calls() if c["action"] == "SendTaskSuccess"]
+    assert answers and all(c["allowed"] and "RunnerJobRole" in c["principal"] for c in answers)
+    waits = [e["type"] for e in _events(done)
+             if _details(e).get("resource") == "submitJob.waitForTaskToken"]  # fmt: skip
+    assert waits == ["TaskScheduled", "TaskStarted", "TaskSubmitted", "TaskSucceeded"]
+
+
+def _details(event: dict[str, Any]) -> dict[str, Any]:
+    return next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+
+
 @pytest.mark.parametrize("variant", [[], ["-c", "variant=fsx"]], ids=["efs", "fsx"])
 def test_a_task_sees_its_own_run_and_nothing_else_of_the_file_system(
     variant: list[str], tmp_path: Path
