@@ -5,7 +5,7 @@ Not a test. Step Functions expresses concurrency only as chains and Parallel sta
 compiler nests each workflow's call DAG into a Seq/Par tree
 (`wdl2sfn.compiler.schedule.schedule(items, deps)`); where a group has no series cut it becomes
 lanes with exact joins (a unit waits for the units of other lanes it needs). With `exact=False`
-(the old way, still used in FSx mode) such a group is cut instead, adding waits.
+(the old way, what FSx mode did before its joins) such a group is cut instead, adding waits.
 For a corpus of DAG shapes this prints, per shape, side by side for the cut and the exact
 schedule: the waits added (cut) or joins made (exact), and the *stretch*: the compiled schedule's
 finish time (Seq = sum, Par = max, a lane item starts when its lane and its joins let it) over
@@ -18,7 +18,13 @@ item is scheduled once and every dependency finishes before its dependant starts
 `--wdl` adds the region DAGs of real workflow files (as the compiler sees them: units = calls,
 scatters, ifs; one DAG per region with at least 4 units).
 
-Expected: 1.0 on every shape for the exact schedule; above 1.0 for the cut where it adds waits.
+A second table measures the *emitted* state machines: each synthetic shape is written as a WDL
+workflow, compiled with `--filesystem efs` and with `--filesystem fsx`, and the ASL itself is
+simulated (`asl_schedule.py`: a call's `: run` takes its duration, waits start when the units
+they name have passed their releases); `--no-asl` skips it.
+
+Expected: 1.0 on every shape for the exact schedule and for both emitted modes; above 1.0 for
+the cut where it adds waits.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ import random
 import statistics
 import time
 from collections.abc import Callable
+
+from asl_schedule import asl_makespan, compile_dag
 
 from wdl2sfn.compiler.schedule import Lanes, Par, Seq, schedule
 
@@ -272,6 +280,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--size", type=int, default=40, help="nodes of the random shapes")
     ap.add_argument("--wdl", nargs="*", default=[], help="also the region DAGs of these files")
+    ap.add_argument("--no-asl", action="store_true", help="skip the emitted-ASL table")
     args = ap.parse_args()
 
     corpus: list[tuple[str, bool, Callable[[], Shape]]] = [
@@ -318,6 +327,7 @@ def main() -> None:
         ("layered 30x20 fan2", False, lambda: layered_dag(random.Random(600), 30, 20, 2)),
     ]
 
+    synthetic = list(corpus)
     corpus += wdl_shapes(args.wdl)
     hdr = (
         f"{'shape':<24} {'SP':>3} {'nodes':>5} {'edges':>5} | {'waits':>5} "
@@ -358,6 +368,43 @@ def main() -> None:
     print(
         f"# worst stretch over every shape and seed: cut {worst['cut']:.3f}, "
         f"exact {worst['exact']:.3f} (expected 1.000)"
+    )
+    if not args.no_asl:
+        emitted_table(synthetic, args.seeds)
+
+
+def emitted_table(corpus: list[tuple[str, bool, Callable[[], Shape]]], seeds: int) -> None:
+    """Stretch of the compiled state machines themselves, EFS and FSx, on the same durations."""
+    hdr = (
+        f"{'shape':<24} {'nodes':>5} | {'EFS U mean':>10} {'max':>6} {'LN mean':>7} {'max':>6} | "
+        f"{'FSx U mean':>10} {'max':>6} {'LN mean':>7} {'max':>6}"
+    )
+    print(f"\n# emitted ASL simulated (WDL -> compile -> ASL), {seeds} seeds per shape")
+    print(hdr)
+    print("-" * len(hdr))
+    worst = {"efs": 1.0, "fsx": 1.0}
+    for name, _, make in corpus:
+        items, deps = make()
+        cells = []
+        for mode in ("efs", "fsx"):
+            definition = compile_dag(items, deps, mode)
+            unif, logn = [], []
+            for s in range(seeds):
+                r = random.Random(1000 * s + 17)
+                for out, dur in ((unif, {n: r.uniform(1, 10) for n in items}),
+                                 (logn, {n: r.lognormvariate(0, 1) for n in items})):  # fmt: skip
+                    out.append(
+                        asl_makespan(definition, items, deps, dur) / dag_cp(items, deps, dur)
+                    )
+            worst[mode] = max(worst[mode], *unif, *logn)
+            cells.append(
+                f"{statistics.mean(unif):>10.3f} {max(unif):>6.3f} "
+                f"{statistics.mean(logn):>7.3f} {max(logn):>6.3f}"
+            )
+        print(f"{name:<24} {len(items):>5} | {cells[0]} | {cells[1]}")
+    print(
+        f"# worst stretch of the emitted machines: EFS {worst['efs']:.3f}, "
+        f"FSx {worst['fsx']:.3f} (expected 1.000)"
     )
 
 

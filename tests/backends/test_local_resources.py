@@ -20,7 +20,7 @@ from wdl2sfn.backends.local import (
     local_substitutions,
 )
 from wdl2sfn.backends.local.batch import REASON_ABORTED
-from wdl2sfn.backends.local.resources import function_step
+from wdl2sfn.backends.local.resources import BATCH_SUBMIT_JOB_SDK, function_step
 
 from .local_batch_helpers import error_and_cause, failed_job, job_params
 
@@ -160,14 +160,37 @@ def test_batch_handler_submits_the_parameters_and_honours_abort(make_batch):
     assert failed_job(info.value)["StatusReason"] == REASON_ABORTED
 
 
-def test_local_handlers_bind_lambda_invoke_and_batch_submit_job_sync(make_batch):
+def test_local_handlers_bind_lambda_invoke_and_batch_submit_job_sync_and_sdk(make_batch):
     handlers = local_handlers(make_batch(), lambda step, event: {"step": step})
     assert set(handlers) == {
         "arn:aws:states:::lambda:invoke",
         "arn:aws:states:::batch:submitJob.sync",
+        "arn:aws:states:::aws-sdk:batch:submitJob",  # FSx exact joins' wait jobs
     }
     out = handlers[LAMBDA_INVOKE](Call(LAMBDA_INVOKE, {"FunctionName": "wdl2sfn-finalize"}))
     assert out["Payload"] == {"step": "finalize"}
+
+
+def test_sdk_submit_job_returns_once_the_job_is_queued_and_the_job_runs_on(make_batch, tmp_path):
+    """`aws-sdk:batch:submitJob` (an FSx join's wait job): SubmitJob's answer, not the job's end."""
+    handler = local_handlers(make_batch(), lambda step, event: {})[BATCH_SUBMIT_JOB_SDK]
+    marker = tmp_path / "ran"
+    params = job_params(["bash", "-c", f"sleep 1; touch {marker}"], name="wdl2sfn-join")
+    out = handler(Call(BATCH_SUBMIT_JOB_SDK, params))
+    assert set(out) == {"JobArn", "JobId", "JobName"} and out["JobName"] == "wdl2sfn-join"
+    assert not marker.exists()
+    deadline = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert marker.exists()
+
+
+def test_sdk_submit_job_of_an_unknown_queue_fails_the_state(make_batch):
+    handler = local_handlers(make_batch(), lambda step, event: {})[BATCH_SUBMIT_JOB_SDK]
+    params = job_params(["true"], queue="arn:aws:batch:local:000000000000:job-queue/nope")
+    with pytest.raises(Exception) as info:
+        handler(Call(BATCH_SUBMIT_JOB_SDK, params))
+    assert error_and_cause(info.value)[0] == "Batch.ClientException"
 
 
 def test_handler_failures_are_the_executors_task_failure(make_batch):
