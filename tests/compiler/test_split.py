@@ -15,6 +15,7 @@ from ..conftest import sample
 from ..integration.helpers import wdl2sfn
 
 LIMIT = 1_048_576
+DEFAULT_BUDGET = Options().max_definition_bytes
 
 
 def chain_workflow(path: Path, calls: int) -> Path:
@@ -91,6 +92,15 @@ def test_a_600_call_layered_dag_splits_and_joins_exactly(tmp_path: Path):
     assert all(deployed_bytes_bound(m.definition) < LIMIT for m in machines)
     assert compiled.report["calls"] == 600 and compiled.plan.added_waits == []
     assert compiled.report["joins"]["waits"]
+
+
+def test_fsx_parts_count_their_larger_join_states_and_stay_in_the_budget(tmp_path: Path):
+    """An FSx wait is a runner job with its command line (~1 KB deployed, not ~0.7)."""
+    path = layered_workflow(tmp_path / "layered.wdl", 30, 20)
+    compiled = compile_workflow(str(path), filesystem="fsx")
+    parts = list(compiled.all_machines().values())
+    assert len(parts) >= 2 and compiled.plan.added_waits == []
+    assert all(deployed_bytes_bound(m.definition) <= DEFAULT_BUDGET for m in parts)
 
 
 def test_every_machine_fits_once_arns_replace_the_placeholders(tmp_path: Path):

@@ -30,7 +30,7 @@ from .names import LABEL_MAX, shorten
 
 PARALLEL_OVERHEAD = 120  # a Parallel state's own keys
 BRANCH_OVERHEAD = 40  # {"StartAt":..,"States":{..}} per branch
-JOIN_STATE = 700  # a wait or release step
+JOIN_LINK = 40  # "Next": "<name>" where the emitted join states end the branch instead
 
 
 def _compact(value: Any) -> int:
@@ -93,8 +93,22 @@ class Sizer:
         return self.emitted(step)
 
     def item_size(self, item: ir.LaneItem) -> int:
-        joins = (1 if item.wait_for else 0) + (1 if item.waiters else 0)
-        return self.size(item.unit) + JOIN_STATE * joins
+        return self.size(item.unit) + self.join_size(item)
+
+    def join_size(self, item: ir.LaneItem) -> int:
+        """Bytes of the item's wait and release states as emitted in this filesystem mode (an
+        FSx wait, a runner job with its command line, is larger than the EFS Lambda one)."""
+        from .emit import Emitter
+
+        if not (item.wait_for or item.waiters):
+            return 0
+        g, emitter, starts = asl.Graph(), Emitter(self.plan), []
+        if item.wait_for:
+            starts.append(emitter._join(g, item, None))
+        if item.waiters:
+            starts.append(emitter._release(g, item, None))
+        g.start = starts[0]
+        return asl.deployed_bytes_bound(g.to_json()) + JOIN_LINK * len(starts)
 
 
 @dataclass
