@@ -22,7 +22,7 @@ from wdl2sfn.statemachine.callbacks import InvalidToken, TaskTokens
 
 from ..integration.helpers import wdl2sfn
 from .test_compile import FIXTURES, all_states, statelint_errors
-from .test_exact_joins import TIMED, _write
+from .test_exact_joins import SCATTERED, TIMED, _write
 
 WAIT_SDK = "arn:aws:states:::aws-sdk:batch:submitJob.waitForTaskToken"
 
@@ -85,6 +85,14 @@ def test_fsx_run_starts_each_call_when_its_own_dependencies_are_done(tmp_path: P
     assert (o["timed.c_y"], o["timed.d_y"]) == (6, 4)
     assert o["timed.d_done"] < o["timed.a_done"]  # d needs only b: it did not wait for slow a
     assert o["timed.c_start"] >= o["timed.a_done"]  # c needs a: it did wait
+
+
+def test_fsx_joins_inside_a_scatter_are_per_shard(tmp_path: Path):
+    wdl = _write(tmp_path, SCATTERED, "scattered")
+    out = wdl2sfn("run", wdl, "--filesystem", "fsx", "--dir", str(tmp_path / "runs"))
+    assert out.code == 0, out.stderr
+    assert out.json["outputs"] == {"scattered.c_y": [3, 14, 25], "scattered.d_y": [2, 12, 22]}
+    assert len(list(out.run_dir.glob("_joins/*/done/call-b"))) == 3  # one marker per shard
 
 
 def test_fsx_wait_writes_the_events_the_model_counts(tmp_path: Path):
