@@ -217,22 +217,27 @@ def phases(wdl: Path) -> dict[str, float]:
     return json.loads(out.stdout)
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="100,250,500,1000,2000")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", help="write the generated WDL here (default: a temp dir)")
     ap.add_argument("--layered", default="", metavar="LxW", help="also a layered DAG, e.g. 30x20")
-    args = ap.parse_args()
-    sizes: list[int | tuple[int, int]] = [int(s) for s in args.sizes.split(",") if s]
-    if args.layered:
-        layers, width = (int(x) for x in args.layered.split("x"))
-        sizes.append((layers, width))
-    workdir = Path(args.keep or tempfile.mkdtemp(prefix="wdl2sfn-compile-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
+    return ap.parse_args()
 
-    print(f"# wdl2sfn compile vs miniwdl check, best of {args.repeat}, {os.cpu_count()} cores")
-    print(f"# load averages at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+def _workflow(size: int | tuple[int, int], workdir: Path) -> tuple[int, Path]:
+    """(calls, path) of a generated workflow: N calls in blocks, or an L x W layered DAG."""
+    if isinstance(size, tuple):
+        wdl = workdir / f"layered{size[0]}x{size[1]}.wdl"
+        wdl.write_text(generate_layered(*size))
+        return size[0] * size[1], wdl
+    wdl = workdir / f"gen{size}.wdl"
+    wdl.write_text(generate(size))
+    return size, wdl
+
+
+def _header() -> None:
     hdr = (
         f"{'calls':>6} {'wdl2sfn s':>10} {'miniwdl s':>10} {'ratio':>6} "
         f"{'wdl2sfn ms/call':>16} {'miniwdl ms/call':>16} {'states':>7} "
@@ -240,35 +245,29 @@ def main() -> None:
     )
     print(hdr)
     print("-" * len(hdr))
-    sizes_seen: list[tuple[int, int, int]] = []
-    machines: list[str] = []
-    for size in sizes:
-        if isinstance(size, tuple):
-            n = size[0] * size[1]
-            wdl = workdir / f"layered{size[0]}x{size[1]}.wdl"
-            wdl.write_text(generate_layered(*size))
-        else:
-            n = size
-            wdl = workdir / f"gen{n}.wdl"
-            wdl.write_text(generate(n))
-        report = workdir / f"{wdl.stem}.report.json"
-        # warm the file cache / check the document compiles before timing
-        best_of([WDL2SFN, "compile", str(wdl), "-o", os.devnull, "--report-json", str(report)], 1)
-        ours = best_of([WDL2SFN, "compile", str(wdl), "-o", os.devnull], args.repeat)
-        theirs = best_of([MINIWDL, "check", str(wdl)], args.repeat)
-        rep = json.loads(report.read_text())
-        assert rep["calls"] == n, (rep["calls"], n)
-        ph = min((phases(wdl) for _ in range(args.repeat)), key=lambda p: sum(p.values()))
-        print(
-            f"{n:>6} {ours:>10.2f} {theirs:>10.2f} {ours / theirs:>6.2f} "
-            f"{1000 * ours / n:>16.2f} {1000 * theirs / n:>16.2f} {rep['states']:>7} "
-            f"{ph['load']:>8.2f} {ph['plan_emit']:>11.2f} {ph['json']:>7.2f} "
-            f"{1000 * ph['plan_emit'] / n:>17.2f}",
-            flush=True,
-        )
-        sizes_seen.append((n, rep["definition_bytes"], rep["history"]["root_execution_events"]))
-        machines.append(machine_figures(wdl))
-    print(f"# load averages at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def _measure(n: int, wdl: Path, repeat: int) -> dict:
+    """Time both tools on one file and print its row; the compile report, for the quotas."""
+    report = wdl.with_name(f"{wdl.stem}.report.json")
+    # warm the file cache / check the document compiles before timing
+    best_of([WDL2SFN, "compile", str(wdl), "-o", os.devnull, "--report-json", str(report)], 1)
+    ours = best_of([WDL2SFN, "compile", str(wdl), "-o", os.devnull], repeat)
+    theirs = best_of([MINIWDL, "check", str(wdl)], repeat)
+    rep = json.loads(report.read_text())
+    assert rep["calls"] == n, (rep["calls"], n)
+    ph = min((phases(wdl) for _ in range(repeat)), key=lambda p: sum(p.values()))
+    print(
+        f"{n:>6} {ours:>10.2f} {theirs:>10.2f} {ours / theirs:>6.2f} "
+        f"{1000 * ours / n:>16.2f} {1000 * theirs / n:>16.2f} {rep['states']:>7} "
+        f"{ph['load']:>8.2f} {ph['plan_emit']:>11.2f} {ph['json']:>7.2f} "
+        f"{1000 * ph['plan_emit'] / n:>17.2f}",
+        flush=True,
+    )
+    return dict(rep)
+
+
+def _print_quotas(sizes_seen: list[tuple[int, int, int]], machines: list[str]) -> None:
     print(
         "# quotas of the top compiled machine, from its report (big workflows split into children):"
     )
@@ -280,6 +279,28 @@ def main() -> None:
     print("# all the machines of each workflow:")
     for line in machines:
         print(f"#   {line}")
+
+
+def main() -> None:
+    args = _args()
+    sizes: list[int | tuple[int, int]] = [int(s) for s in args.sizes.split(",") if s]
+    if args.layered:
+        layers, width = (int(x) for x in args.layered.split("x"))
+        sizes.append((layers, width))
+    workdir = Path(args.keep or tempfile.mkdtemp(prefix="wdl2sfn-compile-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"# wdl2sfn compile vs miniwdl check, best of {args.repeat}, {os.cpu_count()} cores")
+    print(f"# load averages at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    _header()
+    sizes_seen: list[tuple[int, int, int]] = []
+    machines: list[str] = []
+    for size in sizes:
+        n, wdl = _workflow(size, workdir)
+        rep = _measure(n, wdl, args.repeat)
+        sizes_seen.append((n, rep["definition_bytes"], rep["history"]["root_execution_events"]))
+        machines.append(machine_figures(wdl))
+    print(f"# load averages at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    _print_quotas(sizes_seen, machines)
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
 

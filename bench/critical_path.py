@@ -275,15 +275,18 @@ def check_and_cp(items, deps, tree, dur) -> float:
     return end
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, default=20)
     ap.add_argument("--size", type=int, default=40, help="nodes of the random shapes")
     ap.add_argument("--wdl", nargs="*", default=[], help="also the region DAGs of these files")
     ap.add_argument("--no-asl", action="store_true", help="skip the emitted-ASL table")
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    corpus: list[tuple[str, bool, Callable[[], Shape]]] = [
+
+def _shapes(size: int) -> list[tuple[str, bool, Callable[[], Shape]]]:
+    """The synthetic shapes: (name, series-parallel?, make)."""
+    return [
         ("chain 50", True, lambda: chain(50)),
         ("fork-join 20", True, lambda: fork_join(20)),
         ("parallel chains 5x10", True, lambda: parallel_chains(5, 10)),
@@ -291,7 +294,7 @@ def main() -> None:
             (
                 f"series-parallel #{i}",
                 True,
-                lambda i=i: series_parallel(random.Random(i), args.size),
+                lambda i=i: series_parallel(random.Random(i), size),
             )
             for i in range(5)
         ),
@@ -304,7 +307,7 @@ def main() -> None:
             (
                 f"random p=0.1 #{i}",
                 False,
-                lambda i=i: random_dag(random.Random(100 + i), args.size, 0.1),
+                lambda i=i: random_dag(random.Random(100 + i), size, 0.1),
             )
             for i in range(4)
         ),
@@ -312,7 +315,7 @@ def main() -> None:
             (
                 f"random p=0.3 #{i}",
                 False,
-                lambda i=i: random_dag(random.Random(200 + i), args.size, 0.3),
+                lambda i=i: random_dag(random.Random(200 + i), size, 0.3),
             )
             for i in range(2)
         ),
@@ -327,8 +330,11 @@ def main() -> None:
         ("layered 30x20 fan2", False, lambda: layered_dag(random.Random(600), 30, 20, 2)),
     ]
 
-    synthetic = list(corpus)
-    corpus += wdl_shapes(args.wdl)
+
+def main() -> None:
+    args = _args()
+    synthetic = _shapes(args.size)
+    corpus = synthetic + wdl_shapes(args.wdl)
     hdr = (
         f"{'shape':<24} {'SP':>3} {'nodes':>5} {'edges':>5} | {'waits':>5} "
         f"{'U mean':>7} {'max':>6} {'LN mean':>7} {'max':>6} | {'joins':>5} {'ms':>6} "
@@ -339,38 +345,43 @@ def main() -> None:
     print("-" * len(hdr))
     worst = {"cut": 1.0, "exact": 1.0}
     for name, sp, make in corpus:
-        items, deps = make()
-        cells = []
-        for mode in ("cut", "exact"):
-            t0 = time.perf_counter()
-            sched = schedule(items, deps, exact=(mode == "exact"))
-            ms = 1000 * (time.perf_counter() - t0)
-            unit = {n: 1.0 for n in items}
-            stretch = check_and_cp(items, deps, sched.tree, unit) / dag_cp(items, deps, unit)
-            unif, logn = [], []
-            for s in range(args.seeds):
-                r = random.Random(1000 * s + 17)
-                d1 = {n: r.uniform(1, 10) for n in items}
-                d2 = {n: r.lognormvariate(0, 1) for n in items}
-                unif.append(check_and_cp(items, deps, sched.tree, d1) / dag_cp(items, deps, d1))
-                logn.append(check_and_cp(items, deps, sched.tree, d2) / dag_cp(items, deps, d2))
-            worst[mode] = max(worst[mode], stretch, *unif, *logn)
-            count = len(sched.added_waits) if mode == "cut" else joins_of(sched.tree)
-            cells.append((count, ms, stretch, unif, logn))
-        (waits, _, _, cu, cl), (joins, ms, stretch, eu, el) = cells
-        edges = sum(len(v) for v in deps.values())
-        print(
-            f"{name:<24} {'y' if sp else 'n':>3} {len(items):>5} {edges:>5} | {waits:>5} "
-            f"{statistics.mean(cu):>7.3f} {max(cu):>6.3f} {statistics.mean(cl):>7.3f} "
-            f"{max(cl):>6.3f} | {joins:>5} {ms:>6.1f} {stretch:>6.3f} "
-            f"{statistics.mean(eu):>7.3f} {max(eu):>6.3f} {statistics.mean(el):>7.3f} {max(el):>6.3f}"
-        )
+        _scheduler_row(name, sp, make(), args.seeds, worst)
     print(
         f"# worst stretch over every shape and seed: cut {worst['cut']:.3f}, "
         f"exact {worst['exact']:.3f} (expected 1.000)"
     )
     if not args.no_asl:
         emitted_table(synthetic, args.seeds)
+
+
+def _scheduler_row(name: str, sp: bool, shape: Shape, seeds: int, worst: dict[str, float]) -> None:
+    """One shape scheduled both ways (cut, exact), its stretches printed; worst updated."""
+    items, deps = shape
+    cells = []
+    for mode in ("cut", "exact"):
+        t0 = time.perf_counter()
+        sched = schedule(items, deps, exact=(mode == "exact"))
+        ms = 1000 * (time.perf_counter() - t0)
+        unit = {n: 1.0 for n in items}
+        stretch = check_and_cp(items, deps, sched.tree, unit) / dag_cp(items, deps, unit)
+        unif, logn = [], []
+        for s in range(seeds):
+            r = random.Random(1000 * s + 17)
+            d1 = {n: r.uniform(1, 10) for n in items}
+            d2 = {n: r.lognormvariate(0, 1) for n in items}
+            unif.append(check_and_cp(items, deps, sched.tree, d1) / dag_cp(items, deps, d1))
+            logn.append(check_and_cp(items, deps, sched.tree, d2) / dag_cp(items, deps, d2))
+        worst[mode] = max(worst[mode], stretch, *unif, *logn)
+        count = len(sched.added_waits) if mode == "cut" else joins_of(sched.tree)
+        cells.append((count, ms, stretch, unif, logn))
+    (waits, _, _, cu, cl), (joins, ms, stretch, eu, el) = cells
+    edges = sum(len(v) for v in deps.values())
+    print(
+        f"{name:<24} {'y' if sp else 'n':>3} {len(items):>5} {edges:>5} | {waits:>5} "
+        f"{statistics.mean(cu):>7.3f} {max(cu):>6.3f} {statistics.mean(cl):>7.3f} "
+        f"{max(cl):>6.3f} | {joins:>5} {ms:>6.1f} {stretch:>6.3f} "
+        f"{statistics.mean(eu):>7.3f} {max(eu):>6.3f} {statistics.mean(el):>7.3f} {max(el):>6.3f}"
+    )
 
 
 def emitted_table(corpus: list[tuple[str, bool, Callable[[], Shape]]], seeds: int) -> None:

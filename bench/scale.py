@@ -266,7 +266,7 @@ def print_table(rows: list[dict]) -> None:
     print(f"  largest histories: {', '.join(r['max_events_file'] for r in rows)}")
 
 
-def main() -> None:
+def _args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--sizes", default="1000,10000,100000")
     ap.add_argument("--nested", default="300x300", help="NxM, or 'none' to skip")
@@ -277,63 +277,77 @@ def main() -> None:
     ap.add_argument("--shards", type=int, default=0, help="with --analyze: the scatter width")
     ap.add_argument("--stderr", help="with --analyze: the run's `/usr/bin/time -v` stderr file")
     ap.add_argument("--json", help="also write the rows here")
-    args = ap.parse_args()
+    return ap.parse_args()
 
-    print(f"# {time.strftime('%Y-%m-%d %H:%M')} {os.cpu_count()} cores, load {os.getloadavg()}")
-    rows = []
-    if args.analyze:
-        run_dir = Path(args.analyze)
-        t0 = time.perf_counter()
-        h = read_histories(run_dir)
-        print(f"# read {h.executions} histories in {time.perf_counter() - t0:.1f} s")
-        wall = rss = None
-        if args.stderr:
-            wall, rss = gnu_time_figures(Path(args.stderr).read_text(errors="replace"))
-        rows.append(row(run_dir.name[:14], args.shards, wall, rss, None, h, None))
-        print_table(rows)
-        if args.json:
-            Path(args.json).write_text(json.dumps(rows, indent=2))
-        return
 
-    workdir = Path(args.keep or tempfile.mkdtemp(prefix="wdl2sfn-scale-bench-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    jobs: list[tuple[str, str, int, list[str], int]] = []
-    for n in [int(s) for s in args.sizes.split(",") if s]:
-        jobs.append((f"flat {n}", FLAT, n, [f"n={n}"], args.max_concurrency))
+def _analyze(args: argparse.Namespace) -> dict:
+    """The row of a run made elsewhere (e.g. under `/usr/bin/time -v` by hand)."""
+    run_dir = Path(args.analyze)
+    t0 = time.perf_counter()
+    h = read_histories(run_dir)
+    print(f"# read {h.executions} histories in {time.perf_counter() - t0:.1f} s")
+    wall = rss = None
+    if args.stderr:
+        wall, rss = gnu_time_figures(Path(args.stderr).read_text(errors="replace"))
+    return row(run_dir.name[:14], args.shards, wall, rss, None, h, None)
+
+
+def _jobs(args: argparse.Namespace) -> list[tuple[str, str, int, list[str], int]]:
+    """(label, WDL, shards, inputs, max concurrency) of each run to make."""
+    jobs = [
+        (f"flat {n}", FLAT, n, [f"n={n}"], args.max_concurrency)
+        for n in [int(s) for s in args.sizes.split(",") if s]
+    ]
     if args.nested != "none":
         a, b = (int(x) for x in args.nested.lower().split("x"))
         jobs.append(
             (f"nested {a}x{b}", NESTED, a * b, [f"n={a}", f"m={b}"], args.nested_max_concurrency)
         )
-    for label, text, shards, inputs, conc in jobs:
-        tag = label.replace(" ", "_")
-        wdl = workdir / f"{tag}.wdl"
-        wdl.write_text(text)
-        rep = compile_report(wdl, conc, workdir)
-        predicted = max(s["child_execution_events"] for s in rep["history"]["scatters"])
-        store = workdir / f"{tag}.store"
-        rc, err, wall_py = run(wdl, inputs, conc, store)
-        wall, rss = gnu_time_figures(err)
-        if rc != 0:
-            print(f"# {label}: wdl2sfn run exited {rc}: {err[-2000:]}", file=sys.stderr)
-        t0 = time.perf_counter()
-        h = read_histories(run_dir_of(store))
-        read_s = time.perf_counter() - t0
-        r = row(label, shards, wall if wall is not None else wall_py, rss, rc, h, predicted)
-        r["outputs_ok"] = outputs_ok(run_dir_of(store), label, shards)
-        rows.append(r)
-        print(
-            f"# {label}: {wall if wall is not None else wall_py:.1f} s, read {h.executions} "
-            f"histories in {read_s:.1f} s; events by type: {dict(h.by_type)}",
-            flush=True,
-        )
+    return jobs
+
+
+def _run_one(job: tuple[str, str, int, list[str], int], workdir: Path, keep: bool) -> dict:
+    """Compile (for the predicted events), run under `/usr/bin/time -v`, read the histories."""
+    label, text, shards, inputs, conc = job
+    tag = label.replace(" ", "_")
+    wdl = workdir / f"{tag}.wdl"
+    wdl.write_text(text)
+    rep = compile_report(wdl, conc, workdir)
+    predicted = max(s["child_execution_events"] for s in rep["history"]["scatters"])
+    store = workdir / f"{tag}.store"
+    rc, err, wall_py = run(wdl, inputs, conc, store)
+    wall, rss = gnu_time_figures(err)
+    if rc != 0:
+        print(f"# {label}: wdl2sfn run exited {rc}: {err[-2000:]}", file=sys.stderr)
+    t0 = time.perf_counter()
+    h = read_histories(run_dir_of(store))
+    read_s = time.perf_counter() - t0
+    r = row(label, shards, wall if wall is not None else wall_py, rss, rc, h, predicted)
+    r["outputs_ok"] = outputs_ok(run_dir_of(store), label, shards)
+    print(
+        f"# {label}: {wall if wall is not None else wall_py:.1f} s, read {h.executions} "
+        f"histories in {read_s:.1f} s; events by type: {dict(h.by_type)}",
+        flush=True,
+    )
+    if not keep:
+        shutil.rmtree(store, ignore_errors=True)
+    return r
+
+
+def main() -> None:
+    args = _args()
+    print(f"# {time.strftime('%Y-%m-%d %H:%M')} {os.cpu_count()} cores, load {os.getloadavg()}")
+    if args.analyze:
+        rows = [_analyze(args)]
+    else:
+        workdir = Path(args.keep or tempfile.mkdtemp(prefix="wdl2sfn-scale-bench-"))
+        workdir.mkdir(parents=True, exist_ok=True)
+        rows = [_run_one(job, workdir, bool(args.keep)) for job in _jobs(args)]
         if not args.keep:
-            shutil.rmtree(store, ignore_errors=True)
+            shutil.rmtree(workdir, ignore_errors=True)
     print_table(rows)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))
-    if not args.keep:
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

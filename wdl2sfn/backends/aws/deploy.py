@@ -190,48 +190,59 @@ def _deploy_machine(
         children[key].version_arn = values[CHILD_PREFIX + key] = version
     name = machine_name(stack, compiled.name)
     definition = substitute(compiled.definition, values, f"workflow {compiled.name}")
-    sfn = aws.client("stepfunctions")
-    arn = find_state_machine(aws, name)
     tags = [{"key": DIGEST_TAG, "value": compiled.digest}]
-    role = roles.arn
+    arn = find_state_machine(aws, name)
     if arn is None:
-        if not role:
-            raise AwsBackendError(
-                f"cannot create state machine {name}: stack {stack!r} has no {ROLE_OUTPUT} "
-                "output (the role Step Functions assumes); add it to the stack or pass --role-arn",
-                error="MissingStackOutput",
-                exit_code=EXIT_USAGE,
-            )
-        created = _aws_call(
-            f"CreateStateMachine {name}",
-            sfn.create_state_machine,
-            name=name,
-            definition=asl.definition_text(definition),
-            roleArn=role,
-            type="STANDARD",
-            tags=tags,
-        )
-        action, arn = "created", str(created["stateMachineArn"])
+        action, arn = "created", _create(aws, stack, name, definition, roles, tags)
     else:
-        current = _aws_call(
-            f"DescribeStateMachine {name}", sfn.describe_state_machine, stateMachineArn=arn
-        )
-        same_role = not roles.explicit or current.get("roleArn") == role
-        if parse_json(current.get("definition")) == definition and same_role:
-            action = "unchanged"
-        else:
-            update: dict[str, Any] = {
-                "stateMachineArn": arn,
-                "definition": asl.definition_text(definition),
-            }
-            if roles.explicit and role:
-                update["roleArn"] = role
-            _aws_call(f"UpdateStateMachine {name}", sfn.update_state_machine, **update)
-            _aws_call(f"TagResource {name}", sfn.tag_resource, resourceArn=arn, tags=tags)
-            action = "updated"
+        action = _update(aws, arn, name, definition, roles, tags)
     if note is not None:
         note(f"state machine {name}: {action}")
     return Deployed(name, arn, action, compiled.digest, bundle, children)
+
+
+def _create(
+    aws: Aws, stack: str, name: str, definition: Any, roles: Roles, tags: list[dict[str, str]]
+) -> str:
+    """CreateStateMachine with the stack's role (or --role-arn): the new machine's ARN."""
+    if not roles.arn:
+        raise AwsBackendError(
+            f"cannot create state machine {name}: stack {stack!r} has no {ROLE_OUTPUT} "
+            "output (the role Step Functions assumes); add it to the stack or pass --role-arn",
+            error="MissingStackOutput",
+            exit_code=EXIT_USAGE,
+        )
+    sfn = aws.client("stepfunctions")
+    created = _aws_call(
+        f"CreateStateMachine {name}",
+        sfn.create_state_machine,
+        name=name,
+        definition=asl.definition_text(definition),
+        roleArn=roles.arn,
+        type="STANDARD",
+        tags=tags,
+    )
+    return str(created["stateMachineArn"])
+
+
+def _update(
+    aws: Aws, arn: str, name: str, definition: Any, roles: Roles, tags: list[dict[str, str]]
+) -> str:
+    """UpdateStateMachine unless definition (and an explicit role) are as deployed: the action.
+    Without --role-arn a machine keeps its role (the CDK app gives its machines their own)."""
+    sfn = aws.client("stepfunctions")
+    current = _aws_call(
+        f"DescribeStateMachine {name}", sfn.describe_state_machine, stateMachineArn=arn
+    )
+    same_role = not roles.explicit or current.get("roleArn") == roles.arn
+    if parse_json(current.get("definition")) == definition and same_role:
+        return "unchanged"
+    update: dict[str, Any] = {"stateMachineArn": arn, "definition": asl.definition_text(definition)}
+    if roles.explicit and roles.arn:
+        update["roleArn"] = roles.arn
+    _aws_call(f"UpdateStateMachine {name}", sfn.update_state_machine, **update)
+    _aws_call(f"TagResource {name}", sfn.tag_resource, resourceArn=arn, tags=tags)
+    return "updated"
 
 
 def deploy_command(args: Any, compiled: Any) -> int:
