@@ -85,3 +85,16 @@ def test_follow_reads_only_unseen_events_oldest_first(honour_order: bool):
     assert [e["id"] for e in events] == list(range(19, 26))
     if honour_order:
         assert history.calls == 1  # the first newest-first page reached a seen event
+
+
+def test_store_paths_of_the_sources_become_the_names_the_user_wrote():
+    from wdl2sfn.backends.aws.failures import source_names
+
+    message = (
+        "/mnt/efs/wdl2sfn/runs/20261130_185157_bad/wdl/lib/tasks.wdl:4:3: call t: oops\n"
+        "stderr: /mnt/efs/wdl2sfn/runs/20261130_185157_bad/calls/t/stderr.txt"
+    )
+    assert source_names(message) == (
+        "lib/tasks.wdl:4:3: call t: oops\n"
+        "stderr: /mnt/efs/wdl2sfn/runs/20261130_185157_bad/calls/t/stderr.txt"
+    )

@@ -85,3 +85,16 @@ def test_map_runs_and_their_children_are_listed_by_the_step_functions_api(
     assert failed_child["status"] == "FAILED"
     history = sfn.get_execution_history(executionArn=error["failed_execution_arn"])["events"]
     assert history[0]["type"] == "ExecutionStarted"
+
+
+def test_a_wdl_error_names_the_file_as_written_not_its_copy_in_the_run_folder(
+    served: Served,
+) -> None:
+    """The run-time steps load the sources from <store>/<run>/wdl/: the user wrote
+    bad_index.wdl, and that is the place the error names (as a local run names it)."""
+    done = served.cli("run", str(REPO / "tests" / "fixtures" / "journey" / "bad_index.wdl"),
+                      "--backend", "aws", "--wait")  # fmt: skip
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert "bad_index.wdl:4:3: call t: Array index out of bounds" in last, last
+    assert "/runs/" not in json.loads(done.stdout)["message"]

@@ -22,6 +22,8 @@ from ...failure import _unwrap_description as unwrap_description
 from . import parse_json
 
 EXIT_STATUS = re.compile(r"failed with exit status (-?\d+)")
+# The workflow's sources as the run-time steps load them: <store>/<run>/wdl/<path>
+STORE_SOURCES = re.compile(r"/\S*?/runs/[^/\s]+/wdl/")
 LOG_GROUP = "/aws/batch/job"
 MAX_DEPTH = 6  # nested scatters inside child machines: deeper is not compiled
 
@@ -110,11 +112,17 @@ def describe(sfn: Any, description: dict[str, Any]) -> AwsFailure:
         from ...failure import batch_job_message
 
         message = batch_job_message(parsed)
-    failure = AwsFailure(error=error_type, message=message, execution_arn=inner.arn)
+    failure = AwsFailure(error=error_type, message=source_names(message), execution_arn=inner.arn)
     add_call(failure, message)
     if inner.arn != description.get("executionArn") or failure.call is not None:
         failure.log_stream = log_stream(sfn, inner.arn)
     return failure
+
+
+def source_names(message: str) -> str:
+    """WDL positions as the user wrote them (``wf.wdl:4:3``), not as the run-time steps loaded
+    them from the run folder (``/mnt/efs/wdl2sfn/runs/<run>/wdl/wf.wdl:4:3``)."""
+    return STORE_SOURCES.sub("", message)
 
 
 def add_call(failure: Failure, message: str) -> None:
