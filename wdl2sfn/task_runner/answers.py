@@ -34,13 +34,16 @@ def answerer(settings: Any, run_dir: Path) -> Answer:
     """How this process answers the tokens of the run in `run_dir`."""
     tokens = getattr(settings, "task_tokens", None)
     if tokens is not None:
-        return _registry(tokens)
+        return registry_answer(tokens)
     if os.environ.get(CALLBACKS_ENV) == "store":
         return _answer_file(run_dir / CALLBACKS_DIR)
     return _step_functions()
 
 
-def _registry(tokens: Any) -> Answer:
+def registry_answer(tokens: Any) -> Answer:
+    """Answers given straight to an executor's token registry (in-process steps, and the
+    local backend relaying a runner job's answer file)."""
+
     def answer(token: str, output: str | None, error: tuple[str, str] | None) -> None:
         try:
             if error is None:

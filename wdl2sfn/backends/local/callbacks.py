@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ...task_runner.answers import CALLBACKS_DIR, read_answer_file
+from ...task_runner.answers import CALLBACKS_DIR, read_answer_file, registry_answer
 from ...task_runner.atomic import is_temp_name
 
 POLL_SECONDS = 0.05
@@ -24,7 +24,7 @@ class AnswerRelay:
 
     def __init__(self, run_dir: Path, tokens: Any) -> None:
         self.folder = run_dir / CALLBACKS_DIR
-        self.tokens = tokens
+        self.answer = registry_answer(tokens)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="answer-relay")
 
@@ -57,13 +57,8 @@ class AnswerRelay:
         return relayed
 
     def _deliver(self, answer: dict[str, Any]) -> None:
-        from ...statemachine.callbacks import InvalidToken
-
         token = str(answer.get("token"))
-        try:
-            if "error" in answer:
-                self.tokens.send_failure(token, str(answer["error"]), str(answer.get("cause")))
-            else:
-                self.tokens.send_success(token, answer.get("output") or "{}")
-        except InvalidToken:
-            pass  # the waiting state is gone (stopped, or a sibling failed): nobody to answer
+        if "error" in answer:
+            self.answer(token, None, (str(answer["error"]), str(answer.get("cause"))))
+        else:
+            self.answer(token, answer.get("output"), None)
