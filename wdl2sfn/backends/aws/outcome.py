@@ -25,12 +25,19 @@ def report(
     final = result.get("final") if isinstance(result, dict) else None
     run_dir = (final or {}).get("dir")
     if status == "SUCCEEDED":
-        s3upload = request["run"].get("s3upload") or f"s3://{outputs.get('RunBucket')}/runs"
-        prefix = f"{s3upload.rstrip('/')}/{request['run']['name']}"
+        prefix = s3_prefix(request, outputs, request["run"]["name"])
         doc = read_s3_json(aws, f"{prefix}/outputs.json")
         print(json.dumps({"dir": prefix, "outputs": doc}, indent=2))
         return 0
     return report_failure(aws, description, url, run_dir)
+
+
+def s3_prefix(request: dict[str, Any], outputs: dict[str, str], folder: str) -> str:
+    """Where a run's outputs and logs go in S3: its ``--s3upload``, else the run bucket's
+    ``runs/``; then the run's folder name."""
+    s3upload = (request.get("run") or {}).get("s3upload")
+    base = s3upload or f"s3://{outputs.get('RunBucket')}/runs"
+    return f"{base.rstrip('/')}/{folder}"
 
 
 def report_failure(aws: Aws, description: dict[str, Any], url: str, run_dir: str | None) -> int:

@@ -283,9 +283,9 @@ def run_folder(run: Run) -> str:
 
 def outputs_prefix(run: Run, outputs: dict[str, str]) -> str:
     """Where the run's outputs and logs are in S3 (``--s3upload``, else the run bucket)."""
-    s3upload = (run.request.get("run") or {}).get("s3upload")
-    base = s3upload or f"s3://{outputs.get('RunBucket')}/runs"
-    return f"{base.rstrip('/')}/{run_folder(run)}"
+    from .outcome import s3_prefix
+
+    return s3_prefix(run.request, outputs, run_folder(run))
 
 
 def outputs(run: Run, prefix: str, dest: str | None) -> dict[str, Any]:
