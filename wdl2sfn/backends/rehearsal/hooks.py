@@ -133,7 +133,7 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
     header = self.headers.get("Authorization") or ""
     scope = header.split("Credential=", 1)[-1].split(",", 1)[0].split("/")
     service = scope[3] if len(scope) > 3 else getattr(self, "service_name", "")
-    action = _operation_name(service, _action_name(self))
+    action = _operation_name(service, _action_name(self, service))
     params = _params(self)
     size = len(self.raw_body or b"") if isinstance(self.raw_body, bytes | bytearray) else 0
     principal, enforced = (
@@ -162,7 +162,14 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
         engine.record_call(principal, service, action, ",".join(targets), allowed, size)
 
 
-def _action_name(response: Any) -> str:
+def _action_name(response: Any, service: str) -> str:
+    """The IAM action the request needs. For S3 that is not the operation (ListObjectsV2 needs
+    ``s3:ListBucket``): moto's S3 writes the IAM action into ``data["Action"]`` from its
+    ACTION_MAP, but moto 5.2.6 stopped reading it and authorizes by operation name, so a role
+    allowed ``s3:ListBucket`` is denied ListObjectsV2 (docs/rehearsal.md, "moto 5.2.6")."""
+    data = getattr(response, "data", None)
+    if service == "s3" and isinstance(data, dict) and isinstance(data.get("Action"), str):
+        return str(data["Action"])
     try:
         return str(response._get_action())
     except Exception:
