@@ -18,3 +18,22 @@ def sample(name: str) -> Path:
 @pytest.fixture
 def samples_dir() -> Path:
     return SAMPLES
+
+
+# The whole suite is what CI runs; the fast tier (`make test-fast`, `-m "not slow"`) leaves out
+# what needs a moto server, a CDK synth, the rehearsal, the conformance corpus or a scale run.
+SLOW_DIRS = {"aws", "cdk", "rehearsal", "conformance", "scale", "integration"}
+SLOW_FILES = {
+    "tests/statemachine/test_differential_moto.py",
+    "tests/cli/test_files.py",
+    "tests/cli/test_s3upload.py",
+    "tests/task_runner/test_run_steps.py",
+    "tests/task_runner/test_task_localize.py",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        rel = Path(str(item.fspath)).resolve().relative_to(ROOT)
+        if rel.parts[1] in SLOW_DIRS or rel.as_posix() in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
