@@ -45,11 +45,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
+    from .moto_support import UnsupportedMoto, check
     from .template import SynthError, parse_context
 
     try:
+        check()
         context = parse_context(args.context)
-    except SynthError as exn:
+    except (SynthError, UnsupportedMoto) as exn:
         return _usage(str(exn))
     if args.serve:
         return serve(args, context)

@@ -25,7 +25,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from . import hooks, versions
+from . import hooks, moto_support, versions
 from .engine import CallLog, RehearsalEngine
 from .iam import Principals
 from .jobs import BatchService
@@ -79,6 +79,7 @@ class Rehearsal:
         return self
 
     def _start_moto(self) -> None:
+        moto_support.check()
         from moto.core.config import default_user_config
         from moto.server import ThreadedMotoServer
 
