@@ -25,6 +25,7 @@ def samples_dir() -> Path:
 SLOW_DIRS = {"aws", "cdk", "rehearsal", "conformance", "scale", "integration"}
 SLOW_FILES = {
     "tests/statemachine/test_differential_moto.py",
+    "tests/compiler/test_deep_workflows.py",
     "tests/cli/test_files.py",
     "tests/cli/test_s3upload.py",
     "tests/task_runner/test_run_steps.py",
