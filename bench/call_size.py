@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from wdl2sfn.compiler import compile_workflow  # noqa: E402
-from wdl2sfn.statemachine.asl import deployed_bytes_bound  # noqa: E402
+from wdl2sfn.compiler.asl import deployed_bytes_bound  # noqa: E402
 
 MODES = ("efs", "fsx")
 

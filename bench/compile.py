@@ -166,7 +166,7 @@ def machine_figures(wdl: Path) -> str:
     code = (
         "import json, sys\n"
         "from wdl2sfn.compiler import compile_workflow\n"
-        "from wdl2sfn.statemachine.asl import definition_bytes, deployed_bytes_bound\n"
+        "from wdl2sfn.compiler.asl import definition_bytes, deployed_bytes_bound\n"
         "c = compile_workflow(sys.argv[1])\n"
         "def depth(m): return 1 + max([depth(k) for k in m.children.values()], default=0)\n"
         "ms = [c, *c.all_machines().values()]\n"

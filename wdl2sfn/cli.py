@@ -438,8 +438,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
         check_writable_file(args.output, "-o")
     if args.report_json:
         check_writable_file(args.report_json, "--report-json")
+    from .compiler.asl import definition_text
     from .compiler.report import human_report
-    from .statemachine.asl import definition_text
 
     _, compiled = compile_args(args)
     report = report_at_widths(compiled.report, args.scatter_width)
@@ -493,7 +493,7 @@ def _refuse_dropping_children(compiled: CompiledWorkflow) -> None:
 
 
 def cmd_graph(args: argparse.Namespace) -> int:
-    from .statemachine.graph import render
+    from .compiler.graph import render
 
     if args.output:
         check_writable_file(args.output, "-o")

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from wdl2sfn.compiler import compile_workflow
+from wdl2sfn.compiler.asl import MAX_STATE_NAME
 from wdl2sfn.compiler.report import cost_model
-from wdl2sfn.statemachine.asl import MAX_STATE_NAME
 
 from ..conftest import ROOT, SAMPLES, sample
 

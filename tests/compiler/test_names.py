@@ -8,9 +8,9 @@ from typing import Any
 
 from wdl2sfn.backends import aws
 from wdl2sfn.compiler import compile_workflow, ir
+from wdl2sfn.compiler.asl import MAX_STATE_NAME
 from wdl2sfn.compiler.names import machine_name, parallel_label, shorten, shorten_path
 from wdl2sfn.compiler.report import human_report
-from wdl2sfn.statemachine.asl import MAX_STATE_NAME
 
 from .test_compile import all_states
 

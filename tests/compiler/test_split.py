@@ -8,8 +8,8 @@ from pathlib import Path
 
 from wdl2sfn import wdl
 from wdl2sfn.compiler import compile_document, compile_workflow
+from wdl2sfn.compiler.asl import deployed_bytes_bound
 from wdl2sfn.compiler.ir import Options
-from wdl2sfn.statemachine.asl import deployed_bytes_bound
 
 from ..conftest import sample
 from ..integration.helpers import wdl2sfn

@@ -8,10 +8,10 @@ from wdl2sfn.statemachine.errors import DefinitionError, StatesError
 from wdl2sfn.statemachine.paths import (
     PathNotFoundError,
     compile_path,
-    compile_template,
     set_at,
     simple_keys,
 )
+from wdl2sfn.statemachine.templates import compile_template
 
 from .conftest import machine
 

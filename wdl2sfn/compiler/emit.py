@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..keys import MAP_RESULTS_PREFIX  # Step Functions appends the Map Run id
-from ..statemachine import asl
-from . import ir
+from . import asl, ir
 from .events import shards_per_child
 from .names import parallel_label
 from .steps import fsx_states, fsx_wait_state

@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from ..statemachine.asl import MAX_STATE_NAME, machine_name
 from . import ir
+from .asl import MAX_STATE_NAME, machine_name
 
 ROLE_ROOM = 16  # the longest role: ": failed: result" (a scatter's shared failure step, FSx)
 LABEL_MAX = MAX_STATE_NAME - ROLE_ROOM

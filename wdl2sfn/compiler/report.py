@@ -11,8 +11,7 @@ import math
 import re
 from typing import Any
 
-from ..statemachine import asl
-from . import events, ir
+from . import asl, events, ir
 from .plan import iter_lane_items, iter_units
 from .run_cost import (
     DEFAULT_WIDTH,

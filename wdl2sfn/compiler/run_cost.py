@@ -17,8 +17,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..statemachine import asl
-from . import events, ir
+from . import asl, events, ir
 
 DEFAULT_WIDTH = 100
 _CHILD_MACHINE = re.compile(r"\$\{StateMachineArn_([A-Za-z0-9_-]+)\}")

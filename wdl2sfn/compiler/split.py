@@ -24,8 +24,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..statemachine import asl
-from . import ir
+from . import asl, ir
 from .names import LABEL_MAX, shorten
 
 PARALLEL_OVERHEAD = 120  # a Parallel state's own keys

@@ -19,7 +19,7 @@ import re
 from typing import Any
 
 from ..keys import STEPS_PREFIX
-from ..statemachine import asl
+from . import asl
 
 S3_GET_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:getObject"
 BATCH_SUBMIT_WAIT_SDK = "arn:aws:states:::aws-sdk:batch:submitJob.waitForTaskToken"

@@ -8,89 +8,23 @@ the state then waits, writing no more events, until someone calls `send_success(
 sibling branch, aborts it. A token may be answered before its Task starts waiting (a handler
 may answer its own token): the answer is kept until the wait collects it.
 
-Handlers reach the registry through `Executor.task_tokens` (the local backend hands it to the
-run-time steps, which call `send_success` where AWS would have them call SendTaskSuccess).
+Handlers reach the registry (``tokens.TaskTokens``) through `Executor.task_tokens` (the local
+backend hands it to the run-time steps, which call `send_success` where AWS would have them call
+SendTaskSuccess).
 """
 
 from __future__ import annotations
 
-import json
-import threading
-import time
-import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import RUNTIME, TIMEOUT, ExecutionAbortedError, StatesError
+from .errors import RUNTIME, ExecutionAbortedError, StatesError
+from .execution import Scope
+from .handler_calls import call_handler
 from .paths import ContextFn
 from .quotas import check_payload, to_json
-from .runtime import Scope
+from .tokens import InvalidToken, TaskTokens
 
 SUFFIX = ".waitForTaskToken"
-POLL_SECONDS = 0.05
-
-
-class InvalidToken(Exception):
-    """SendTaskSuccess/Failure for a token nobody issued, or answered twice (AWS:
-    `TaskTimedOut` / `InvalidToken`)."""
-
-
-@dataclass
-class _Pending:
-    done: threading.Event = field(default_factory=threading.Event)
-    output: Any = None
-    error: tuple[str, str] | None = None
-    answered: bool = False
-
-
-class TaskTokens:
-    """Tokens issued to waiting Tasks, and their answers."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: dict[str, _Pending] = {}
-
-    def issue(self) -> str:
-        token = uuid.uuid4().hex + uuid.uuid4().hex
-        with self._lock:
-            self._pending[token] = _Pending()
-        return token
-
-    def send_success(self, token: str, output: str) -> None:
-        """SendTaskSuccess: `output` is JSON text, as in the API."""
-        value = json.loads(output)
-        self._answer(token, lambda p: setattr(p, "output", value))
-
-    def send_failure(self, token: str, error: str = "", cause: str = "") -> None:
-        self._answer(token, lambda p: setattr(p, "error", (error, cause)))
-
-    def _answer(self, token: str, apply: Any) -> None:
-        with self._lock:
-            pending = self._pending.get(token)
-            if pending is None or pending.answered:
-                raise InvalidToken(f"Invalid token or task already answered: {token[:16]}...")
-            pending.answered = True
-            apply(pending)
-        pending.done.set()
-
-    def wait(self, token: str, scope: Scope, timeout: float | None) -> Any:
-        """Block until the token is answered; abort with the scope; States.Timeout past timeout."""
-        with self._lock:
-            pending = self._pending[token]
-        deadline = None if timeout is None else time.monotonic() + timeout
-        try:
-            while not pending.done.wait(POLL_SECONDS):
-                scope.token.check()
-                if deadline is not None and time.monotonic() > deadline:
-                    err = StatesError(TIMEOUT, "")
-                    err.timed_out = True  # type: ignore[attr-defined]
-                    raise err
-        finally:
-            with self._lock:
-                self._pending.pop(token, None)
-        if pending.error is not None:
-            raise StatesError(*pending.error)
-        return pending.output
 
 
 def with_token(ctx: ContextFn, token: str) -> ContextFn:
@@ -111,8 +45,6 @@ def is_callback(resource: str) -> bool:
 
 def invoke_callback(inv: Any, scope: Scope, timeout: float | None, token: str) -> Any:
     """Call the base integration, emit TaskSubmitted, then wait for the token's answer."""
-    from .tasks import call_handler
-
     executor = scope.run.executor
     base = inv.resource[: -len(SUFFIX)]
     handler = executor.handlers.get(base)
@@ -127,7 +59,7 @@ def invoke_callback(inv: Any, scope: Scope, timeout: float | None, token: str) -
         "TaskSubmitted",
         inv.details(output=to_json(submitted), outputDetails={"truncated": False}),
     )
-    result = executor.task_tokens.wait(token, scope, timeout)
+    result = executor.task_tokens.wait(token, scope.token, timeout)
     check_payload(to_json(result), executor.quotas, inv.state.name)
     return result
 

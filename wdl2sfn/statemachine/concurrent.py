@@ -8,7 +8,8 @@ with the failing branch's error and a Map state with the failing iteration's. Re
 order of the jobs whatever order they finish in.
 
 Inline Map runs at most 40 iterations at once, as on AWS (MaxConcurrency 0 means "up to 40");
-Distributed Map (distributed.py) reuses ``run_all`` for its child executions.
+Distributed Map (distributed.py) reuses ``run_all`` for its child executions; the Map state
+itself, which picks inline or distributed, is ``map_state.run_map``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import interpreter
 from .errors import RUNTIME, ExecutionAbortedError, StatesError
+from .execution import Scope, run_machine
 from .interpreter import (
-    RUNNERS,
     context_fn,
     effective_input,
     emit_quietly,
@@ -32,7 +32,7 @@ from .interpreter import (
 )
 from .model import Machine, State
 from .paths import ContextFn
-from .runtime import AbortToken, Scope
+from .runtime import AbortToken
 
 INLINE_MAP_MAX_CONCURRENCY = 40
 
@@ -110,7 +110,7 @@ def run_all(jobs: Sequence[Job], scope: Scope, workers: int) -> list[Any]:
 
 
 def _branch_job(branch: Machine, value: Any) -> Job:
-    return lambda sub: interpreter.run_machine(branch, value, sub)
+    return lambda sub: run_machine(branch, value, sub)
 
 
 def run_parallel(state: State, data: Any, scope: Scope) -> tuple[str | None, Any]:
@@ -167,33 +167,7 @@ def map_concurrency(state: State, value: Any, ctx: ContextFn, cap: int) -> int:
     return max(1, min(int(limit), cap))
 
 
-def run_map(state: State, data: Any, scope: Scope) -> tuple[str | None, Any]:
-    """Map (inline or distributed): MapStateStarted, the iterations, MapStateSucceeded/Failed."""
-    enter(state, data, scope)
-
-    def attempt(retry_count: int) -> tuple[Any, str]:
-        ctx = context_fn(scope, state, retry_count)
-        value = state.input_path(data, ctx) if state.input_path else data
-        try:
-            if state.distributed:
-                from .distributed import run_distributed
-
-                results = run_distributed(state, value, ctx, scope, retry_count)
-            else:
-                results = _run_inline(state, value, ctx, scope)
-        except StatesError:
-            emit_quietly(scope, "MapStateFailed")
-            raise
-        except ExecutionAbortedError:
-            emit_quietly(scope, "MapStateAborted")
-            raise
-        scope.emit("MapStateSucceeded")
-        return process_result(state, data, results, ctx, scope)
-
-    return with_retry_and_catch(state, data, scope, attempt)
-
-
-def _run_inline(state: State, value: Any, ctx: ContextFn, scope: Scope) -> list[Any]:
+def run_inline(state: State, value: Any, ctx: ContextFn, scope: Scope) -> list[Any]:
     items = map_items(state, value, ctx)
     scope.emit("MapStateStarted", {"length": len(items)})
     processor = state.processor
@@ -207,7 +181,7 @@ def _run_inline(state: State, value: Any, ctx: ContextFn, scope: Scope) -> list[
             sub.emit("MapIterationStarted", details)
             try:
                 item_input = select_item(state, scope, value, index, items[index])
-                output = interpreter.run_machine(processor, item_input, sub)
+                output = run_machine(processor, item_input, sub)
             except StatesError:
                 emit_quietly(sub, "MapIterationFailed", details)
                 raise
@@ -220,7 +194,3 @@ def _run_inline(state: State, value: Any, ctx: ContextFn, scope: Scope) -> list[
         return job
 
     return run_all([iteration(i) for i in range(len(items))], scope, workers)
-
-
-RUNNERS["Parallel"] = run_parallel
-RUNNERS["Map"] = run_map

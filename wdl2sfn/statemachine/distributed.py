@@ -38,12 +38,13 @@ from .errors import (
     ExecutionAbortedError,
     StatesError,
 )
+from .execution import Execution, Scope
 from .interpreter import resolve_number
 from .items import ChildInputs, JsonArrayItems, NotAnArrayError
 from .model import State
 from .paths import ContextFn
 from .quotas import to_json
-from .runtime import ExecutionResult, Scope
+from .runtime import ExecutionResult
 
 GET_OBJECT = "arn:aws:states:::s3:getObject"
 PUT_OBJECT = "arn:aws:states:::s3:putObject"
@@ -226,8 +227,6 @@ class _MapRun:
 
     def _child(self, index: int, child_input: Any, sub: Scope) -> Any:
         """The child execution of one item (or batch), authorized as on AWS."""
-        from .executor import Execution
-
         name = f"{self.prefix}{index}"
         authorize = self.parent.executor.authorizer
         if authorize is not None:  # a Map Run child is an execution of the parent machine

@@ -15,39 +15,24 @@ History layout under ``history_dir``::
     executions/<name>/history.jsonl                 a states:startExecution child execution
 
 (children nest the same layout under their own folder). Module map: ``model`` compiles the
-definition; ``interpreter`` runs states; ``tasks``, ``concurrent`` (Parallel, inline Map) and
-``distributed`` the rest; ``paths``, ``intrinsics``, ``choice`` evaluate; ``history`` and
-``quotas`` keep the books.
+definition; ``execution`` runs executions (the transition loop, scopes); ``kinds`` maps each
+state type to its runner: ``interpreter`` (Pass, Choice, Wait, Succeed, Fail and what every
+state shares), ``tasks`` (with ``callbacks``, ``handler_calls``), ``concurrent`` (Parallel, inline
+Map), ``map_state`` and ``distributed`` (Distributed Map); ``paths``, ``templates``,
+``intrinsics``, ``choice`` evaluate; ``history``, ``quotas``, ``tokens`` keep the books. This
+module is the public API: the one place that binds the kinds to an executor.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import threading
-import time
-import uuid
-from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from typing import ClassVar
 
-from . import concurrent as _concurrent  # noqa: F401  (registers Parallel and Map)
-from . import tasks as _tasks  # noqa: F401  (registers Task)
-from .callbacks import TaskTokens
-from .errors import (
-    DATA_LIMIT_EXCEEDED,
-    RUNTIME,
-    TIMEOUT,
-    DefinitionError,
-    ExecutionAbortedError,
-    StatesError,
-    TaskFailure,
-)
-from .history import History, HistoryLimitError, iso_timestamp
-from .interpreter import run_machine
-from .model import Machine, compile_machine
-from .quotas import Quotas, check_definition_size, history_limit_cause, payload_size, to_json
-from .runtime import AbortToken, Authorizer, ExecutionResult, ResourceHandler, Scope, TaskCall
+from .errors import DefinitionError, TaskFailure
+from .execution import BaseExecutor, Execution, Runner, load_definition, substitute
+from .kinds import STATE_KINDS
+from .quotas import Quotas
+from .runtime import ExecutionResult, ResourceHandler, TaskCall
 from .store import FolderObjectStore, ObjectStore
 
 __all__ = [
@@ -61,299 +46,12 @@ __all__ = [
     "ResourceHandler",
     "TaskCall",
     "TaskFailure",
+    "load_definition",
+    "substitute",
 ]
 
-_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
-DEFAULT_ACCOUNT = "000000000000"
 
+class Executor(BaseExecutor):
+    """The executor with every state kind AWS Step Functions runs here (``kinds.STATE_KINDS``)."""
 
-def substitute(text: str, substitutions: Mapping[str, str] | None) -> str:
-    """CloudFormation DefinitionSubstitutions: replace ``${Name}`` by its value (JSON-escaped)."""
-    if not substitutions:
-        return text
-
-    def replace(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in substitutions:
-            return match.group(0)
-        return json.dumps(str(substitutions[name]))[1:-1]
-
-    return _PLACEHOLDER.sub(replace, text)
-
-
-def load_definition(
-    definition: dict[str, Any] | str, substitutions: Mapping[str, str] | None, quotas: Quotas
-) -> dict[str, Any]:
-    """Definition text after substitutions, size-checked against the 1 MB quota, parsed."""
-    text = (
-        definition if isinstance(definition, str) else json.dumps(definition, separators=(",", ":"))
-    )
-    text = substitute(text, substitutions)
-    check_definition_size(text, quotas)
-    try:
-        parsed = json.loads(text)
-    except ValueError as exc:
-        raise DefinitionError(f"state machine definition is not valid JSON: {exc}") from None
-    if not isinstance(parsed, dict):
-        raise DefinitionError("state machine definition must be a JSON object")
-    return parsed
-
-
-class Executor:
-    """Runs executions of one state machine definition with injected resource handlers."""
-
-    def __init__(
-        self,
-        definition: dict[str, Any] | str,
-        handlers: Mapping[str, ResourceHandler],
-        *,
-        substitutions: Mapping[str, str] | None = None,
-        history_dir: Path | None = None,
-        object_store: ObjectStore | None = None,
-        state_machines: Mapping[str, dict[str, Any] | str] | None = None,
-        on_event: Callable[[str, dict[str, Any]], None] | None = None,
-        quotas: Quotas | None = None,
-        max_threads: int = 256,
-        clock: Any = time,
-        state_machine_arn: str | None = None,
-        region: str = "us-east-1",
-        account: str = DEFAULT_ACCOUNT,
-        authorizer: Authorizer | None = None,
-        role_arn: str | None = None,
-    ) -> None:
-        self.quotas = quotas or Quotas()
-        self.task_tokens = TaskTokens()  # .waitForTaskToken answers (SendTaskSuccess locally)
-        self.substitutions = dict(substitutions or {})
-        self.definition = load_definition(definition, self.substitutions, self.quotas)
-        self.machine = compile_machine(self.definition)
-        self.handlers = dict(handlers)
-        self.history_dir = Path(history_dir) if history_dir is not None else None
-        self.object_store = object_store
-        self.state_machines = dict(state_machines or {})
-        self.on_event = on_event
-        self.max_threads = max(1, max_threads)
-        self.clock = clock
-        self.region = region
-        self.account = account
-        self.authorizer = authorizer
-        self.role_arn = role_arn or f"arn:aws:iam::{account}:role/local"
-        self.state_machine_arn = state_machine_arn or (
-            f"arn:aws:states:{region}:{self.account}:stateMachine:local"
-        )
-        self._children: dict[str, Machine] = {}
-        self._children_lock = threading.Lock()
-
-    def child_machine(self, arn: str) -> Machine | None:
-        """The compiled machine bound to a state machine ARN (for states:startExecution)."""
-        with self._children_lock:
-            if arn in self._children:
-                return self._children[arn]
-            if arn not in self.state_machines:
-                return None
-            definition = load_definition(self.state_machines[arn], self.substitutions, self.quotas)
-            machine = compile_machine(definition)
-            self._children[arn] = machine
-            return machine
-
-    def start(self, execution_input: Any, name: str) -> Execution:
-        """Start an execution in a background thread (like StartExecution)."""
-        size = payload_size(to_json(execution_input))
-        if size > self.quotas.payload_bytes:
-            raise ValueError(
-                f"execution input is {size} bytes, over the Step Functions quota of "
-                f"{self.quotas.payload_bytes} bytes"
-            )
-        execution = Execution(
-            self, self.machine, execution_input, name, self.history_dir, self.state_machine_arn
-        )
-        return execution.start()
-
-    def run(self, execution_input: Any, name: str) -> ExecutionResult:
-        """Run an execution to its end and return how it ended."""
-        return self.start(execution_input, name).wait()
-
-
-class Execution:
-    """One execution: its history, abort token, and outcome."""
-
-    def __init__(
-        self,
-        executor: Executor,
-        machine: Machine,
-        execution_input: Any,
-        name: str,
-        history_dir: Path | None,
-        state_machine_arn: str,
-        parent_token: AbortToken | None = None,
-        event_key: str | None = None,
-    ) -> None:
-        """``event_key`` names the execution to ``on_event`` listeners when ``name`` alone is not
-        unique in the run (Map Run children are numbered from 0 in every Map Run)."""
-        self.executor = executor
-        self.machine = machine
-        self.input = execution_input
-        self.name = name
-        self.history_dir = history_dir
-        self.state_machine_arn = state_machine_arn
-        self.state_machine_name = state_machine_arn.split(":stateMachine:", 1)[-1]
-        self.region = executor.region
-        self.account = executor.account
-        self.arn = (
-            f"arn:aws:states:{self.region}:{self.account}:execution:"
-            f"{self.state_machine_name}:{name}"
-        )
-        self.history_path = history_dir / "history.jsonl" if history_dir is not None else None
-        self.history = History(
-            event_key or name,
-            self.history_path,
-            executor.quotas.history_events,
-            executor.on_event,
-            executor.clock,
-        )
-        self.token = AbortToken(parent_token)
-        self.start_time: float = executor.clock.time()
-        self.stop_time: float | None = None
-        self.map_runs: dict[str, int] = {}
-        self.context_base = {
-            "Execution": {
-                "Id": self.arn,
-                "Input": execution_input,
-                "Name": name,
-                "RoleArn": executor.role_arn,
-                "StartTime": iso_timestamp(self.start_time),
-                "RedriveCount": 0,
-            },
-            "StateMachine": {"Id": state_machine_arn, "Name": self.state_machine_name},
-        }
-        self._result: ExecutionResult | None = None
-        self._lock = threading.Lock()
-        self._done = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    # ------------------------------------------------------------ lifecycle
-
-    def start(self) -> Execution:
-        """Run in a background thread; returns self."""
-        self._thread = threading.Thread(
-            target=self.run_inline, name=f"execution-{self.name}", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def run_inline(self) -> ExecutionResult:
-        """Run in the calling thread to the end (child executions use this directly)."""
-        scope = Scope(self, self.token, 0)
-        timer: threading.Timer | None = None
-        try:
-            text = to_json(self.input)
-            scope.emit(
-                "ExecutionStarted",
-                {
-                    "input": text,
-                    "inputDetails": {"truncated": False},
-                    "roleArn": self.context_base["Execution"]["RoleArn"],
-                    "stateMachineArn": self.state_machine_arn,
-                },
-            )
-            if payload_size(text) > self.executor.quotas.payload_bytes:
-                raise StatesError(
-                    DATA_LIMIT_EXCEEDED,
-                    "The execution input exceeds the maximum number of bytes service limit.",
-                )
-            if self.machine.timeout_seconds is not None:
-                timer = threading.Timer(self.machine.timeout_seconds, self._time_out)
-                timer.daemon = True
-                timer.start()
-            output = run_machine(self.machine, self.input, scope)
-            self._finish(
-                "SUCCEEDED",
-                "ExecutionSucceeded",
-                {"output": to_json(output), "outputDetails": {"truncated": False}},
-                output,
-            )
-        except StatesError as err:
-            self._finish("FAILED", "ExecutionFailed", _failure_details(err.error, err.cause))
-        except HistoryLimitError:
-            self._finish("FAILED", "ExecutionFailed", {})
-        except ExecutionAbortedError:
-            self._finish("ABORTED", "ExecutionAborted", {})
-        except Exception as exc:  # a bug: never leave an execution hanging
-            self._finish(
-                "FAILED", "ExecutionFailed", {"error": RUNTIME, "cause": f"internal error: {exc!r}"}
-            )
-        finally:
-            if timer is not None:
-                timer.cancel()
-        return self.wait()
-
-    def stop(self, error: str = "", cause: str = "") -> None:
-        """Like StopExecution: the execution is ABORTED at once and running handlers are aborted."""
-        self._finish("ABORTED", "ExecutionAborted", _failure_details(error or None, cause or None))
-        self.token.set()
-
-    def _time_out(self) -> None:
-        """The execution's TimeoutSeconds elapsed."""
-        self._finish(
-            "TIMED_OUT",
-            "ExecutionTimedOut",
-            {"error": TIMEOUT, "cause": "The execution timed out."},
-        )
-        self.token.set()
-
-    def _finish(
-        self, status: str, event_type: str, details: dict[str, Any], output: Any = None
-    ) -> None:
-        """Record the outcome once: the first terminal event written wins."""
-        with self._lock:
-            if self._result is not None:
-                return
-            self.stop_time = self.executor.clock.time()
-            if self.history.terminate(event_type, details):
-                result = ExecutionResult(
-                    self.name,
-                    status,
-                    output if status == "SUCCEEDED" else None,
-                    details.get("error"),
-                    details.get("cause"),
-                    self.history_path,
-                    self.history.count,
-                )
-            else:  # the history quota closed the history with its own ExecutionFailed event
-                limit = self.executor.quotas.history_events
-                result = ExecutionResult(
-                    self.name,
-                    "FAILED",
-                    None,
-                    RUNTIME,
-                    history_limit_cause(limit),
-                    self.history_path,
-                    self.history.count,
-                )
-            self._result = result
-        self.history.close()
-        self._done.set()
-
-    def wait(self, timeout: float | None = None) -> ExecutionResult:
-        """Wait for the end; raises TimeoutError if it has not ended within ``timeout`` seconds."""
-        if not self._done.wait(timeout):
-            raise TimeoutError(f"execution {self.name} still running after {timeout} s")
-        assert self._result is not None
-        return self._result
-
-    @property
-    def done(self) -> bool:
-        return self._done.is_set()
-
-
-def _failure_details(error: str | None, cause: str | None) -> dict[str, Any]:
-    details: dict[str, Any] = {}
-    if error is not None:
-        details["error"] = error
-    if cause is not None:
-        details["cause"] = cause
-    return details
-
-
-def new_execution_name() -> str:
-    """A fresh execution name (a UUID, as the console proposes)."""
-    return str(uuid.uuid4())
+    default_kinds: ClassVar[Mapping[str, Runner]] = STATE_KINDS

@@ -1,9 +1,10 @@
-"""The state interpreter: runs a compiled machine state by state inside a scope.
+"""The state interpreter: what every state shares, and the simple state types.
 
-This module holds the transition loop, the simple state types (Pass, Choice, Wait, Succeed,
-Fail), and what every state shares: the Entered/Exited events, the context object, result
-processing (ResultSelector -> ResultPath -> OutputPath -> the 256 KiB check) and the Retry/Catch
-loop. Task, Parallel/Map and Distributed Map live in their own modules and register here.
+This module holds the simple state types (Pass, Choice, Wait, Succeed, Fail), and what every
+state shares: the Entered/Exited events, the context object, result processing (ResultSelector
+-> ResultPath -> OutputPath -> the 256 KiB check) and the Retry/Catch loop. The transition loop
+is ``execution.run_machine``; Task, Parallel/Map and Distributed Map live in their own modules;
+``kinds`` maps every state type to its runner.
 
 Processing order is AWS's: InputPath, then Parameters (the effective input), the work, then
 ResultSelector on the raw result, ResultPath merging it into the *raw* state input, OutputPath.
@@ -28,42 +29,11 @@ from .errors import (
     StatesError,
     error_matches,
 )
+from .execution import Scope
 from .history import iso_timestamp
-from .model import Machine, NumberField, Retrier, State
+from .model import NumberField, Retrier, State
 from .paths import ContextFn, PathNotFoundError
 from .quotas import check_payload, to_json
-from .runtime import Scope
-
-#: (state, raw input, scope) -> (next state name or None at the end, output)
-Runner = Callable[[State, Any, Scope], tuple[str | None, Any]]
-RUNNERS: dict[str, Runner] = {}
-
-
-def run_machine(machine: Machine, data: Any, scope: Scope) -> Any:
-    """Run a machine (or branch, or item processor) from StartAt to its end; return the output."""
-    states = machine.states
-    name: str | None = machine.start_at
-    while name is not None:
-        scope.token.check()
-        state = states[name]
-        try:
-            name, data = RUNNERS[state.type](state, data, scope)
-        except StatesError as err:
-            _decorate_runtime(err, state, scope)
-            raise
-    return data
-
-
-def _decorate_runtime(err: StatesError, state: State, scope: Scope) -> None:
-    """Prefix a States.Runtime cause with the state and its entered event, once."""
-    if err.error == RUNTIME and not getattr(err, "decorated", False):
-        entered = scope.entered or scope.prev
-        err.cause = (
-            f"An error occurred while executing the state '{state.name}' "
-            f"(entered at the event id #{entered}). {err.cause}"
-        )
-        err.decorated = True  # type: ignore[attr-defined]
-
 
 # ---------------------------------------------------------------- shared helpers
 
@@ -334,13 +304,3 @@ def _emit_quietly(scope: Scope, event_type: str, details: dict[str, Any] | None 
 
 
 emit_quietly = _emit_quietly
-
-RUNNERS.update(
-    {
-        "Pass": run_pass,
-        "Choice": run_choice,
-        "Wait": run_wait,
-        "Succeed": run_succeed,
-        "Fail": run_fail,
-    }
-)

@@ -19,9 +19,9 @@ from .paths import (
     compile_any_path,
     compile_filter_path,
     compile_result_path,
-    compile_template,
     is_path,
 )
+from .templates import compile_template
 
 STATE_TYPES = frozenset({"Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map"})
 

@@ -1,14 +1,11 @@
-"""Run-time plumbing shared by the state runners: abort tokens, scopes, and the public records
-(TaskCall, ExecutionResult) that handlers and callers see.
+"""Run-time plumbing shared by the state runners: abort tokens and the public records (TaskCall,
+ExecutionResult) that handlers and callers see. Scopes live with the execution they belong to
+(``execution.py``), so this module imports nothing of the executor but its errors.
 
 An *abort token* forms a tree mirroring the execution: the execution, each Parallel branch and
 Map iteration, each task call. Setting a token sets every token below it, so stopping the
 execution, a failing sibling branch or a task timeout reach exactly the handlers they should
 (each handler waits on its own ``TaskCall.abort`` event).
-
-A *scope* is one thread of control (the top level, a branch, an iteration): it knows its
-execution, its abort token, and the id of its last event, which becomes the next event's
-``previousEventId`` as in AWS's per-branch event chains.
 """
 
 from __future__ import annotations
@@ -17,12 +14,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import ExecutionAbortedError
-
-if TYPE_CHECKING:
-    from .executor import Execution
 
 
 @dataclass
@@ -110,23 +104,3 @@ class AbortToken:
             with parent._lock:
                 parent._children.discard(self)
             self._parent = None
-
-
-@dataclass
-class Scope:
-    """One thread of control inside an execution."""
-
-    run: Execution
-    token: AbortToken
-    prev: int
-    #: id of the Entered event of the state this scope is running (for States.Runtime causes)
-    entered: int = 0
-
-    def emit(self, event_type: str, details: dict[str, Any] | None = None) -> int:
-        """Append an event chained to this scope's previous one; return its id."""
-        self.prev = self.run.history.add(event_type, details, self.prev)
-        return self.prev
-
-    def branch(self) -> Scope:
-        """A child scope (branch/iteration) with its own abort token, chained from here."""
-        return Scope(self.run, AbortToken(self.token), self.prev)

@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...statemachine import asl
+from ...compiler import asl
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...statemachine import asl
+from ...compiler import asl
 from . import (
     CHILD_PREFIX,
     DIGEST_TAG,
