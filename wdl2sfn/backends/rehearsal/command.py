@@ -92,13 +92,17 @@ def serve(args: argparse.Namespace, context: dict[str, Any]) -> int:
 
 def rehearse_run(args: argparse.Namespace, context: dict[str, Any]) -> int:
     """Everything `run` checks happens before the account is built (inputs, WDL)."""
-    from ... import cli
+    from ..workflow import CompileOptions, compile_workflow, parse_inputs
     from .service import Rehearsal
     from .template import SynthError
 
     args.filesystem = "fsx" if context.get("variant") == "fsx" else "efs"
-    doc, compiled = cli.compile_args(args)
-    inputs = cli.parse_inputs(doc, args.inputs, args.input_file)
+    doc, compiled = compile_workflow(CompileOptions(
+        wdl=args.wdl, path=list(args.path or []), check_quant=args.check_quant, task=args.task,
+        filesystem=args.filesystem, max_concurrency=args.max_concurrency,
+        subworkflows=args.subworkflows, max_definition_bytes=args.max_definition_bytes,
+    ))  # fmt: skip
+    inputs = parse_inputs(doc, args.inputs, args.input_file)
     folder = _folder(args, compiled.name)
     try:
         rehearsal = Rehearsal(context, folder).start()
@@ -124,14 +128,13 @@ def _run(args: argparse.Namespace, rehearsal: Any, compiled: Any, doc: Any,
     from ..aws import AwsBackendError, _fail
     from ..aws.outcome import report
     from ..aws.run import start_run, wait_for
+    from ..requests import RunOptions
 
-    run_args = argparse.Namespace(
-        stack=rehearsal.stack, region=None, wait=True, follow=False, verbose=args.verbose,
-        s3upload=None, delete_after=None, no_cache=False, tag=[],
-    )  # fmt: skip
+    options = RunOptions(dir=Path("."), wait=True, verbose=args.verbose)
     try:
-        started = start_run(run_args, compiled, inputs, doc)
-        description = wait_for(started, run_args)
+        started = start_run(rehearsal.stack, None, options, compiled, inputs, doc)
+        description = wait_for(started.aws, started.arn, started.url, verbose=args.verbose,
+                               scatters_of=started.scatters_of)  # fmt: skip
     except AwsBackendError as exn:
         return _fail(exn)
     if description["status"] != "SUCCEEDED":
