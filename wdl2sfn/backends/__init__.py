@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .base import Backend
+from .requests import RehearseRequest
 
 
 def get_backend(name: str, *, stack: str = "wdl2sfn", region: str | None = None) -> Backend:
@@ -20,4 +21,12 @@ def get_backend(name: str, *, stack: str = "wdl2sfn", region: str | None = None)
     raise ValueError(f"no backend {name!r} (local or aws)")
 
 
-__all__ = ["Backend", "get_backend"]
+def rehearse(request: RehearseRequest) -> int:
+    """`rehearse`: the stack's wiring on this machine (moto and the CDK app, loaded only
+    here); its exit status."""
+    from .rehearsal.command import cmd_rehearse
+
+    return cmd_rehearse(request)
+
+
+__all__ = ["Backend", "get_backend", "rehearse"]

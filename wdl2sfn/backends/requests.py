@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import WDL
 
     from ..compiler import CompiledWorkflow
+    from .workflow import CompileOptions
 
 
 @dataclass(frozen=True)
@@ -124,3 +125,18 @@ class Rerun:
 
     folder: str
     argv: list[str]
+
+
+@dataclass(frozen=True)
+class RehearseRequest:
+    """`rehearse`: serve a rehearsed account, or rehearse one run (``compile`` None: serve)."""
+
+    context: list[str]
+    dir: Path
+    serve: bool = False
+    fire_schedules: bool = False
+    port: int = 0
+    verbose: bool = False
+    compile: CompileOptions | None = None
+    inputs: list[str] = field(default_factory=list)
+    input_file: str | None = None
