@@ -18,8 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from wdl2sfn.failure import execution_histories
-from wdl2sfn.run_counter import RunCounter
+from wdl2sfn.runs.counter import RunCounter
+from wdl2sfn.runs.failure import execution_histories
 from wdl2sfn.statemachine.history import read_events
 
 WDL = """version 1.1

@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("compiler", ("wdl2sfn.compiler",)),
     ("executor", ("wdl2sfn.statemachine", "wdl2sfn.executor")),
     ("task_runner", ("wdl2sfn.task_runner",)),
+    ("runs", ("wdl2sfn.runs",)),
     ("backends", ("wdl2sfn.backends",)),
     ("cli", ("wdl2sfn.cli",)),
 )
@@ -59,9 +60,16 @@ SIDE_LAYERS: dict[str, SideLayer] = {
         imported_by=frozenset({"backends"}),
     ),
 }
-#: The only modules of ``wdl2sfn.backends`` a CLI module may import: the backend interface.
+#: The only modules of ``wdl2sfn.backends`` a CLI module may import: the backend interface (the
+#: protocol, its requests, its errors, and loading/compiling the workflow a request carries).
 BACKEND_INTERFACE = frozenset(
-    {"wdl2sfn.backends", "wdl2sfn.backends.base", "wdl2sfn.backends.requests"}
+    {
+        "wdl2sfn.backends",
+        "wdl2sfn.backends.base",
+        "wdl2sfn.backends.requests",
+        "wdl2sfn.backends.errors",
+        "wdl2sfn.backends.workflow",
+    }
 )
 MAX_FUNCTION_LINES = 60
 MAX_FILE_LINES = 500

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from wdl2sfn.backends import aws
 from wdl2sfn.backends.aws import deploy, outcome, run, wait
+from wdl2sfn.backends.requests import RunOptions
 
 from .conftest import REGION, STACK, Moto
 
@@ -53,9 +55,9 @@ def test_substitute_names_every_missing_placeholder():
 
 
 def test_tag_without_equals_is_a_usage_error():
-    args = SimpleNamespace(tag=["novalue"], s3upload=None, delete_after=None, no_cache=False)
+    options = RunOptions(dir=Path("."), tags=["novalue"])
     with pytest.raises(aws.AwsBackendError) as exn:
-        run.run_request(args, {}, "r")
+        run.run_request(options, {}, "r")
     assert exn.value.exit_code == 2
 
 

@@ -146,7 +146,7 @@ def test_cost_measures_transitions_lambda_and_batch_of_the_run(served: Served, r
 
 
 def test_local_cost_counts_each_state_entered_as_a_transition(tmp_path: Path) -> None:
-    from wdl2sfn.failure import execution_histories
+    from wdl2sfn.runs.failure import execution_histories
     from wdl2sfn.statemachine.history import read_events
 
     from .conftest import cli

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from wdl2sfn import wdl
-from wdl2sfn.backends.local.runner import LocalBackend
+from wdl2sfn.backends.local.runner import LocalRunner
 from wdl2sfn.compiler import compile_document, compile_workflow, events, ir
-from wdl2sfn.failure import innermost_failure
+from wdl2sfn.runs.failure import innermost_failure
 from wdl2sfn.statemachine.quotas import Quotas
 from wdl2sfn.task_runner.init import write_bundle
 from wdl2sfn.task_runner.store import RunStore
@@ -81,7 +81,7 @@ def fsx_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], A
     compiled = compile_document(doc, options)
     write_bundle(RunStore(root), compiled.digest, compiled.main, compiled.name, compiled.sources)
     request = {"inputs": {"wide_scatter.n": SHARDS}, "run": {"name": "wide", "no_cache": True}}
-    backend = LocalBackend(root=root, quotas=Quotas(history_events=SMALL_LIMIT))
+    backend = LocalRunner(root=root, quotas=Quotas(history_events=SMALL_LIMIT))
     outcome = backend.execute(compiled.definition, request, "wide", {}, {compiled.digest: doc})
     return compiled.report, outcome.result, outcome.run_dir
 
@@ -113,7 +113,7 @@ def test_a_history_limit_failure_is_reported_with_its_own_message(tmp_path: Path
         RunStore(tmp_path), compiled.digest, compiled.main, compiled.name, compiled.sources
     )
     request = {"inputs": {"wide_scatter.n": SHARDS}, "run": {"name": "over", "no_cache": True}}
-    backend = LocalBackend(root=tmp_path, quotas=Quotas(history_events=SMALL_LIMIT))
+    backend = LocalRunner(root=tmp_path, quotas=Quotas(history_events=SMALL_LIMIT))
     outcome = backend.execute(compiled.definition, request, "over", {}, {compiled.digest: doc})
     result = outcome.result
     assert (result.status, result.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")

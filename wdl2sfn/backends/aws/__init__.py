@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...compiler import asl
+from ..errors import BackendError
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -31,13 +32,11 @@ PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 NAME_MAX = 80  # state machine and execution names
 
 
-class AwsBackendError(Exception):
+class AwsBackendError(BackendError):
     """A failure with a message a human can act on; ``exit_code`` 2 when nothing ran yet."""
 
     def __init__(self, message: str, *, error: str = "AwsBackendError", exit_code: int = 1):
-        super().__init__(message)
-        self.error = error
-        self.exit_code = exit_code
+        super().__init__(message, error=error, exit_code=exit_code)
 
 
 # ---------------------------------------------------------------------------- sessions

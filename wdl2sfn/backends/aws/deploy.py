@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...compiler import asl
+from ..requests import DeployRequest
 from . import (
     CHILD_PREFIX,
     DIGEST_TAG,
@@ -28,7 +29,6 @@ from . import (
     AwsBackendError,
     _aws_call,
     _code,
-    _fail,
     _note,
     machine_name,
     parse_json,
@@ -245,26 +245,17 @@ def _update(
     return "updated"
 
 
-def deploy_command(args: Any, compiled: Any) -> int:
-    """``wdl2sfn deploy WF.wdl --stack NAME [--region R] [--role-arn ARN] [--rollback]``."""
-    try:
-        aws = Aws(getattr(args, "region", None))
-        if getattr(args, "rollback", False):
-            return _rollback(aws, args.stack, compiled)
-        deployed = deploy(
-            aws,
-            args.stack,
-            compiled,
-            role_arn=getattr(args, "role_arn", None),
-            note=_note,
-        )
-    except AwsBackendError as exn:
-        return _fail(exn)
-    print(json.dumps(deployed.as_json(), indent=2))
-    return 0
+def deploy_request(stack: str, region: str | None, request: DeployRequest) -> dict[str, Any]:
+    """``wdl2sfn deploy WF.wdl --stack NAME [--region R] [--role-arn ARN] [--rollback]``: what
+    was deployed (or where ``live`` now points)."""
+    aws = Aws(region)
+    if request.rollback:
+        return _rollback(aws, stack, request.compiled)
+    deployed = deploy(aws, stack, request.compiled, role_arn=request.role_arn, note=_note)
+    return dict(deployed.as_json())
 
 
-def _rollback(aws: Aws, stack: str, compiled: Any) -> int:
+def _rollback(aws: Aws, stack: str, compiled: Any) -> dict[str, Any]:
     """``deploy --rollback``: ``live`` back one version (nothing is compiled or uploaded)."""
     from .versions import rollback
 
@@ -273,5 +264,4 @@ def _rollback(aws: Aws, stack: str, compiled: Any) -> int:
     if arn is None:
         raise AwsBackendError(f"state machine {name} does not exist: nothing to roll back",
                               error="NothingToRollBack", exit_code=EXIT_USAGE)  # fmt: skip
-    print(json.dumps({"state_machine": name, **rollback(aws, arn, _note)}, indent=2))
-    return 0
+    return {"state_machine": name, **rollback(aws, arn, _note)}

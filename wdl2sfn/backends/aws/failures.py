@@ -2,7 +2,7 @@
 
 A failed shard ends its Distributed Map with ``States.ExceedToleratedFailureThreshold`` and a
 failed child machine ends its caller with the child's DescribeExecution JSON. Locally
-``wdl2sfn.failure`` reads the child histories from the run folder; on AWS the same children are
+``wdl2sfn.runs.failure`` reads the child histories from the run folder; on AWS the same children are
 found through the API: ListMapRuns of the execution, ListExecutions with each ``mapRunArn``
 (status FAILED), and the ``ExecutionArn`` a child machine's failure names, recursively. The
 innermost failure's message is the collect step's (call, exit status, stderr tail, the paths of
@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ...failure import Failure, _section_tail, is_wrapper
-from ...failure import _unwrap_description as unwrap_description
+from ...runs.failure import Failure, _section_tail, is_wrapper
+from ...runs.failure import _unwrap_description as unwrap_description
 from . import parse_json
 
 EXIT_STATUS = re.compile(r"failed with exit status (-?\d+)")
@@ -109,7 +109,7 @@ def describe(sfn: Any, description: dict[str, Any]) -> AwsFailure:
         message = str(parsed["errorMessage"])
         error_type = str(parsed.get("errorType", error_type))
     elif isinstance(parsed, dict) and "StatusReason" in parsed:  # a Batch job description
-        from ...failure import batch_job_message
+        from ...runs.failure import batch_job_message
 
         message = batch_job_message(parsed)
     failure = AwsFailure(error=error_type, message=source_names(message), execution_arn=inner.arn)

@@ -1,4 +1,4 @@
-"""``--follow`` on AWS: the live view of a local run (``wdl2sfn.progress.Progress``), fed from
+"""``--follow`` on AWS: the live view of a local run (``wdl2sfn.runs.progress.Progress``), fed from
 the APIs a run leaves its traces in.
 
 Each poll reads, oldest first, the new GetExecutionHistory events of every execution of the run
@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import parse_json
+from .wait import Detached, new_events
 
 LOG_GROUP = "/aws/batch/job"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -119,8 +120,6 @@ class Watcher:
 
     # ------------------------------------------------------------------ executions
     def _read(self, arn: str) -> int:
-        from .wait import new_events
-
         self.budget.spend()
         events = new_events(self.aws, arn, self.last_id.get(arn, 0))
         for event in events:
@@ -218,7 +217,7 @@ class Watcher:
 def follow(aws: Any, arn: str, *, verbose: bool = False,
            scatters_of: dict[str, list[str]] | None = None) -> dict[str, Any]:  # fmt: skip
     """Poll into the live view until the execution ends; Ctrl-C raises Detached."""
-    from ...progress import Progress
+    from ...runs.progress import Progress
     from . import poll_seconds
 
     with Progress(verbose=verbose, scatters_of=scatters_of or {}) as progress:
@@ -232,21 +231,6 @@ def follow(aws: Any, arn: str, *, verbose: bool = False,
                 time.sleep(max(0.0, poll_seconds() - (time.monotonic() - began)))
         except KeyboardInterrupt:
             raise Detached(arn) from None
-
-
-class Detached(Exception):
-    """Ctrl-C while following: the run goes on."""
-
-    def __init__(self, arn: str) -> None:
-        super().__init__(arn)
-        self.arn = arn
-
-    def message(self) -> str:
-        return (
-            f"stopped following; the run goes on: {self.arn}\n"
-            f"wdl2sfn: follow it again with `wdl2sfn status {self.arn} --backend aws`, "
-            f"stop it with `wdl2sfn stop {self.arn} --backend aws`"
-        )
 
 
 def event_line(event: dict[str, Any]) -> str:

@@ -5,11 +5,11 @@ and the one-line failure summary (failures.py names the call, shard and exit sta
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 from urllib.parse import urlparse
 
-from . import EXIT_FAILED, Aws, _aws_call, _note, parse_json
+from ..requests import RunOutcome
+from . import EXIT_FAILED, Aws, AwsBackendError, _aws_call, _note, parse_json
 
 
 def report(
@@ -19,7 +19,18 @@ def report(
     outputs: dict[str, str],
     url: str,
 ) -> int:
-    """Success: ``{"dir", "outputs"}`` on stdout, exit 0. Else the error JSON, exit 1."""
+    """``outcome_of``, printed as a run reports it; the exit status."""
+    return outcome_of(aws, description, request, outputs, url).emit()
+
+
+def outcome_of(
+    aws: Aws,
+    description: dict[str, Any],
+    request: dict[str, Any],
+    outputs: dict[str, str],
+    url: str,
+) -> RunOutcome:
+    """Success: ``{"dir", "outputs"}`` (read from S3), exit 0. Else the error JSON."""
     status = description["status"]
     result = parse_json(description.get("output")) or {}
     final = result.get("final") if isinstance(result, dict) else None
@@ -27,9 +38,8 @@ def report(
     if status == "SUCCEEDED":
         prefix = s3_prefix(request, outputs, request["run"]["name"])
         doc = read_s3_json(aws, f"{prefix}/outputs.json")
-        print(json.dumps({"dir": prefix, "outputs": doc}, indent=2))
-        return 0
-    return report_failure(aws, description, url, run_dir)
+        return RunOutcome({"dir": prefix, "outputs": doc})
+    return failure_outcome(aws, description, url, run_dir)
 
 
 def s3_prefix(request: dict[str, Any], outputs: dict[str, str], folder: str) -> str:
@@ -40,9 +50,11 @@ def s3_prefix(request: dict[str, Any], outputs: dict[str, str], folder: str) -> 
     return f"{base.rstrip('/')}/{folder}"
 
 
-def report_failure(aws: Aws, description: dict[str, Any], url: str, run_dir: str | None) -> int:
-    """As a failed local run: the error JSON on stdout, the message and one summary line on
-    stderr, the failed task's exit status as the exit status (1 when stopped)."""
+def failure_outcome(
+    aws: Aws, description: dict[str, Any], url: str, run_dir: str | None
+) -> RunOutcome:
+    """As a failed local run: the error JSON, the message and one summary line for stderr, the
+    failed task's exit status as the exit status (1 when stopped)."""
     from . import failures
 
     try:
@@ -54,11 +66,8 @@ def report_failure(aws: Aws, description: dict[str, Any], url: str, run_dir: str
     else:
         error = failures.error_json(failure, description, url, run_dir)
         code = EXIT_FAILED if description["status"] == "ABORTED" else failure.exit_code()
-    print(json.dumps(error, indent=2))
-    if "\n" in error["message"]:
-        print(error["message"], file=sys.stderr)
-    print(f"wdl2sfn: {error['summary']}", file=sys.stderr)
-    return code
+    messages = [error["message"]] if "\n" in error["message"] else []
+    return RunOutcome(error, code, [*messages, f"wdl2sfn: {error['summary']}"])
 
 
 def read_s3_json(aws: Aws, uri: str) -> Any:
@@ -103,3 +112,14 @@ def error_json(description: dict[str, Any], url: str, run_dir: str | None) -> di
         "execution_arn": description.get("executionArn"),
         "console_url": url,
     }
+
+
+def read_s3_text(uri: str, region: str | None) -> str | None:
+    """An object's text (a File output uploaded to S3), or None if it cannot be read."""
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    try:
+        body = _aws_call(f"reading {uri}", Aws(region).client("s3").get_object,
+                         Bucket=bucket, Key=key)["Body"].read()  # fmt: skip
+    except AwsBackendError:
+        return None
+    return str(body.decode())

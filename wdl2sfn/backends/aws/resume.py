@@ -17,6 +17,7 @@ import json
 import uuid
 from typing import Any
 
+from ..requests import ResumeRequest, RunOutcome
 from . import (
     EXIT_USAGE,
     TERMINAL,
@@ -28,9 +29,10 @@ from . import (
     json_able,
     stack_outputs,
 )
-from .outcome import report
-from .run import console_url, new_execution_name, wait_for
+from .outcome import outcome_of
+from .run import console_url, detached, new_execution_name, wait_for
 from .runs import Run, find_run
+from .wait import Detached
 
 REDRIVABLE = ("FAILED", "TIMED_OUT", "ABORTED")
 REDRIVE_DAYS = 14
@@ -88,52 +90,35 @@ def start_again(run: Run) -> tuple[str, dict[str, Any]]:
     return str(started["executionArn"]), request
 
 
-def resume(args: Any) -> int:
+def resume(stack: str, region: str | None, request: ResumeRequest) -> RunOutcome:
     """``wdl2sfn resume RUN --backend aws [--wait|--follow]``."""
-    from . import _fail
-    from .follow import Detached
-
+    aws = Aws(region)
+    run = find_run(aws, stack, request.ref.run)
+    status = run.description["status"]
+    if status not in REDRIVABLE:
+        raise AwsBackendError(
+            f"run {run.name} is {status}: "
+            + ("nothing to resume" if status in TERMINAL else "it is still running"),
+            error="NotResumable",
+            exit_code=EXIT_USAGE,
+        )
+    why = refusal(run) or redrive(run)
+    if why is None:
+        arn, execution_input, mode = run.arn, run.request, "redrive"
+        _note(f"redriving {run.name} from its failed state")
+    else:
+        _note(f"cannot redrive {run.name}: {why}; starting a new execution that reuses the "
+              "call cache")  # fmt: skip
+        (arn, execution_input), mode = start_again(run), "new execution"
+    assert aws.region is not None
+    url = console_url(aws.region, arn)
+    summary = {"execution_arn": arn, "resumed": run.arn, "mode": mode, "reason": why,
+               "console_url": url}  # fmt: skip
+    if not (request.wait or request.follow):
+        return RunOutcome(summary)
+    outputs = stack_outputs(aws, stack)
     try:
-        aws = Aws(getattr(args, "region", None))
-        run = find_run(aws, args.stack, args.run)
-        status = run.description["status"]
-        if status not in REDRIVABLE:
-            raise AwsBackendError(
-                f"run {run.name} is {status}: "
-                + ("nothing to resume" if status in TERMINAL else "it is still running"),
-                error="NotResumable",
-                exit_code=EXIT_USAGE,
-            )
-        why = refusal(run) or redrive(run)
-        if why is None:
-            arn, request, mode = run.arn, run.request, "redrive"
-            _note(f"redriving {run.name} from its failed state")
-        else:
-            _note(f"cannot redrive {run.name}: {why}; starting a new execution that reuses the "
-                  "call cache")  # fmt: skip
-            (arn, request), mode = start_again(run), "new execution"
-        assert aws.region is not None
-        url = console_url(aws.region, arn)
-        summary = {"execution_arn": arn, "resumed": run.arn, "mode": mode, "reason": why,
-                   "console_url": url}  # fmt: skip
-        if not (args.wait or args.follow):
-            print(json.dumps(summary, indent=2))
-            return 0
-        outputs = stack_outputs(aws, args.stack)
-        started = _Started(aws, arn, url)
-        description = wait_for(started, args)  # type: ignore[arg-type]
-        return report(aws, json_able(description), request, outputs, url)
-    except AwsBackendError as exn:
-        return _fail(exn)
+        description = wait_for(aws, arn, url, follow=request.follow, verbose=request.verbose)
     except Detached as exn:
-        from .run import detached
-
         return detached(exn)
-
-
-class _Started:
-    """What wait_for needs of a started execution."""
-
-    def __init__(self, aws: Aws, arn: str, url: str) -> None:
-        self.aws, self.arn, self.url = aws, arn, url
-        self.scatters_of: dict[str, list[str]] = {}
+    return outcome_of(aws, json_able(description), execution_input, outputs, url)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-from urllib.parse import quote, urlparse
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
+from ...contract.execution import ExecutionInputError, execution_input
+from ..requests import RunOptions, RunOutcome, RunRequest
 from . import (
     EXIT_USAGE,
     NAME_MAX,
@@ -24,15 +25,19 @@ from . import (
     AwsBackendError,
     _aws_call,
     _code,
-    _fail,
     _note,
     execution_arn,
     stack_outputs,
 )
 from .deploy import deploy
-from .follow import Detached
-from .outcome import report
-from .wait import follow, wait
+from .follow import follow as follow_run
+from .outcome import outcome_of
+from .wait import Detached, wait
+
+if TYPE_CHECKING:
+    import WDL
+
+    from ...compiler import CompiledWorkflow
 
 
 def console_url(region: str, execution_arn: str) -> str:
@@ -61,56 +66,41 @@ def new_execution_name(aws: Aws, state_machine_arn: str, workflow: str) -> str:
     raise AwsBackendError(f"no free execution name for {base}")
 
 
-def run_request(args: Any, inputs: dict[str, Any], name: str) -> dict[str, Any]:
-    """The DESIGN's execution input."""
-    tags = {}
-    for tag in getattr(args, "tag", None) or []:
-        if "=" not in tag:
-            raise AwsBackendError(
-                f"--tag {tag!r}: expected KEY=VALUE", error="UsageError", exit_code=EXIT_USAGE
-            )
-        key, value = tag.split("=", 1)
-        tags[key] = value
-    if args.s3upload:
-        parsed = urlparse(args.s3upload)
-        if parsed.scheme != "s3" or not parsed.netloc:
-            raise AwsBackendError(
-                f"--s3upload wants s3://bucket/prefix, not {args.s3upload!r}",
-                error="UsageError",
-                exit_code=EXIT_USAGE,
-            )
-    return {
-        "inputs": inputs,
-        "run": {
-            "name": name,
-            "s3upload": args.s3upload,
-            "delete_after": args.delete_after,
-            "no_cache": bool(args.no_cache),
-            "tags": tags,
-        },
-    }
-
-
-def run_on_aws(args: Any, compiled: Any, inputs: dict[str, Any], doc: Any = None) -> int:
-    """``wdl2sfn run WF.wdl --backend aws --stack NAME [--wait|--follow] ...``."""
+def run_request(options: RunOptions, inputs: dict[str, Any], name: str) -> dict[str, Any]:
+    """The DESIGN's execution input (the contract's one builder); a bad tag or ``--s3upload``
+    is a usage error (exit 2) before anything is deployed."""
     try:
-        started = start_run(args, compiled, inputs, doc)
-        if not (args.wait or args.follow):
-            print(json.dumps(started.summary(), indent=2))
-            return 0
-        description = wait_for(started, args)
-        return report(started.aws, description, started.request, started.outputs, started.url)
-    except AwsBackendError as exn:
-        return _fail(exn)
+        return execution_input(
+            inputs,
+            name,
+            s3upload=options.s3upload,
+            delete_after=options.delete_after,
+            no_cache=options.no_cache,
+            tags=options.tags,
+        )
+    except ExecutionInputError as exn:
+        raise AwsBackendError(str(exn), error="UsageError", exit_code=EXIT_USAGE) from None
+
+
+def run_on_aws(stack: str, region: str | None, request: RunRequest) -> RunOutcome:
+    """``wdl2sfn run WF.wdl --backend aws --stack NAME [--wait|--follow] ...``."""
+    options = request.options
+    started = start_run(stack, region, options, request.compiled, request.inputs, request.doc)
+    if not (options.wait or options.follow):
+        return RunOutcome(started.summary())
+    try:
+        description = wait_for(started.aws, started.arn, started.url, follow=options.follow,
+                               verbose=options.verbose, scatters_of=started.scatters_of)  # fmt: skip
     except Detached as exn:
         return detached(exn)
+    return outcome_of(started.aws, description, started.request, started.outputs, started.url)
 
 
-def detached(exn: Detached) -> int:
+def detached(exn: Detached) -> RunOutcome:
     """Ctrl-C while following or waiting: the run goes on; say how to find and stop it."""
-    print(json.dumps({"execution_arn": exn.arn, "status": "RUNNING"}, indent=2))
-    print(f"wdl2sfn: {exn.message()}", file=sys.stderr)
-    return 130
+    return RunOutcome(
+        {"execution_arn": exn.arn, "status": "RUNNING"}, 130, [f"wdl2sfn: {exn.message()}"]
+    )
 
 
 @dataclass
@@ -136,18 +126,25 @@ class Started:
         }
 
 
-def start_run(args: Any, compiled: Any, inputs: dict[str, Any], doc: Any = None) -> Started:
+def start_run(
+    stack: str,
+    region: str | None,
+    options: RunOptions,
+    compiled: CompiledWorkflow,
+    inputs: dict[str, Any],
+    doc: WDL.Tree.Document | None = None,
+) -> Started:
     """Deploy if needed, ship local input files to S3, StartExecution."""
-    run_request(args, inputs, "check")  # usage errors before anything is deployed
-    aws = Aws(getattr(args, "region", None))
-    outputs = stack_outputs(aws, args.stack)
-    deployed = deploy(aws, args.stack, compiled, outputs=outputs, note=_note, move_live=False)
+    run_request(options, inputs, "check")  # usage errors before anything is deployed
+    aws = Aws(region)
+    outputs = stack_outputs(aws, stack)
+    deployed = deploy(aws, stack, compiled, outputs=outputs, note=_note, move_live=False)
     if doc is not None and outputs.get("RunBucket"):
         inputs = ship_inputs(aws, outputs["RunBucket"], doc, inputs)
     else:
         _warn_local_files(inputs)
     name = new_execution_name(aws, deployed.arn, compiled.name)
-    request = run_request(args, inputs, name)
+    request = run_request(options, inputs, name)
     sfn = aws.client("stepfunctions")
     started = _aws_call(
         f"StartExecution {deployed.name}",
@@ -158,24 +155,31 @@ def start_run(args: Any, compiled: Any, inputs: dict[str, Any], doc: Any = None)
     )
     arn = str(started["executionArn"])
     assert aws.region is not None
-    from ...progress import scatters_of_calls
+    from ...runs.progress import scatters_of_calls
 
     machines = [compiled.definition, *(m.definition for m in compiled.all_machines().values())]
     return Started(aws, arn, deployed.arn, request, outputs, console_url(aws.region, arn),
                    scatters_of_calls(machines), deployed.version_arn)  # fmt: skip
 
 
-def wait_for(started: Started, args: Any) -> dict[str, Any]:
+def wait_for(
+    aws: Aws,
+    arn: str,
+    url: str,
+    *,
+    follow: bool = False,
+    verbose: bool = False,
+    scatters_of: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
     """--follow or --wait; Ctrl-C raises Detached (the run goes on)."""
     try:
-        _note(f"execution {started.arn}")
-        _note(f"console {started.url}")
-        if args.follow:
-            return follow(started.aws, started.arn, verbose=getattr(args, "verbose", False),
-                          scatters_of=started.scatters_of)  # fmt: skip
-        return wait(started.aws, started.arn)
+        _note(f"execution {arn}")
+        _note(f"console {url}")
+        if follow:
+            return follow_run(aws, arn, verbose=verbose, scatters_of=scatters_of or {})
+        return wait(aws, arn)
     except KeyboardInterrupt:
-        raise Detached(started.arn) from None
+        raise Detached(arn) from None
 
 
 INPUTS_PREFIX = "inputs-data"
@@ -184,7 +188,9 @@ INPUTS_PREFIX = "inputs-data"
 STACK_MOUNTS = ("/mnt/efs/", "/mnt/net/")
 
 
-def ship_inputs(aws: Aws, bucket: str, doc: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+def ship_inputs(
+    aws: Aws, bucket: str, doc: WDL.Tree.Document, inputs: dict[str, Any]
+) -> dict[str, Any]:
     """Local File/Directory inputs -> ``s3://<bucket>/inputs-data/<sha256>/<name>`` (uploaded
     once: content-addressed), rewritten to those URIs; URIs and stack paths pass through."""
     import WDL

@@ -10,7 +10,7 @@ executions) is found as ``--follow`` finds them; the counts are ``RunCounter``'s
 from __future__ import annotations
 
 import json
-import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,6 @@ from . import (
     json_able,
     machine_name,
     parse_json,
-    stack_outputs,
 )
 from .follow import LOG_GROUP, TERMINAL
 
@@ -148,7 +147,7 @@ def list_runs(aws: Aws, stack: str) -> list[dict[str, Any]]:
 
 def status(run: Run) -> dict[str, Any]:
     """The local `status` answer: status, per-call counts, scatters, the error if any."""
-    from ...run_counter import RunCounter
+    from ...runs.counter import RunCounter
 
     read_histories(run)
     counter = RunCounter()
@@ -182,23 +181,22 @@ def status(run: Run) -> dict[str, Any]:
     return out
 
 
-def print_logs(run: Run) -> int:
+def log_text(run: Run) -> Iterator[str]:
     """Each Batch job's CloudWatch Logs stream, as the local `logs` prints each stderr.txt."""
     read_histories(run)
     jobs = run.jobs()
     if not jobs:
-        return 0
+        return
     batch, logs = run.aws.client("batch"), run.aws.client("logs")
     ids = list(jobs)
     for start in range(0, len(ids), 100):
         found = _aws_call("DescribeJobs", batch.describe_jobs, jobs=ids[start : start + 100])
         for job in found.get("jobs", []):
             stream = (job.get("container") or {}).get("logStreamName")
-            print(f"==> {job['jobName']} ({job['status']}): CloudWatch {LOG_GROUP} {stream} <==")
+            yield f"==> {job['jobName']} ({job['status']}): CloudWatch {LOG_GROUP} {stream} <==\n"
             if stream:
                 for line in log_lines(logs, stream):
-                    print(line)
-    return 0
+                    yield line + "\n"
 
 
 def log_lines(logs: Any, stream: str) -> list[str]:
@@ -246,7 +244,7 @@ def stop(run: Run) -> dict[str, Any]:
 def cost(run: Run) -> dict[str, Any]:
     """`cost RUN --backend aws`: wdl2sfn.cost from every execution's history, each Lambda
     step priced with its function's MemorySize (GetFunctionConfiguration)."""
-    from ...cost import measure, priced, stack_memory_mb
+    from ...runs.cost import measure, priced, stack_memory_mb
 
     read_histories(run)
     memory: dict[str, int] = {}
@@ -333,36 +331,3 @@ def _localized(value: Any, prefix: str, folder: Path) -> Any:
     if isinstance(value, str) and value.startswith(prefix.rstrip("/") + "/"):
         return str(folder / value[len(prefix.rstrip("/")) + 1 :])
     return value
-
-
-# ---------------------------------------------------------------------------- CLI glue
-
-
-def command(args: Any) -> int:
-    """``wdl2sfn list|status|logs|stop|outputs ... --backend aws``: JSON on stdout."""
-    from . import _fail
-
-    try:
-        aws = Aws(getattr(args, "region", None))
-        if args.command == "list":
-            print(json.dumps(list_runs(aws, args.stack), indent=2))
-            return 0
-        run = find_run(aws, args.stack, args.run)
-        if args.command == "logs":
-            return print_logs(run)
-        if args.command == "cost":
-            answer = cost(run)
-        elif args.command == "files":
-            from .files import browse
-
-            answer = browse(run, args.stack, args.path, args.recursive, args.get)
-        elif args.command == "outputs":
-            prefix = outputs_prefix(run, stack_outputs(aws, args.stack))
-            answer = outputs(run, prefix, getattr(args, "get", None))
-        else:
-            answer = status(run) if args.command == "status" else stop(run)
-    except AwsBackendError as exn:
-        return _fail(exn)
-    print(json.dumps(answer, indent=2))
-    sys.stdout.flush()
-    return 0

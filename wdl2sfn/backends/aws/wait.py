@@ -1,5 +1,6 @@
-"""Waiting for an execution: DescribeExecution polled (``--wait``), or its histories followed into the
-live view (``--follow``, follow.py).
+"""Waiting for an execution: DescribeExecution polled (``--wait``); the new history events of
+one execution (what ``--follow``, follow.py, reads each poll); ``Detached`` when Ctrl-C stops
+waiting (the run goes on). follow.py imports this module, never the reverse.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ import time
 from typing import Any
 
 from . import TERMINAL, Aws, _aws_call, json_able, poll_seconds
-from .follow import Detached
 
 
 def wait(aws: Aws, arn: str) -> dict[str, Any]:
@@ -22,15 +22,6 @@ def wait(aws: Aws, arn: str) -> dict[str, Any]:
             time.sleep(poll_seconds())
     except KeyboardInterrupt:
         raise Detached(arn) from None
-
-
-def follow(aws: Aws, arn: str, *, verbose: bool = False,
-           scatters_of: dict[str, list[str]] | None = None) -> dict[str, Any]:  # fmt: skip
-    """The live view of a local run, fed from the run's executions, jobs and logs
-    (:mod:`.follow`)."""
-    from .follow import follow as follow_run
-
-    return follow_run(aws, arn, verbose=verbose, scatters_of=scatters_of)
 
 
 def new_events(aws: Aws, arn: str, after_id: int) -> list[dict[str, Any]]:
@@ -54,3 +45,18 @@ def new_events(aws: Aws, arn: str, after_id: int) -> list[dict[str, Any]]:
         token = page.get("nextToken")
         if not token or (newest_first and ids and min(ids) <= after_id):
             return [found[i] for i in sorted(found)]
+
+
+class Detached(Exception):
+    """Ctrl-C while following or waiting: the run goes on."""
+
+    def __init__(self, arn: str) -> None:
+        super().__init__(arn)
+        self.arn = arn
+
+    def message(self) -> str:
+        return (
+            f"stopped following; the run goes on: {self.arn}\n"
+            f"wdl2sfn: follow it again with `wdl2sfn status {self.arn} --backend aws`, "
+            f"stop it with `wdl2sfn stop {self.arn} --backend aws`"
+        )

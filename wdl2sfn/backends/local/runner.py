@@ -34,7 +34,9 @@ class LocalRun:
 
 
 @dataclass
-class LocalBackend:
+class LocalRunner:
+    """Runs one compiled state machine here: the executor, a local Batch, in-process steps."""
+
     root: Path
     runtime: str = "host"  # host | docker | podman
     copy_input_files: bool = False

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -18,7 +18,15 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ..requests import RehearseRequest, RunOptions
+from ..workflow import CompileOptions
+
+if TYPE_CHECKING:
+    import WDL
+
+    from ...compiler import CompiledWorkflow
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -30,38 +38,26 @@ AWS_VARIABLES = (
 )
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="*", metavar="NAME=VALUE", help="workflow inputs, as run")
-    p.add_argument("-i", "--input", "--inputs", dest="input_file", metavar="INPUTS.json")
-    p.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE",
-                   help="a CDK context key of the stack (e.g. -c variant=fsx)")  # fmt: skip
-    p.add_argument("--serve", action="store_true", help="serve the account until interrupted")
-    p.add_argument("--fire-schedules", action="store_true",
-                   help="(--serve) start each Scheduler schedule's target once")  # fmt: skip
-    p.add_argument("--dir", default=os.environ.get("WDL2SFN_REHEARSAL_DIR", "wdl2sfn_rehearsals"),
-                   help="rehearsal folders are made under it")  # fmt: skip
-    p.add_argument("--port", type=int, default=0, help="(--serve) moto's port (default: any)")
-    p.add_argument("--verbose", action="store_true")
-
-
-def cmd_rehearse(args: argparse.Namespace) -> int:
+def cmd_rehearse(request: RehearseRequest) -> int:
+    """Serve the account, or rehearse one workflow run (``request.compile`` is None: serve
+    only)."""
     from .moto_support import UnsupportedMoto, check
     from .template import SynthError, parse_context
 
     try:
         check()
-        context = parse_context(args.context)
+        context = parse_context(request.context)
     except (SynthError, UnsupportedMoto) as exn:
         return _usage(str(exn))
-    if args.serve:
-        return serve(args, context)
-    if not args.wdl:
+    if request.serve:
+        return serve(request, context)
+    if request.compile is None:
         return _usage("rehearse: give a workflow (WF.wdl) or --serve")
-    return rehearse_run(args, context)
+    return rehearse_run(request, request.compile, context)
 
 
-def _folder(args: argparse.Namespace, name: str) -> Path:
-    root = Path(args.dir).resolve()
+def _folder(request: RehearseRequest, name: str) -> Path:
+    root = request.dir.resolve()
     stamp = time.strftime("%Y%m%d_%H%M%S")
     for n in range(1, 1000):
         folder = root / (f"{stamp}_{name}" if n == 1 else f"{stamp}_{name}_{n}")
@@ -70,12 +66,12 @@ def _folder(args: argparse.Namespace, name: str) -> Path:
     raise RuntimeError(f"no free rehearsal folder under {root}")
 
 
-def serve(args: argparse.Namespace, context: dict[str, Any]) -> int:
+def serve(request: RehearseRequest, context: dict[str, Any]) -> int:
     from .service import Rehearsal
     from .template import SynthError
 
     try:
-        rehearsal = Rehearsal(context, _folder(args, "serve"), port=args.port).start()
+        rehearsal = Rehearsal(context, _folder(request, "serve"), port=request.port).start()
     except SynthError as exn:
         return _usage(str(exn))
     stop = threading.Event()
@@ -83,7 +79,7 @@ def serve(args: argparse.Namespace, context: dict[str, Any]) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         print(json.dumps(rehearsal.describe()), flush=True)
-        if args.fire_schedules:
+        if request.fire_schedules:
             for arn in rehearsal.fire_schedules():
                 print(f"wdl2sfn: schedule started {arn}", file=sys.stderr, flush=True)
         stop.wait()
@@ -92,23 +88,23 @@ def serve(args: argparse.Namespace, context: dict[str, Any]) -> int:
     return 0
 
 
-def rehearse_run(args: argparse.Namespace, context: dict[str, Any]) -> int:
+def rehearse_run(request: RehearseRequest, options: CompileOptions, context: dict[str, Any]) -> int:
     """Everything `run` checks happens before the account is built (inputs, WDL)."""
-    from ... import cli
+    from ..workflow import compile_workflow, parse_inputs
     from .service import Rehearsal
     from .template import SynthError
 
-    args.filesystem = "fsx" if context.get("variant") == "fsx" else "efs"
-    doc, compiled = cli.compile_args(args)
-    inputs = cli.parse_inputs(doc, args.inputs, args.input_file)
-    folder = _folder(args, compiled.name)
+    filesystem = "fsx" if context.get("variant") == "fsx" else "efs"
+    doc, compiled = compile_workflow(dataclasses.replace(options, filesystem=filesystem))
+    inputs = parse_inputs(doc, request.inputs, request.input_file)
+    folder = _folder(request, compiled.name)
     try:
         rehearsal = Rehearsal(context, folder).start()
     except SynthError as exn:
         return _usage(str(exn))
     try:
         _point_at(rehearsal)
-        return _run(args, rehearsal, compiled, doc, inputs)
+        return _run(request, rehearsal, compiled, doc, inputs)
     finally:
         rehearsal.close()
         print(f"wdl2sfn: rehearsal folder {folder}", file=sys.stderr)
@@ -121,19 +117,17 @@ def _point_at(rehearsal: Any) -> None:
     os.environ.setdefault("WDL2SFN_POLL_SECONDS", "0.5")
 
 
-def _run(args: argparse.Namespace, rehearsal: Any, compiled: Any, doc: Any,
-         inputs: dict[str, Any]) -> int:  # fmt: skip
+def _run(request: RehearseRequest, rehearsal: Any, compiled: CompiledWorkflow,
+         doc: WDL.Tree.Document, inputs: dict[str, Any]) -> int:  # fmt: skip
     from ..aws import AwsBackendError, _fail
     from ..aws.outcome import report
     from ..aws.run import start_run, wait_for
 
-    run_args = argparse.Namespace(
-        stack=rehearsal.stack, region=None, wait=True, follow=False, verbose=args.verbose,
-        s3upload=None, delete_after=None, no_cache=False, tag=[],
-    )  # fmt: skip
+    options = RunOptions(dir=Path("."), wait=True, verbose=request.verbose)
     try:
-        started = start_run(run_args, compiled, inputs, doc)
-        description = wait_for(started, run_args)
+        started = start_run(rehearsal.stack, None, options, compiled, inputs, doc)
+        description = wait_for(started.aws, started.arn, started.url, verbose=request.verbose,
+                               scatters_of=started.scatters_of)  # fmt: skip
     except AwsBackendError as exn:
         return _fail(exn)
     if description["status"] != "SUCCEEDED":

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .run_counter import CallCounts, RunCounter
+from .counter import CallCounts, RunCounter
 
 SUMMARY_EVERY_SECONDS = 10.0
 BAR_WIDTH = 20

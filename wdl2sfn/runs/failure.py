@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .statemachine.history import last_event, read_events
+from ..statemachine.history import last_event, read_events
 
 #: errors that only say "something inside failed"
 WRAPPER_ERRORS = frozenset(

@@ -19,9 +19,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from ..statemachine.history import last_event, read_events
+from .counter import RunCounter
 from .failure import execution_histories
-from .run_counter import RunCounter
-from .statemachine.history import last_event, read_events
 
 EXECUTOR_FILE = "executor.json"
 TERMINAL = {

@@ -13,16 +13,15 @@ import argparse
 import json
 import os
 import re
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
-from .usage import UsageError
+from ..backends.errors import UsageError
+from ..backends.requests import RunOptions
+from ..contract.execution import ExecutionInputError, parse_tags
 
 AWS_ONLY = ("follow", "wait", "stack", "region")
-BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 DEFAULT_STACK = "wdl2sfn"
 
 
@@ -150,8 +149,9 @@ def _output_arguments(r: argparse.ArgumentParser) -> None:
     )
 
 
-def validate(args: argparse.Namespace) -> None:
-    """Every option, before anything runs; raises UsageError naming the option."""
+def validate(args: argparse.Namespace) -> RunOptions:
+    """Every option the CLI can check, before anything runs (the backend checks the rest:
+    ``Backend.check_run``); raises UsageError naming the option."""
     _check_aws_only(args)
     if args.stack is None:
         args.stack = os.environ.get("WDL2SFN_STACK") or DEFAULT_STACK
@@ -159,19 +159,23 @@ def validate(args: argparse.Namespace) -> None:
         args.dir = default_dir()
     if getattr(args, "max_concurrency", 0) < 0:
         raise UsageError(f"--max-concurrency {args.max_concurrency}: expected 0 (no cap) or more")
-    for tag in args.tag:
-        if "=" not in tag or not tag.split("=", 1)[0]:
-            raise UsageError(f"--tag {tag!r}: expected KEY=VALUE")
-    args.env_values = parse_env(args.env)
-    args.runtime_defaults_values = parse_runtime_defaults(args.runtime_defaults)
+    try:
+        parse_tags(args.tag)
+    except ExecutionInputError as exn:
+        raise UsageError(str(exn)) from None
+    env = parse_env(args.env)
+    runtime_defaults = parse_runtime_defaults(args.runtime_defaults)
     if args.output_file:
         check_writable_file(args.output_file, "-o")
-    if args.backend == "local":
-        check_run_root(Path(args.dir))
-        if args.s3upload:
-            check_s3upload(args.s3upload)
-        if args.container != "host":
-            check_container_runtime(args.container)
+    return RunOptions(
+        dir=Path(args.dir), no_cache=args.no_cache, s3upload=args.s3upload,
+        delete_after=args.delete_after, tags=list(args.tag), env=env,
+        runtime_defaults=runtime_defaults, container=args.container,
+        copy_input_files=args.copy_input_files, strict_resources=args.strict_resources,
+        as_me=args.as_me, verbose=args.verbose, follow=args.follow, wait=args.wait,
+        output_file=args.output_file, argv=list(args.argv), wdl=args.wdl,
+        value_options=frozenset(args.value_options),
+    )  # fmt: skip
 
 
 def _check_aws_only(args: argparse.Namespace) -> None:
@@ -262,87 +266,3 @@ def check_writable_file(path: str, option: str) -> None:
         raise UsageError(f"{option} {path}: folder {folder} does not exist")
     if not os.access(folder, os.W_OK):
         raise UsageError(f"{option} {path}: folder {folder} is not writable")
-
-
-def check_run_root(root: Path) -> None:
-    """--dir must be a folder we can write in: made now if missing, probed with a file."""
-    probe = root
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if probe.exists() and not probe.is_dir():
-        raise UsageError(f"--dir {root}: {probe} is a file, not a folder")
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        test = root / f".wdl2sfn-write-test-{os.getpid()}"
-        test.write_text("")
-        test.unlink()
-    except OSError as exn:
-        raise UsageError(f"--dir {root}: not writable ({exn.strerror or exn})") from exn
-
-
-def check_s3upload(uri: str) -> None:
-    """Scheme and bucket name, credentials, and the bucket reachable: before the run."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc:
-        raise UsageError(f"--s3upload {uri}: expected s3://BUCKET/PREFIX")
-    if not BUCKET.match(parsed.netloc):
-        raise UsageError(f"--s3upload {uri}: {parsed.netloc!r} is not a valid S3 bucket name")
-    from .s3check import bucket_problem
-
-    problem = bucket_problem(parsed.netloc)
-    if problem:
-        raise UsageError(f"--s3upload {uri}: {problem}")
-
-
-def check_container_runtime(runtime: str) -> None:
-    """--container docker|podman needs the command and a daemon that answers."""
-    import shutil
-    import subprocess
-
-    exe = shutil.which(runtime)
-    if exe is None:
-        raise UsageError(f"--container {runtime}: no {runtime} command on PATH")
-    try:
-        probe = subprocess.run(
-            [exe, "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            timeout=20,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exn:
-        raise UsageError(f"--container {runtime}: {runtime} does not answer ({exn})") from exn
-    if probe.returncode != 0:
-        reason = (probe.stderr.strip().splitlines() or ["no reason given"])[-1]
-        raise UsageError(f"--container {runtime}: the {runtime} daemon is not usable: {reason}")
-
-
-def write_rerun(run_dir: Path, argv: list[str], wdl: str, value_options: set[str]) -> None:
-    """<run>/rerun: the same command, from the same folder, with this run's inputs.json."""
-    kept = _without_inputs(argv, value_options)
-    kept = [os.path.abspath(a) if a == wdl else a for a in kept]
-    command = [sys.executable, "-m", "wdl2sfn.cli", *kept, "-i", str(run_dir / "inputs.json")]
-    text = (
-        "#!/bin/sh\n# run this workflow again with the same inputs and options\n"
-        f'cd {shlex.quote(os.getcwd())} && exec {shlex.join(command)} "$@"\n'
-    )
-    path = run_dir / "rerun"
-    path.write_text(text)
-    path.chmod(0o755)
-
-
-def _without_inputs(argv: list[str], value_options: set[str]) -> list[str]:
-    """argv minus NAME=VALUE inputs and -i (the run's inputs.json holds them all)."""
-    out: list[str] = []
-    args = iter(argv)
-    for arg in args:
-        if arg in ("-i", "--input", "--inputs"):
-            next(args, None)
-        elif arg in value_options:
-            out += [arg, next(args, "")]
-        elif arg.startswith(("--input=", "--inputs=")):
-            continue
-        elif "=" in arg and not arg.startswith("-"):
-            continue
-        else:
-            out.append(arg)
-    return out

@@ -14,22 +14,36 @@ failed).
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ..backends.requests import RunRef
+from .options import Subparsers, backend_of, backend_options
 
 NAMES = ["Alice", "Bob", "Carol"]
 
 
-def self_test(args: Any) -> int:
-    from .cli import main
+def add_parser(sub: Subparsers, main: Callable[[list[str]], int]) -> None:
+    """``main`` runs the test workflow through `wdl2sfn run` (this module cannot import it)."""
+    s = sub.add_parser("self-test", help="run the built-in test workflow end to end")
+    s.add_argument("-d", "--dir", default=None)
+    s.add_argument("--gpu", action="store_true", help="nvidia-smi in a gpu: true task instead")
+    backend_options(s)
+    s.set_defaults(func=lambda args: self_test(args, main))
 
+
+def self_test(args: argparse.Namespace, main: Callable[[list[str]], int]) -> int:
+    """Run the workflow with ``main`` (stdout captured), check what it printed."""
     root = Path(args.dir or tempfile.mkdtemp(prefix="wdl2sfn-self-test-"))
     root.mkdir(parents=True, exist_ok=True)
+    args.dir = str(root)  # where the run folder is, for the checks that read its histories
     wdl = Path(__file__).parent / ("self_test_gpu.wdl" if args.gpu else "self_test.wdl")
     argv = ["run", str(wdl), "--dir", str(root), "--backend", args.backend, "--no-cache"]
     if not args.gpu:
@@ -57,7 +71,7 @@ def self_test(args: Any) -> int:
     return 0 if all(c["ok"] for c in checks) else 1
 
 
-def workflow_checks(result: Any, args: Any) -> list[dict[str, Any]]:
+def workflow_checks(result: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     outputs = (result or {}).get("outputs") or {}
     greetings = outputs.get("self_test.greetings") or []
     expected = [f"Hello, {name}!" for name in NAMES]
@@ -73,7 +87,7 @@ def workflow_checks(result: Any, args: Any) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def gpu_checks(result: Any, args: Any) -> list[dict[str, Any]]:
+def gpu_checks(result: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
     info = str(((result or {}).get("outputs") or {}).get("self_test_gpu.info") or "")
     queue, gpus = gpu_job(result, args)
     return [
@@ -84,16 +98,18 @@ def gpu_checks(result: Any, args: Any) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def gpu_job(result: Any, args: Any) -> tuple[str | None, float]:
+def gpu_job(result: Any, args: argparse.Namespace) -> tuple[str | None, float]:
     """(the GPU queue the task's Batch job ran on, or None; its GPU requirement), from the
     run's histories: the job description its ``batch`` Task returned."""
-    from .cost import _parsed as parsed
-    from .cost import resources
+    from ..runs.cost import _parsed as parsed
+    from ..runs.cost import resources
 
     if not isinstance(result, dict) or not result.get("dir"):
         return None, 0.0
     run = str(result["dir"]).rstrip("/").rsplit("/", 1)[-1]
-    events, gpu_queue = _histories(run, args)
+    backend = backend_of(args)
+    events = backend.history_events(RunRef(run, Path(args.dir or ".")))
+    gpu_queue = backend.queue_arn("GpuQueueArn")
     for event in events:
         details = event.get("taskSucceededEventDetails") or {}
         job = parsed(details.get("output")) if details.get("resourceType") == "batch" else None
@@ -103,42 +119,11 @@ def gpu_job(result: Any, args: Any) -> tuple[str | None, float]:
     return None, 0.0
 
 
-def _histories(run: str, args: Any) -> tuple[list[dict[str, Any]], str]:
-    """Every event of a run, and the ARN of the queue GPU jobs go to."""
-    if args.backend == "aws":
-        from .backends.aws import Aws, stack_outputs
-        from .backends.aws.runs import find_run, read_histories
-
-        aws = Aws(args.region)
-        found = read_histories(find_run(aws, args.stack, run))
-        queue = stack_outputs(aws, args.stack).get("GpuQueueArn", "")
-        return [e for events in found.executions.values() for e in events], queue
-    from .backends.local.resources import local_substitutions
-    from .failure import execution_histories
-    from .statemachine.history import read_events
-
-    folder = Path(args.dir) / run
-    events = [e for h in execution_histories(folder) for e in read_events(h)]
-    return events, local_substitutions()["GpuQueueArn"]
-
-
-def _read(path: Any, args: Any) -> str | None:
+def _read(path: Any, args: argparse.Namespace) -> str | None:
     """A File output's text: a local path, or an s3:// URI (the run's upload, on AWS)."""
     if not isinstance(path, str):
         return None
-    if not path.startswith("s3://"):
-        with contextlib.suppress(OSError):
-            return Path(path).read_text()
-        return None
-    from .backends.aws import Aws, AwsBackendError, _aws_call
-
-    bucket, _, key = path[len("s3://") :].partition("/")
-    try:
-        body = _aws_call(f"reading {path}", Aws(args.region).client("s3").get_object,
-                         Bucket=bucket, Key=key)["Body"].read()  # fmt: skip
-    except AwsBackendError:
-        return None
-    return str(body.decode())
+    return backend_of(args).read_output(path)
 
 
 def _check(what: str, ok: bool, detail: str) -> dict[str, Any]:

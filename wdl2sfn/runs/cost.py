@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .compiler.report import (
+from ..compiler.report import (
     FARGATE_GB_HOUR,
     FARGATE_VCPU_HOUR,
     LAMBDA_GB_SECOND,

@@ -1,0 +1,150 @@
+"""`run` on this machine: a new run folder, its `rerun` script and workflow bundle, the live
+view, the child machines bound to local pseudo-ARNs, then the runner; the outcome is returned
+(outputs, or the error JSON written to the run folder) for the CLI to report."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...contract.execution import execution_input
+from ...runs.progress import Progress
+from ..requests import RunOptions, RunOutcome, RunRequest
+
+if TYPE_CHECKING:
+    from ...statemachine.executor import ExecutionResult
+
+EXIT_FAILED = 1
+
+
+def run_locally(request: RunRequest) -> RunOutcome:
+    """Run the compiled workflow here and wait for it."""
+    from ...runs.progress import scatters_of_calls
+    from ...runs.status import record_executor
+    from ...task_runner.init import write_bundle
+    from ...task_runner.store import RunStore
+    from .rerun import write_rerun
+    from .runner import LocalRunner
+
+    options, compiled = request.options, request.compiled
+    root = options.dir.resolve()
+    run_name = new_run_name(root, compiled.name)
+    record_executor(root / run_name)
+    write_rerun(root / run_name, options.argv, options.wdl, options.value_options)
+    write_bundle(RunStore(root), compiled.digest, compiled.main, compiled.name, compiled.sources)
+    machines = compiled.all_machines()
+    progress = Progress(
+        verbose=options.verbose,
+        scatters_of=scatters_of_calls(
+            [compiled.definition, *(m.definition for m in machines.values())]
+        ),
+    )
+    runner = LocalRunner(
+        root=root,
+        runtime=options.container,
+        copy_input_files=options.copy_input_files,
+        on_event=progress.on_event,
+        on_output=progress.on_output if options.verbose else None,
+        strict_resources=options.strict_resources,
+        as_me=options.as_me,
+    )
+    progress.running_jobs = runner.running_jobs
+    children = {
+        local_machine_arn(name): bind_children(child.definition, machines)
+        for name, child in machines.items()
+    }
+    with progress, _WarningsTo(progress):
+        progress.note(f"run {root / run_name}")
+        definition = bind_children(compiled.definition, machines)
+        outcome = runner.execute(
+            definition,
+            local_execution_input(options, request.inputs, run_name),
+            run_name,
+            children,
+            {compiled.digest: request.doc},
+        )
+    return run_outcome(outcome.run_dir, outcome.result, options.output_file)
+
+
+def local_execution_input(
+    options: RunOptions, inputs: dict[str, Any], run_name: str
+) -> dict[str, Any]:
+    """The execution input (DESIGN "Execution input"), with this run's options."""
+    return execution_input(
+        inputs,
+        run_name,
+        s3upload=options.s3upload,
+        delete_after=options.delete_after,
+        no_cache=options.no_cache,
+        tags=options.tags,
+        env=options.env,
+        runtime_defaults=options.runtime_defaults,
+    )
+
+
+class _WarningsTo:
+    """Warnings of the local Batch (a task clamped to the machine, a GPU missing) shown with
+    the progress, where the user looks, not only in the job's log."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.logger = logging.getLogger("wdl2sfn.backends.local.batch")
+        self.progress = progress
+        self.handler = logging.Handler(logging.WARNING)
+        self.handler.emit = lambda record: progress.note(  # type: ignore[method-assign]
+            f"warning: {record.getMessage().removeprefix('local Batch: ')}"
+        )
+
+    def __enter__(self) -> _WarningsTo:
+        self.logger.addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self.handler)
+
+
+def local_machine_arn(name: str) -> str:
+    return f"arn:aws:states:local:000000000000:stateMachine:{name}"
+
+
+def bind_children(definition: dict[str, Any], machines: dict[str, Any]) -> dict[str, Any]:
+    """Bind StateMachineArn_<name> placeholders of child machines to local pseudo-ARNs."""
+    text = json.dumps(definition)
+    for name in machines:
+        text = text.replace("${StateMachineArn_" + name + "}", local_machine_arn(name))
+    return dict(json.loads(text))
+
+
+def new_run_name(root: Path, workflow: str) -> str:
+    """miniwdl's run folder naming: <timestamp>_<workflow>, made unique."""
+    stamp = time.strftime("%Y%m%d_%H%M%S")
+    base = f"{stamp}_{workflow}"
+    name, n = base, 1
+    while (root / name).exists():
+        n += 1
+        name = f"{base}_{n}"
+    (root / name).mkdir(parents=True)
+    return name
+
+
+def run_outcome(
+    run_dir: Path, result: ExecutionResult, output_file: str | None = None
+) -> RunOutcome:
+    """Success: {"dir", "outputs"}. Failure: the error JSON (also written to the run folder),
+    the message and a summary line for stderr, and the failed task's exit status (as miniwdl)."""
+    if result.status == "SUCCEEDED":
+        outputs = json.loads((run_dir / "outputs.json").read_text())
+        return RunOutcome({"dir": str(run_dir), "outputs": outputs}, 0, [], output_file)
+    from ...runs.failure import describe, error_json
+    from ...task_runner.atomic import write_json_atomic
+
+    failure = describe(run_dir, result.error or "Error", result.cause or "")
+    error = error_json(run_dir, result.status, failure)
+    write_json_atomic(run_dir / "error.json", error)
+    details = error.get("message", "")
+    messages = [details] if details and "\n" in details else []
+    messages.append(f"wdl2sfn: {error['summary']}")
+    code = EXIT_FAILED if result.status == "ABORTED" else failure.exit_code()
+    return RunOutcome(error, code, messages, output_file)

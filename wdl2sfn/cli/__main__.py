@@ -1,0 +1,7 @@
+"""``python -m wdl2sfn.cli``: what the `rerun` scripts and the tests run."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())
