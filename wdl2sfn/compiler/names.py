@@ -18,7 +18,8 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-from ..statemachine.asl import MAX_STATE_NAME, machine_name
+from ..contract import machine_name
+from ..statemachine.asl import MAX_STATE_NAME
 from . import ir
 
 ROLE_ROOM = 16  # the longest role: ": failed: result" (a scatter's shared failure step, FSx)

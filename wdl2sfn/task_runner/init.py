@@ -21,6 +21,7 @@ from typing import Any
 import WDL
 
 from .. import wdl
+from ..contract import BUNDLE_MARKER
 from .bundle import fetch_bundle, write_bundle
 from .errors import WdlInputError
 from .localize import check_fetchable, is_uri, uri_and_local_paths
@@ -122,7 +123,7 @@ def initialize_run(settings: Any, event: dict[str, Any], load: Any = None) -> di
     )
     run_dir = store.run_dir(name)
     bundle = fetch_bundle(settings, wf["digest"])
-    meta = json.loads((bundle / "bundle.json").read_text())
+    meta = json.loads((bundle / BUNDLE_MARKER).read_text())
     main = bundle / meta["main"]
     check_quant = wf.get("check_quant", True) is not False
     doc = (

@@ -53,7 +53,7 @@ class RunStore:
     def items_key(self, run: str, ref: str, shard: Sequence[int]) -> str:
         """Key of a scatter's items file, relative to the root (= the RunBucket key on AWS), under
         the scratch prefix the bucket's lifecycle rule expires."""
-        from ..keys import ITEMS_PREFIX
+        from ..contract import ITEMS_PREFIX
 
         rel = os.path.relpath(self.value_path(run, ref, shard, ".items"), self.root)
         return f"{ITEMS_PREFIX}/{rel}"

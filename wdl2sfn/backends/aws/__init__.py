@@ -18,17 +18,15 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...statemachine import asl
+from ...contract import INIT_FUNCTION, MAX_MACHINE_NAME, RUNNER_JOB_DEFINITION
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-ROLE_OUTPUT = "StateMachineRoleArn"
-CHILD_PREFIX = "StateMachineArn_"
 DIGEST_TAG = "wdl2sfn:digest"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
-NAME_MAX = 80  # state machine and execution names
+NAME_MAX = MAX_MACHINE_NAME  # state machine and execution names
 
 
 class AwsBackendError(Exception):
@@ -119,13 +117,8 @@ def stack_filesystem(region: str | None, stack: str) -> str:
         outputs = stack_outputs(Aws(region), stack)
     except AwsBackendError:
         return "efs"
-    runner_steps = "InitFunctionArn" not in outputs and "RunnerJobDefinitionArn" in outputs
+    runner_steps = INIT_FUNCTION not in outputs and RUNNER_JOB_DEFINITION in outputs
     return "fsx" if runner_steps else "efs"
-
-
-def machine_name(stack: str, workflow: str) -> str:
-    """``<stack>-<workflow>``; past 80 characters cut with a hash suffix (unique and stable)."""
-    return asl.machine_name(stack, workflow, NAME_MAX)
 
 
 def parse_json(text: Any) -> Any:
@@ -174,6 +167,5 @@ def _fail(exn: AwsBackendError) -> int:
 __all__ = [
     "Aws",
     "AwsBackendError",
-    "machine_name",
     "stack_outputs",
 ]

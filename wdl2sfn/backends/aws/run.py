@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlparse
 
+from ...contract import RUN_BUCKET
 from . import (
     EXIT_USAGE,
     NAME_MAX,
@@ -142,8 +143,8 @@ def start_run(args: Any, compiled: Any, inputs: dict[str, Any], doc: Any = None)
     aws = Aws(getattr(args, "region", None))
     outputs = stack_outputs(aws, args.stack)
     deployed = deploy(aws, args.stack, compiled, outputs=outputs, note=_note, move_live=False)
-    if doc is not None and outputs.get("RunBucket"):
-        inputs = ship_inputs(aws, outputs["RunBucket"], doc, inputs)
+    if doc is not None and outputs.get(RUN_BUCKET):
+        inputs = ship_inputs(aws, outputs[RUN_BUCKET], doc, inputs)
     else:
         _warn_local_files(inputs)
     name = new_execution_name(aws, deployed.arn, compiled.name)

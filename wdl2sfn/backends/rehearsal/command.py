@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ...contract import RUN_BUCKET
+
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 AWS_VARIABLES = (
@@ -148,7 +150,7 @@ def print_outputs(rehearsal: Any, description: dict[str, Any], started: Any) -> 
 
     result = json.loads(description.get("output") or "{}")
     run_dir = rehearsal.local_path(str((result.get("final") or {}).get("dir", "")))
-    prefix = f"s3://{started.outputs['RunBucket']}/runs/{started.request['run']['name']}"
+    prefix = f"s3://{started.outputs[RUN_BUCKET]}/runs/{started.request['run']['name']}"
     outputs = read_s3_json(started.aws, f"{prefix}/outputs.json")
     fetched = _fetch_files(started.aws, outputs, rehearsal.folder / "outputs")
     print(json.dumps({"dir": run_dir, "outputs": fetched}, indent=2))
