@@ -9,6 +9,7 @@ class Compiled(Protocol):
     """What the CDK app uses of ``wdl2sfn.compiler.CompiledWorkflow``."""
 
     name: str
+    main: str
     definition: dict[str, Any]
     placeholders: list[str]
     digest: str

@@ -73,7 +73,7 @@ class Exports:
 
     def _acknowledge(self, bucket: s3.IBucket) -> None:
         stack_name = self.stack.stack_name
-        logical_id = self.stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+        logical_id = self.stack.get_logical_id(bucket.node.default_child)
         states = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>"
         batch_arn = "arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>"
         reasons = {

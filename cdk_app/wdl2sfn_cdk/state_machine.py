@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -251,7 +251,7 @@ class WdlStateMachine(Construct):
         return machine
 
     def _acknowledge(self, role: iam.Role, policy: iam.Policy, stack: Stack, name: str) -> None:
-        bucket = stack.get_logical_id(self.infra.bucket.node.default_child)
+        bucket = stack.get_logical_id(cast(CfnElement, self.infra.bucket.node.default_child))
         reasons = {
             "AwsSolutions-IAM5[Resource::*]": (
                 "batch:DescribeJobs and the X-Ray/log-delivery actions support no resource-level "

@@ -33,6 +33,7 @@ from typing import Any
 
 import WDL
 
+from ..contract.settings import Settings, load_settings
 from ..wdl import call_cache_key
 from .atomic import write_json_atomic
 from .localize import local_paths
@@ -51,12 +52,12 @@ __all__ = [
 ]
 
 FORMAT = "wdl2sfn-call-cache/2"
-SECRET_ENV = "WDL2SFN_CACHE_KEY"
+SECRET_ENV = Settings.variable("cache_key")
 _CHUNK = 1 << 20
 
 
 def _secret(cache_root: Path) -> bytes:
-    from_env = os.environ.get(SECRET_ENV)
+    from_env = load_settings().cache_key
     if from_env:
         return from_env.encode()
     return _secret_file(Path(cache_root).parent / ".key")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -35,6 +35,7 @@ from .task import read_outputs
 
 Bindings = Env.Bindings[Value.Base]
 V = TypeVar("V")
+_T = TypeVar("_T")
 
 #: values of shards (and of nested scatters' collections) kept at once; a run's memory must not
 #: grow with its shards (each value is in the store, and is read back when needed again)
@@ -308,7 +309,7 @@ class WorkflowEval:
         stdlib = self.stdlib(info)
         return self._guard(info, lambda: expr.eval(env, stdlib=stdlib))
 
-    def _guard(self, info: NodeInfo, fn: Any) -> Any:
+    def _guard(self, info: NodeInfo, fn: Callable[[], _T]) -> _T:
         try:
             return fn()
         except (WDL.Error.EvalError, WDL.Error.RuntimeError, ValueError, TypeError) as exn:

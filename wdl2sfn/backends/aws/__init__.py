@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from ...contract import INIT_FUNCTION, MAX_MACHINE_NAME, RUNNER_JOB_DEFINITION
+from ...contract.settings import load_settings
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -137,7 +137,7 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 
 
 def poll_seconds() -> float:
-    return float(os.environ.get("WDL2SFN_POLL_SECONDS", "5"))
+    return float(load_settings().poll_seconds)
 
 
 def json_able(value: Any) -> Any:

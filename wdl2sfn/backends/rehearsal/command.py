@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ...contract import RUN_BUCKET
+from ...contract.settings import Settings, load_settings
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -40,15 +41,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--serve", action="store_true", help="serve the account until interrupted")
     p.add_argument("--fire-schedules", action="store_true",
                    help="(--serve) start each Scheduler schedule's target once")  # fmt: skip
-    p.add_argument("--dir", default=os.environ.get("WDL2SFN_REHEARSAL_DIR", "wdl2sfn_rehearsals"),
+    p.add_argument("--dir", default=load_settings().rehearsal_dir,
                    help="rehearsal folders are made under it")  # fmt: skip
     p.add_argument("--port", type=int, default=0, help="(--serve) moto's port (default: any)")
     p.add_argument("--verbose", action="store_true")
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
+    from .extra import RehearsalNotInstalled, require_rehearse_extra
     from .template import SynthError, parse_context
 
+    try:
+        require_rehearse_extra()
+    except RehearsalNotInstalled as exn:
+        return _usage(str(exn))
     try:
         context = parse_context(args.context)
     except SynthError as exn:
@@ -118,7 +124,7 @@ def _point_at(rehearsal: Any) -> None:
     for name in AWS_VARIABLES:
         os.environ.pop(name, None)
     os.environ.update(rehearsal.environment())
-    os.environ.setdefault("WDL2SFN_POLL_SECONDS", "0.5")
+    os.environ.setdefault(Settings.variable("poll_seconds"), "0.5")
 
 
 def _run(args: argparse.Namespace, rehearsal: Any, compiled: Any, doc: Any,

@@ -135,7 +135,7 @@ class _OutputPaths:
     def host_path(self, w: WDL.Value.File | WDL.Value.Directory, name: str) -> str | None:
         """The host path of one File/Directory value of output `name`; None if it is missing."""
         directory = isinstance(w, WDL.Value.Directory)
-        p = w.value.rstrip("/") if directory else w.value
+        p: str = w.value.rstrip("/") if directory else w.value
         relative = not os.path.isabs(p)
         if relative:
             p = os.path.join(self.cdir, "work", p)
