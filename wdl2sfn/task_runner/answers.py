@@ -21,9 +21,10 @@ from typing import Any
 
 from ..contract.settings import Settings, load_settings
 from .atomic import write_bytes_atomic
+from .store import RunStore
 
 CALLBACKS_ENV = Settings.variable("callbacks")  # the local backend sets it for runner jobs
-CALLBACKS_DIR = "_callbacks"
+CALLBACKS_DIR = RunStore.CALLBACKS
 CAUSE_LIMIT = 32_768  # SendTaskFailure's cause, in characters
 
 #: answer(token, output JSON or None, (error, cause) or None)

@@ -37,6 +37,7 @@ from ..contract.settings import Settings, load_settings
 from ..wdl import call_cache_key
 from .atomic import write_json_atomic
 from .localize import local_paths
+from .store import RunStore
 
 __all__ = [
     "cache_key",
@@ -60,7 +61,7 @@ def _secret(cache_root: Path) -> bytes:
     from_env = load_settings().cache_key
     if from_env:
         return from_env.encode()
-    return _secret_file(Path(cache_root).parent / ".key")
+    return _secret_file(Path(cache_root).parent / RunStore.CACHE_SECRET)
 
 
 @functools.lru_cache(maxsize=16)

@@ -264,7 +264,9 @@ class Runtime:
         )
 
     def run_record(self, run: str) -> dict[str, Any]:
-        return dict(self.settings.store.read_json(self.settings.store.run_dir(run) / "run.json"))
+        return dict(
+            self.settings.store.read_json(self.settings.store.run_dir(run) / RunStore.RECORD)
+        )
 
     def _eval(self, run: str) -> WorkflowEval:
         with self._lock:

@@ -22,6 +22,7 @@ from typing import Any
 
 from ...contract import RUN_BUCKET
 from ...contract.settings import Settings, load_settings
+from ...task_runner.store import RunStore
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -157,7 +158,7 @@ def print_outputs(rehearsal: Any, description: dict[str, Any], started: Any) -> 
     result = json.loads(description.get("output") or "{}")
     run_dir = rehearsal.local_path(str((result.get("final") or {}).get("dir", "")))
     prefix = f"s3://{started.outputs[RUN_BUCKET]}/runs/{started.request['run']['name']}"
-    outputs = read_s3_json(started.aws, f"{prefix}/outputs.json")
+    outputs = read_s3_json(started.aws, f"{prefix}/{RunStore.OUTPUTS}")
     fetched = _fetch_files(started.aws, outputs, rehearsal.folder / "outputs")
     print(json.dumps({"dir": run_dir, "outputs": fetched}, indent=2))
     return 0
