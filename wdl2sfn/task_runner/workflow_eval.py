@@ -21,6 +21,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import WDL
@@ -174,14 +175,14 @@ class WorkflowEval:
         env = self.env_for(info, shard)
         stdlib = self.stdlib(info)
         values: Bindings = Env.Bindings()
-        for name, expr in call.inputs.items():
-            values = values.bind(name, self._guard(info, lambda e=expr: e.eval(env, stdlib=stdlib)))
+        for expr_name, expr in call.inputs.items():
+            value = self._guard(info, partial(expr.eval, env, stdlib=stdlib))
+            values = values.bind(expr_name, value)
         for b in self._supplied_call_inputs(info):
             values = values.bind(b.name, b.value)
-        assert isinstance(call.callee, Tree.Task | Tree.Workflow)
-        return self._guard(
-            info, lambda: wdl.coerce_call_inputs(call.callee.available_inputs, values)
-        )
+        callee = call.callee
+        assert isinstance(callee, Tree.Task | Tree.Workflow)
+        return self._guard(info, partial(wdl.coerce_call_inputs, callee.available_inputs, values))
 
     def workflow_outputs(self) -> Bindings:
         """The top workflow's outputs, namespaced by nothing (callers add the workflow name)."""
