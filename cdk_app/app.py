@@ -4,7 +4,7 @@
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# wdl2sfn_cdk comes from the installed distribution (or this folder, the script's own directory)
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 
 from wdl2sfn_cdk.app import NagError, build_app, synth  # noqa: E402

@@ -11,6 +11,8 @@
 - ``app.build_app``: the whole app with cdk-nag, used by ``cdk_app/app.py`` and the tests.
 """
 
-from .config import PLACEHOLDERS, Config, ConfigError, load_config
+from wdl2sfn.contract import PLACEHOLDERS
+
+from .config import Config, ConfigError, load_config
 
 __all__ = ["PLACEHOLDERS", "Config", "ConfigError", "load_config"]

@@ -13,7 +13,7 @@ from typing import Any
 from aws_cdk import Aws, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from .config import Config
 from .nag import ack
@@ -73,7 +73,7 @@ def grant_bucket(bucket: s3.IBucket, grantee: iam.IGrantable, *, write: bool = T
     )
 
 
-def acknowledge_run_objects(grantee: Construct, bucket: s3.IBucket) -> None:
+def acknowledge_run_objects(grantee: IConstruct, bucket: s3.IBucket) -> None:
     """The finding every grantee of :func:`grant_bucket` raises, for the same reason."""
     logical_id = Stack.of(grantee).get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
     ack(
@@ -116,7 +116,7 @@ def grant_register_job_definitions(
     )
 
 
-def acknowledge_registrar(grantee: Construct) -> None:
+def acknowledge_registrar(grantee: IConstruct) -> None:
     """The findings of whoever runs prepare (a Lambda function, or with FSx the runner role)."""
     ack(
         grantee,
@@ -126,7 +126,7 @@ def acknowledge_registrar(grantee: Construct) -> None:
     )
 
 
-def acknowledge_unscoped_actions(grantee: Construct) -> None:
+def acknowledge_unscoped_actions(grantee: IConstruct) -> None:
     """Whoever runs the run-time steps uses actions that name no resource."""
     ack(
         grantee,

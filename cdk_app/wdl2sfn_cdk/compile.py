@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 
 class Compiled(Protocol):
-    """What the CDK app uses of ``wdl2sfn.compiler.CompiledWorkflow``."""
+    """What the CDK app uses of ``wdl2sfn.compiler.CompiledWorkflow`` (read-only members, so a
+    CompiledWorkflow, whose children are CompiledWorkflows, is one)."""
 
-    name: str
-    definition: dict[str, Any]
-    placeholders: list[str]
-    digest: str
-    sources: dict[str, str]
-    children: dict[str, Compiled]
+    @property
+    def name(self) -> str: ...
+    @property
+    def main(self) -> str: ...
+    @property
+    def definition(self) -> dict[str, Any]: ...
+    @property
+    def placeholders(self) -> list[str]: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def sources(self) -> dict[str, str]: ...
+    @property
+    def children(self) -> Mapping[str, Compiled]: ...
 
 
 def compile_wdl(path: str, filesystem: str = "efs") -> Compiled:

@@ -12,28 +12,17 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from wdl2sfn.contract import (
+    FUNCTION_STEPS,
+    QUEUE_KINDS,
+    function_placeholder,
+    queue_placeholder,
+)
+
 VARIANTS = ("new-vpc", "existing-vpc", "fsx")
 
-FUNCTION_PLACEHOLDERS = {
-    "init": "InitFunctionArn",
-    "prepare": "PrepareFunctionArn",
-    "collect": "CollectFunctionArn",
-    "eval": "EvalFunctionArn",
-    "finalize": "FinalizeFunctionArn",
-}
-QUEUE_PLACEHOLDERS = {
-    "cpu": "CpuQueueArn",
-    "spot": "SpotQueueArn",
-    "gpu": "GpuQueueArn",
-    "runner": "RunnerQueueArn",
-}
-# The compiler's resource placeholders (DefinitionSubstitutions), in the DESIGN's order.
-PLACEHOLDERS = (
-    *FUNCTION_PLACEHOLDERS.values(),
-    *QUEUE_PLACEHOLDERS.values(),
-    "RunnerJobDefinitionArn",
-    "RunBucket",
-)
+FUNCTION_PLACEHOLDERS = {step: function_placeholder(step) for step in FUNCTION_STEPS}
+QUEUE_PLACEHOLDERS = {kind: queue_placeholder(kind) for kind in QUEUE_KINDS}
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_WORKFLOW = os.path.join(REPO_ROOT, "sample_wdl", "hello", "hello.wdl")

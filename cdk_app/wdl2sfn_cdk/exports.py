@@ -16,6 +16,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
+from wdl2sfn.contract import RUN_BUCKET, RUNNER_JOB_DEFINITION
+
 from .config import FUNCTION_PLACEHOLDERS, QUEUE_PLACEHOLDERS
 from .nag import ack
 from .permissions import machine_statements
@@ -29,8 +31,8 @@ def placeholder_values(
 ) -> dict[str, str]:
     """Every placeholder the stack resolves, to the value it substitutes."""
     values = {QUEUE_PLACEHOLDERS[k]: q.job_queue_arn for k, q in queues.items()}
-    values["RunnerJobDefinitionArn"] = runner_job_definition.job_definition_arn
-    values["RunBucket"] = bucket.bucket_name
+    values[RUNNER_JOB_DEFINITION] = runner_job_definition.job_definition_arn
+    values[RUN_BUCKET] = bucket.bucket_name
     for step, fn in functions.items():
         values[FUNCTION_PLACEHOLDERS[step]] = fn.function_arn
     return values
@@ -71,7 +73,7 @@ class Exports:
 
     def _acknowledge(self, bucket: s3.IBucket) -> None:
         stack_name = self.stack.stack_name
-        logical_id = self.stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+        logical_id = self.stack.get_logical_id(bucket.node.default_child)
         states = "arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>"
         batch_arn = "arn:<AWS::Partition>:batch:<AWS::Region>:<AWS::AccountId>"
         reasons = {

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Validations
-from constructs import Construct
+from constructs import IConstruct
 
 
-def ack(scope: Construct, rule: str, reason: str) -> None:
+def ack(scope: IConstruct, rule: str, reason: str) -> None:
     """Acknowledge one cdk-nag finding on ``scope`` (and everything under it), with its reason."""
     Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))

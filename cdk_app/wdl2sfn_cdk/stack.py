@@ -24,7 +24,9 @@ next deploy. The parts are built in the order the resources appear in the templa
 
 from __future__ import annotations
 
-from aws_cdk import Stack, Tags
+from typing import Any, cast
+
+from aws_cdk import CfnElement, Stack, Tags
 from constructs import Construct
 
 from .access import Roles, grant_extra_buckets
@@ -48,7 +50,9 @@ class Wdl2SfnStack(Stack):
     ``roles``, ``file_system``, ``compute``, ``steps`` (None with FSx) and ``exports``.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: Config, **kwargs) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: Config, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
         if config.owner:
@@ -103,7 +107,7 @@ class Wdl2SfnStack(Stack):
 
     def acknowledge_cdk_singletons(self) -> None:
         """Acknowledge findings on the handlers CDK itself adds (call after all constructs)."""
-        bucket = self.get_logical_id(self.bucket.node.default_child)
+        bucket = self.get_logical_id(cast(CfnElement, self.bucket.node.default_child))
         basic = "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]"
         for child in self.node.children:
             cid = child.node.id

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, cast
 
-from aws_cdk import Duration, RemovalPolicy, Stack, TimeZone
+from aws_cdk import CfnElement, Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -24,17 +24,14 @@ from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from wdl2sfn.backends.aws import machine_name
-from wdl2sfn.backends.aws.deploy import bundle_marker
-from wdl2sfn.backends.aws.versions import ALIAS as LIVE_ALIAS
+from wdl2sfn.contract import ALIAS as LIVE_ALIAS
+from wdl2sfn.contract import BUNDLE_MARKER, CHILD_PREFIX, bundle_marker, machine_name
 
 from . import compile as compile_mod
 from .config import FUNCTION_PLACEHOLDERS, Schedule
 from .nag import ack
 from .permissions import machine_statements
 from .stack import Wdl2SfnStack
-
-CHILD_PREFIX = "StateMachineArn_"
 
 
 class PlaceholderError(ValueError):
@@ -97,7 +94,7 @@ class WdlStateMachine(Construct):
                     s3deploy.Source.data(path, text)
                     for path, text in sorted(self.compiled.sources.items())
                 ),
-                s3deploy.Source.json_data("bundle.json", bundle_marker(self.compiled)),
+                s3deploy.Source.json_data(BUNDLE_MARKER, bundle_marker(self.compiled)),
             ],
             prune=False,
             retain_on_delete=True,
@@ -254,7 +251,7 @@ class WdlStateMachine(Construct):
         return machine
 
     def _acknowledge(self, role: iam.Role, policy: iam.Policy, stack: Stack, name: str) -> None:
-        bucket = stack.get_logical_id(self.infra.bucket.node.default_child)
+        bucket = stack.get_logical_id(cast(CfnElement, self.infra.bucket.node.default_child))
         reasons = {
             "AwsSolutions-IAM5[Resource::*]": (
                 "batch:DescribeJobs and the X-Ray/log-delivery actions support no resource-level "

@@ -13,7 +13,7 @@ from aws_cdk import aws_efs as efs
 from aws_cdk import aws_fsx as fsx
 from aws_cdk import aws_s3 as s3
 
-from wdl2sfn.keys import SCRATCH_PREFIXES
+from wdl2sfn.contract import SCRATCH_PREFIXES
 
 from .config import Config
 from .nag import ack
@@ -64,7 +64,7 @@ class RunBucket:
 
 
 def lifecycle_rules(scratch_days: int) -> list[s3.LifecycleRule]:
-    """Abort stale multipart uploads; expire run scratch (wdl2sfn.keys: Distributed Map item
+    """Abort stale multipart uploads; expire run scratch (wdl2sfn.contract.keys: Distributed Map item
     files and result manifests, FSx step results). Sources under _workflows/ and uploaded
     outputs are kept."""
     return [

@@ -7,7 +7,6 @@ import hashlib
 import json
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,7 @@ pytest.importorskip("aws_cdk")
 pytest.importorskip("cdk_nag")
 
 REPO = Path(__file__).resolve().parents[2]
-CDK_APP = REPO / "cdk_app"
-sys.path.insert(0, str(CDK_APP))
+CDK_APP = REPO / "cdk_app"  # wdl2sfn_cdk is a package of the distribution: no sys.path edit
 
 from aws_cdk.assertions import Template  # noqa: E402
 from wdl2sfn_cdk import app as app_mod  # noqa: E402

@@ -7,7 +7,9 @@ import re
 from typing import Any
 
 from aws_cdk.assertions import Match
-from wdl2sfn_cdk.config import FUNCTION_PLACEHOLDERS, PLACEHOLDERS
+from wdl2sfn_cdk.config import FUNCTION_PLACEHOLDERS
+
+from wdl2sfn.contract import PLACEHOLDERS
 
 from .conftest import Synth
 

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from wdl2sfn.backends import aws
+from wdl2sfn import contract
 from wdl2sfn.compiler import compile_workflow, ir
 from wdl2sfn.compiler.asl import MAX_STATE_NAME
 from wdl2sfn.compiler.names import machine_name, parallel_label, shorten, shorten_path
@@ -109,7 +109,7 @@ def test_a_long_subworkflow_and_its_long_caller_deploy_as_two_machines(tmp_path:
         f'version 1.1\nimport "sub.wdl"\nworkflow {caller} {{\n  call sub.{callee}\n}}\n'
     )
     compiled = compile_workflow(str(main), subworkflows="machine")
-    names = [aws.machine_name("wdl2sfn", n) for n in [compiled.name, *compiled.all_machines()]]
+    names = [contract.machine_name("wdl2sfn", n) for n in [compiled.name, *compiled.all_machines()]]
     assert len(names) == len(set(names)) == 2
     assert all(len(n) <= 80 for n in names)
 

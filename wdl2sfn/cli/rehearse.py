@@ -8,12 +8,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 from ..backends import rehearse
 from ..backends.requests import RehearseRequest
 from ..backends.workflow import CompileOptions
+from ..contract.settings import load_settings
 from .options import Subparsers, compile_options
 
 
@@ -27,7 +27,7 @@ def add_parser(sub: Subparsers) -> None:
     rh.add_argument("--serve", action="store_true", help="serve the account until interrupted")
     rh.add_argument("--fire-schedules", action="store_true",
                     help="(--serve) start each Scheduler schedule's target once")  # fmt: skip
-    rh.add_argument("--dir", default=os.environ.get("WDL2SFN_REHEARSAL_DIR", "wdl2sfn_rehearsals"),
+    rh.add_argument("--dir", default=load_settings().rehearsal_dir,
                     help="rehearsal folders are made under it")  # fmt: skip
     rh.add_argument("--port", type=int, default=0, help="(--serve) moto's port (default: any)")
     rh.add_argument("--verbose", action="store_true")

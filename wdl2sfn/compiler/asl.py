@@ -7,7 +7,6 @@ across the whole definition, as Step Functions requires (inside Map and Parallel
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -21,7 +20,6 @@ S3_PUT_OBJECT = "arn:aws:states:::s3:putObject"
 START_EXECUTION_SYNC = "arn:aws:states:::states:startExecution.sync:2"
 
 MAX_STATE_NAME = 80
-MAX_MACHINE_NAME = 80  # state machine (and execution) names
 
 LAMBDA_RETRY: dict[str, Any] = {
     "ErrorEquals": [
@@ -83,17 +81,6 @@ def fit_name(name: str, limit: int) -> str:
     if cut >= limit // 2:
         room = room[:cut]
     return room.rstrip(" .:_") + "…"
-
-
-def machine_name(prefix: str, workflow: str, limit: int = MAX_MACHINE_NAME) -> str:
-    """`<prefix>-<workflow>` if it fits; else cut and suffixed with 8 hex digits of the full
-    name's SHA-256: stable across deploys, and two long names sharing their first 71
-    characters (a subworkflow and its caller) never become one machine."""
-    full = f"{prefix}-{workflow}" if prefix else workflow
-    if len(full) <= limit:
-        return full
-    digest = hashlib.sha256(full.encode()).hexdigest()[:8]
-    return f"{full[: limit - 9]}-{digest}"
 
 
 def _clean_name(name: str) -> str:

@@ -25,13 +25,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..keys import MAP_RESULTS_PREFIX  # Step Functions appends the Map Run id
+from ..contract import (
+    CPU_QUEUE,
+    EVAL_FUNCTION,
+    GPU_QUEUE,
+    MAP_RESULTS_PREFIX,  # Step Functions appends the Map Run id
+    RUN_BUCKET,
+    RUNNER_JOB_DEFINITION,
+    RUNNER_QUEUE,
+    SPOT_QUEUE,
+    function_placeholder,
+    ref,
+)
 from . import asl, ir
 from .events import shards_per_child
 from .names import parallel_label
 from .steps import fsx_states, fsx_wait_state
 
-QUEUES = {"cpu": "${CpuQueueArn}", "spot": "${SpotQueueArn}", "gpu": "${GpuQueueArn}"}
+QUEUES = {"cpu": ref(CPU_QUEUE), "spot": ref(SPOT_QUEUE), "gpu": ref(GPU_QUEUE)}
 INLINE_MAP_CONCURRENCY = 40
 MAX_BATCH_BYTES = 200_000
 
@@ -101,7 +112,7 @@ class Emitter:
         outputs_name = self.names.claim("outputs")
         payload = {
             "run.$": "$.ctx.run",
-            "runner": {"queue": "${RunnerQueueArn}", "definition": "${RunnerJobDefinitionArn}"},
+            "runner": {"queue": ref(RUNNER_QUEUE), "definition": ref(RUNNER_JOB_DEFINITION)},
         }
         selector = {
             "upload.$": "$.Payload.upload",
@@ -196,9 +207,7 @@ class Emitter:
         if self.plan.options.filesystem == "fsx":  # a runner job: Lambda cannot reach FSx
             state = fsx_wait_state(payload)
         else:
-            state = asl.lambda_task(
-                "EvalFunctionArn", payload, result_selector=None, result_path=None
-            )
+            state = asl.lambda_task(EVAL_FUNCTION, payload, result_selector=None, result_path=None)
             state["Resource"] = asl.LAMBDA_INVOKE_WAIT
         state["Comment"] = "exact join: released by " + ", ".join(item.wait_for)
         name = self.names.claim(f"{item.unit.label}: wait")
@@ -312,7 +321,7 @@ class Emitter:
             "ItemReader": {
                 "Resource": asl.S3_GET_OBJECT,
                 "ReaderConfig": {"InputType": "JSON"},
-                "Parameters": {"Bucket": "${RunBucket}", "Key.$": "$.scatter.items_key"},
+                "Parameters": {"Bucket": ref(RUN_BUCKET), "Key.$": "$.scatter.items_key"},
             },
             "ItemSelector": item,
         }
@@ -338,7 +347,7 @@ class Emitter:
         }
         state["ResultWriter"] = {
             "Resource": asl.S3_PUT_OBJECT,
-            "Parameters": {"Bucket": "${RunBucket}", "Prefix": MAP_RESULTS_PREFIX},
+            "Parameters": {"Bucket": ref(RUN_BUCKET), "Prefix": MAP_RESULTS_PREFIX},
         }
         state["ResultPath"] = None
         self.scatters.append((unit, state))
@@ -452,7 +461,7 @@ class Emitter:
             assert isinstance(payload, dict), "a runner job's fields are named one by one"
             chain = fsx_states(name, step, payload, selector, result_path)
         else:
-            placeholder = f"{step.capitalize()}FunctionArn"
+            placeholder = function_placeholder(step)
             state = asl.lambda_task(
                 placeholder, payload, result_selector=selector, result_path=result_path
             )

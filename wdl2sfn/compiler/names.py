@@ -18,8 +18,9 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from ..contract import machine_name
 from . import ir
-from .asl import MAX_STATE_NAME, machine_name
+from .asl import MAX_STATE_NAME
 
 ROLE_ROOM = 16  # the longest role: ": failed: result" (a scatter's shared failure step, FSx)
 LABEL_MAX = MAX_STATE_NAME - ROLE_ROOM

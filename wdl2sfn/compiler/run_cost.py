@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
+from ..contract import RUNNER_JOB_DEFINITION, ref
 from . import asl, events, ir
 
 DEFAULT_WIDTH = 100
@@ -160,7 +161,7 @@ class Walker:
 def _job_counts(params: dict[str, Any]) -> Counts:
     """Which Batch job a submitJob state runs: a run-time step (runner job definition) or a
     call's task (its job from Prepare's result)."""
-    if params.get("JobDefinition") == "${RunnerJobDefinitionArn}":
+    if params.get("JobDefinition") == ref(RUNNER_JOB_DEFINITION):
         return Counts(runner_jobs=1)
     return Counts(task_jobs=1)
 

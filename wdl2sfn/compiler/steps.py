@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from ..keys import STEPS_PREFIX
+from ..contract import RUN_BUCKET, RUNNER_JOB_DEFINITION, RUNNER_QUEUE, STEPS_PREFIX, ref
 from . import asl
 
 S3_GET_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:getObject"
@@ -84,7 +84,7 @@ def fsx_states(
         save = {
             "Type": "Task",
             "Resource": S3_PUT_OBJECT_SDK,
-            "Parameters": {"Bucket": "${RunBucket}", "Key.$": INPUT_KEY, "Body.$": "$"},
+            "Parameters": {"Bucket": ref(RUN_BUCKET), "Key.$": INPUT_KEY, "Body.$": "$"},
             "ResultPath": None,
             "Retry": [dict(S3_RETRY)],
         }
@@ -103,8 +103,8 @@ def fsx_wait_state(payload: dict[str, Any]) -> dict[str, Any]:
         "Resource": BATCH_SUBMIT_WAIT_SDK,
         "Parameters": {
             "JobName": "wdl2sfn-join",
-            "JobQueue": "${RunnerQueueArn}",
-            "JobDefinition": "${RunnerJobDefinitionArn}",
+            "JobQueue": ref(RUNNER_QUEUE),
+            "JobDefinition": ref(RUNNER_JOB_DEFINITION),
             "ContainerOverrides": {"Command.$": f"States.Array({command})"},
         },
         "ResultPath": None,
@@ -130,8 +130,8 @@ def _job_states(
         "Resource": asl.BATCH_SUBMIT_SYNC,
         "Parameters": {
             "JobName": f"wdl2sfn-{step}",
-            "JobQueue": "${RunnerQueueArn}",
-            "JobDefinition": "${RunnerJobDefinitionArn}",
+            "JobQueue": ref(RUNNER_QUEUE),
+            "JobDefinition": ref(RUNNER_JOB_DEFINITION),
             "ContainerOverrides": {"Command.$": f"States.Array({command})"},
         },
         "ResultPath": None,
@@ -142,7 +142,7 @@ def _job_states(
     get = {
         "Type": "Task",
         "Resource": S3_GET_OBJECT_SDK,
-        "Parameters": {"Bucket": "${RunBucket}", "Key.$": key},
+        "Parameters": {"Bucket": ref(RUN_BUCKET), "Key.$": key},
         "ResultSelector": {"Payload.$": "States.StringToJson($.Body)"},
         "ResultPath": "$.step_result",
         "Retry": [dict(S3_RETRY)],

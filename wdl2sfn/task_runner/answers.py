@@ -15,15 +15,16 @@ error: there is nobody left to answer.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..contract.settings import Settings, load_settings
 from .atomic import write_bytes_atomic
+from .store import RunStore
 
-CALLBACKS_ENV = "WDL2SFN_CALLBACKS"
-CALLBACKS_DIR = "_callbacks"
+CALLBACKS_ENV = Settings.variable("callbacks")  # the local backend sets it for runner jobs
+CALLBACKS_DIR = RunStore.CALLBACKS
 CAUSE_LIMIT = 32_768  # SendTaskFailure's cause, in characters
 
 #: answer(token, output JSON or None, (error, cause) or None)
@@ -35,7 +36,7 @@ def answerer(settings: Any, run_dir: Path) -> Answer:
     tokens = getattr(settings, "task_tokens", None)
     if tokens is not None:
         return registry_answer(tokens)
-    if os.environ.get(CALLBACKS_ENV) == "store":
+    if load_settings().callbacks == "store":
         return _answer_file(run_dir / CALLBACKS_DIR)
     return _step_functions()
 

@@ -20,11 +20,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..contract import BUNDLE_MARKER
 from .atomic import write_json_atomic, write_text_atomic
 from .errors import WdlInputError
 from .store import RunStore
 
-MANIFEST = "bundle.json"
+MANIFEST = BUNDLE_MARKER
 
 
 def sources_digest(files: dict[str, str], main: str) -> str:

@@ -33,9 +33,11 @@ from typing import Any
 
 import WDL
 
+from ..contract.settings import Settings, load_settings
 from ..wdl import call_cache_key
 from .atomic import write_json_atomic
 from .localize import local_paths
+from .store import RunStore
 
 __all__ = [
     "cache_key",
@@ -51,15 +53,15 @@ __all__ = [
 ]
 
 FORMAT = "wdl2sfn-call-cache/2"
-SECRET_ENV = "WDL2SFN_CACHE_KEY"
+SECRET_ENV = Settings.variable("cache_key")
 _CHUNK = 1 << 20
 
 
 def _secret(cache_root: Path) -> bytes:
-    from_env = os.environ.get(SECRET_ENV)
+    from_env = load_settings().cache_key
     if from_env:
         return from_env.encode()
-    return _secret_file(Path(cache_root).parent / ".key")
+    return _secret_file(Path(cache_root).parent / RunStore.CACHE_SECRET)
 
 
 @functools.lru_cache(maxsize=16)

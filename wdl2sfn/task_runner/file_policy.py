@@ -29,6 +29,7 @@ import WDL
 from ..wdl import path_really_within
 from .errors import WdlInputError
 from .localize import is_uri, uri_and_local_paths
+from .store import RunStore
 
 Bindings = WDL.Env.Bindings[WDL.Value.Base]
 
@@ -64,7 +65,7 @@ class WorkflowFiles:
             return False
         parts = os.path.relpath(real, self.store_root).split(os.sep)
         return (
-            (len(parts) > 2 and parts[1] == "calls" and not parts[0].startswith("_"))
+            (len(parts) > 2 and parts[1] == RunStore.CALLS and not parts[0].startswith("_"))
             or (len(parts) > 2 and parts[0] == self.run and parts[1] == "_write")
             or (len(parts) > 1 and parts[0] == "_DOWNLOADS")
         )

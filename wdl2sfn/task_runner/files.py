@@ -33,7 +33,7 @@ def target_path(store: RunStore, run: str, path: str) -> tuple[Path, Path]:
         run_dir = store.run_dir(check_run_name(run))
     except WdlError as exn:
         raise FilesError(str(exn)) from None
-    if not (run_dir / "run.json").is_file():
+    if not (run_dir / RunStore.RECORD).is_file():
         raise FilesError(f"{run}: no such run folder under {store.root}")
     target = (run_dir / path.lstrip("/")) if path else run_dir
     if not wdl.path_really_within(str(target), str(run_dir)):

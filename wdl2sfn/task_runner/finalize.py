@@ -19,9 +19,9 @@ def finalize_run(settings: Any, ev: WorkflowEval, runner: dict[str, Any]) -> dic
     ev.check_declarations()
     ev.files.check_values(outputs, "workflow output")
     doc = WDL.values_to_json(outputs, namespace=ev.workflow.name)
-    store.write_json(run_dir / "outputs.json", doc)
+    store.write_json(run_dir / RunStore.OUTPUTS, doc)
     link_outputs(run_dir, outputs)
-    record = store.read_json(run_dir / "run.json")
+    record = store.read_json(run_dir / RunStore.RECORD)
     from .upload import upload_destination
 
     upload = bool(upload_destination(settings, record.get("options", {})))

@@ -8,7 +8,6 @@ idempotent (re-running one with the same event gives the same result).
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,8 @@ import WDL
 from WDL import Tree
 
 from .. import wdl
+from ..contract.settings import Settings as EnvSettings
+from ..contract.settings import load_settings
 from ..workflow_index import NodeInfo, WorkflowIndex, call_path
 from .errors import WdlError, WdlInputError
 from .store import RunStore
@@ -45,56 +46,57 @@ class Settings:
     def from_env(cls) -> Settings:
         """On AWS (Lambda or a runner job) everything comes from WDL2SFN_* variables; AWS clients
         are made only when a run bucket is configured (a local runner job needs none)."""
-        bucket = os.environ.get("WDL2SFN_RUN_BUCKET") or None
+        env = load_settings()
+        bucket = env.run_bucket or None
         batch = s3 = None
         if bucket:
             import boto3
 
             batch, s3 = boto3.client("batch"), boto3.client("s3")
-        local_registry = os.environ.get("WDL2SFN_LOCAL_JOB_DEFINITIONS")
+        local_registry = env.local_job_definitions
         if batch is None and local_registry:
             from .jobdefs import FileJobDefinitions
 
             batch = FileJobDefinitions(Path(local_registry))
         return cls(
-            store=RunStore(Path(os.environ.get("WDL2SFN_STORE", "/mnt/efs/wdl2sfn/runs"))),
+            store=RunStore(Path(env.store)),
             job_definitions=batch,
             s3=s3,
             run_bucket=bucket,
-            mount=_mount_from_env(),
+            mount=_mount_from_env(env),
         )
 
 
-def _mount_from_env() -> dict[str, Any]:
+def _mount_from_env(env: EnvSettings) -> dict[str, Any]:
     """What every task job definition needs of the stack (its Lambda/runner environment): the
     shared file system at the store's mount path, the task job role (EFS IAM authorization needs
     one), and the instances' scratch volume for TMPDIR. Empty locally."""
-    mount_path = os.environ.get("WDL2SFN_MOUNT_PATH", "/mnt/efs")
+    mount_path = env.mount_path
     volume: dict[str, Any] | None = None
-    if os.environ.get("WDL2SFN_EFS_ID"):
+    if env.efs_id:
         efs: dict[str, Any] = {
-            "fileSystemId": os.environ["WDL2SFN_EFS_ID"],
+            "fileSystemId": env.efs_id,
             "transitEncryption": "ENABLED",
         }
-        if os.environ.get("WDL2SFN_EFS_ACCESS_POINT"):
+        if env.efs_access_point:
             efs["authorizationConfig"] = {
-                "accessPointId": os.environ["WDL2SFN_EFS_ACCESS_POINT"],
+                "accessPointId": env.efs_access_point,
                 "iam": "ENABLED",
             }
         volume = {"name": "shared", "efsVolumeConfiguration": efs}
-    elif os.environ.get("WDL2SFN_FSX_ID"):  # the instances mount FSx at the same path
+    elif env.fsx_id:  # the instances mount FSx at the same path
         volume = {"name": "shared", "host": {"sourcePath": mount_path}}
     if volume is None:
         return {}
     volumes = [volume]
     points = [{"sourceVolume": "shared", "containerPath": mount_path, "readOnly": False}]
-    scratch = os.environ.get("WDL2SFN_TASK_SCRATCH")
+    scratch = env.task_scratch
     if scratch:
         volumes.append({"name": "scratch", "host": {"sourcePath": scratch}})
         points.append({"sourceVolume": "scratch", "containerPath": scratch, "readOnly": False})
     mount: dict[str, Any] = {"volumes": volumes, "mountPoints": points, "mount_path": mount_path}
-    if os.environ.get("WDL2SFN_JOB_ROLE_ARN"):
-        mount["jobRoleArn"] = os.environ["WDL2SFN_JOB_ROLE_ARN"]
+    if env.job_role_arn:
+        mount["jobRoleArn"] = env.job_role_arn
     if scratch:
         mount["scratch"] = scratch
     return mount
@@ -112,7 +114,7 @@ def run_scoped(mount: dict[str, Any], run_dir: Path) -> dict[str, Any]:
     run = str(run_dir)
     if not run.startswith(mount_path.rstrip("/") + "/"):
         return mount
-    scoped = json.loads(json.dumps(mount))
+    scoped: dict[str, Any] = json.loads(json.dumps(mount))
     for volume in scoped["volumes"]:
         if volume["name"] != "shared":
             continue
@@ -262,7 +264,9 @@ class Runtime:
         )
 
     def run_record(self, run: str) -> dict[str, Any]:
-        return dict(self.settings.store.read_json(self.settings.store.run_dir(run) / "run.json"))
+        return dict(
+            self.settings.store.read_json(self.settings.store.run_dir(run) / RunStore.RECORD)
+        )
 
     def _eval(self, run: str) -> WorkflowEval:
         with self._lock:

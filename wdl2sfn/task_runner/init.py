@@ -21,6 +21,7 @@ from typing import Any
 import WDL
 
 from .. import wdl
+from ..contract import BUNDLE_MARKER
 from .bundle import fetch_bundle, write_bundle
 from .errors import WdlInputError
 from .localize import check_fetchable, is_uri, uri_and_local_paths
@@ -122,7 +123,7 @@ def initialize_run(settings: Any, event: dict[str, Any], load: Any = None) -> di
     )
     run_dir = store.run_dir(name)
     bundle = fetch_bundle(settings, wf["digest"])
-    meta = json.loads((bundle / "bundle.json").read_text())
+    meta = json.loads((bundle / BUNDLE_MARKER).read_text())
     main = bundle / meta["main"]
     check_quant = wf.get("check_quant", True) is not False
     doc = (
@@ -150,7 +151,7 @@ def initialize_run(settings: Any, event: dict[str, Any], load: Any = None) -> di
     }
     _claim(store, run_dir, record)
     shutil.copytree(bundle, run_dir / "wdl", dirs_exist_ok=True)
-    store.write_json(run_dir / "inputs.json", inputs)
+    store.write_json(run_dir / RunStore.INPUTS, inputs)
     return {"run": name}
 
 
@@ -164,10 +165,10 @@ def _claim(store: RunStore, run_dir: Path, record: dict[str, Any]) -> None:
             json.dump(record, f)
             f.flush()
             os.fsync(f.fileno())
-        os.link(tmp, run_dir / "run.json")
+        os.link(tmp, run_dir / RunStore.RECORD)
         return
     except FileExistsError:
-        existing = store.read_json(run_dir / "run.json")
+        existing = store.read_json(run_dir / RunStore.RECORD)
     finally:
         os.unlink(tmp)
     same = existing.get("workflow", {}).get("digest") == record["workflow"]["digest"]
@@ -178,7 +179,7 @@ def _claim(store: RunStore, run_dir: Path, record: dict[str, Any]) -> None:
             run=record["name"],
         )
     if "queues" in record and "queues" not in existing:  # a run begun before init carried them
-        store.write_json(run_dir / "run.json", {**existing, "queues": record["queues"]})
+        store.write_json(run_dir / RunStore.RECORD, {**existing, "queues": record["queues"]})
 
 
 def check_file_inputs(

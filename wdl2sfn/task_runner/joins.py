@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from .answers import answerer
 from .atomic import write_bytes_atomic
-from .store import shard_parts
+from .store import RunStore, shard_parts
 
 Send = Callable[[str], None]
 
@@ -39,7 +39,7 @@ Send = Callable[[str], None]
 def handle_join(settings: Any, event: dict[str, Any]) -> dict[str, Any]:
     """The `wait` or `release` step of one unit instance."""
     run_dir = settings.store.run_dir(event["run"])
-    folder = run_dir.joinpath("_joins", *shard_parts(event.get("shard") or ()))
+    folder = run_dir.joinpath(RunStore.JOINS, *shard_parts(event.get("shard") or ()))
     scope = event.get("scope")
     full = (lambda ref: f"{scope}/{ref}") if scope else (lambda ref: ref)
     answer = answerer(settings, run_dir)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from ..contract.settings import load_settings
 from .handlers import Runtime, Settings
 
 _runtime: Runtime | None = None
@@ -14,5 +14,5 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     global _runtime
     if _runtime is None:
         _runtime = Runtime(Settings.from_env())
-    step = os.environ.get("WDL2SFN_STEP") or str(event.get("step", ""))
+    step = load_settings().step or str(event.get("step", ""))
     return _runtime.dispatch(step, event)

@@ -33,6 +33,7 @@ import WDL
 
 from .atomic import link_atomic
 from .errors import WdlInputError
+from .store import RunStore
 from .value_files import file_values
 
 __all__ = [
@@ -183,7 +184,7 @@ def _store_owned(path: str, root: Path) -> bool:
     if not real.startswith(top + os.sep):
         return False
     parts = os.path.relpath(real, top).split(os.sep)
-    return not ("calls" in parts and "inputs" in parts[parts.index("calls") :])
+    return not (RunStore.CALLS in parts and "inputs" in parts[parts.index(RunStore.CALLS) :])
 
 
 def _read_only(path: Path) -> None:

@@ -16,7 +16,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ..workflow_index import call_path
 from .atomic import write_json_atomic
@@ -30,30 +30,62 @@ def shard_parts(shard: Sequence[int]) -> list[str]:
 
 @dataclass(frozen=True)
 class RunStore:
+    """The one owner of the store's names: every other module spells a run-folder name through
+    these attributes and methods, so the layout (docs/design.md) can change in one place."""
+
     root: Path
+
+    # in a run folder
+    RECORD: ClassVar[str] = "run.json"  # the run record (init's payload, the queues' ARNs)
+    INPUTS: ClassVar[str] = "inputs.json"  # a run's (or a call's) inputs
+    OUTPUTS: ClassVar[str] = "outputs.json"  # a run's (or a call's) outputs
+    ERROR: ClassVar[str] = "error.json"  # a failed run's (or call's) error, as miniwdl's
+    HISTORY: ClassVar[str] = "history.jsonl"  # the execution's events (GetExecutionHistory)
+    SOURCES: ClassVar[str] = "wdl"  # the workflow's sources, as init fetched them
+    CALLS: ClassVar[str] = "calls"  # one folder per task call (and shard)
+    VALUES: ClassVar[str] = "_values"
+    JOINS: ClassVar[str] = "_joins"  # exact joins' task tokens
+    CALLBACKS: ClassVar[str] = "_callbacks"  # task-token answers of local runner jobs
+    # in a call folder
+    COMMAND: ClassVar[str] = "command"
+    STDOUT: ClassVar[str] = "stdout.txt"
+    STDERR: ClassVar[str] = "stderr.txt"
+    TASK_LOG: ClassVar[str] = "task.log"
+    # under the store's root
+    WORKFLOWS: ClassVar[str] = "_workflows"  # sources by content digest
+    CACHE: ClassVar[str] = "_CACHE"  # the call cache (``call/<key>.json``)
+    CACHE_SECRET: ClassVar[str] = ".key"  # beside the cache: its sealing secret
+    BATCH: ClassVar[str] = "_batch"  # the local Batch's job definitions and ledger
+    LAST: ClassVar[str] = "_LAST"  # a link to the newest run, as miniwdl's
 
     def run_dir(self, run: str) -> Path:
         if not run or "/" in run or run.startswith("."):
             raise ValueError(f"invalid run name {run!r}")
         return self.root / run
 
+    def record_path(self, run: str) -> Path:
+        return self.run_dir(run) / self.RECORD
+
     def workflows_dir(self, digest: str) -> Path:
-        return self.root / "_workflows" / digest
+        return self.root / self.WORKFLOWS / digest
 
     def cache_root(self) -> Path:
-        return self.root / "_CACHE" / "call"
+        return self.root / self.CACHE / "call"
+
+    def batch_dir(self) -> Path:
+        return self.root / self.BATCH
 
     def call_dir(self, run: str, ref: str, shard: Sequence[int]) -> Path:
-        return self.run_dir(run).joinpath("calls", call_path(ref), *shard_parts(shard))
+        return self.run_dir(run).joinpath(self.CALLS, call_path(ref), *shard_parts(shard))
 
     def value_path(self, run: str, ref: str, shard: Sequence[int], suffix: str = "") -> Path:
         leaf = "/".join(shard_parts(shard)) or "value"
-        return self.run_dir(run) / "_values" / ref / f"{leaf}{suffix}.json"
+        return self.run_dir(run) / self.VALUES / ref / f"{leaf}{suffix}.json"
 
     def items_key(self, run: str, ref: str, shard: Sequence[int]) -> str:
         """Key of a scatter's items file, relative to the root (= the RunBucket key on AWS), under
         the scratch prefix the bucket's lifecycle rule expires."""
-        from ..keys import ITEMS_PREFIX
+        from ..contract import ITEMS_PREFIX
 
         rel = os.path.relpath(self.value_path(run, ref, shard, ".items"), self.root)
         return f"{ITEMS_PREFIX}/{rel}"

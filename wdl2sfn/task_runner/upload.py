@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 
 from .store import RunStore
 
-LOG_NAMES = ("stdout.txt", "stderr.txt", "command", "task.log", "error.json")
+LOG_NAMES = (RunStore.STDOUT, RunStore.STDERR, RunStore.COMMAND, RunStore.TASK_LOG, RunStore.ERROR)
 
 
 DEFAULT_PREFIX = "runs"
@@ -27,7 +27,7 @@ def upload_destination(settings: Any, options: dict[str, Any]) -> str | None:
 def upload_run(settings: Any, run: str) -> dict[str, Any]:
     store: RunStore = settings.store
     run_dir = store.run_dir(run)
-    record = store.read_json(run_dir / "run.json")
+    record = store.read_json(run_dir / RunStore.RECORD)
     options = record.get("options", {})
     dest = upload_destination(settings, options)
     if not dest:
@@ -39,7 +39,7 @@ def upload_run(settings: Any, run: str) -> dict[str, Any]:
         s3 = boto3.client("s3")
     bucket, prefix = _split(dest)
     prefix = f"{prefix.rstrip('/')}/{run}" if prefix else run
-    outputs = store.read_json(run_dir / "outputs.json")
+    outputs = store.read_json(run_dir / RunStore.OUTPUTS)
     uploaded: dict[str, str] = {}
 
     def put(path: str) -> str:
@@ -58,10 +58,10 @@ def upload_run(settings: Any, run: str) -> dict[str, Any]:
     for log in _logs(run_dir):
         put(str(log))
     store.write_json(run_dir / "outputs.local.json", outputs)
-    store.write_json(run_dir / "outputs.json", rewritten)
-    s3.upload_file(str(run_dir / "outputs.json"), bucket, f"{prefix}/outputs.json")
+    store.write_json(run_dir / RunStore.OUTPUTS, rewritten)
+    s3.upload_file(str(run_dir / RunStore.OUTPUTS), bucket, f"{prefix}/{RunStore.OUTPUTS}")
     if options.get("delete_after") in ("always", "success"):
-        shutil.rmtree(run_dir / "calls", ignore_errors=True)
+        shutil.rmtree(run_dir / RunStore.CALLS, ignore_errors=True)
     return {"uploaded": len(uploaded), "outputs": f"s3://{bucket}/{prefix}/outputs.json"}
 
 
@@ -84,7 +84,7 @@ def _rewrite(value: Any, fn: Any) -> Any:
 
 
 def _logs(run_dir: Any) -> list[Any]:
-    calls = run_dir / "calls"
+    calls = run_dir / RunStore.CALLS
     if not calls.exists():
         return []
     return [p for p in calls.rglob("*") if p.name in LOG_NAMES and p.is_file()]

@@ -19,8 +19,9 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Generic, TypeVar
 
 import WDL
@@ -35,6 +36,7 @@ from .task import read_outputs
 
 Bindings = Env.Bindings[Value.Base]
 V = TypeVar("V")
+_T = TypeVar("_T")
 
 #: values of shards (and of nested scatters' collections) kept at once; a run's memory must not
 #: grow with its shards (each value is in the store, and is read back when needed again)
@@ -173,14 +175,14 @@ class WorkflowEval:
         env = self.env_for(info, shard)
         stdlib = self.stdlib(info)
         values: Bindings = Env.Bindings()
-        for name, expr in call.inputs.items():
-            values = values.bind(name, self._guard(info, lambda e=expr: e.eval(env, stdlib=stdlib)))
+        for expr_name, expr in call.inputs.items():
+            value = self._guard(info, partial(expr.eval, env, stdlib=stdlib))
+            values = values.bind(expr_name, value)
         for b in self._supplied_call_inputs(info):
             values = values.bind(b.name, b.value)
-        assert isinstance(call.callee, Tree.Task | Tree.Workflow)
-        return self._guard(
-            info, lambda: wdl.coerce_call_inputs(call.callee.available_inputs, values)
-        )
+        callee = call.callee
+        assert isinstance(callee, Tree.Task | Tree.Workflow)
+        return self._guard(info, partial(wdl.coerce_call_inputs, callee.available_inputs, values))
 
     def workflow_outputs(self) -> Bindings:
         """The top workflow's outputs, namespaced by nothing (callers add the workflow name)."""
@@ -308,7 +310,7 @@ class WorkflowEval:
         stdlib = self.stdlib(info)
         return self._guard(info, lambda: expr.eval(env, stdlib=stdlib))
 
-    def _guard(self, info: NodeInfo, fn: Any) -> Any:
+    def _guard(self, info: NodeInfo, fn: Callable[[], _T]) -> _T:
         try:
             return fn()
         except (WDL.Error.EvalError, WDL.Error.RuntimeError, ValueError, TypeError) as exn:

@@ -12,24 +12,22 @@ from __future__ import annotations
 
 import datetime
 import json
-import os
 import re
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...compiler import asl
+from ...contract import INIT_FUNCTION, MAX_MACHINE_NAME, RUNNER_JOB_DEFINITION
+from ...contract.settings import load_settings
 from ..errors import BackendError
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-ROLE_OUTPUT = "StateMachineRoleArn"
-CHILD_PREFIX = "StateMachineArn_"
 DIGEST_TAG = "wdl2sfn:digest"
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
-NAME_MAX = 80  # state machine and execution names
+NAME_MAX = MAX_MACHINE_NAME  # state machine and execution names
 
 
 class AwsBackendError(BackendError):
@@ -118,13 +116,8 @@ def stack_filesystem(region: str | None, stack: str) -> str:
         outputs = stack_outputs(Aws(region), stack)
     except AwsBackendError:
         return "efs"
-    runner_steps = "InitFunctionArn" not in outputs and "RunnerJobDefinitionArn" in outputs
+    runner_steps = INIT_FUNCTION not in outputs and RUNNER_JOB_DEFINITION in outputs
     return "fsx" if runner_steps else "efs"
-
-
-def machine_name(stack: str, workflow: str) -> str:
-    """``<stack>-<workflow>``; past 80 characters cut with a hash suffix (unique and stable)."""
-    return asl.machine_name(stack, workflow, NAME_MAX)
 
 
 def parse_json(text: Any) -> Any:
@@ -143,7 +136,7 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 
 
 def poll_seconds() -> float:
-    return float(os.environ.get("WDL2SFN_POLL_SECONDS", "5"))
+    return float(load_settings().poll_seconds)
 
 
 def json_able(value: Any) -> Any:
@@ -173,6 +166,5 @@ def _fail(exn: AwsBackendError) -> int:
 __all__ = [
     "Aws",
     "AwsBackendError",
-    "machine_name",
     "stack_outputs",
 ]

@@ -18,28 +18,28 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...compiler import asl
+from ...contract import (
+    BUNDLE_MARKER,
+    CHILD_PREFIX,
+    ROLE_OUTPUT,
+    RUN_BUCKET,
+    bundle_marker,
+    machine_name,
+)
 from ..requests import DeployRequest
 from . import (
-    CHILD_PREFIX,
     DIGEST_TAG,
     EXIT_USAGE,
     PLACEHOLDER,
-    ROLE_OUTPUT,
     Aws,
     AwsBackendError,
     _aws_call,
     _code,
     _note,
-    machine_name,
     parse_json,
     stack_outputs,
 )
 from .versions import publish_live, publish_version
-
-
-def bundle_marker(compiled: Any) -> dict[str, str]:
-    """``bundle.json``: what init reads to find a workflow's sources (uploaded last)."""
-    return {"main": compiled.main, "name": compiled.name, "digest": compiled.digest}
 
 
 def substitute(definition: dict[str, Any], values: dict[str, str], what: str) -> dict[str, Any]:
@@ -96,11 +96,11 @@ def upload_bundle(aws: Aws, bucket: str, compiled: Any) -> str:
     prefix = f"_workflows/{compiled.digest}/"
     uri = f"s3://{bucket}/{prefix}"
     try:
-        s3.head_object(Bucket=bucket, Key=prefix + "bundle.json")
+        s3.head_object(Bucket=bucket, Key=prefix + BUNDLE_MARKER)
         return uri  # content-addressed: already there
     except ClientError as exn:
         if _code(exn) not in ("404", "NoSuchKey", "NotFound"):
-            raise AwsBackendError(f"reading {uri}bundle.json: {exn}", error=_code(exn)) from exn
+            raise AwsBackendError(f"reading {uri}{BUNDLE_MARKER}: {exn}", error=_code(exn)) from exn
     for rel, text in sorted(compiled.sources.items()):
         _aws_call(
             f"uploading {uri}{rel}",
@@ -112,10 +112,10 @@ def upload_bundle(aws: Aws, bucket: str, compiled: Any) -> str:
         )
     marker = bundle_marker(compiled)
     _aws_call(
-        f"uploading {uri}bundle.json",
+        f"uploading {uri}{BUNDLE_MARKER}",
         s3.put_object,
         Bucket=bucket,
-        Key=prefix + "bundle.json",
+        Key=prefix + BUNDLE_MARKER,
         Body=json.dumps(marker).encode(),
         ContentType="application/json",
     )
@@ -147,10 +147,10 @@ def deploy(
 ) -> Deployed:
     """Create or update ``<stack>-<workflow>`` (children first); unchanged machines are kept."""
     outputs = outputs if outputs is not None else stack_outputs(aws, stack)
-    bucket = outputs.get("RunBucket")
+    bucket = outputs.get(RUN_BUCKET)
     if not bucket:
         raise AwsBackendError(
-            f"stack {stack!r} has no RunBucket output: is it a wdl2sfn stack?",
+            f"stack {stack!r} has no {RUN_BUCKET} output: is it a wdl2sfn stack?",
             error="MissingStackOutput",
             exit_code=EXIT_USAGE,
         )

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ...keys import STEPS_PREFIX
+from ...contract import RUN_BUCKET, RUNNER_JOB_DEFINITION, RUNNER_QUEUE, STEPS_PREFIX
 from . import Aws, AwsBackendError, _aws_call, _note, poll_seconds, stack_outputs
 from .follow import LOG_GROUP
 from .outcome import read_s3_json
@@ -40,7 +40,7 @@ def browse(run: Run, stack: str, path: str, recursive: bool, dest: str | None) -
     result: dict[str, Any] = {"run": folder, "path": path or ".", **answer}
     if dest is not None:
         local = Path(dest).resolve() / folder
-        bucket = outputs["RunBucket"]
+        bucket = outputs[RUN_BUCKET]
         result["downloaded"] = download(run.aws, f"s3://{bucket}/{scratch}", local)
         result.pop("uploaded", None)
     return result
@@ -55,8 +55,8 @@ def run_step(aws: Aws, outputs: dict[str, str], event: dict[str, Any], key: str)
         "SubmitJob (files runner job)",
         batch.submit_job,
         jobName="wdl2sfn-files",
-        jobQueue=outputs["RunnerQueueArn"],
-        jobDefinition=outputs["RunnerJobDefinitionArn"],
+        jobQueue=outputs[RUNNER_QUEUE],
+        jobDefinition=outputs[RUNNER_JOB_DEFINITION],
         containerOverrides={"command": command},
     )
     job_id = str(submitted["jobId"])
@@ -68,7 +68,7 @@ def run_step(aws: Aws, outputs: dict[str, str], event: dict[str, Any], key: str)
             f"files runner job {job_id} {job.get('status')}: {job.get('statusReason', '')} "
             f"(logs: CloudWatch {LOG_GROUP} {stream})"
         )
-    return read_s3_json(aws, f"s3://{outputs['RunBucket']}/{key}")
+    return read_s3_json(aws, f"s3://{outputs[RUN_BUCKET]}/{key}")
 
 
 def _wait_for_job(aws: Aws, job_id: str) -> dict[str, Any]:

@@ -17,12 +17,12 @@ Polling is bounded: every API call spends one token of a bucket refilled at
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...contract.settings import load_settings
 from . import parse_json
 from .wait import Detached, new_events
 
@@ -34,7 +34,7 @@ DESCRIBE_JOBS_MAX = 100
 
 
 def calls_per_second() -> float:
-    return max(0.1, float(os.environ.get("WDL2SFN_FOLLOW_CALLS_PER_SECOND", "5")))
+    return max(0.1, float(load_settings().follow_calls_per_second))
 
 
 class Budget:

@@ -8,6 +8,7 @@ import json
 from typing import Any
 from urllib.parse import urlparse
 
+from ...contract import RUN_BUCKET
 from ..requests import RunOutcome
 from . import EXIT_FAILED, Aws, AwsBackendError, _aws_call, _note, parse_json
 
@@ -46,7 +47,7 @@ def s3_prefix(request: dict[str, Any], outputs: dict[str, str], folder: str) -> 
     """Where a run's outputs and logs go in S3: its ``--s3upload``, else the run bucket's
     ``runs/``; then the run's folder name."""
     s3upload = (request.get("run") or {}).get("s3upload")
-    base = s3upload or f"s3://{outputs.get('RunBucket')}/runs"
+    base = s3upload or f"s3://{outputs.get(RUN_BUCKET)}/runs"
     return f"{base.rstrip('/')}/{folder}"
 
 

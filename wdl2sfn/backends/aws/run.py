@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from ...contract import RUN_BUCKET
 from ...contract.execution import ExecutionInputError, execution_input
 from ..requests import RunOptions, RunOutcome, RunRequest
 from . import (
@@ -139,8 +140,8 @@ def start_run(
     aws = Aws(region)
     outputs = stack_outputs(aws, stack)
     deployed = deploy(aws, stack, compiled, outputs=outputs, note=_note, move_live=False)
-    if doc is not None and outputs.get("RunBucket"):
-        inputs = ship_inputs(aws, outputs["RunBucket"], doc, inputs)
+    if doc is not None and outputs.get(RUN_BUCKET):
+        inputs = ship_inputs(aws, outputs[RUN_BUCKET], doc, inputs)
     else:
         _warn_local_files(inputs)
     name = new_execution_name(aws, deployed.arn, compiled.name)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from ...contract import machine_name
 from . import (
     EXIT_USAGE,
     Aws,
@@ -23,7 +24,6 @@ from . import (
     _aws_call,
     execution_arn,
     json_able,
-    machine_name,
     parse_json,
 )
 from .follow import LOG_GROUP, TERMINAL

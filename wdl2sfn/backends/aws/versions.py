@@ -18,9 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...contract import ALIAS
 from . import EXIT_USAGE, Aws, AwsBackendError, _aws_call
-
-ALIAS = "live"
 
 
 def version_number(arn: str) -> int:

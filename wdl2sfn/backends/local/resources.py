@@ -29,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from wdl2sfn import contract
 from wdl2sfn.backends.local.batch import (
     ACCOUNT,
     ARN_PREFIX,
@@ -41,22 +42,10 @@ from wdl2sfn.backends.local.batch import (
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 BATCH_SUBMIT_JOB_SYNC = "arn:aws:states:::batch:submitJob.sync"
 
-PLACEHOLDERS: tuple[str, ...] = (
-    "InitFunctionArn",
-    "PrepareFunctionArn",
-    "CollectFunctionArn",
-    "EvalFunctionArn",
-    "FinalizeFunctionArn",
-    "CpuQueueArn",
-    "SpotQueueArn",
-    "GpuQueueArn",
-    "RunnerQueueArn",
-    "RunnerJobDefinitionArn",
-    "RunBucket",
-)
+PLACEHOLDERS: tuple[str, ...] = contract.PLACEHOLDERS
 
 #: the task_runner steps invoked through lambda:invoke
-STEPS: tuple[str, ...] = ("init", "prepare", "collect", "eval", "finalize")
+STEPS: tuple[str, ...] = contract.FUNCTION_STEPS
 FUNCTION_PREFIX = "wdl2sfn-"
 LAMBDA_ARN_PREFIX = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:"
 RUN_BUCKET = "wdl2sfn-local"
@@ -79,14 +68,14 @@ ResourceHandler = Callable[[Any], Any]
 def local_substitutions() -> dict[str, str]:
     """Placeholder -> the stable local pseudo-ARN (or bucket name) it binds to."""
     subs = {
-        f"{step.capitalize()}FunctionArn": f"{LAMBDA_ARN_PREFIX}{FUNCTION_PREFIX}{step}"
+        contract.function_placeholder(step): f"{LAMBDA_ARN_PREFIX}{FUNCTION_PREFIX}{step}"
         for step in STEPS
     }
-    for kind in ("cpu", "spot", "gpu", "runner"):
-        subs[f"{kind.capitalize()}QueueArn"] = f"{ARN_PREFIX}:job-queue/wdl2sfn-{kind}"
+    for kind in contract.QUEUE_KINDS:
+        subs[contract.queue_placeholder(kind)] = f"{ARN_PREFIX}:job-queue/wdl2sfn-{kind}"
     # LocalBatch registers this job definition (image "wdl2sfn-runner") at construction
-    subs["RunnerJobDefinitionArn"] = f"{ARN_PREFIX}:job-definition/{RUNNER_JOB_DEFINITION}:1"
-    subs["RunBucket"] = RUN_BUCKET
+    subs[contract.RUNNER_JOB_DEFINITION] = f"{ARN_PREFIX}:job-definition/{RUNNER_JOB_DEFINITION}:1"
+    subs[contract.RUN_BUCKET] = RUN_BUCKET
     assert set(subs) == set(PLACEHOLDERS)
     return {p: subs[p] for p in PLACEHOLDERS}
 

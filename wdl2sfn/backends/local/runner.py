@@ -81,9 +81,9 @@ class LocalRunner:
             mounts=[run_dir],  # docker/podman: the run folder only (docs/security.md)
             cpus=self.cpus,
             memory_mib=self.memory_mib,
-            registry_dir=self.root / "_batch" / "job_definitions",
+            registry_dir=self.root / RunStore.BATCH / "job_definitions",
             clamp_to_machine=not self.strict_resources,
-            ledger_dir=self.root / "_batch" / "running",
+            ledger_dir=self.root / RunStore.BATCH / "running",
         )
         if self.as_me:
             batch.container_user = f"{os.getuid()}:{os.getgid()}"
@@ -142,7 +142,7 @@ def local_concurrency() -> int:
 def _expose_runner_environment(root: Path) -> None:
     """Runner jobs (python -m wdl2sfn.task_runner) run as host subprocesses: point them here."""
     os.environ["WDL2SFN_STORE"] = str(root)
-    os.environ["WDL2SFN_LOCAL_JOB_DEFINITIONS"] = str(root / "_batch" / "job_definitions")
+    os.environ["WDL2SFN_LOCAL_JOB_DEFINITIONS"] = str(root / RunStore.BATCH / "job_definitions")
     os.environ[CALLBACKS_ENV] = "store"  # task-token answers: files the AnswerRelay hands on
     bindir = os.path.dirname(sys.executable)
     if not os.environ.get("PATH", "").startswith(bindir + os.pathsep):

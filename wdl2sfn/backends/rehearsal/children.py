@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ...statemachine.history import read_events
+from ...task_runner.store import RunStore
 
 TERMINAL = {
     "ExecutionSucceeded": "SUCCEEDED",
@@ -49,7 +50,7 @@ class Child:
     map_run_arn: str | None = None
 
     def events(self) -> list[dict[str, Any]]:
-        return read_events(self.folder / "history.jsonl")
+        return read_events(self.folder / RunStore.HISTORY)
 
     def describe(self, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """DescribeExecution's fields (datetimes), from the history."""
@@ -147,7 +148,7 @@ class ChildIndex:
         execution has one folder per run)."""
         index = cls()
         for arn, folder in roots:
-            index._walk(arn, folder, read_events(folder / "history.jsonl"))
+            index._walk(arn, folder, read_events(folder / RunStore.HISTORY))
         return index
 
     def _walk(self, arn: str, folder: Path, events: list[dict[str, Any]]) -> None:

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
 
     from ...compiler import CompiledWorkflow
 
+from ...contract import RUN_BUCKET
+from ...contract.settings import Settings
+from ...task_runner.store import RunStore
+
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 AWS_VARIABLES = (
@@ -41,13 +45,15 @@ AWS_VARIABLES = (
 def cmd_rehearse(request: RehearseRequest) -> int:
     """Serve the account, or rehearse one workflow run (``request.compile`` is None: serve
     only)."""
+    from .extra import RehearsalNotInstalled, require_rehearse_extra
     from .moto_support import UnsupportedMoto, check
     from .template import SynthError, parse_context
 
     try:
+        require_rehearse_extra()
         check()
         context = parse_context(request.context)
-    except (SynthError, UnsupportedMoto) as exn:
+    except (SynthError, UnsupportedMoto, RehearsalNotInstalled) as exn:
         return _usage(str(exn))
     if request.serve:
         return serve(request, context)
@@ -114,7 +120,7 @@ def _point_at(rehearsal: Any) -> None:
     for name in AWS_VARIABLES:
         os.environ.pop(name, None)
     os.environ.update(rehearsal.environment())
-    os.environ.setdefault("WDL2SFN_POLL_SECONDS", "0.5")
+    os.environ.setdefault(Settings.variable("poll_seconds"), "0.5")
 
 
 def _run(request: RehearseRequest, rehearsal: Any, compiled: CompiledWorkflow,
@@ -144,8 +150,8 @@ def print_outputs(rehearsal: Any, description: dict[str, Any], started: Any) -> 
 
     result = json.loads(description.get("output") or "{}")
     run_dir = rehearsal.local_path(str((result.get("final") or {}).get("dir", "")))
-    prefix = f"s3://{started.outputs['RunBucket']}/runs/{started.request['run']['name']}"
-    outputs = read_s3_json(started.aws, f"{prefix}/outputs.json")
+    prefix = f"s3://{started.outputs[RUN_BUCKET]}/runs/{started.request['run']['name']}"
+    outputs = read_s3_json(started.aws, f"{prefix}/{RunStore.OUTPUTS}")
     fetched = _fetch_files(started.aws, outputs, rehearsal.folder / "outputs")
     print(json.dumps({"dir": run_dir, "outputs": fetched}, indent=2))
     return 0

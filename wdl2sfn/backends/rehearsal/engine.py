@@ -17,13 +17,13 @@ and AWS's message). Every call is one line of ``aws-calls.jsonl`` (:class:`CallL
 from __future__ import annotations
 
 import json
-import os
 import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ...contract.settings import load_settings
 from ...statemachine.executor import Executor
 from ..local.batch import task_failure
 from ..local.resources import (
@@ -87,7 +87,7 @@ class RehearsalEngine:
         self.runs: dict[str, Any] = {}  # execution ARN -> local Execution
         self.earlier: dict[str, list[Any]] = {}  # execution ARN -> runs before its redrives
         self.executors: list[Executor] = []
-        self.faults: dict[str, int] = json.loads(os.environ.get("WDL2SFN_REHEARSAL_FAULTS", "{}"))
+        self.faults: dict[str, int] = json.loads(load_settings().rehearsal_faults)
         self._functions: dict[str, FunctionConfig] = {}
         self._lock = threading.Lock()
 

@@ -311,7 +311,8 @@ class BatchService:
         """Every job definition registered in the account, as registered."""
         batch = self.session.client("batch", endpoint_url=self.endpoint)
         found = batch.describe_job_definitions()["jobDefinitions"]
-        return json.loads(json.dumps(found, default=str))
+        listed: list[dict[str, Any]] = json.loads(json.dumps(found, default=str))
+        return listed
 
     def close(self) -> None:
         self.local.shutdown()

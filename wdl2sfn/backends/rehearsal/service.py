@@ -184,5 +184,5 @@ def _enforce_iam(on: bool) -> None:
     from moto import settings
     from moto.core.authorization import ActionAuthenticatorMixin
 
-    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if on else float("inf")  # type: ignore[assignment]
+    settings.INITIAL_NO_AUTH_ACTION_COUNT = 0 if on else float("inf")
     ActionAuthenticatorMixin.request_count = 0

@@ -1,6 +1,7 @@
 """Synthesize the CDK app in-process: the templates the rehearsal provisions from.
 
-The app is the source checkout's ``cdk_app/`` (the same code ``cdk deploy`` runs), built with the
+The app is the installed ``wdl2sfn_cdk`` package (shipped from ``cdk_app/``: the same code
+``cdk deploy`` runs), built with the
 given context keys (``-c variant=fsx`` ...) and cdk-nag on, into a cloud assembly folder that
 also holds the assets the BucketDeployments copy.
 """
@@ -10,13 +11,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-CDK_APP = REPO_ROOT / "cdk_app"
+from ...contract.settings import load_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[3]  # a source checkout, when run from one
+CHECKOUT_SOURCES = ("cdk_app", "wdl2sfn", "sample_wdl", "Dockerfile", "pyproject.toml")
 
 
 class SynthError(RuntimeError):
@@ -47,7 +49,8 @@ def synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
     """The synthesized app for ``context``: from the synth cache when the same sources and
     context were synthesized before (``WDL2SFN_SYNTH_CACHE``, default ``~/.cache/wdl2sfn/synth``;
     set it to ``off`` to always synthesize), else synthesized into ``outdir``."""
-    cache = os.environ.get("WDL2SFN_SYNTH_CACHE", str(Path.home() / ".cache/wdl2sfn/synth"))
+    configured = load_settings().synth_cache
+    cache = configured if configured is not None else str(Path.home() / ".cache/wdl2sfn/synth")
     if cache == "off":
         return _synthesize(context, outdir)
     folder = Path(cache) / _synth_key(context)
@@ -72,22 +75,38 @@ def _synth_key(context: dict[str, Any]) -> str:
     import hashlib
 
     digest = hashlib.sha256(json.dumps(context, sort_keys=True).encode())
-    for top in ("cdk_app", "wdl2sfn", "sample_wdl", "Dockerfile", "pyproject.toml"):
-        root = REPO_ROOT / top
+    base, tops = _sources()
+    for root in tops:
         files = [root] if root.is_file() else sorted(root.rglob("*"))
         for path in files:
             if path.is_file() and "__pycache__" not in path.parts and "cdk.out" not in path.parts:
-                digest.update(str(path.relative_to(REPO_ROOT)).encode())
+                digest.update(str(path.relative_to(base)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()[:24]
 
 
+def _sources() -> tuple[Path, list[Path]]:
+    """What the synthesized app depends on: the checkout's sources when running from one, else
+    the installed packages (``wdl2sfn`` and ``wdl2sfn_cdk``) beside each other."""
+    if (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "cdk_app").is_dir():
+        return REPO_ROOT, [REPO_ROOT / top for top in CHECKOUT_SOURCES]
+    from importlib.util import find_spec
+
+    packages = [Path(__file__).resolve().parents[2]]
+    spec = find_spec("wdl2sfn_cdk")
+    if spec is not None and spec.origin:
+        packages.append(Path(spec.origin).parent)
+    return Path(os.path.commonpath([p.parent for p in packages])), packages
+
+
 def _synthesize(context: dict[str, Any], outdir: Path) -> Synthesized:
     """Build and synthesize the app; the stack's template and where its assets are."""
-    if not (CDK_APP / "wdl2sfn_cdk").is_dir():
-        raise SynthError(f"{CDK_APP}: the CDK app is not here (rehearse runs from a checkout)")
-    if str(CDK_APP) not in sys.path:
-        sys.path.insert(0, str(CDK_APP))
+    from .extra import RehearsalNotInstalled, require_rehearse_extra
+
+    try:
+        require_rehearse_extra()
+    except RehearsalNotInstalled as exn:
+        raise SynthError(str(exn)) from exn
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
     from wdl2sfn_cdk.app import NagError, build_app, synth
     from wdl2sfn_cdk.config import ConfigError

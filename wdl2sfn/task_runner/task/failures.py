@@ -9,6 +9,7 @@ from typing import Any
 
 from ..atomic import write_json_atomic
 from ..errors import WdlError, WdlTaskFailed, from_miniwdl
+from ..store import RunStore
 from .context import TaskContext
 
 STDERR_TAIL_LINES = 20
@@ -40,7 +41,9 @@ def task_failed(
     reason: str | None,
     **more: Any,
 ) -> WdlTaskFailed:
-    stdout, stderr, command = (call_dir / n for n in ("stdout.txt", "stderr.txt", "command"))
+    stdout, stderr, command = (
+        call_dir / n for n in (RunStore.STDOUT, RunStore.STDERR, RunStore.COMMAND)
+    )
     tail = _tail(stderr)
     head = f"task {ctx.call_name} failed"
     if rc is not None:
@@ -67,7 +70,7 @@ def task_failed(
 
 def write_error(call_dir: Path, exn: WdlError) -> None:
     with contextlib.suppress(OSError):
-        write_json_atomic(call_dir / "error.json", exn.error_json())
+        write_json_atomic(call_dir / RunStore.ERROR, exn.error_json())
 
 
 def translate(exn: BaseException, call: str, what: str) -> WdlError:

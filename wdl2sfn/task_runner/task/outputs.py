@@ -14,6 +14,7 @@ from .. import batch_params as bp
 from .. import cache as call_cache
 from ..atomic import write_json_atomic
 from ..errors import WdlError, WdlOutputError, WdlTaskFailed
+from ..store import RunStore
 from ..value_files import type_may_hold_files
 from .context import TaskContext, decl_types, is_wdl12, trusted_paths
 from .failures import read_rc, task_failed, translate, write_error
@@ -53,7 +54,7 @@ def _collect(
         env = env.bind("task", task_struct(task, ctx.call_name, runtime, return_code=rc))
     outputs = _eval_outputs(task, env, call_dir, ctx.call_name)
 
-    write_json_atomic(call_dir / "outputs.json", WDL.values_to_json(outputs))
+    write_json_atomic(call_dir / RunStore.OUTPUTS, WDL.values_to_json(outputs))
     if ctx.cache_root is not None:
         try:
             note = json.loads((call_dir / "call_cache.json").read_text())
@@ -135,7 +136,7 @@ class _OutputPaths:
     def host_path(self, w: WDL.Value.File | WDL.Value.Directory, name: str) -> str | None:
         """The host path of one File/Directory value of output `name`; None if it is missing."""
         directory = isinstance(w, WDL.Value.Directory)
-        p = w.value.rstrip("/") if directory else w.value
+        p: str = w.value.rstrip("/") if directory else w.value
         relative = not os.path.isabs(p)
         if relative:
             p = os.path.join(self.cdir, "work", p)
@@ -166,5 +167,5 @@ def _check_directory(path: str, name: str) -> None:
 
 def read_outputs(task: WDL.Tree.Task, call_dir: Path) -> WDL.Env.Bindings[WDL.Value.Base]:
     """Reload ``<call_dir>/outputs.json`` with the task's output types."""
-    data = json.loads((Path(call_dir) / "outputs.json").read_text())
+    data = json.loads((Path(call_dir) / RunStore.OUTPUTS).read_text())
     return WDL.values_from_json(data, task.effective_outputs)

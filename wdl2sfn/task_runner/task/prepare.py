@@ -14,6 +14,7 @@ from .. import cache as call_cache
 from ..atomic import write_json_atomic, write_text_atomic
 from ..errors import WdlError, WdlInputError
 from ..localize import local_paths, localize_inputs
+from ..store import RunStore
 from .context import (
     RUNTIME_OVERRIDE_NAMESPACES,
     Prepared,
@@ -38,7 +39,7 @@ def prepare_task(
     same files and the same job."""
     call_dir = Path(ctx.call_dir).absolute()
     call_dir.mkdir(parents=True, exist_ok=True)
-    for stale in ("rc", "outputs.json", "error.json", "cached_from"):
+    for stale in ("rc", RunStore.OUTPUTS, RunStore.ERROR, "cached_from"):
         with contextlib.suppress(FileNotFoundError):
             (call_dir / stale).unlink()
     try:
@@ -57,14 +58,14 @@ def _prepare(
     if not _JOB_NAME.match(ctx.job_name):
         raise WdlInputError(f"invalid Batch job name {ctx.job_name!r}", call=ctx.call_name)
     inputs = _check_inputs(task, inputs, ctx.call_name)
-    write_json_atomic(call_dir / "inputs.json", WDL.values_to_json(inputs), durable=False)
+    write_json_atomic(call_dir / RunStore.INPUTS, WDL.values_to_json(inputs), durable=False)
 
     # call cache: keyed on the inputs as given (before localization), as miniwdl keys them
     key = call_cache.cache_key(task, inputs)
     if ctx.cache_root is not None:
         entry = call_cache.lookup(Path(ctx.cache_root), key, task.effective_outputs)
         if entry is not None:
-            write_json_atomic(call_dir / "outputs.json", entry["outputs"])
+            write_json_atomic(call_dir / RunStore.OUTPUTS, entry["outputs"])
             write_json_atomic(
                 call_dir / "cached_from",
                 {"dir": entry.get("dir"), "entry": str(call_cache.entry_path(ctx.cache_root, key))},

@@ -13,6 +13,7 @@ import WDL
 
 from ... import wdl as adapter
 from ..errors import WdlInputError, WdlOutputError
+from ..store import RunStore
 from .context import is_wdl12
 
 
@@ -120,7 +121,7 @@ class _CallPaths:
         self,
     ) -> dict[str, tuple[list[WDL.Type.Base], WDL.Type.Base, Callable[..., Any]]]:
         """stdout(), stderr() and glob() as the output section sees them."""
-        stdout, stderr = (os.path.join(self.cdir, n) for n in ("stdout.txt", "stderr.txt"))
+        stdout, stderr = (os.path.join(self.cdir, n) for n in (RunStore.STDOUT, RunStore.STDERR))
         return {
             "stdout": ([], WDL.Type.File(), lambda: WDL.Value.File(stdout)),
             "stderr": ([], WDL.Type.File(), lambda: WDL.Value.File(stderr)),
@@ -171,4 +172,4 @@ def check_output_path(
 
 def _std_files(call_dir: str) -> set[str]:
     real = os.path.realpath(call_dir)
-    return {os.path.join(real, "stdout.txt"), os.path.join(real, "stderr.txt")}
+    return {os.path.join(real, RunStore.STDOUT), os.path.join(real, RunStore.STDERR)}

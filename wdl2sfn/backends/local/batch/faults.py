@@ -10,7 +10,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-FAULTS_ENV = "WDL2SFN_LOCAL_BATCH_FAULTS"
+from ....contract.settings import Settings, load_settings
+
+FAULTS_ENV = Settings.variable("local_batch_faults")
 DEFAULT_HOST_TERMINATION = "Host EC2 (instance i-0123456789abcdef0) terminated."
 
 
@@ -68,7 +70,10 @@ class FaultPlan:
     ) -> FaultPlan | None:
         """The plan in env var WDL2SFN_LOCAL_BATCH_FAULTS (a JSON list of rules, or
         {"rules": [...]}), or None if it is unset or empty."""
-        text = (os.environ if environ is None else environ).get(var, "").strip()
+        if var == FAULTS_ENV:
+            text = (load_settings(environ).local_batch_faults or "").strip()
+        else:
+            text = (os.environ if environ is None else environ).get(var, "").strip()
         if not text:
             return None
         try:

@@ -181,7 +181,7 @@ def _attempt_duration(req: Mapping[str, Any], jd: Mapping[str, Any]) -> float | 
     duration = timeout.get("attemptDurationSeconds")
     if duration is not None and (not isinstance(duration, int | float) or duration <= 0):
         raise client_exception(f"SubmitJob: invalid Timeout AttemptDurationSeconds {duration!r}")
-    return duration  # type: ignore[no-any-return]
+    return duration
 
 
 def _container(
