@@ -33,8 +33,18 @@ SLOW_FILES = {
 }
 
 
+#: Folders whose tests take minutes each: started first, so no worker is left with one at the end.
+LONG_FIRST = ("rehearsal", "scale", "conformance")
+
+
+def _start_order(item: pytest.Item) -> int:
+    folder = Path(str(item.fspath)).resolve().relative_to(ROOT).parts[1]
+    return LONG_FIRST.index(folder) if folder in LONG_FIRST else len(LONG_FIRST)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         rel = Path(str(item.fspath)).resolve().relative_to(ROOT)
         if rel.parts[1] in SLOW_DIRS or rel.as_posix() in SLOW_FILES:
             item.add_marker(pytest.mark.slow)
+    items.sort(key=_start_order)
