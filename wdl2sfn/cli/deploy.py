@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from ..backends.requests import DeployRequest
+from ..contract.settings import load_settings
 from .options import Subparsers, backend_of, compile_args, compile_options, print_json
 
 
 def add_parser(sub: Subparsers) -> None:
     dp = sub.add_parser("deploy", help="(aws) create or update the workflow's state machine")
     compile_options(dp)
-    dp.add_argument("--stack", default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"))
+    dp.add_argument("--stack", default=load_settings().stack or "wdl2sfn")
     dp.add_argument("--region", default=None)
     dp.add_argument("--role-arn", default=None, help="role for a new state machine")
     dp.add_argument(

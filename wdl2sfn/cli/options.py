@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -15,6 +14,7 @@ from ..backends import Backend, get_backend
 from ..backends.errors import BackendError
 from ..backends.requests import RunRef
 from ..backends.workflow import CompileOptions, compile_workflow
+from ..contract.settings import load_settings
 from .run_options import default_dir
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def backend_options(
 ) -> None:
     """--backend, and where an AWS run is: --stack, --region."""
     p.add_argument("--backend", choices=choices, default=default)
-    p.add_argument("--stack", default=os.environ.get("WDL2SFN_STACK", "wdl2sfn"), help="(aws)")
+    p.add_argument("--stack", default=load_settings().stack or "wdl2sfn", help="(aws)")
     p.add_argument("--region", default=None, help="(aws) the region")
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from ..backends.errors import UsageError
 from ..backends.requests import RunOptions
 from ..contract.execution import ExecutionInputError, parse_tags
+from ..contract.settings import load_settings
 
 AWS_ONLY = ("follow", "wait", "stack", "region")
 DEFAULT_STACK = "wdl2sfn"
@@ -27,7 +28,7 @@ DEFAULT_STACK = "wdl2sfn"
 
 def default_dir() -> str:
     """Where runs go: $WDL2SFN_DIR, else the current directory (as miniwdl)."""
-    return os.environ.get("WDL2SFN_DIR") or "."
+    return load_settings().dir or "."
 
 
 def add_run_arguments(r: argparse.ArgumentParser) -> None:
@@ -53,9 +54,7 @@ def _input_arguments(r: argparse.ArgumentParser) -> None:
         help="inputs JSON: a file (any readable path, e.g. <(...)), - for stdin, or inline "
         "JSON such as '{\"wf.x\": 5}'",
     )
-    r.add_argument(
-        "--backend", choices=("local", "aws"), default=os.environ.get("WDL2SFN_BACKEND", "local")
-    )
+    r.add_argument("--backend", choices=("local", "aws"), default=load_settings().backend)
     r.add_argument(
         "-d",
         "--dir",
@@ -154,7 +153,7 @@ def validate(args: argparse.Namespace) -> RunOptions:
     ``Backend.check_run``); raises UsageError naming the option."""
     _check_aws_only(args)
     if args.stack is None:
-        args.stack = os.environ.get("WDL2SFN_STACK") or DEFAULT_STACK
+        args.stack = load_settings().stack or DEFAULT_STACK
     if args.dir is None:
         args.dir = default_dir()
     if getattr(args, "max_concurrency", 0) < 0:

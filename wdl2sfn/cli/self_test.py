@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.requests import RunRef
+from ..contract import GPU_QUEUE
 from .options import Subparsers, backend_of, backend_options
 
 NAMES = ["Alice", "Bob", "Carol"]
@@ -109,7 +110,7 @@ def gpu_job(result: Any, args: argparse.Namespace) -> tuple[str | None, float]:
     run = str(result["dir"]).rstrip("/").rsplit("/", 1)[-1]
     backend = backend_of(args)
     events = backend.history_events(RunRef(run, Path(args.dir or ".")))
-    gpu_queue = backend.queue_arn("GpuQueueArn")
+    gpu_queue = backend.queue_arn(GPU_QUEUE)
     for event in events:
         details = event.get("taskSucceededEventDetails") or {}
         job = parsed(details.get("output")) if details.get("resourceType") == "batch" else None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..statemachine.history import last_event, read_events
+from ..task_runner.store import RunStore
 
 #: errors that only say "something inside failed"
 WRAPPER_ERRORS = frozenset(
@@ -79,7 +80,7 @@ def is_wrapper(error: str, cause: str) -> bool:
 def innermost_failure(run_dir: Path, error: str, cause: str) -> tuple[str, str, Path]:
     """(error, cause, history file) of the earliest failed execution that is not just a
     wrapper."""
-    top = run_dir / "history.jsonl"
+    top = run_dir / RunStore.HISTORY
     if not is_wrapper(error, cause):
         return error, cause, top
     found: list[tuple[str, str, str, Path]] = []
@@ -118,7 +119,7 @@ def failing_state(history: Path, cause: str) -> tuple[str, list[int]] | None:
 
 def execution_histories(run_dir: Path) -> Iterator[Path]:
     """Every execution's history.jsonl under a run: the run's, Map children's, child machines'."""
-    history = run_dir / "history.jsonl"
+    history = run_dir / RunStore.HISTORY
     if history.is_file():
         yield history
     for sub in _child_dirs(run_dir):
@@ -163,7 +164,7 @@ def _add_state(failure: Failure, run_dir: Path, history: Path, cause: str) -> No
     failure.shard = shard
     if name.startswith("call "):
         call = name[len("call ") :].split(": ", 1)[0]
-        call_dir = run_dir / "calls" / call
+        call_dir = run_dir / RunStore.CALLS / call
         for i in shard:
             call_dir = call_dir / f"shard-{i}"
         if call_dir.is_dir():
@@ -199,13 +200,13 @@ def _add_call(failure: Failure, run_dir: Path, call_dir: Path) -> None:
     error.json (written by the collect step)."""
     failure.call_dir = str(call_dir)
     with contextlib.suppress(ValueError):
-        parts = call_dir.relative_to(run_dir / "calls").parts
+        parts = call_dir.relative_to(run_dir / RunStore.CALLS).parts
         shards = [p for p in parts if p.startswith("shard-") and p[6:].isdigit()]
         failure.shard = [int(p[6:]) for p in shards]
         failure.call = "/".join(p for p in parts if p not in shards)
     details: dict[str, Any] = {}
     with contextlib.suppress(OSError, ValueError):
-        details = json.loads((call_dir / "error.json").read_text())
+        details = json.loads((call_dir / RunStore.ERROR).read_text())
     failure.details = details if isinstance(details, dict) else {}
     code = failure.details.get("exit_code")
     failure.exit_status = code if isinstance(code, int) else None
@@ -258,7 +259,7 @@ def error_json(run_dir: Path, status: str, failure: Failure) -> dict[str, Any]:
         "summary": summary,
         "status": status,
         "dir": str(run_dir),
-        "history": str(run_dir / "history.jsonl"),
+        "history": str(run_dir / RunStore.HISTORY),
     }
     if failure.call is not None:
         out["call"] = failure.call

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..statemachine.history import last_event, read_events
+from ..task_runner.store import RunStore
 from .counter import RunCounter
 from .failure import execution_histories
 
@@ -71,12 +72,12 @@ def read_json(path: Path) -> Any:
 
 def run_status(run_dir: Path) -> str:
     """SUCCEEDED | FAILED | ABORTED | TIMED_OUT | RUNNING | INTERRUPTED."""
-    event = last_event(run_dir / "history.jsonl")
+    event = last_event(run_dir / RunStore.HISTORY)
     if event is not None and event.get("type") in TERMINAL:
         return TERMINAL[str(event["type"])]
     if executor_alive(run_dir):
         return "RUNNING"
-    error = read_json(run_dir / "error.json")
+    error = read_json(run_dir / RunStore.ERROR)
     if isinstance(error, dict) and error.get("status") in TERMINAL.values():
         return str(error["status"])
     return "INTERRUPTED"
@@ -108,7 +109,7 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
     status = run_status(run_dir)
     if status not in ("RUNNING",):
         counter.ended()
-    record = read_json(run_dir / "run.json")
+    record = read_json(run_dir / RunStore.RECORD)
     out: dict[str, Any] = {"run": run_dir.name, "dir": str(run_dir), "status": status}
     if isinstance(record, dict):
         out["workflow"] = (record.get("workflow") or {}).get("name")
@@ -116,9 +117,9 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
     out["tasks"] = counter.totals().as_dict()
     out["calls"] = {name: c.as_dict() for name, c in counter.calls.items()}
     out["scatters"] = dict(counter.scatter_totals)
-    error = read_json(run_dir / "error.json")
+    error = read_json(run_dir / RunStore.ERROR)
     if isinstance(error, dict) and status != "SUCCEEDED":
         out["error"] = error.get("summary") or error.get("message")
     with contextlib.suppress(OSError):
-        out["history_events"] = sum(1 for _ in open(run_dir / "history.jsonl", "rb"))
+        out["history_events"] = sum(1 for _ in open(run_dir / RunStore.HISTORY, "rb"))
     return out

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..workflow_index import call_path
 from .atomic import write_json_atomic
 
 Shard = tuple[int, ...]
@@ -76,6 +75,9 @@ class RunStore:
         return self.root / self.BATCH
 
     def call_dir(self, run: str, ref: str, shard: Sequence[int]) -> Path:
+        # imported here: the index imports miniwdl (~0.2 s), which `list`/`status` never need
+        from ..workflow_index import call_path
+
         return self.run_dir(run).joinpath(self.CALLS, call_path(ref), *shard_parts(shard))
 
     def value_path(self, run: str, ref: str, shard: Sequence[int], suffix: str = "") -> Path:

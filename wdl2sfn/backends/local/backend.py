@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from ...task_runner.store import RunStore
 from ..errors import UsageError
 from ..requests import (
     DeployRequest,
@@ -59,7 +60,7 @@ class LocalBackend:
     def logs(self, ref: RunRef) -> Iterator[str]:
         """Every call's stderr.txt, each under a ``==> PATH <==`` header (as tail does)."""
         folder = run_dir(ref)
-        for log in sorted((folder / "calls").rglob("stderr.txt")):
+        for log in sorted((folder / RunStore.CALLS).rglob(RunStore.STDERR)):
             yield f"==> {log} <==\n"
             yield log.read_text(errors="replace")
 
@@ -67,15 +68,14 @@ class LocalBackend:
         if request.get:
             raise UsageError("--get: a local run's outputs are already here (see its out/ folder)")
         folder = run_dir(request.ref)
-        if not (folder / "outputs.json").exists():
+        if not (folder / RunStore.OUTPUTS).exists():
             run = request.ref.run
             raise UsageError(f"{run}: no outputs (`wdl2sfn status {run}` says why)")
-        outputs = json.loads((folder / "outputs.json").read_text())
+        outputs = json.loads((folder / RunStore.OUTPUTS).read_text())
         return {"dir": str(folder), "outputs": outputs}
 
     def files(self, request: FilesRequest) -> dict[str, Any]:
         from ...task_runner import files
-        from ...task_runner.store import RunStore
 
         folder = run_dir(request.ref)
         try:
@@ -148,6 +148,6 @@ class LocalBackend:
 def run_dir(ref: RunRef) -> Path:
     """A run's folder: a folder path, or a run name under ``ref.dir``."""
     folder = Path(ref.run) if Path(ref.run).is_dir() else ref.dir / ref.run
-    if not (folder / "run.json").exists():
+    if not (folder / RunStore.RECORD).exists():
         raise UsageError(f"{ref.run}: no such run under {ref.dir}")
     return folder
