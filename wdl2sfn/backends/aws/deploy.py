@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...compiler import asl
 from ...contract import (
@@ -40,6 +40,9 @@ from . import (
     stack_outputs,
 )
 from .versions import publish_live, publish_version
+
+if TYPE_CHECKING:
+    from ...compiler import CompiledWorkflow
 
 
 def substitute(definition: dict[str, Any], values: dict[str, str], what: str) -> dict[str, Any]:
@@ -88,7 +91,7 @@ class Deployed:
         return out
 
 
-def upload_bundle(aws: Aws, bucket: str, compiled: Any) -> str:
+def upload_bundle(aws: Aws, bucket: str, compiled: CompiledWorkflow) -> str:
     """Sources to ``s3://<bucket>/_workflows/<digest>/`` (skipped when bundle.json is there)."""
     from botocore.exceptions import ClientError
 
@@ -138,7 +141,7 @@ def find_state_machine(aws: Aws, name: str) -> str | None:
 def deploy(
     aws: Aws,
     stack: str,
-    compiled: Any,
+    compiled: CompiledWorkflow,
     *,
     outputs: dict[str, str] | None = None,
     role_arn: str | None = None,
@@ -174,7 +177,7 @@ class Roles:
 def _deploy_machine(
     aws: Aws,
     stack: str,
-    compiled: Any,
+    compiled: CompiledWorkflow,
     outputs: dict[str, str],
     roles: Roles,
     bundle: str,
@@ -255,7 +258,7 @@ def deploy_request(stack: str, region: str | None, request: DeployRequest) -> di
     return dict(deployed.as_json())
 
 
-def _rollback(aws: Aws, stack: str, compiled: Any) -> dict[str, Any]:
+def _rollback(aws: Aws, stack: str, compiled: CompiledWorkflow) -> dict[str, Any]:
     """``deploy --rollback``: ``live`` back one version (nothing is compiled or uploaded)."""
     from .versions import rollback
 
