@@ -302,6 +302,21 @@ def lint_outline(doc: WDL.Tree.Document, title: str) -> tuple[str, int]:
     return buf.getvalue(), shown[0]
 
 
+def error_excerpts(exn: BaseException) -> str:
+    """miniwdl check's report of a load error, as text: every error of a
+    MultipleValidationErrors, each with its position, source line and caret, and a syntax
+    error's "Expected one of" list (miniwdl's own ``CLI.print_error``, captured)."""
+    import contextlib
+    import io
+
+    from WDL import CLI
+
+    buf = io.StringIO()
+    with contextlib.redirect_stderr(buf):
+        CLI.print_error(exn)
+    return buf.getvalue()
+
+
 def input_template(exe: WDL.Tree.Workflow | WDL.Tree.Task) -> dict[str, Any]:
     """miniwdl input-template: the required inputs with placeholder values (namespaced by the
     workflow's name; a lone task's are not, as miniwdl)."""

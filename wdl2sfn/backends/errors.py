@@ -6,7 +6,12 @@ from __future__ import annotations
 
 class UsageError(Exception):
     """Bad input detected before anything runs (exit 2); the message is one line a user can
-    act on, naming the option, input or file."""
+    act on, naming the option, input or file. ``details`` is what a human reads above that line
+    (a WDL error's source excerpts), printed to stderr only."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
 
 
 class BackendError(Exception):

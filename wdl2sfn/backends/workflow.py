@@ -52,9 +52,9 @@ def load_document(
         raise UsageError(str(exn)) from exn
     except WDL.Error.MultipleValidationErrors as exn:
         first = exn.exceptions[0]
-        raise UsageError(_located(first, path)) from exn
+        raise UsageError(_located(first, path), wdl.error_excerpts(exn)) from exn
     except (WDL.Error.SyntaxError, WDL.Error.ValidationError, WDL.Error.ImportError) as exn:
-        raise UsageError(_located(exn, path)) from exn
+        raise UsageError(_located(exn, path), wdl.error_excerpts(exn)) from exn
 
 
 def _located(exn: BaseException, path: str) -> str:

@@ -60,6 +60,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args))
     except UsageError as exn:
+        sys.stderr.write(exn.details)
+        if args.command == "check":  # as `miniwdl check`: the report on stderr, stdout empty
+            print(exn, file=sys.stderr)
+            return EXIT_USAGE
         return fail_usage(str(exn))
     except BackendError as exn:
         return fail_backend(exn)
