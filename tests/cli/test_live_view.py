@@ -87,7 +87,7 @@ def test_live_view_leaves_nothing_running_after_a_failure(tmp_path):
     assert term.finish() == 3
     final = term.text[term.text.rindex("tasks ") :]
     assert re.match(r"tasks \d+ finished \(cached 0\), 0 running, 0 queued, 1 failed", final)
-    assert re.search(r"shard\s+\S+\s+\d+/10\s+done \d+\s+cached 0\s+failed 1\s+in Batch 0", final)
+    assert re.search(r"shard\s+\S+\s+\d+/10\s+done \d+\s+cached 0\s+failed 1\s+running 0", final)
 
 
 NESTED = """version 1.1

@@ -42,10 +42,11 @@ def bar(done: int, total: int, width: int = BAR_WIDTH) -> str:
     return "█" * full + "░" * (width - full)
 
 
-def call_row(call: CallCounts, total: int | None) -> str:
-    """One call's row; a bar when its number of instances is known (its scatter's width)."""
+def call_row(call: CallCounts, total: int | None, submitted: str = "in Batch") -> str:
+    """One call's row; a bar when its number of instances is known (its scatter's width).
+    ``submitted`` names the jobs submitted and not ended: "in Batch" on AWS, "running" here."""
     counts = (
-        f"done {call.done}  cached {call.cached}  failed {call.failed}  in Batch {call.in_batch}"
+        f"done {call.done}  cached {call.cached}  failed {call.failed}  {submitted} {call.in_batch}"
     )
     if total:
         return (
@@ -66,9 +67,10 @@ def view_lines(
     for scatter, total in totals.items():
         done = _shards_done(counter, scatter, scatters_of)
         lines.append(f"  {scatter:<24} {bar(done, total)} {done:>5}/{total:<5} shards")
+    submitted = "in Batch" if running is None else "running"  # a local run knows its processes
     for call in counter.calls.values():
         chain = scatters_of.get(call.name) or [""]
-        lines.append(call_row(call, totals.get(chain[0])))
+        lines.append(call_row(call, totals.get(chain[0]), submitted))
     return lines
 
 

@@ -110,7 +110,8 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
     if status not in ("RUNNING",):
         counter.ended()
     record = read_json(run_dir / RunStore.RECORD)
-    out: dict[str, Any] = {"run": run_dir.name, "dir": str(run_dir), "status": status}
+    # absolute, as miniwdl prints run folders: the answer stays usable from any directory
+    out: dict[str, Any] = {"run": run_dir.name, "dir": str(run_dir.resolve()), "status": status}
     if isinstance(record, dict):
         out["workflow"] = (record.get("workflow") or {}).get("name")
         out["started"] = record.get("started")
