@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 from ..conftest import SAMPLES
@@ -141,3 +143,24 @@ def test_task_submitted_is_written_while_the_job_runs(tmp_path):
     finally:
         kill_tasks(run_dir)
         proc.kill()
+
+
+def test_resume_refuses_a_run_that_is_still_running(tmp_path):
+    """Two executors on one run folder would race on its history: resume waits for the first."""
+    gate = tmp_path / "gate"
+    proc = start_run(GATED, f"gate={gate}", "n=1", "--dir", str(tmp_path))
+    run_dir = wait_for(lambda: only_run(tmp_path), "the run folder")
+    try:
+        wait_for(lambda: started_tasks(run_dir, 1), "the task to start")
+        done = subprocess.run(
+            [sys.executable, "-m", "wdl2sfn.cli", "resume", run_dir.name, "--dir", str(tmp_path)],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 2
+        assert "is still running" in done.stderr.splitlines()[-1]
+        runs = [p for p in tmp_path.iterdir() if (p / "run.json").exists() and not p.is_symlink()]
+        assert runs == [run_dir]  # no second run started
+    finally:
+        gate.write_text("")
+        proc.wait(timeout=60)

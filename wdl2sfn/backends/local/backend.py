@@ -102,8 +102,14 @@ class LocalBackend:
 
     def resume(self, request: ResumeRequest) -> Rerun:
         """The run's `rerun` command again (same inputs and options), with the call cache."""
+        from ...runs.status import run_status
         from .rerun import rerun_argv
 
+        if run_status(run_dir(request.ref)) == "RUNNING":  # two executors would share one run
+            raise UsageError(
+                f"{request.ref.run} is still running: wait for it, or stop it (Ctrl-C), "
+                "then resume"
+            )
         rerun = run_dir(request.ref) / "rerun"
         if not rerun.is_file():
             raise UsageError(
