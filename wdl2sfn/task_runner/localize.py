@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 import time
 import urllib.error
@@ -31,6 +32,7 @@ from typing import Any
 
 import WDL
 
+from . import symlinks
 from .atomic import link_atomic
 from .errors import WdlInputError
 from .store import RunStore
@@ -161,8 +163,8 @@ def _localize_one(
             raise WdlInputError(f"input {kind} not found: {src}", path=src)
     name = os.path.basename(src.rstrip("/")) or "input"
     dest = dest_dir / name
-    if directory and contained and not copy:
-        _link_tree(local, dest)
+    if directory and (contained or copy):
+        _link_tree(local, dest, copy=copy)
     else:
         _place(local, dest, directory, copy, contained)
     if not directory and (_store_owned(local, store_root) or not _same_file(local, dest)):
@@ -198,15 +200,46 @@ def _read_only(path: Path) -> None:
             os.chmod(path, mode & ~0o222)
 
 
-def _link_tree(local: str, dest: Path) -> None:
-    """A directory input as hard links (idempotent): visible to a task that sees only its run."""
+def _link_tree(local: str, dest: Path, copy: bool = False) -> None:
+    """A directory input as a tree of hard links (``copy``: copies), idempotent: visible to a
+    task that sees only its run. Never follows a symlink: one that stays inside the tree is made
+    again as a relative link to the same place in the new tree; one that leads out of it (or
+    dangles, or loops) refuses the input, as collect refuses such a Directory output, so no link
+    hands a task the cache key, another run or the host's files. Built aside, then renamed into
+    place: a failure leaves no half-made tree."""
     if dest.is_dir() and not dest.is_symlink():
         return
+    bad = symlinks.bad_links(local)
+    if bad:
+        raise WdlInputError(
+            f"input Directory {local} holds a symlink it may not: {symlinks.describe(bad)}",
+            path=local,
+        )
     tmp = dest.with_name(f".tmp-{dest.name}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(local, tmp, symlinks=False, copy_function=_hard_link_or_copy)
-    os.replace(tmp, dest)
+    try:
+        _copy_tree(local, tmp, shutil.copy2 if copy else _hard_link_or_copy)
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _copy_tree(src: str, dst: Path, place: Callable[[str, str], object]) -> None:
+    """``src`` rebuilt at ``dst`` with ``place(file, copy)`` per file, links kept as links
+    (checked by ``symlinks.bad_links`` to stay inside), nothing followed."""
+    for dirpath, dirs, files in os.walk(src, followlinks=False):
+        out = os.path.normpath(os.path.join(dst, os.path.relpath(dirpath, src)))
+        os.makedirs(out, exist_ok=True)
+        for name in sorted(dirs + files):
+            path, made = os.path.join(dirpath, name), os.path.join(out, name)
+            if os.path.islink(path):
+                os.symlink(symlinks.inside_target(path, src, made, str(dst)), made)
+            elif name in files:
+                if not stat.S_ISREG(os.lstat(path).st_mode):
+                    raise WdlInputError(f"input Directory {src} holds a special file: {path}")
+                place(path, made)
 
 
 def _hard_link_or_copy(src: str, dst: str) -> None:

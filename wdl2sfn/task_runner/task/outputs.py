@@ -12,6 +12,7 @@ import WDL
 from ... import wdl as adapter
 from .. import batch_params as bp
 from .. import cache as call_cache
+from .. import symlinks
 from ..atomic import write_json_atomic
 from ..errors import WdlError, WdlOutputError, WdlTaskFailed
 from ..store import RunStore
@@ -155,14 +156,16 @@ class _OutputPaths:
 
 
 def _check_directory(path: str, name: str) -> None:
-    """Every symlink inside an output Directory must resolve inside it (miniwdl's rule)."""
-    for root, _dirs, files in os.walk(path):
-        for fn in files:
-            p = os.path.join(root, fn)
-            if os.path.islink(p) and (
-                not os.path.exists(p) or not adapter.path_really_within(p, path)
-            ):
-                raise WdlOutputError(f"Directory in output {name} contains unusable symlink")
+    """The Directory is handed whole to the next call, so every symlink inside it (file or
+    directory, relative or absolute) must resolve inside it, neither dangling nor looping
+    (``symlinks`` says why; the next call's prepare would otherwise place what they point to)."""
+    bad = symlinks.bad_links(path)
+    if bad:
+        raise WdlOutputError(
+            f"Directory in output {name} holds a symlink it may not: {symlinks.describe(bad)}",
+            output=name,
+            links=[b.link for b in bad],
+        )
 
 
 def read_outputs(task: WDL.Tree.Task, call_dir: Path) -> WDL.Env.Bindings[WDL.Value.Base]:
