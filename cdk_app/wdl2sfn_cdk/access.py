@@ -21,6 +21,7 @@ from .nag import ack
 # Batch job definitions that prepare registers (content-hashed) and the runner's all match this.
 JOB_DEFINITION_PREFIX = "wdl2sfn-"
 ECS_TASKS = "ecs-tasks.amazonaws.com"
+BATCH = "batch.amazonaws.com"
 
 
 class Roles:
@@ -111,7 +112,13 @@ def grant_register_job_definitions(
         iam.PolicyStatement(
             actions=["iam:PassRole"],
             resources=[job_role.role_arn],
-            conditions={"StringEquals": {"iam:PassedToService": ECS_TASKS}},
+            # The role is passed to Batch's RegisterJobDefinition (the API that receives it; IAM
+            # user guide, id_roles_use_passrole: "When a user passes a role ARN as a parameter to
+            # any API that uses the role to assign permissions to the service, the service checks
+            # whether that user has the iam:PassRole permission"); ECS tasks assume it later.
+            # Batch's own example (ExamplePolicies_BATCH, "restricts a user to passing only a
+            # specific role to a job definition") scopes by the role alone.
+            conditions={"StringEquals": {"iam:PassedToService": [BATCH, ECS_TASKS]}},
         )
     )
 

@@ -77,6 +77,8 @@ class WdlStateMachine(Construct):
         self.live = self._live_alias(self.state_machine)
         if trigger:
             self.rule = self._inputs_rule()
+            events_role = cast(iam.IRole, self.live.node.find_child("EventsRole"))
+            events_role.add_to_principal_policy(start_live_statement(self.state_machine))
         if schedule is not None:
             self.schedule = self._schedule(schedule)
 
@@ -129,8 +131,9 @@ class WdlStateMachine(Construct):
             schedule=scheduler.ScheduleExpression.expression(
                 schedule.expression, time_zone=TimeZone.of(schedule.timezone)
             ),
-            target=scheduler_targets.StepFunctionsStartExecution(
+            target=_StartLive(
                 self.live,
+                self.state_machine,
                 input=scheduler.ScheduleTargetInput.from_object({"inputs": schedule.inputs}),
                 retry_attempts=2,
                 max_event_age=Duration.hours(1),
@@ -276,3 +279,28 @@ class WdlStateMachine(Construct):
         for rule, reason in reasons.items():
             ack(role, rule, reason)
             ack(policy, rule, reason)
+
+
+def start_live_statement(machine: sfn.IStateMachine) -> iam.PolicyStatement:
+    """StartExecution of the alias ``live``, granted as AWS authorizes it. Step Functions
+    developer guide ("auth-version-alias"): "To authorize a version or an alias to invoke an API
+    action, Step Functions uses the state machine's ARN instead of using the version ARN or alias
+    ARN." -- a grant on the alias ARN alone (what the CDK targets write) is denied; the qualifier
+    condition ("the optional context key named states:StateMachineQualifier") keeps it to ``live``."""
+    return iam.PolicyStatement(
+        actions=["states:StartExecution"],
+        resources=[machine.state_machine_arn],
+        conditions={"StringEquals": {"states:StateMachineQualifier": LIVE_ALIAS}},
+    )
+
+
+class _StartLive(scheduler_targets.StepFunctionsStartExecution):
+    """The Scheduler target on ``live`` whose role is granted the machine's ARN
+    (:func:`start_live_statement`) instead of the alias ARN the CDK would grant."""
+
+    def __init__(self, live: sfn.IStateMachine, machine: sfn.IStateMachine, **kwargs: Any) -> None:
+        super().__init__(live, **kwargs)
+        self._statement = start_live_statement(machine)
+
+    def _add_target_action_to_role(self, role: iam.IRole) -> None:
+        role.add_to_principal_policy(self._statement)

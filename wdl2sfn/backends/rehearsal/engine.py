@@ -33,7 +33,7 @@ from ..local.resources import (
     S3_GET_OBJECT_SDK,
     S3_PUT_OBJECT_SDK,
 )
-from .iam import Principals, access_denied
+from .iam import Principals, access_denied, passed_to
 from .jobs import BatchService
 from .lambdas import FunctionConfig, FunctionError, LambdaService, LambdaTimeout
 
@@ -146,9 +146,7 @@ class RehearsalEngine:
         if (
             role
             and principal != "operator"
-            and not self.principals.allowed(
-                principal, "iam:PassRole", role, {"iam:PassedToService": "ecs-tasks.amazonaws.com"}
-            )
+            and not self.principals.allowed(principal, "iam:PassRole", role, passed_to("batch"))
         ):
             self.record_call(principal, "iam", "PassRole", role, False, 0)
             raise AccessDeniedError(f"arn:aws:sts::{self.account}:assumed-role/{principal}",

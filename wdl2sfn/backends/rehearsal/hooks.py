@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import unquote
 
 from . import versions
+from .iam import conditioned, states_resource
 
 log = logging.getLogger(__name__)
 _ORIGINALS: dict[str, Any] = {}
@@ -152,7 +153,11 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
             self._get_action = lambda: action
             try:
                 for target in targets:
-                    original(self, iam_request_cls, target)
+                    checked, conditions = states_resource(target)
+                    cls = (
+                        conditioned(iam_request_cls, conditions) if conditions else iam_request_cls
+                    )
+                    original(self, cls, checked)
             finally:
                 del self._get_action
     except Exception:
