@@ -107,8 +107,7 @@ class LocalBackend:
 
         if run_status(run_dir(request.ref)) == "RUNNING":  # two executors would share one run
             raise UsageError(
-                f"{request.ref.run} is still running: wait for it, or stop it (Ctrl-C), "
-                "then resume"
+                f"{request.ref.run} is still running: wait for it, or stop it (Ctrl-C), then resume"
             )
         rerun = run_dir(request.ref) / "rerun"
         if not rerun.is_file():

@@ -179,7 +179,7 @@ def conditioned(iam_request_cls: type, conditions: dict[str, str]) -> type:
     alias start, authorized by the machine's ARN and ``states:StateMachineQualifier``
     (:func:`states_resource`), is decided by :func:`evaluate` instead."""
 
-    class Conditioned(iam_request_cls):  # type: ignore[valid-type,misc]
+    class Conditioned(iam_request_cls):  # type: ignore[misc]
         def check_action_permitted(self, resource: str) -> None:
             docs = [_policy_text(p) for p in self._access_key.collect_policies()]
             if not evaluate(docs, self._action, resource, conditions):
