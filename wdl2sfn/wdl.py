@@ -281,8 +281,13 @@ def _json_inputs_file(
     from WDL import CLI
 
     text = (input_file or "").strip()
-    if not text or text[0] != "{":  # none, or "-" / a path: miniwdl's own reader
-        return CLI.runner_input_json_file(available_inputs, namespace, input_file, downloadable, root)  # type: ignore[no-any-return]  # fmt: skip
+    if not text:
+        return WDL.Env.Bindings()
+    if text == "-":
+        text = sys.stdin.read()
+    elif not text.startswith("{"):  # a path (the CLI passes the text it read)
+        with open(text, encoding="utf-8-sig") as f:
+            text = f.read()
     loaded = json.loads(text)
     if not isinstance(loaded, dict):
         raise WDL.Error.InputError("check JSON input; expected top-level object")
