@@ -88,7 +88,7 @@ def workflow_checks(result: Any, args: argparse.Namespace) -> list[dict[str, Any
 
 
 def gpu_checks(result: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
-    """"With a GPU" is what the task saw, not what its job asked for: a machine without one
+    """The check "with a GPU" is what the task saw, not what its job asked for: a machine without one
     runs the job anyway (with a warning), and the request alone must not pass the check."""
     info = str(((result or {}).get("outputs") or {}).get("self_test_gpu.info") or "")
     saw_gpu = bool(info) and not info.startswith("no GPU visible")

@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlparse
 
-
 INPUTS_REF = "inputs_ref"
 """The execution input's field holding the store key of inputs too large to carry inline."""
 
