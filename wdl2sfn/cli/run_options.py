@@ -225,29 +225,57 @@ def read_inputs_argument(value: str | None) -> str | None:
     /dev/fd/N from <(...)). Read once here, so pipes work; checked to be a JSON object."""
     if value is None:
         return None
-    stripped = value.strip()
+    stripped = value.strip().removeprefix("\ufeff")
     if stripped.startswith("{"):
         text, where = stripped, "-i"
     elif stripped == "-":
         text, where = sys.stdin.read(), "stdin"
+    elif not os.path.lexists(value) and (given := _inline_kind(stripped)):
+        raise UsageError(
+            f"-i {value!r}: inputs must be a JSON object (or a file holding one), not {given}"
+        )
     else:
         text, where = _read_inputs_file(value), value
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(text.removeprefix("\ufeff"))  # a BOM, as Windows editors write
     except json.JSONDecodeError as exn:
         raise UsageError(
             f"{where}:{exn.lineno}:{exn.colno}: inputs are not valid JSON: {exn.msg}"
         ) from exn
     if not isinstance(parsed, dict):
-        raise UsageError(f"{where}: inputs must be a JSON object")
+        raise UsageError(f"{where}: inputs must be a JSON object, not {_json_kind(parsed)}")
     return json.dumps(parsed)
+
+
+def _inline_kind(text: str) -> str | None:
+    """What ``-i TEXT`` is when it is meant as the inputs themselves rather than a path (a JSON
+    array or scalar, or YAML-ish ``name: value``); None when it may be a path."""
+    try:
+        return _json_kind(json.loads(text))
+    except ValueError:
+        pass
+    if text.startswith("[") or ": " in text or text.endswith(":"):
+        return "text that is not JSON"
+    return None
+
+
+def _json_kind(value: object) -> str:
+    """What a JSON value is, in the user's terms (for "must be a JSON object, not ...")."""
+    if isinstance(value, list):
+        return f"an array of {len(value)}"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    kind = "a boolean" if isinstance(value, bool) else "a number"
+    return f"{kind} {json.dumps(value)}"
 
 
 def _read_inputs_file(path: str) -> str:
     if os.path.isdir(path):
         raise UsageError(f"{path}: is a folder, not an inputs file")
     try:
-        with open(path, encoding="utf-8") as f:
+        with open(path, encoding="utf-8-sig") as f:
             return f.read()
     except FileNotFoundError as exn:
         raise UsageError(f"{path}: inputs file not found") from exn

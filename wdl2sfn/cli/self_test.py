@@ -89,13 +89,16 @@ def workflow_checks(result: Any, args: argparse.Namespace) -> list[dict[str, Any
 
 
 def gpu_checks(result: Any, args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The check "with a GPU" is what the task saw, not what its job asked for: a machine without one
+    runs the job anyway (with a warning), and the request alone must not pass the check."""
     info = str(((result or {}).get("outputs") or {}).get("self_test_gpu.info") or "")
+    saw_gpu = bool(info) and not info.startswith("no GPU visible")
     queue, gpus = gpu_job(result, args)
+    got = "" if saw_gpu or not gpus else " requested, none visible to the task"
     return [
-        _check("the task ran on the GPU queue with a GPU", bool(queue) and gpus >= 1,
-               f"job queue {queue or '?'}, {gpus:g} GPU"),
-        _check("a gpu: true task saw a GPU (nvidia-smi)", bool(info)
-               and not info.startswith("no GPU visible"), info or "no output"),
+        _check("the task ran on the GPU queue with a GPU", bool(queue) and gpus >= 1 and saw_gpu,
+               f"job queue {queue or '?'}, {gpus:g} GPU{got}"),
+        _check("a gpu: true task saw a GPU (nvidia-smi)", saw_gpu, info or "no output"),
     ]  # fmt: skip
 
 

@@ -1,7 +1,12 @@
 """The execution input (DESIGN "Execution input"): the one builder every backend uses.
 
 ``{"inputs": {...}, "run": {"name", "s3upload", "delete_after", "no_cache", "tags"}}`` (plus
-``env`` and ``runtime_defaults`` when given). The init step reads the same shape on AWS and
+``env`` and ``runtime_defaults`` when given). Inputs whose JSON is over ``INLINE_INPUTS_MAX``
+bytes go to the run store instead (S3 on AWS; DESIGN invariant 1) and the execution input
+carries their key: ``{"inputs_ref": KEY, "run": {...}}``. Step Functions refuses an execution
+input over 256 KiB ("The maximum input or output size for a task, state, or execution is
+256 KiB of data as a UTF-8 encoded string", AWS Step Functions quotas), and a sample sheet of
+9,000 FASTQ paths is already 306 KB. The init step reads the same shape on AWS and
 locally, so it is built in one place, with one tag check and one ``--s3upload`` shape check:
 two builders had drifted apart (one accepted ``--tag =x``, one never looked at ``--s3upload``).
 This module imports nothing of ours.
@@ -9,9 +14,17 @@ This module imports nothing of ours.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlparse
+
+INPUTS_REF = "inputs_ref"
+"""The execution input's field holding the store key of inputs too large to carry inline."""
+
+INLINE_INPUTS_MAX = 64 * 1024
+"""Inputs up to this many bytes of JSON ride in the execution input (readable in the history);
+larger ones by reference, well under the 256 KiB quota with the run options beside them."""
 
 
 class ExecutionInputError(ValueError):
@@ -50,9 +63,11 @@ def execution_input(
     tags: Iterable[str] = (),
     env: dict[str, str] | None = None,
     runtime_defaults: dict[str, Any] | None = None,
+    store_inputs: Callable[[str], str] | None = None,
 ) -> dict[str, Any]:
     """The execution input of one run named ``name``; raises ExecutionInputError on a bad tag
-    or ``--s3upload``."""
+    or ``--s3upload``. ``store_inputs(json_text) -> key`` puts large inputs in the run store
+    (without it they stay inline: the usage checks build a throwaway input)."""
     check_s3upload_uri(s3upload)
     run: dict[str, Any] = {
         "name": name,
@@ -65,4 +80,8 @@ def execution_input(
         run["env"] = env
     if runtime_defaults:
         run["runtime_defaults"] = runtime_defaults
+    if store_inputs is not None:
+        text = json.dumps(inputs)
+        if len(text.encode()) > INLINE_INPUTS_MAX:
+            return {INPUTS_REF: store_inputs(text), "run": run}
     return {"inputs": inputs, "run": run}

@@ -138,6 +138,9 @@ class Runtime:
         self.settings = settings
         self._docs: dict[str, Tree.Document] = {}
         self._evals: dict[str, WorkflowEval] = {}
+        # run -> its record without the inputs, read once: run.json holds the inputs (30 MB for
+        # 300,000 paths), too much to re-read for every call's options and queues
+        self._records: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
     def dispatch(self, step: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -243,7 +246,10 @@ class Runtime:
         self, ev: WorkflowEval, info: NodeInfo, shard: tuple[int, ...], event: dict[str, Any]
     ) -> TaskContext:
         s = self.settings
-        record = self.run_record(ev.run)
+        with self._lock:
+            record = self._records.get(ev.run)
+        if record is None:
+            record = self.run_record(ev.run)
         options = record.get("options", {})
         name = call_path(info.ref) + "".join(f"-{i}" for i in shard)
         return TaskContext(
@@ -287,6 +293,7 @@ class Runtime:
         ev = WorkflowEval(self.settings.store, run, workflow, WorkflowIndex(workflow), inputs)
         with self._lock:
             self._evals[run] = ev
+            self._records[run] = {k: v for k, v in record.items() if k != "inputs"}
         return ev
 
     def document(self, digest: str, path: Path, check_quant: bool = True) -> Tree.Document:
@@ -307,6 +314,7 @@ class Runtime:
         """Drop a finished run's in-memory values (long-lived local processes)."""
         with self._lock:
             self._evals.pop(run, None)
+            self._records.pop(run, None)
 
 
 STEPS = ("init", "prepare", "collect", "eval", "finalize", "upload", "files")

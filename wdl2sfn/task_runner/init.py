@@ -2,6 +2,8 @@
 
 Accepted inputs:
 * `{"inputs": {...}, "run": {"name", "s3upload", "delete_after", "no_cache", "tags"}}` (wdl2sfn run);
+* `{"inputs_ref": KEY, "run": {...}}`: inputs too large for the execution input, in the run store
+  under KEY (in the run bucket on AWS; a path under the store's root locally);
 * an EventBridge "Object Created" event for an inputs JSON in S3 (the file holds the inputs, or
   the whole `{"inputs", "run"}` request);
 * a schedule's constant input, which is the first form.
@@ -15,13 +17,15 @@ import re
 import shutil
 import tempfile
 import time
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import WDL
 
 from .. import wdl
 from ..contract import BUNDLE_MARKER
+from ..contract.execution import INPUTS_REF
 from .bundle import fetch_bundle, write_bundle
 from .errors import WdlInputError
 from .localize import check_fetchable, is_uri, uri_and_local_paths
@@ -49,8 +53,11 @@ RUN_OPTIONS = (
 )
 
 
-def normalize_request(raw: Any, s3: Any = None) -> dict[str, Any]:
-    """Whatever started the execution -> {"inputs": {...}, "run": {...}}."""
+def normalize_request(
+    raw: Any, s3: Any = None, read_ref: Callable[[str], bytes] | None = None
+) -> dict[str, Any]:
+    """Whatever started the execution -> {"inputs": {...}, "run": {...}}; ``read_ref(key)``
+    reads inputs the execution input carries by reference (``inputs_ref``)."""
     if not isinstance(raw, dict):
         raise WdlInputError("execution input must be a JSON object")
     if raw.get("source") == "aws.s3" and raw.get("detail-type") == "Object Created":
@@ -65,11 +72,42 @@ def normalize_request(raw: Any, s3: Any = None) -> dict[str, Any]:
         request.setdefault("run", {}).setdefault("source", f"s3://{bucket}/{key}")
         return request
     if "detail-type" in raw and "detail" in raw:  # a scheduled event carrying the request in detail
-        return normalize_request(raw["detail"], s3)
+        return normalize_request(raw["detail"], s3, read_ref)
+    if INPUTS_REF in raw:
+        raw = {**raw, "inputs": _referenced_inputs(raw[INPUTS_REF], read_ref)}
     inputs = raw.get("inputs", {})
     if not isinstance(inputs, dict):
         raise WdlInputError("execution input field 'inputs' must be a JSON object")
     return {"inputs": inputs, "run": dict(raw.get("run") or {})}
+
+
+def _referenced_inputs(key: Any, read_ref: Callable[[str], bytes] | None) -> Any:
+    """The inputs JSON stored under ``key``: a relative key without ``..``, so a crafted
+    execution input cannot make init read a file outside the store."""
+    parts = PurePosixPath(key).parts if isinstance(key, str) else ()
+    if not parts or key.startswith("/") or ".." in parts or read_ref is None:
+        raise WdlInputError(f"execution input field {INPUTS_REF!r}: not a store key: {key!r}")
+    try:
+        return json.loads(read_ref(key))
+    except (OSError, KeyError) as exn:
+        raise WdlInputError(f"inputs {key} not found in the run store: {exn}") from exn
+    except (json.JSONDecodeError, UnicodeDecodeError) as exn:
+        raise WdlInputError(f"inputs {key}: not JSON: {exn}") from exn
+
+
+def read_store_key(settings: Any, key: str) -> bytes:
+    """A key of the run store: an object of the run bucket on AWS (where the CLI put it, as
+    the init function may read the bucket), else a file under the store's root."""
+    if settings.run_bucket:
+        from botocore.exceptions import ClientError
+
+        try:
+            body = _s3_client(settings.s3).get_object(Bucket=settings.run_bucket, Key=key)
+        except ClientError as exn:
+            raise KeyError(f"s3://{settings.run_bucket}/{key}: {exn}") from exn
+        return bytes(body["Body"].read())
+    store: RunStore = settings.store
+    return (store.root / key).read_bytes()
 
 
 def _s3_client(s3: Any) -> Any:
@@ -82,6 +120,14 @@ def _s3_client(s3: Any) -> Any:
 
 def validate_inputs(workflow: WDL.Tree.Workflow, inputs: dict[str, Any]) -> dict[str, Any]:
     """miniwdl's input checks: unknown names, wrong types, missing required inputs."""
+    return dict(WDL.values_to_json(input_values(workflow, inputs), namespace=workflow.name))
+
+
+def input_values(
+    workflow: WDL.Tree.Workflow, inputs: dict[str, Any]
+) -> WDL.Env.Bindings[WDL.Value.Base]:
+    """The checked inputs as WDL values, made once: :func:`check_file_inputs` takes them too
+    (parsing 300,000 File values costs seconds)."""
     try:
         env = WDL.values_from_json(
             inputs, workflow.available_inputs, workflow.required_inputs, namespace=workflow.name
@@ -90,7 +136,7 @@ def validate_inputs(workflow: WDL.Tree.Workflow, inputs: dict[str, Any]) -> dict
         raise WdlInputError(str(exn)) from exn
     except (WDL.Error.RuntimeError, ValueError, TypeError) as exn:  # coercion failures
         raise WdlInputError(f"invalid input: {exn}") from exn
-    return dict(WDL.values_to_json(env, namespace=workflow.name))
+    return env
 
 
 RUN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
@@ -114,7 +160,9 @@ def initialize_run(settings: Any, event: dict[str, Any], load: Any = None) -> di
     Idempotent for a retried init (same workflow, same inputs); a different request under the
     name of an existing run is refused, never merged into it."""
     store: RunStore = settings.store
-    request = normalize_request(event.get("input") or {}, settings.s3)
+    request = normalize_request(
+        event.get("input") or {}, settings.s3, lambda key: read_store_key(settings, key)
+    )
     wf = event["workflow"]
     opts = {k: v for k, v in request["run"].items() if k in RUN_OPTIONS or k == "source"}
     name = check_run_name(
@@ -132,8 +180,9 @@ def initialize_run(settings: Any, event: dict[str, Any], load: Any = None) -> di
         else wdl.load(str(main), check_quant=check_quant)
     )
     assert doc.workflow is not None
-    inputs = validate_inputs(doc.workflow, request["inputs"])
-    check_file_inputs(doc.workflow, inputs, settings.store.root, settings.s3)
+    values = input_values(doc.workflow, request["inputs"])
+    inputs = dict(WDL.values_to_json(values, namespace=doc.workflow.name))
+    check_file_inputs(doc.workflow, inputs, settings.store.root, settings.s3, values)
     record = {
         "name": name,
         "execution": event.get("execution"),
@@ -183,12 +232,20 @@ def _claim(store: RunStore, run_dir: Path, record: dict[str, Any]) -> None:
 
 
 def check_file_inputs(
-    workflow: WDL.Tree.Workflow, inputs: dict[str, Any], store_root: Path, s3: Any = None
+    workflow: WDL.Tree.Workflow,
+    inputs: dict[str, Any],
+    store_root: Path,
+    s3: Any = None,
+    values: WDL.Env.Bindings[WDL.Value.Base] | None = None,
 ) -> None:
     """Every File/Directory input must be there before anything runs, as miniwdl downloads
     every URI input at start: a local path must exist, a URI must be fetchable (even one no
     call uses, which would otherwise pass to the outputs unchecked)."""
-    env = WDL.values_from_json(inputs, workflow.available_inputs, namespace=workflow.name)
+    env = (
+        values
+        if values is not None
+        else WDL.values_from_json(inputs, workflow.available_inputs, namespace=workflow.name)
+    )
     for path, directory in uri_and_local_paths(env):
         kind = "Directory" if directory else "File"
         if is_uri(path):

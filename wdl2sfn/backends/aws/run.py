@@ -1,7 +1,8 @@
 """``wdl2sfn run --backend aws``: deploy if needed, ship local inputs to S3, StartExecution.
 
 The execution input is the DESIGN's ``{"inputs", "run": {"name", "s3upload", "delete_after",
-"no_cache", "tags"}}``. Without ``--wait``/``--follow`` it prints the execution and exits 0 (as
+"no_cache", "tags"}}``; inputs over 64 KiB of JSON go to the run bucket and ``inputs_ref`` carries
+their key instead. Without ``--wait``/``--follow`` it prints the execution and exits 0 (as
 miniwdl-aws-submit); ``--wait`` polls DescribeExecution, ``--follow`` renders the live view.
 """
 
@@ -11,6 +12,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,9 +69,15 @@ def new_execution_name(aws: Aws, state_machine_arn: str, workflow: str) -> str:
     raise AwsBackendError(f"no free execution name for {base}")
 
 
-def run_request(options: RunOptions, inputs: dict[str, Any], name: str) -> dict[str, Any]:
+def run_request(
+    options: RunOptions,
+    inputs: dict[str, Any],
+    name: str,
+    store_inputs: Callable[[str], str] | None = None,
+) -> dict[str, Any]:
     """The DESIGN's execution input (the contract's one builder); a bad tag or ``--s3upload``
-    is a usage error (exit 2) before anything is deployed."""
+    is a usage error (exit 2) before anything is deployed. ``store_inputs`` puts inputs too
+    large for the execution input in the run bucket (see :func:`put_inputs`)."""
     try:
         return execution_input(
             inputs,
@@ -78,6 +86,7 @@ def run_request(options: RunOptions, inputs: dict[str, Any], name: str) -> dict[
             delete_after=options.delete_after,
             no_cache=options.no_cache,
             tags=options.tags,
+            store_inputs=store_inputs,
         )
     except ExecutionInputError as exn:
         raise AwsBackendError(str(exn), error="UsageError", exit_code=EXIT_USAGE) from None
@@ -145,7 +154,10 @@ def start_run(
     else:
         _warn_local_files(inputs)
     name = new_execution_name(aws, deployed.arn, compiled.name)
-    request = run_request(options, inputs, name)
+    bucket = outputs.get(RUN_BUCKET)
+    request = run_request(
+        options, inputs, name, (lambda text: put_inputs(aws, bucket, text)) if bucket else None
+    )
     sfn = aws.client("stepfunctions")
     started = _aws_call(
         f"StartExecution {deployed.name}",
@@ -207,6 +219,20 @@ def ship_inputs(
 
     shipped = WDL.Value.rewrite_env_paths(env, ship)
     return dict(WDL.values_to_json(shipped, namespace=workflow.name))
+
+
+def put_inputs(aws: Aws, bucket: str, text: str) -> str:
+    """Inputs too large for the execution input (Step Functions: "The maximum input or output
+    size for a task, state, or execution is 256 KiB") -> ``inputs-data/requests/<sha256>.json``
+    in the run bucket, which the init function may read; returns the key init reads."""
+    import hashlib
+
+    body = text.encode()
+    key = f"{INPUTS_PREFIX}/requests/{hashlib.sha256(body).hexdigest()}.json"
+    s3 = aws.client("s3")
+    _aws_call(f"uploading the inputs to s3://{bucket}/{key}", s3.put_object,
+              Bucket=bucket, Key=key, Body=body, ContentType="application/json")  # fmt: skip
+    return key
 
 
 def upload_path(aws: Aws, bucket: str, path: str, directory: bool) -> str:

@@ -4,14 +4,19 @@ view, the child machines bound to local pseudo-ARNs, then the runner; the outcom
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...contract.execution import execution_input
 from ...runs.progress import Progress
+from ...task_runner.atomic import write_text_atomic
+from ...task_runner.store import RunStore
 from ..requests import RunOptions, RunOutcome, RunRequest
 
 if TYPE_CHECKING:
@@ -22,16 +27,22 @@ EXIT_FAILED = 1
 
 def run_locally(request: RunRequest) -> RunOutcome:
     """Run the compiled workflow here and wait for it."""
+    options, compiled = request.options, request.compiled
+    root = options.dir.resolve()
+    run_name = new_run_name(root, compiled.name)
+    with _removed_unless_started(root / run_name):
+        return _run_in(root, run_name, request)
+
+
+def _run_in(root: Path, run_name: str, request: RunRequest) -> RunOutcome:
+    """Run in the new folder ``root/run_name``."""
     from ...runs.progress import scatters_of_calls
     from ...runs.status import record_executor
     from ...task_runner.init import write_bundle
-    from ...task_runner.store import RunStore
     from .rerun import write_rerun
     from .runner import LocalRunner
 
     options, compiled = request.options, request.compiled
-    root = options.dir.resolve()
-    run_name = new_run_name(root, compiled.name)
     record_executor(root / run_name)
     write_rerun(root / run_name, options.argv, options.wdl, options.value_options)
     write_bundle(RunStore(root), compiled.digest, compiled.main, compiled.name, compiled.sources)
@@ -61,7 +72,7 @@ def run_locally(request: RunRequest) -> RunOutcome:
         definition = bind_children(compiled.definition, machines)
         outcome = runner.execute(
             definition,
-            local_execution_input(options, request.inputs, run_name),
+            local_execution_input(options, request.inputs, run_name, RunStore(root)),
             run_name,
             children,
             {compiled.digest: request.doc},
@@ -70,9 +81,16 @@ def run_locally(request: RunRequest) -> RunOutcome:
 
 
 def local_execution_input(
-    options: RunOptions, inputs: dict[str, Any], run_name: str
+    options: RunOptions, inputs: dict[str, Any], run_name: str, store: RunStore | None = None
 ) -> dict[str, Any]:
-    """The execution input (DESIGN "Execution input"), with this run's options."""
+    """The execution input (DESIGN "Execution input"), with this run's options; large inputs
+    by reference to the run folder's ``inputs.json`` (which init then rewrites validated)."""
+
+    def store_inputs(text: str) -> str:
+        assert store is not None
+        write_text_atomic(store.run_dir(run_name) / RunStore.INPUTS, text)
+        return f"{run_name}/{RunStore.INPUTS}"
+
     return execution_input(
         inputs,
         run_name,
@@ -82,7 +100,20 @@ def local_execution_input(
         tags=options.tags,
         env=options.env,
         runtime_defaults=options.runtime_defaults,
+        store_inputs=store_inputs if store is not None else None,
     )
+
+
+@contextlib.contextmanager
+def _removed_unless_started(run_dir: Path) -> Iterator[None]:
+    """A run that fails before its execution starts (no history yet) leaves no folder behind:
+    ``list`` shows runs by their record, so a stub would be invisible clutter."""
+    try:
+        yield
+    except BaseException:
+        if not (run_dir / RunStore.HISTORY).exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
 
 
 class _WarningsTo:
