@@ -176,8 +176,10 @@ def test_self_test_gpu_runs_on_the_gpu_queue_and_fails_without_a_gpu(
     done = served.cli("self-test", "--backend", "aws", "--gpu", "-d", str(tmp_path))
     queue = served.outputs()["GpuQueueArn"]
     checks = {c["check"]: c for c in json.loads(done.stdout)["checks"]}
-    assert checks["the task ran on the GPU queue with a GPU"]["ok"], checks
-    assert queue in checks["the task ran on the GPU queue with a GPU"]["detail"]
+    on_gpu = checks["the task ran on the GPU queue with a GPU"]
+    # the job went to the GPU queue with 1 GPU requested, but this machine has none: not ok
+    assert not on_gpu["ok"], checks
+    assert queue in on_gpu["detail"] and "1 GPU requested, none visible" in on_gpu["detail"]
     assert not checks["a gpu: true task saw a GPU (nvidia-smi)"]["ok"]  # this machine has none
     assert done.returncode == 1
 
