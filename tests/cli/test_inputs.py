@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from wdl2sfn.statemachine.quotas import Quotas
+
 from ..integration.helpers import history, wdl2sfn
 
 # Step Functions quotas: "The maximum input or output size for a task, state, or execution is
 # 256 KiB of data as a UTF-8 encoded string." 9,000 FASTQ paths are over it.
-QUOTA = 256 * 1024
+QUOTA = Quotas().payload_bytes  # the executor's own 256 KiB payload quota
 
 COUNT_WDL = """version 1.1
 workflow many {

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from wdl2sfn.statemachine.quotas import Quotas
+
 from .conftest import rehearse
 
-QUOTA = 256 * 1024
+QUOTA = Quotas().payload_bytes  # the executor's own 256 KiB payload quota
 
 NAMES_WDL = """version 1.1
 workflow names {

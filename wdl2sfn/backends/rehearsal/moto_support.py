@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .extra import INSTALL_HINT
+
 # Tested: the lock (requirements/dev.txt) pins the newest of these.
 SUPPORTED = ">=5.2.0,<5.3"
 # moto 5.1.x answers HTTP 500 on CreateStateMachineAlias (the stack's `live` alias).
@@ -34,9 +36,7 @@ def check(installed: str | None = None) -> str:
         try:
             installed = version("moto")
         except PackageNotFoundError as exn:
-            raise UnsupportedMoto(
-                "the rehearsal needs moto: pip install 'wdl2sfn[rehearse]'"
-            ) from exn
+            raise UnsupportedMoto(f"the rehearsal needs moto: {INSTALL_HINT}") from exn
     found = _parse(installed)
     if found < _TOO_OLD:
         why = "it answers HTTP 500 on CreateStateMachineAlias"
