@@ -16,10 +16,10 @@ DEV_STAMP := $(VENV)/.installed-dev
 # layout this project does not have).
 PIP_INSTALL := PYTHONWARNINGS="ignore:Editable installation" $(BIN)/python -m pip install \
 	--quiet --disable-pip-version-check
-# -n auto: one worker per core (load scheduling: --dist worksteal reorders a module's tests, and
-# the rehearsal's module-scoped account makes tests/rehearsal/test_serve.py order-dependent);
-# --durations: the slowest tests, to keep the suite in budget.
-PYTEST := $(BIN)/python -m pytest -q -ra -n auto --durations=25
+# -n auto: one worker per core; --dist worksteal: an idle worker takes queued tests from a busy
+# one, so the long rehearsal tests started first do not all stay on one worker (tests must hold in
+# any order); --durations: the slowest tests, to keep the suite in budget.
+PYTEST := $(BIN)/python -m pytest -q -ra -n auto --dist worksteal --durations=25
 # The fast tier: no moto server, no CDK synth, no rehearsal, no conformance or scale runs.
 FAST := -m "not slow"
 

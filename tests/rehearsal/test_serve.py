@@ -45,8 +45,9 @@ def wait_for_execution(served: Served, machine: str, timeout: float = 180) -> di
 def test_deploy_creates_with_the_stacks_role_then_finds_nothing_to_change(
     served: Served,
 ) -> None:
-    """Defect 4: no stack output named a role `wdl2sfn deploy` could use."""
-    wdl = SAMPLES / "scatter_gather" / "scatter_gather.wdl"
+    """Defect 4: no stack output named a role `wdl2sfn deploy` could use. A workflow no other test
+    of this module deploys or runs, so the test holds in any order (xdist worksteal)."""
+    wdl = SAMPLES / "conditional" / "conditional.wdl"
     first = served.cli("deploy", str(wdl), "--stack", served.info["stack"])
     assert first.returncode == 0, first.stderr[-2000:]
     assert json.loads(first.stdout)["action"] == "created"
