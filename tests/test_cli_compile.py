@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.metadata import version
 
 from wdl2sfn.compiler import compile_workflow
 from wdl2sfn.compiler.asl import definition_bytes
@@ -70,3 +71,9 @@ def test_compile_report_prints_bytes_per_call_all_in_over_every_machine():
         calls = 1  # lib.wdl's one task call, in the child machine
         assert len(machines) == 2
         assert f"bytes per call, all in: {round(total / calls):,} ({total:,} bytes" in out.stderr
+
+
+def test_version_prints_the_installed_distribution_s_version():
+    out = run("--version")
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"wdl2sfn {version('wdl2sfn')}"

@@ -98,6 +98,8 @@ def fit_name(name: str, limit: int) -> str:
 
 def _clean_name(name: str) -> str:
     """State names may not contain control characters; keep everything else readable."""
+    if name.isprintable():  # nearly always: no character-by-character copy
+        return name.strip() or "state"
     return "".join(c if c.isprintable() else " " for c in name).strip() or "state"
 
 
