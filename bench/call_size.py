@@ -8,6 +8,9 @@ Not a test (`tests/compiler/test_split.py` pins the chain figure). Prints two ta
    failure steps of the state graphs, `job failed`, `<owner>: failed` and their `: retry` /
    `: result` / `: read` states, one set per graph whatever its number of calls). Values only
    (the state names used as keys are not counted), compact JSON as `compile -o` writes it;
+   then "all in", as `compile --report` prints it: every machine's definition over the calls,
+   fixed states included, for the samples and generated workflows (bench/compile.py's shapes,
+   tests/compiler/name_shapes.py's long-name shapes);
 2. the chain measurement of docs/limits.md: `(size(21 calls) - size(11 calls)) / 10` of a chain
    of plain calls (`call step as sN`), the whole definition, compiled and deployed
    (`deployed_bytes_bound`: each `${...}` placeholder counted as the ARN that replaces it).
@@ -26,6 +29,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from wdl2sfn.compiler import compile_workflow  # noqa: E402
 from wdl2sfn.compiler.asl import deployed_bytes_bound  # noqa: E402
@@ -97,16 +101,50 @@ def chain_per_call(mode: str, folder: Path) -> tuple[float, float]:
     return compiled, deployed
 
 
+def all_in(wdl: Path, mode: str) -> int:
+    """`compile --report`'s bytes per call all in: every machine's definition over the calls."""
+    figures = compile_workflow(str(wdl), filesystem=mode).report["all_in"]
+    return int(figures["bytes_per_call"] or 0)
+
+
+def generated(folder: Path) -> list[Path]:
+    """bench/compile.py's 100- and 250-call workflows (chains, fan-outs, joins, a scatter, an
+    if) and the long-name shapes of tests/compiler/name_shapes.py."""
+    from compile import generate  # noqa: PLC0415 - bench/compile.py, beside this script
+
+    from tests.compiler.name_shapes import SHAPES  # noqa: PLC0415
+
+    paths = []
+    for n in (100, 250):
+        (folder / f"generated{n}.wdl").write_text(generate(n))
+        paths.append(folder / f"generated{n}.wdl")
+    for shape, make in SHAPES.items():
+        sub = folder / shape.replace(" ", "_").replace(",", "")
+        sub.mkdir()
+        files = make()
+        for name, text in files.items():
+            (sub / name).write_text(text)
+        paths.append(sub / next(iter(files)))
+    return paths
+
+
 def main() -> None:
-    print("sample | calls | EFS own B/call | EFS all B/call | FSx own B/call | FSx all B/call")
+    print(
+        "sample | calls | EFS own B/call | EFS all B/call | FSx own B/call | FSx all B/call "
+        "| EFS all in | FSx all in"
+    )
     for wdl in sorted((ROOT / "sample_wdl").glob("*/*.wdl")):
         if wdl.stem != wdl.parent.name:
             continue  # imported documents (subworkflow/lib.wdl)
         (calls, efs_own, efs_all), (_, fsx_own, fsx_all) = (per_sample(wdl, m) for m in MODES)
         print(
             f"{wdl.parent.name} | {calls} | {efs_own:,.0f} | {efs_all:,.0f} | {fsx_own:,.0f} "
-            f"| {fsx_all:,.0f}"
+            f"| {fsx_all:,.0f} | {all_in(wdl, 'efs'):,} | {all_in(wdl, 'fsx'):,}"
         )
+    with tempfile.TemporaryDirectory() as tmp:
+        print("\ngenerated | EFS all in | FSx all in")
+        for wdl in generated(Path(tmp)):
+            print(f"{wdl.parent.name}/{wdl.name} | {all_in(wdl, 'efs'):,} | {all_in(wdl, 'fsx'):,}")
     with tempfile.TemporaryDirectory() as tmp:
         print("\nchain | compiled B/call | deployed bound B/call")
         for mode in MODES:

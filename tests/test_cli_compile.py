@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from importlib.metadata import version
+
+from wdl2sfn.compiler import compile_workflow
+from wdl2sfn.compiler.asl import definition_bytes
 
 from .conftest import ROOT, sample
 
@@ -50,3 +54,26 @@ def test_graph_dot_is_a_digraph_with_clusters_for_maps():
     out = run("graph", str(sample("scatter_gather")), "--format", "dot")
     assert out.returncode == 0
     assert out.stdout.startswith("digraph statemachine {") and "subgraph cluster_" in out.stdout
+
+
+def test_compile_report_prints_bytes_per_call_all_in_over_every_machine():
+    """Issue 25: total definition (the workflow's machine and each child machine, once) over
+    the calls, so fixed states (init, outputs, scatters, failure steps) count too."""
+    for mode in ("efs", "fsx"):
+        args = ["--filesystem", mode, "--subworkflows", "machine"]
+        out = run("compile", str(sample("subworkflow")), "--report", "-o", "/dev/null", *args)
+        assert out.returncode == 0, out.stderr
+        compiled = compile_workflow(
+            str(sample("subworkflow")), filesystem=mode, subworkflows="machine"
+        )
+        machines = [compiled.definition] + [m.definition for m in compiled.all_machines().values()]
+        total = sum(definition_bytes(d) for d in machines)
+        calls = 1  # lib.wdl's one task call, in the child machine
+        assert len(machines) == 2
+        assert f"bytes per call, all in: {round(total / calls):,} ({total:,} bytes" in out.stderr
+
+
+def test_version_prints_the_installed_distribution_s_version():
+    out = run("--version")
+    assert out.returncode == 0
+    assert out.stdout.strip() == f"wdl2sfn {version('wdl2sfn')}"

@@ -51,6 +51,14 @@ def test_statelint_accepts_every_sample(wdl: Path, tmp_path: Path):
     assert statelint_errors(compile_workflow(str(wdl)).definition, tmp_path) == []
 
 
+@pytest.mark.parametrize("wdl", ALL_SAMPLES, ids=lambda p: p.stem)
+def test_statelint_accepts_every_sample_in_fsx_mode(wdl: Path, tmp_path: Path):
+    """FSx reads a step's result with s3:getObject, placing prepare's straight from its
+    ResultSelector (an intrinsic function there) without a Pass."""
+    definition = compile_workflow(str(wdl), filesystem="fsx").definition
+    assert statelint_errors(definition, tmp_path) == []
+
+
 def test_statelint_accepts_child_machines(tmp_path: Path):
     compiled = compile_workflow(str(sample("subworkflow")), subworkflows="machine")
     for child in compiled.children.values():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from wdl2sfn import wdl
 from wdl2sfn.compiler import compile_document, compile_workflow
-from wdl2sfn.compiler.asl import deployed_bytes_bound
+from wdl2sfn.compiler.asl import definition_bytes, deployed_bytes_bound
 from wdl2sfn.compiler.ir import Options
 
 from ..conftest import sample
@@ -39,6 +39,17 @@ def test_every_machine_of_a_600_call_workflow_fits_the_definition_limit(tmp_path
     assert size(compiled.definition) < LIMIT
     assert all(size(m.definition) < LIMIT for m in machines.values())
     assert compiled.report["calls"] == 600
+
+
+def test_bytes_per_call_all_in_counts_every_part_and_each_call_once(tmp_path: Path):
+    path = chain_workflow(tmp_path / "big.wdl", 40)
+    compiled = compile_document(wdl.load(str(path)), Options(max_definition_bytes=30_000))
+    machines = [compiled.definition] + [m.definition for m in compiled.all_machines().values()]
+    assert len(machines) > 1  # it did split
+    figures = compiled.report["all_in"]
+    assert figures["calls"] == 40
+    assert figures["definition_bytes"] == sum(map(definition_bytes, machines))
+    assert figures["bytes_per_call"] == round(figures["definition_bytes"] / 40)
 
 
 def test_small_workflows_are_not_split():

