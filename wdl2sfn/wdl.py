@@ -188,6 +188,7 @@ class HookedStdLib(WDL.StdLib.Base):
         self._hook_virtualize = virtualize
         self._hook_resolve_relative = resolve_relative
         self._hook_join_paths_dir = join_paths_dir
+        _strict_write_json(self)
         for name, (arg_types, return_type, fn) in (extra or {}).items():
             setattr(self, name, WDL.StdLib.StaticFunction(name, arg_types, return_type, fn))
 
@@ -202,6 +203,41 @@ class HookedStdLib(WDL.StdLib.Base):
 
     def _join_paths_default_directory(self) -> str:
         return self._hook_join_paths_dir
+
+
+# ---------------------------------------------------------------- overrides of miniwdl 1.16
+# Each is a named, small correction where miniwdl departs from the specification text, listed in
+# docs/conformance.md ("Overrides"); WDL semantics otherwise stay miniwdl's.
+
+
+def _strict_write_json(stdlib: WDL.StdLib.Base) -> None:
+    """write_json refuses a Map whose keys are not String (spec "write_json": only
+    `Map[String, X]` serializes to a JSON object, and "when serializing compound types, all
+    nested types must be serializable or an error is raised"); miniwdl writes `{2: "x"}` as
+    `{"2": "x"}`."""
+    write = stdlib.write_json.F  # type: ignore[attr-defined]
+
+    def checked(value: WDL.Value.Base) -> WDL.Value.Base:
+        _require_json_keys(value)
+        result: WDL.Value.Base = write(value)
+        return result
+
+    stdlib.write_json = WDL.StdLib.StaticFunction(  # type: ignore[attr-defined]
+        "write_json", [WDL.Type.Any()], WDL.Type.File(), checked
+    )
+
+
+def _require_json_keys(value: WDL.Value.Base) -> None:
+    """Raise InputError naming the type of the first Map, however nested, keyed by non-String."""
+    if isinstance(value, WDL.Value.Map):
+        key_type = value.type.item_type[0]
+        if not isinstance(key_type, WDL.Type.String):
+            raise WDL.Error.InputError(
+                f"write_json: cannot serialize {value.type} to JSON (only Map[String, X] has a"
+                " JSON form; WDL spec, write_json)"
+            )
+    for child in value.children:
+        _require_json_keys(child)
 
 
 # ---------------------------------------------------------------- workflow-level run-time helpers

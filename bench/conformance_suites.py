@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Run the WDL 1.1.3 and 1.2.1 specification suites against an engine, honouring `priority: ignore`.
+
+Why this exists: `../shared/conformance/run_conformance.py` (read-only, shared) runs every
+extracted example and counts a failure of an example whose config says `priority: ignore` (the
+spec's "engines need not pass it") like any other. This runner reuses its `run_one` (by import, so
+comparing outputs stays one implementation) and reports such a failure as `ignored`; a pass of an
+ignore-marked example still counts as a pass.
+
+Used by tests/conformance/test_spec_suites.py (wdl2sfn) and, run by hand, to regenerate
+miniwdl's pass lists in bench/miniwdl_conformance_passes.json:
+
+    python bench/conformance_suites.py miniwdl --write     # both suites, about 15 minutes
+    python bench/conformance_suites.py wdl2sfn --suite 1.2.1
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFORMANCE = ROOT.parent / "shared" / "conformance"
+SUITES = ("1.1.3", "1.2.1")
+PASSES_FILE = ROOT / "bench" / "miniwdl_conformance_passes.json"
+MINIWDL_ENGINE = (
+    f"{sys.executable} {ROOT / 'bench' / 'miniwdl_host.py'} run {{wdl}} -i {{inputs}} --dir {{dir}}"
+)
+# `--container host` explicitly: the examples' images (ubuntu:focal...) cannot be pulled here,
+# whatever the default container mode becomes.
+WDL2SFN_ENGINE = (
+    f"{sys.executable} -m wdl2sfn.cli run {{wdl}} -i {{inputs}} --dir {{dir}} --container host"
+)
+ENGINES = {"miniwdl": MINIWDL_ENGINE, "wdl2sfn": WDL2SFN_ENGINE}
+
+
+def shared_runner() -> ModuleType:
+    """The shared run_conformance.py as a module (it is a script, not an installed package)."""
+    spec = importlib.util.spec_from_file_location(
+        "run_conformance", CONFORMANCE / "run_conformance.py"
+    )
+    assert spec and spec.loader, CONFORMANCE
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def extract(suite: str, out: Path) -> Path:
+    """Extract one suite's examples (with its data files) into `out`; returns `out`."""
+    text = CONFORMANCE / f"wdl-{suite}"
+    subprocess.run(
+        [
+            sys.executable,
+            str(CONFORMANCE / "extract_spec_tests.py"),
+            str(text / "SPEC.md"),
+            str(out),
+            "-d",
+            str(text / "data"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def run_suite(tests: Path, engine: str, jobs: int = 2) -> dict[str, tuple[str, str]]:
+    """Every example once: id -> (pass | fail | skip | ignored, why)."""
+    runner = shared_runner()
+    work = Path(tempfile.mkdtemp(prefix="conf-"))
+    dirs = sorted(d for d in tests.iterdir() if (d / "config.json").exists())
+
+    def one(test_dir: Path) -> tuple[str, str, str]:
+        tid, status, why = runner.run_one(test_dir, engine, work, 300)
+        config = json.loads((test_dir / "config.json").read_text())
+        if status == "fail" and config.get("priority") == "ignore":
+            return tid, "ignored", why
+        return tid, status, why
+
+    with ThreadPoolExecutor(jobs) as pool:
+        return {tid: (status, why) for tid, status, why in pool.map(one, dirs)}
+
+
+def summary(results: dict[str, tuple[str, str]]) -> str:
+    """One line: how many passed, failed, failed but ignore-marked, skipped."""
+    counts = {s: 0 for s in ("pass", "fail", "ignored", "skip")}
+    for status, _ in results.values():
+        counts[status] += 1
+    return (
+        f"conformance: {counts['pass']} passed, {counts['fail']} failed,"
+        f" {counts['ignored']} ignored, {counts['skip']} skipped"
+    )
+
+
+def write_passes(suite: str, results: dict[str, tuple[str, str]], seconds: float) -> None:
+    """Store miniwdl's pass list of one suite in bench/miniwdl_conformance_passes.json."""
+    stored: dict[str, Any] = json.loads(PASSES_FILE.read_text()) if PASSES_FILE.exists() else {}
+    suites = stored.setdefault("suites", {})
+    suites[suite] = {
+        "summary": summary(results),
+        "engine": "miniwdl 1.16.0 with bench/miniwdl_host_backend.py (host subprocess)",
+        "command": f"python bench/conformance_suites.py miniwdl --suite {suite} --write",
+        "seconds": round(seconds),
+        "passes": sorted(t for t, (s, _) in results.items() if s == "pass"),
+    }
+    PASSES_FILE.write_text(json.dumps(stored, indent=1) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("engine", choices=sorted(ENGINES))
+    parser.add_argument("--suite", choices=SUITES, action="append")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--write", action="store_true", help="store the pass list (miniwdl)")
+    args = parser.parse_args(argv)
+    for suite in args.suite or SUITES:
+        started = time.monotonic()
+        tests = extract(suite, Path(tempfile.mkdtemp(prefix=f"spec-{suite}-")))
+        results = run_suite(tests, ENGINES[args.engine], args.jobs)
+        seconds = time.monotonic() - started
+        for tid, (status, why) in sorted(results.items()):
+            if status != "pass":
+                print(f"{status:7} {tid}: {why}")
+        print(f"{suite}: {summary(results)} ({seconds:.0f}s)")
+        if args.write:
+            write_passes(suite, results, seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
