@@ -105,3 +105,30 @@ def test_files_get_of_a_deleted_output_fails_naming_it(tmp_path: Path) -> None:
     )
     assert got.code != 0
     assert "out/one/f0.txt" in got.stderr
+
+
+SCATTER = """version 1.0
+task t { input { Int i } command <<< echo ~{i} > o.txt >>> output { File o = "o.txt" } }
+workflow sc { scatter (i in [1, 2, 3]) { call t { input: i = i } } output { Array[File] os = t.o } }
+"""
+
+
+def test_the_directory_gets_the_run_folder_and_LAST_and_nothing_else(tmp_path: Path) -> None:
+    wdl = tmp_path / "sc.wdl"
+    wdl.write_text(SCATTER)
+    root = tmp_path / "runs"
+    done = wdl2sfn("run", str(wdl), "--dir", str(root), "--container", "host")
+    assert done.code == 0, done.stderr
+    visible = {p.name for p in root.iterdir() if not p.name.startswith(".")}
+    assert visible == {done.run_dir.name, "_LAST"}
+
+
+def test_deleting_a_run_folder_deletes_the_run_scatter_scratch_included(tmp_path: Path) -> None:
+    wdl = tmp_path / "sc.wdl"
+    wdl.write_text(SCATTER)
+    root = tmp_path / "runs"
+    done = wdl2sfn("run", str(wdl), "--dir", str(root), "--container", "host")
+    assert done.code == 0, done.stderr
+    shutil.rmtree(done.run_dir)
+    left = [p for p in root.rglob("*") if done.run_dir.name in str(p.relative_to(root))]
+    assert left == []  # (a _LAST link is named _LAST)

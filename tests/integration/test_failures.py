@@ -15,7 +15,7 @@ FILES = str(SAMPLES / "files" / "files.wdl")
 
 
 def no_runs(root: Path) -> bool:
-    return not root.exists() or not any(p.name != "_workflows" for p in root.iterdir())
+    return not root.exists() or not any(p.name != ".wdl2sfn" for p in root.iterdir())
 
 
 def test_malformed_wdl_exits_2_with_location_and_runs_nothing(tmp_path):

@@ -297,7 +297,9 @@ def download(uri: str, store_root: Path, *, directory: bool = False, s3_client: 
 
 def _cache_path(store_root: Path, scheme: str, uri: str, version: str, name: str) -> Path:
     digest = hashlib.sha256(json.dumps([uri, version]).encode("utf-8")).hexdigest()
-    return store_root / "_DOWNLOADS" / scheme / digest[:2] / digest / (name or "download")
+    return (
+        RunStore(store_root).downloads_dir() / scheme / digest[:2] / digest / (name or "download")
+    )
 
 
 def _fetch_to(dest: Path, fetch: Callable[[str], None]) -> None:
