@@ -20,6 +20,7 @@ The rule is stateless, so every step (a fresh Lambda as much as the local proces
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +56,19 @@ class WorkflowFiles:
                     dirs.append(ap)
         downloads = os.path.realpath(RunStore(Path(store_root)).downloads_dir())
         return cls(os.path.realpath(store_root), run, frozenset(files), tuple(dirs), downloads)
+
+    @functools.cached_property
+    def user_inodes(self) -> frozenset[tuple[int, int]]:
+        """(device, inode) of each File the user gave the run: a task may output one under
+        another name (``ln input out.txt``), and the store must never chmod it (issue 24)."""
+        found = set()
+        for path in self.input_files:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            found.add((st.st_dev, st.st_ino))
+        return frozenset(found)
 
     def allowed(self, path: str) -> bool:
         if is_uri(path):

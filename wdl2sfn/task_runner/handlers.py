@@ -267,6 +267,7 @@ class Runtime:
             default_image=s.default_image,
             env=dict(options.get("env") or {}),
             runtime_defaults=dict(options.get("runtime_defaults") or {}),
+            user_inodes=ev.files.user_inodes,
         )
 
     def run_record(self, run: str) -> dict[str, Any]:

@@ -76,6 +76,7 @@ def _prepare(
         Path(ctx.store_root),
         copy=ctx.copy_input_files,
         contained=bool(ctx.mount.get("contained")),
+        keep_mode=ctx.user_inodes,
     )
     env = _eval_decls(task, localized, call_dir, ctx.call_name)
 
