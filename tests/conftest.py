@@ -27,6 +27,7 @@ SLOW_FILES = {
     "tests/statemachine/test_differential_moto.py",
     "tests/compiler/test_deep_workflows.py",
     "tests/cli/test_files.py",
+    "tests/cli/test_run_folder.py",
     "tests/cli/test_s3upload.py",
     "tests/task_runner/test_run_steps.py",
     "tests/task_runner/test_task_localize.py",

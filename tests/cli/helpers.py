@@ -50,7 +50,7 @@ def cli_json(*args: str) -> Any:
 
 
 def only_run(root: Path) -> Path | None:
-    runs = [p for p in root.glob("*/run.json")]
+    runs = [p for p in root.glob("*/run.json") if not p.parent.is_symlink()]  # (not _LAST)
     return runs[0].parent if len(runs) == 1 else None
 
 

@@ -78,8 +78,8 @@ def _refused(out: Result, store: Path, link: str, what: str) -> None:
 def test_a_directory_link_to_the_cache_does_not_hand_its_key_downstream(tmp_path, other_fs):
     """B1: `ln -s ../../../../../_CACHE d/cache` in a Directory output; the next call's prepare
     used to hard-link `_CACHE/.key` into its call folder for a contained task to read."""
-    out = _run(tmp_path, other_fs, f"ln -s {UP}/_CACHE d/cache", "cache/.key")
-    key = tmp_path / "store" / "_CACHE" / ".key"
+    out = _run(tmp_path, other_fs, f"ln -s {UP}/.wdl2sfn/_CACHE d/cache", "cache/.key")
+    key = tmp_path / "store" / ".wdl2sfn" / "_CACHE" / ".key"
     if key.exists():
         inode = key.stat().st_ino
         leaked = [p for p in (tmp_path / "store").rglob("*") if p.stat().st_ino == inode]

@@ -51,7 +51,7 @@ def test_files_get_copies_a_folder_at_its_run_relative_paths(run: Path, tmp_path
 
 
 def test_files_refuses_a_path_out_of_the_run_folder(run: Path) -> None:
-    done = wdl2sfn("files", run.name, "../_CACHE", "--dir", str(run.parent))
+    done = wdl2sfn("files", run.name, "../.wdl2sfn/_CACHE", "--dir", str(run.parent))
     assert done.code == 2
     assert "outside run" in done.stderr
 

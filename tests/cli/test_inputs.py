@@ -30,7 +30,7 @@ task count {
 }
 """
 
-STORE = {"_CACHE", "_batch", "_workflows", "_LAST"}
+STORE = {".wdl2sfn", "_LAST"}
 
 
 def run_folders(root: Path) -> list[Path]:

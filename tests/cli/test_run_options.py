@@ -32,7 +32,7 @@ task flaky {
 
 
 def runs_in(folder: Path) -> list[Path]:
-    return sorted(p.parent for p in folder.glob("*/run.json"))
+    return sorted(p.parent for p in folder.glob("*/run.json") if not p.parent.is_symlink())
 
 
 def test_dash_d_is_the_run_folder_root(tmp_path):
@@ -80,7 +80,7 @@ def test_error_json_is_accepted_and_printed_on_stdout(tmp_path):
     wdl = tmp_path / "bad.wdl"
     wdl.write_text("version 1.1\ntask bad { command <<< exit 4 >>> }\n")
     out = wdl2sfn("run", str(wdl), "-d", str(tmp_path), "--error-json")
-    assert out.json["error"] == "WdlTaskFailed"
+    assert out.json["error"] == "RunFailed" and out.json["cause"]["exit_status"] == 4
 
 
 def test_inputs_from_stdin(tmp_path):

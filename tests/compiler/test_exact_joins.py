@@ -119,7 +119,7 @@ def test_a_failed_dependency_ends_the_run_instead_of_leaving_its_waiter_waiting(
     assert out.code != 0
     assert time.monotonic() - started < 25  # a (30 s) was stopped, c's wait aborted
     error = json.loads(out.stdout)
-    assert error["error"] == "WdlTaskFailed" and "b broke" in out.last_line
+    assert error["wdl2sfn_error"] == "WdlTaskFailed" and "b broke" in out.last_line
 
 
 def test_joins_in_a_subworkflow_compiled_as_its_own_machine(tmp_path: Path):

@@ -18,7 +18,7 @@ task produce {
 """
 
 # the store root is four levels up from a task's working directory: <root>/<run>/calls/<call>/work
-REWRITE_ENTRY = "touch out.txt; find ../../../../_CACHE/call/produce -name '*.json' -exec sed -i s/genuine/poisoned/g {} +"
+REWRITE_ENTRY = "touch out.txt; find ../../../../.wdl2sfn/_CACHE/call/produce -name '*.json' -exec sed -i s/genuine/poisoned/g {} +"
 REWRITE_FILE = (
     "touch out.txt; "
     "for f in ../../../../*/calls/produce/work/out.txt; do "
@@ -90,4 +90,4 @@ task look {
     assert first.code == again.code == 0, first.stderr + again.stderr
     assert first.json["outputs"] == {"peek.seen": "none"}
     assert (again.run_dir / "calls" / "look" / "cached_from").exists()
-    assert not (root / "_CACHE" / ".key").exists()
+    assert not (root / ".wdl2sfn" / "_CACHE" / ".key").exists()

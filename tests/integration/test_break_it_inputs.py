@@ -65,7 +65,7 @@ def test_a_corrupted_sources_bundle_is_recreated_not_trusted(tmp_path):
     root = tmp_path / "runs"
     first = wdl2sfn("run", str(HELLO), "--dir", str(root))
     assert first.code == 0, first.stderr
-    (bundle,) = (root / "_workflows").iterdir()
+    (bundle,) = (root / ".wdl2sfn" / "_workflows").iterdir()
     (bundle / "hello.wdl").write_text("version 1.1\nworkflow hello { }\n")
     again = wdl2sfn("run", str(HELLO), "who=again", "--dir", str(root))
     assert again.code == 0, again.stderr

@@ -50,3 +50,30 @@ def test_with_copy_input_files_neither_the_upstream_output_nor_the_users_file_ch
     out, given = run(tmp_path, "--copy-input-files")
     assert given.read_text() == "mine\n"
     assert out.json["outputs"]["w.upstream"] == "made"
+
+
+HARD_LINK_OUT = """version 1.0
+workflow w {
+  input { File given }
+  call relink { input: f = given }
+  call show { input: g = relink.out }
+  output { String shown = show.s }
+}
+task relink { input { File f } command <<< ln ~{f} out.txt >>> output { File out = "out.txt" } }
+task show { input { File g } command <<< cat ~{g} >>> output { String s = read_string(stdout()) } }
+"""
+
+
+def test_a_users_file_a_task_outputs_by_hard_link_keeps_its_mode(tmp_path):
+    """Issue 24 item 4: an output sharing the user's inode (`ln input out.txt`) was made
+    read-only when the next call localized it, and chmod changed the user's own file."""
+    wf = tmp_path / "w.wdl"
+    wf.write_text(HARD_LINK_OUT)
+    given = tmp_path / "mine.txt"
+    given.write_text("mine\n")
+    given.chmod(0o644)
+    out = wdl2sfn("run", str(wf), f"given={given}", "--container", "host",
+                  "--dir", str(tmp_path / "runs"))  # fmt: skip
+    assert out.code == 0, out.stderr
+    assert out.json["outputs"]["w.shown"] == "mine"
+    assert given.stat().st_mode & 0o777 == 0o644

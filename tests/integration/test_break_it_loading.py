@@ -61,7 +61,7 @@ def test_a_lone_surrogate_is_an_input_error_that_leaves_no_run_folder(tmp_path):
     out = wdl2sfn("run", str(wf), "-i", str(inputs), "--dir", str(root))
     assert out.code == 2
     assert "surrogate" in out.last_line
-    assert not root.exists() or not any(p.name != "_workflows" for p in root.iterdir())
+    assert not root.exists() or not any(p.name != ".wdl2sfn" for p in root.iterdir())
 
 
 def test_an_import_cycle_names_the_whole_chain(tmp_path):

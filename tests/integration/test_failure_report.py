@@ -29,12 +29,13 @@ def test_failed_scatter_shard_names_call_shard_exit_status_and_stderr(tmp_path):
 def test_failed_scatter_shard_error_json_names_call_and_shard(tmp_path):
     out = wdl2sfn("run", str(FIXTURES / "failing_shard.wdl"), "--dir", str(tmp_path))
     error = out.json
-    assert (error["error"], error["call"], error["shard"], error["exit_status"]) == (
+    assert (error["wdl2sfn_error"], error["call"], error["shard"], error["exit_status"]) == (
         "WdlTaskFailed",
         "shard",
         [7],
         3,
     )
+    assert error["cause"]["run"] == "call-shard-7"  # miniwdl's name of the failed call's run
     saved = json.loads((Path(error["dir"]) / "error.json").read_text())
     assert saved["call"] == "shard" and saved["shard"] == [7]
 

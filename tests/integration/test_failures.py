@@ -15,7 +15,7 @@ FILES = str(SAMPLES / "files" / "files.wdl")
 
 
 def no_runs(root: Path) -> bool:
-    return not root.exists() or not any(p.name != "_workflows" for p in root.iterdir())
+    return not root.exists() or not any(p.name != ".wdl2sfn" for p in root.iterdir())
 
 
 def test_malformed_wdl_exits_2_with_location_and_runs_nothing(tmp_path):
@@ -79,8 +79,9 @@ def test_failing_task_reports_call_exit_code_stderr_and_logs(tmp_path):
     assert "disk quota exceeded" in line
     error = out.json
     run_dir = Path(error["dir"])
-    assert error["error"] == "WdlTaskFailed"
-    assert json.loads((run_dir / "error.json").read_text())["error"] == "WdlTaskFailed"
+    assert (error["error"], error["cause"]["error"]) == ("RunFailed", "CommandFailed")
+    assert error["wdl2sfn_error"] == "WdlTaskFailed"
+    assert json.loads((run_dir / "error.json").read_text()) == error
     assert (
         (run_dir / "calls" / "fail" / "stderr.txt")
         .read_text()

@@ -38,7 +38,8 @@ def test_the_error_json_names_call_shard_exit_status_and_log_stream(
     failed: tuple[int, dict[str, object], str],
 ) -> None:
     _, error, _ = failed
-    assert error["error"] == "WdlTaskFailed"
+    assert (error["error"], error["wdl2sfn_error"]) == ("RunFailed", "WdlTaskFailed")
+    assert error["cause"]["error"] == "CommandFailed" and error["cause"]["exit_status"] == 3
     assert (error["call"], error["shard"], error["exit_status"]) == ("maybe_fail", [1], 3)
     assert str(error["call_dir"]).endswith("/calls/maybe_fail/shard-1")
     assert error["log_group"] == "/aws/batch/job"

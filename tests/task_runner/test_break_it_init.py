@@ -48,7 +48,7 @@ def test_init_refuses_a_run_name_that_is_not_a_plain_folder_name(hello, name):
     runtime, workflow = hello
     with pytest.raises(WdlInputError, match="invalid run name"):
         init(runtime, workflow, name)
-    assert sorted(p.name for p in runtime.settings.store.root.iterdir()) == ["_workflows"]
+    assert sorted(p.name for p in runtime.settings.store.root.iterdir()) == [".wdl2sfn"]
 
 
 def test_init_never_reuses_an_existing_run_for_other_inputs(hello):

@@ -139,7 +139,7 @@ def test_s3_file_is_downloaded_once_into_the_content_keyed_cache(tmp_path: Path,
     out1 = localize.localize_inputs(env_of(f=uri), tmp_path / "c1", tmp_path / "store")
     dest = Path(out1["f"].value)
     assert dest == tmp_path / "c1/inputs/0/reads.fq" and dest.read_bytes() == b"ACGT"
-    cached = [p for p in (tmp_path / "store/_DOWNLOADS").rglob("reads.fq")]
+    cached = [p for p in (tmp_path / "store/.wdl2sfn/_DOWNLOADS").rglob("reads.fq")]
     assert len(cached) == 1 and os.stat(cached[0]).st_ino == os.stat(dest).st_ino
     # a second call reuses the download (same inode), a changed object is fetched again
     out2 = localize.localize_inputs(env_of(f=uri), tmp_path / "c2", tmp_path / "store")

@@ -18,7 +18,13 @@ from .events import (
     UploadEvent,
     WorkflowRef,
 )
-from .keys import ITEMS_PREFIX, MAP_RESULTS_PREFIX, SCRATCH_PREFIXES, STEPS_PREFIX
+from .keys import (
+    ITEMS_PREFIX,
+    MAP_RESULTS_PREFIX,
+    SCRATCH_PREFIXES,
+    SHARED_DIR,
+    STEPS_PREFIX,
+)
 from .names import ALIAS, BUNDLE_MARKER, MAX_MACHINE_NAME, bundle_marker, machine_name
 from .placeholders import (
     CHILD_PREFIX,
@@ -64,6 +70,7 @@ __all__ = [
     "RUNNER_JOB_DEFINITION",
     "RUNNER_QUEUE",
     "SCRATCH_PREFIXES",
+    "SHARED_DIR",
     "SPOT_QUEUE",
     "STEPS",
     "STEPS_PREFIX",

@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from .keys import SHARED_DIR
+
 PREFIX = "WDL2SFN_"
 CONFIG_ENV = "WDL2SFN_CFG"
 CONFIG_SECTION = "wdl2sfn"
@@ -37,6 +39,7 @@ class Settings:
 
     # where runs are and how the CLI reaches AWS
     dir: str | None = None  # runs' folder (default: the current directory, as miniwdl)
+    shared_dir: str = SHARED_DIR  # the store's shared folders (_CACHE ...), relative to the store
     backend: str = "local"  # --backend default
     stack: str | None = None  # --stack default (else "wdl2sfn")
     poll_seconds: str = "5"  # AWS: seconds between DescribeExecution/DescribeJobs polls

@@ -248,6 +248,42 @@ def _parsed(text: str) -> Any:
         return None
 
 
+def as_miniwdl(
+    ours: dict[str, Any], failure: Failure, workflow: str | None, run_dir: str | None
+) -> dict[str, Any]:
+    """A failed call's error JSON as ``miniwdl run --error-json`` writes it (``{"error":
+    "RunFailed", "workflow", "run", "dir", "cause": {"error": "CommandFailed", "exit_status",
+    "stderr_file", "stdout_file", "run", "dir"}}``), so a script written for miniwdl reads it;
+    our own fields beside, the Step Functions error name as ``wdl2sfn_error``. Other failures
+    (inputs, a stopped run) keep their own error name, as miniwdl's do."""
+    if failure.call is None or ours.get("status") != "FAILED":
+        return ours
+    command_failed = failure.error == "WdlTaskFailed" and failure.exit_status is not None
+    cause: dict[str, Any] = {"error": "CommandFailed" if command_failed else failure.error}
+    if command_failed:
+        cause["exit_status"] = failure.exit_status
+    else:
+        cause["message"] = failure.message
+    for key in ("stderr_file", "stdout_file"):
+        if key in failure.details:
+            cause[key] = failure.details[key]
+    cause["run"] = "-".join([f"call-{failure.call}", *map(str, failure.shard)])
+    if failure.call_dir:
+        cause["dir"] = failure.call_dir
+    head = {"error": "RunFailed", "workflow": workflow, "run": workflow, "dir": run_dir}
+    rest = {k: v for k, v in ours.items() if k not in head}
+    return {**head, "cause": cause, "wdl2sfn_error": failure.error, **rest}
+
+
+def workflow_name(run_dir: Path) -> str | None:
+    """The run's workflow, from its record (None when unreadable)."""
+    try:
+        record = json.loads((run_dir / RunStore.RECORD).read_text())
+        return str(record["workflow"]["name"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def error_json(run_dir: Path, status: str, failure: Failure) -> dict[str, Any]:
     """The failure in the shape of miniwdl's --error-json, plus where to look."""
     summary = failure.summary()
@@ -269,7 +305,14 @@ def error_json(run_dir: Path, status: str, failure: Failure) -> dict[str, Any]:
         for key in ("stderr_file", "stdout_file", "command_file"):
             if key in failure.details:
                 out[key] = failure.details[key]
-    return out
+    return as_miniwdl(out, failure, workflow_name(run_dir), str(run_dir))
 
 
-__all__ = ["Failure", "describe", "error_json", "execution_histories", "innermost_failure"]
+__all__ = [
+    "Failure",
+    "as_miniwdl",
+    "describe",
+    "error_json",
+    "execution_histories",
+    "innermost_failure",
+]

@@ -88,6 +88,8 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
     runs = []
     for record_path in sorted(root.glob("*/run.json")):
         run_dir = record_path.parent
+        if run_dir.is_symlink():
+            continue  # _LAST: a link to a run listed under its own name
         record = read_json(record_path)
         entry: dict[str, Any] = {"run": run_dir.name, "workflow": None}
         if isinstance(record, dict):

@@ -2,7 +2,8 @@
 
 On AWS these are S3 buckets; locally a bucket is a folder. ``FolderObjectStore(root,
 buckets={"wdl2sfn-local": Path(...)})`` serves the named buckets from the given folders and any
-other bucket from ``root/<bucket>/``. Writes are atomic (temp file, fsync, rename), as DESIGN
+other bucket from ``root/<bucket>/``; a bucket may instead map to a function from key to file
+(the local run bucket keeps a run's scratch keys inside its run folder). Writes are atomic (temp file, fsync, rename), as DESIGN
 invariant 6 asks of every store write.
 """
 
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
+
+KeyPath = Callable[[str], Path]  # a bucket's key -> the file holding it
 
 
 class ObjectStore(Protocol):
@@ -26,9 +29,14 @@ class ObjectStore(Protocol):
 class FolderObjectStore:
     """Buckets as folders: named buckets map to given folders, others to ``root/<bucket>``."""
 
-    def __init__(self, root: Path | str, buckets: Mapping[str, Path | str] | None = None) -> None:
+    def __init__(
+        self, root: Path | str, buckets: Mapping[str, Path | str | KeyPath] | None = None
+    ) -> None:
         self.root = Path(root)
-        self.buckets = {name: Path(path) for name, path in (buckets or {}).items()}
+        self.buckets = {
+            name: where if callable(where) else Path(where)
+            for name, where in (buckets or {}).items()
+        }
 
     def path(self, bucket: str, key: str) -> Path:
         """The file holding ``bucket/key``; keys may not climb out of their bucket."""
@@ -36,6 +44,8 @@ class FolderObjectStore:
         if not parts or any(p == ".." for p in parts):
             raise KeyError(f"invalid object key {key!r}")
         base = self.buckets.get(bucket, self.root / bucket)
+        if callable(base):
+            return base("/".join(parts))
         return base.joinpath(*parts)
 
     def get_object(self, bucket: str, key: str) -> bytes:

@@ -59,7 +59,7 @@ def save_result(settings: Settings, key: str, result: dict[str, Any]) -> None:
             Bucket=settings.run_bucket, Key=key, Body=json.dumps(result).encode()
         )
         return
-    path = settings.store.root / key
+    path = settings.store.key_path(key)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(path, result)
 

@@ -20,6 +20,7 @@ The rule is stateless, so every step (a fresh Lambda as much as the local proces
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ class WorkflowFiles:
     run: str
     input_files: frozenset[str]
     input_dirs: tuple[str, ...]
+    downloads: str = ""  # the store's downloaded URIs (any run may use them)
 
     @classmethod
     def of_run(cls, store_root: Path, run: str, inputs: Bindings) -> WorkflowFiles:
@@ -52,7 +54,21 @@ class WorkflowFiles:
                 files.add(ap)
                 if directory:
                     dirs.append(ap)
-        return cls(os.path.realpath(store_root), run, frozenset(files), tuple(dirs))
+        downloads = os.path.realpath(RunStore(Path(store_root)).downloads_dir())
+        return cls(os.path.realpath(store_root), run, frozenset(files), tuple(dirs), downloads)
+
+    @functools.cached_property
+    def user_inodes(self) -> frozenset[tuple[int, int]]:
+        """(device, inode) of each File the user gave the run: a task may output one under
+        another name (``ln input out.txt``), and the store must never chmod it (issue 24)."""
+        found = set()
+        for path in self.input_files:
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            found.add((st.st_dev, st.st_ino))
+        return frozenset(found)
 
     def allowed(self, path: str) -> bool:
         if is_uri(path):
@@ -61,13 +77,13 @@ class WorkflowFiles:
         if ap in self.input_files or any(path_really_within(ap, d) for d in self.input_dirs):
             return True
         real = os.path.realpath(ap)
+        if self.downloads and path_really_within(real, self.downloads):
+            return True
         if not real.startswith(self.store_root + os.sep):
             return False
         parts = os.path.relpath(real, self.store_root).split(os.sep)
-        return (
-            (len(parts) > 2 and parts[1] == RunStore.CALLS and not parts[0].startswith("_"))
-            or (len(parts) > 2 and parts[0] == self.run and parts[1] == "_write")
-            or (len(parts) > 1 and parts[0] == "_DOWNLOADS")
+        return (len(parts) > 2 and parts[1] == RunStore.CALLS and not parts[0].startswith("_")) or (
+            len(parts) > 2 and parts[0] == self.run and parts[1] == "_write"
         )
 
     def check(self, path: str, use: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -76,16 +77,46 @@ def _entry(run_dir: Path, path: Path) -> dict[str, Any]:
 
 def files_to_get(run_dir: Path, target: Path) -> list[Path]:
     """Every regular file under ``target`` (or ``target`` itself) that resolves inside the run
-    folder; refuses more than MAX_GET_FILES (fetch a subfolder instead)."""
+    folder, through the links of ``out/`` too (a Directory output is a link to a folder); a
+    link whose file is gone is an error naming it; more than MAX_GET_FILES is refused (fetch a
+    subfolder instead)."""
     if target.is_file():
         return [target]
-    found = [p for p in sorted(target.rglob("*")) if p.is_file()]
-    if len(found) > MAX_GET_FILES:
-        raise FilesError(
-            f"{target.relative_to(run_dir)}: {len(found)} files, more than {MAX_GET_FILES} "
-            "to fetch at once; name a subfolder"
-        )
-    return [p for p in found if wdl.path_really_within(str(p), str(run_dir))]
+    found: list[Path] = []
+    gone: list[str] = []
+    for path in _walk_links(run_dir, target):
+        if not path.exists():
+            gone.append(f"{path.relative_to(run_dir)} (-> {os.readlink(path)})")
+            continue
+        found.append(path)
+        if len(found) > MAX_GET_FILES:
+            raise FilesError(
+                f"{target.relative_to(run_dir)}: more than {MAX_GET_FILES} files "
+                "to fetch at once; name a subfolder"
+            )
+    if gone:
+        raise FilesError("links to files that are gone: " + ", ".join(gone))
+    return sorted(found)
+
+
+def _walk_links(run_dir: Path, target: Path) -> Iterator[Path]:
+    """Files (and dangling links) under ``target``, following links to folders that stay inside
+    the run folder, each real folder once (a link loop ends)."""
+    inside = str(run_dir.resolve())
+    seen: set[str] = set()
+    for parent, dirs, files in os.walk(target, followlinks=True):
+        real = os.path.realpath(parent)
+        if real in seen or not wdl.path_really_within(real, inside):
+            dirs[:] = []
+            continue
+        seen.add(real)
+        dirs.sort()
+        for name in sorted(files):
+            path = Path(parent) / name
+            if path.is_symlink() and not path.exists():
+                yield path
+            elif path.is_file() and wdl.path_really_within(str(path), inside):
+                yield path
 
 
 def copy_files(run_dir: Path, target: Path, dest: Path) -> list[str]:

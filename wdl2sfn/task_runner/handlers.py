@@ -163,7 +163,7 @@ class Runtime:
         s = self.settings
         if s.run_bucket and s.s3 is not None:
             return bytes(s.s3.get_object(Bucket=s.run_bucket, Key=key)["Body"].read())
-        return (s.store.root / key).read_bytes()
+        return s.store.key_path(key).read_bytes()
 
     def prepare(self, event: dict[str, Any]) -> dict[str, Any]:
         ev, info, shard = self._locate(event)
@@ -224,7 +224,7 @@ class Runtime:
         key = store.items_key(ev.run, info.ref, shard)
         items = [{"shard": [*shard, i]} for i in range(count)]
         body = json.dumps(items, separators=(",", ":")).encode()
-        path = store.root / key
+        path = store.key_path(key)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             from .atomic import write_bytes_atomic
@@ -267,6 +267,7 @@ class Runtime:
             default_image=s.default_image,
             env=dict(options.get("env") or {}),
             runtime_defaults=dict(options.get("runtime_defaults") or {}),
+            user_inodes=ev.files.user_inodes,
         )
 
     def run_record(self, run: str) -> dict[str, Any]:

@@ -107,7 +107,7 @@ def read_store_key(settings: Any, key: str) -> bytes:
             raise KeyError(f"s3://{settings.run_bucket}/{key}: {exn}") from exn
         return bytes(body["Body"].read())
     store: RunStore = settings.store
-    return (store.root / key).read_bytes()
+    return store.key_path(key).read_bytes()
 
 
 def _s3_client(s3: Any) -> Any:

@@ -121,8 +121,10 @@ def localize_inputs(
     copy: bool = False,
     s3_client: Any = None,
     contained: bool = False,
+    keep_mode: frozenset[tuple[int, int]] = frozenset(),
 ) -> WDL.Env.Bindings[WDL.Value.Base]:
     """Return ``inputs`` with every File/Directory value rewritten to its localized path.
+    ``keep_mode``: (device, inode) of the user's own files, never made read-only.
     ``contained``: the task sees only its run folder (AWS; local docker/podman runs), so no
     input may be a symlink out of it: directories are placed as trees of hard links, and files
     as hard links (copies across file systems)."""
@@ -138,7 +140,14 @@ def localize_inputs(
         if key not in index:
             n = len(index)
             index[key] = _localize_one(
-                src, directory, inputs_dir / str(n), Path(store_root), copy, s3_client, contained
+                src,
+                directory,
+                inputs_dir / str(n),
+                Path(store_root),
+                copy,
+                s3_client,
+                contained,
+                keep_mode,
             )
         return index[key]
 
@@ -153,6 +162,7 @@ def _localize_one(
     copy: bool,
     s3_client: Any,
     contained: bool = False,
+    keep_mode: frozenset[tuple[int, int]] = frozenset(),
 ) -> str:
     kind = "Directory" if directory else "File"
     if is_uri(src):
@@ -167,9 +177,19 @@ def _localize_one(
         _link_tree(local, dest, copy=copy)
     else:
         _place(local, dest, directory, copy, contained)
-    if not directory and (_store_owned(local, store_root) or not _same_file(local, dest)):
+    if directory or _inode(dest) in keep_mode:
+        return str(dest)  # the user's own file, whatever its name (ln input out.txt): no chmod
+    if _store_owned(local, store_root) or not _same_file(local, dest):
         _read_only(dest)  # an upstream output, a download or a copy (never the user's inode)
     return str(dest)
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
 
 
 def _same_file(a: str, b: Path) -> bool:
@@ -297,7 +317,9 @@ def download(uri: str, store_root: Path, *, directory: bool = False, s3_client: 
 
 def _cache_path(store_root: Path, scheme: str, uri: str, version: str, name: str) -> Path:
     digest = hashlib.sha256(json.dumps([uri, version]).encode("utf-8")).hexdigest()
-    return store_root / "_DOWNLOADS" / scheme / digest[:2] / digest / (name or "download")
+    return (
+        RunStore(store_root).downloads_dir() / scheme / digest[:2] / digest / (name or "download")
+    )
 
 
 def _fetch_to(dest: Path, fetch: Callable[[str], None]) -> None:

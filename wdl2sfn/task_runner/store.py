@@ -5,8 +5,15 @@ Layout (mirrors miniwdl's run directory; see docs/design.md):
     <root>/<run>/run.json  inputs.json  outputs.json  error.json  history.jsonl  wdl/...
     <root>/<run>/calls/<call.path>[/shard-<i>...]/    (task calls: command, stdout.txt, work/ ...)
     <root>/<run>/_values/<node ref>/<shard>.json        (declarations, scatter items, conditions)
-    <root>/_CACHE/call/...                               (call cache)
-    <root>/_workflows/<digest>/...                       (workflow sources, by content digest)
+    <root>/<run>/out/<output>/...                        (links to the output files, as miniwdl's)
+    <root>/<run>/_items/...  _map_results/...  _steps/... (locally: the run's bucket scratch)
+    <root>/_LAST -> <run>                                (the newest run, as miniwdl's)
+    <shared>/_CACHE/call/...                             (call cache)
+    <shared>/_workflows/<digest>/...                     (workflow sources, by content digest)
+    <shared>/_DOWNLOADS/...  _batch/...                  (downloaded URIs; the local Batch)
+
+``<shared>`` is ``<root>/.wdl2sfn`` (``WDL2SFN_SHARED_DIR``): what no run owns stays out of the
+folder the user runs in, which holds run folders and ``_LAST`` only.
 """
 
 from __future__ import annotations
@@ -55,6 +62,7 @@ class RunStore:
     CACHE: ClassVar[str] = "_CACHE"  # the call cache (``call/<key>.json``)
     CACHE_SECRET: ClassVar[str] = ".key"  # beside the cache: its sealing secret
     BATCH: ClassVar[str] = "_batch"  # the local Batch's job definitions and ledger
+    DOWNLOADS: ClassVar[str] = "_DOWNLOADS"  # fetched URIs, by content
     LAST: ClassVar[str] = "_LAST"  # a link to the newest run, as miniwdl's
 
     def run_dir(self, run: str) -> Path:
@@ -65,14 +73,38 @@ class RunStore:
     def record_path(self, run: str) -> Path:
         return self.run_dir(run) / self.RECORD
 
+    def shared_root(self) -> Path:
+        """The folder of what no run owns (``WDL2SFN_SHARED_DIR``, relative to the root)."""
+        from ..contract.settings import load_settings
+
+        return self.root / load_settings().shared_dir
+
     def workflows_dir(self, digest: str) -> Path:
-        return self.root / self.WORKFLOWS / digest
+        return self.shared_root() / self.WORKFLOWS / digest
 
     def cache_root(self) -> Path:
-        return self.root / self.CACHE / "call"
+        return self.shared_root() / self.CACHE / "call"
 
     def batch_dir(self) -> Path:
-        return self.root / self.BATCH
+        return self.shared_root() / self.BATCH
+
+    def downloads_dir(self) -> Path:
+        return self.shared_root() / self.DOWNLOADS
+
+    def key_path(self, key: str, run: str | None = None) -> Path:
+        """The local file of run-bucket key ``key`` (where there is no bucket): run scratch
+        (``_items/<run>/...``, ``_steps/<run>/...``; ``_map_results/...`` of ``run``) inside its
+        run folder, so deleting the folder deletes the run; any other key under the root."""
+        from ..contract import ITEMS_PREFIX, MAP_RESULTS_PREFIX, STEPS_PREFIX
+
+        parts = [p for p in key.split("/") if p]
+        if not parts or ".." in parts:
+            raise ValueError(f"invalid store key {key!r}")
+        if parts[0] in (ITEMS_PREFIX, STEPS_PREFIX) and len(parts) > 2:
+            return self.run_dir(parts[1]).joinpath(parts[0], *parts[2:])
+        if parts[0] == MAP_RESULTS_PREFIX and run is not None:
+            return self.run_dir(run).joinpath(*parts)
+        return self.root.joinpath(*parts)
 
     def call_dir(self, run: str, ref: str, shard: Sequence[int]) -> Path:
         # imported here: the index imports miniwdl (~0.2 s), which `list`/`status` never need

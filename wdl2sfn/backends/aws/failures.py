@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ...runs.failure import Failure, _section_tail, is_wrapper
+from ...runs.failure import Failure, _section_tail, as_miniwdl, is_wrapper
 from ...runs.failure import _unwrap_description as unwrap_description
 from . import parse_json
 
@@ -191,4 +191,5 @@ def error_json(failure: AwsFailure, description: dict[str, Any], url: str,
                    call_dir=failure.call_dir, failed_execution_arn=failure.execution_arn)  # fmt: skip
     if failure.log_stream:
         out["log_group"], out["log_stream"] = LOG_GROUP, failure.log_stream
-    return out
+    workflow = str(description.get("stateMachineArn", "")).rsplit(":", 1)[-1] or None
+    return as_miniwdl(out, failure, workflow, run_dir)

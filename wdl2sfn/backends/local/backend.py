@@ -71,13 +71,21 @@ class LocalBackend:
         if not (folder / RunStore.OUTPUTS).exists():
             run = request.ref.run
             raise UsageError(f"{run}: no outputs (`wdl2sfn status {run}` says why)")
+        from ...task_runner.out_links import dangling_outputs
+
+        folder = folder.resolve()  # (_LAST: the run it points to)
         outputs = json.loads((folder / RunStore.OUTPUTS).read_text())
+        gone = dangling_outputs(folder, outputs)
+        if gone:
+            raise UsageError(
+                f"{folder.name}: output files are gone (deleted since the run): " + "; ".join(gone)
+            )
         return {"dir": str(folder), "outputs": outputs}
 
     def files(self, request: FilesRequest) -> dict[str, Any]:
         from ...task_runner import files
 
-        folder = run_dir(request.ref)
+        folder = run_dir(request.ref).resolve()  # (_LAST: the run it points to)
         try:
             _, target = files.target_path(RunStore(folder.parent), folder.name, request.path)
             answer = files.listing(folder, target, request.recursive)

@@ -19,6 +19,7 @@ served by local handlers that return exactly what Step Functions returns on AWS:
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import logging
@@ -253,7 +254,7 @@ def batch_submit_handler(batch: LocalBatch) -> ResourceHandler:
 S3_GET_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:getObject"
 
 
-def s3_get_object_handler(buckets: dict[str, Path]) -> ResourceHandler:
+def s3_get_object_handler(buckets: dict[str, Any]) -> ResourceHandler:
     """The `aws-sdk:s3:getObject` integration over local folders (bucket -> folder).
 
     Returns the SDK response's shape with `Body` as text, as Step Functions does for text objects;
@@ -262,8 +263,15 @@ def s3_get_object_handler(buckets: dict[str, Path]) -> ResourceHandler:
 
     def handle(call: Any) -> Any:
         params = call.parameters
-        folder = buckets.get(params.get("Bucket", ""))
-        path = (folder / params.get("Key", "")) if folder is not None else None
+        from wdl2sfn.statemachine.store import FolderObjectStore
+
+        bucket = params.get("Bucket", "")
+        path = None
+        if bucket in buckets:
+            with contextlib.suppress(KeyError, ValueError):
+                path = FolderObjectStore(Path("/nonexistent"), buckets).path(
+                    bucket, params.get("Key", "")
+                )
         if path is None or not path.is_file():
             raise task_failure(
                 "S3.NoSuchKeyException", f"The specified key does not exist: {params.get('Key')}"
@@ -281,7 +289,7 @@ def s3_get_object_handler(buckets: dict[str, Path]) -> ResourceHandler:
 S3_PUT_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:putObject"
 
 
-def s3_put_object_handler(buckets: dict[str, Path]) -> ResourceHandler:
+def s3_put_object_handler(buckets: dict[str, Any]) -> ResourceHandler:
     """The `aws-sdk:s3:putObject` integration over local folders: a JSON Body is written as JSON
     text, as Step Functions serializes it."""
 
@@ -302,7 +310,7 @@ def s3_put_object_handler(buckets: dict[str, Path]) -> ResourceHandler:
 def local_handlers(
     batch: LocalBatch,
     functions: Callable[[str, dict[str, Any]], Any],
-    buckets: dict[str, Path] | None = None,
+    buckets: dict[str, Any] | None = None,
 ) -> dict[str, ResourceHandler]:
     """Resource -> handler, for the executor."""
     handlers = {

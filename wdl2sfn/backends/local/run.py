@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import shutil
 import time
 from collections.abc import Iterator
@@ -44,6 +45,7 @@ def _run_in(root: Path, run_name: str, request: RunRequest) -> RunOutcome:
 
     options, compiled = request.options, request.compiled
     record_executor(root / run_name)
+    point_last(root, run_name)
     write_rerun(root / run_name, options.argv, options.wdl, options.value_options)
     write_bundle(RunStore(root), compiled.digest, compiled.main, compiled.name, compiled.sources)
     machines = compiled.all_machines()
@@ -158,6 +160,16 @@ def new_run_name(root: Path, workflow: str) -> str:
         name = f"{base}_{n}"
     (root / name).mkdir(parents=True)
     return name
+
+
+def point_last(root: Path, run_name: str) -> None:
+    """``<dir>/_LAST`` -> the newest run, as miniwdl keeps it (replaced atomically: two runs
+    starting at once leave a link to one of them, never none)."""
+    tmp = root / f".{RunStore.LAST}.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    os.symlink(run_name, tmp)
+    os.replace(tmp, root / RunStore.LAST)
 
 
 def run_outcome(

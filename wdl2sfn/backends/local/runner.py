@@ -6,6 +6,7 @@ states differ from AWS (invariant 5, "same ASL everywhere").
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -70,9 +71,9 @@ class LocalRunner:
         """Start the execution and wait for it; Ctrl-C / SIGTERM / SIGHUP stop it like
         StopExecution. Jobs a killed executor left running on this store are killed first."""
         self.root.mkdir(parents=True, exist_ok=True)
-        run_dir = self.root / run_name
-        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir := self.root / run_name).mkdir(parents=True, exist_ok=True)
         _expose_runner_environment(self.root)
+        store = RunStore(self.root)
         batch = LocalBatch(
             runtime=self.runtime,
             log_dir=run_dir / "_batch_logs",
@@ -81,16 +82,16 @@ class LocalRunner:
             mounts=[run_dir],  # docker/podman: the run folder only (docs/security.md)
             cpus=self.cpus,
             memory_mib=self.memory_mib,
-            registry_dir=self.root / RunStore.BATCH / "job_definitions",
+            registry_dir=store.batch_dir() / "job_definitions",
             clamp_to_machine=not self.strict_resources,
-            ledger_dir=self.root / RunStore.BATCH / "running",
+            ledger_dir=store.batch_dir() / "running",
         )
         if self.as_me:
             batch.container_user = f"{os.getuid()}:{os.getgid()}"
         self.batch = batch
         runtime = Runtime(
             Settings(
-                store=RunStore(self.root),
+                store=store,
                 job_definitions=batch,
                 copy_input_files=self.copy_input_files,
                 mount=container_mount(self.runtime),
@@ -98,12 +99,13 @@ class LocalRunner:
         )
         for digest, doc in (documents or {}).items():
             runtime.remember(digest, doc)
+        bucket = functools.partial(store.key_path, run=run_name)  # run scratch in its folder
         executor = Executor(
             definition,
-            local_handlers(batch, runtime.dispatch, {RUN_BUCKET: self.root}),
+            local_handlers(batch, runtime.dispatch, {RUN_BUCKET: bucket}),
             substitutions=local_substitutions(),
             history_dir=run_dir,
-            object_store=FolderObjectStore(self.root, buckets={RUN_BUCKET: self.root}),
+            object_store=FolderObjectStore(self.root, buckets={RUN_BUCKET: bucket}),
             state_machines=state_machines or {},
             on_event=self.on_event,
             max_threads=local_concurrency(),
@@ -142,7 +144,9 @@ def local_concurrency() -> int:
 def _expose_runner_environment(root: Path) -> None:
     """Runner jobs (python -m wdl2sfn.task_runner) run as host subprocesses: point them here."""
     os.environ["WDL2SFN_STORE"] = str(root)
-    os.environ["WDL2SFN_LOCAL_JOB_DEFINITIONS"] = str(root / RunStore.BATCH / "job_definitions")
+    os.environ["WDL2SFN_LOCAL_JOB_DEFINITIONS"] = str(
+        RunStore(root).batch_dir() / "job_definitions"
+    )
     os.environ[CALLBACKS_ENV] = "store"  # task-token answers: files the AnswerRelay hands on
     bindir = os.path.dirname(sys.executable)
     if not os.environ.get("PATH", "").startswith(bindir + os.pathsep):

@@ -31,6 +31,8 @@ class TaskContext:
     #: run options (`run --env`, `--runtime-defaults`): task environment, runtime defaults
     env: dict[str, str] = field(default_factory=dict)
     runtime_defaults: dict[str, Any] = field(default_factory=dict)
+    #: the user's input files (device, inode): never made read-only, whatever name they have
+    user_inodes: frozenset[tuple[int, int]] = frozenset()
 
 
 @dataclass

@@ -12,6 +12,7 @@ import WDL
 from ... import wdl as adapter
 from .. import cache as call_cache
 from ..atomic import write_json_atomic, write_text_atomic
+from ..cache_copy import adopt_outputs
 from ..errors import WdlError, WdlInputError
 from ..localize import local_paths, localize_inputs
 from ..store import RunStore
@@ -62,15 +63,8 @@ def _prepare(
 
     # call cache: keyed on the inputs as given (before localization), as miniwdl keys them
     key = call_cache.cache_key(task, inputs)
-    if ctx.cache_root is not None:
-        entry = call_cache.lookup(Path(ctx.cache_root), key, task.effective_outputs)
-        if entry is not None:
-            write_json_atomic(call_dir / RunStore.OUTPUTS, entry["outputs"])
-            write_json_atomic(
-                call_dir / "cached_from",
-                {"dir": entry.get("dir"), "entry": str(call_cache.entry_path(ctx.cache_root, key))},
-            )
-            return Prepared(cached=True, job=None)
+    if ctx.cache_root is not None and _cache_hit(task, Path(ctx.cache_root), key, call_dir):
+        return Prepared(cached=True, job=None)
     input_stats = call_cache.file_stats(local_paths(inputs))
     note = call_cache.prepare_note(ctx.cache_root, call_dir, key, input_stats)
     write_json_atomic(call_dir / "call_cache.json", note, durable=False)
@@ -82,6 +76,7 @@ def _prepare(
         Path(ctx.store_root),
         copy=ctx.copy_input_files,
         contained=bool(ctx.mount.get("contained")),
+        keep_mode=ctx.user_inodes,
     )
     env = _eval_decls(task, localized, call_dir, ctx.call_name)
 
@@ -109,6 +104,18 @@ def _prepare(
     job = build_job(ctx, call_dir, runtime)
     write_json_atomic(call_dir / "job.json", job, durable=False)
     return Prepared(cached=False, job=job)
+
+
+def _cache_hit(task: WDL.Tree.Task, cache_root: Path, key: str, call_dir: Path) -> bool:
+    """A valid entry: its outputs (their files brought into this call) become the call's."""
+    entry = call_cache.lookup(cache_root, key, task.effective_outputs)
+    if entry is None:
+        return False
+    outputs = adopt_outputs(entry, task.effective_outputs, call_dir)
+    write_json_atomic(call_dir / RunStore.OUTPUTS, outputs)
+    where = {"dir": entry.get("dir"), "entry": str(call_cache.entry_path(cache_root, key))}
+    write_json_atomic(call_dir / "cached_from", where)
+    return True
 
 
 def _check_inputs(
