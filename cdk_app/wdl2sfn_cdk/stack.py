@@ -8,6 +8,7 @@
 - ``compute.Compute``: Batch launch templates, compute environments, queues, the runner job
   definition;
 - ``functions.Functions``: the run-time steps as Lambda functions (EFS variants only);
+- ``waits.FailedWaits``: FSx only, the Batch FAILED rule answering join waits' tokens;
 - ``exports.Exports``: the outputs ``wdl2sfn deploy`` reads and the role of the machines it
   creates.
 
@@ -38,6 +39,7 @@ from .nag import ack
 from .network import Network
 from .runtime import runner_image, step_environment
 from .storage import EfsFileSystem, RunBucket, shared_file_system
+from .waits import FailedWaits
 
 __all__ = ["Wdl2SfnStack", "ack"]
 
@@ -79,6 +81,8 @@ class Wdl2SfnStack(Stack):
         self.queues = self.compute.queues
         self.runner_job_definition = self.compute.runner_job_definition
         self.steps = self._functions(environment)
+        # FSx join waits are runner jobs: one that FAILED before answering fails its run
+        self.failed_waits = None if self.steps else FailedWaits(self, self.queues["runner"])
         self.functions = self.steps.functions if self.steps else {}
         readers = [self.job_role, self.runner_role, *self.functions.values()]
         grant_extra_buckets(self, config, readers, self.runner_role)

@@ -18,6 +18,13 @@ from .events import (
     UploadEvent,
     WorkflowRef,
 )
+from .jobs import (
+    JOIN_TOKEN_PARAMETER,
+    TASK_DEFAULT_ATTEMPTS,
+    TASK_TIMEOUT_S,
+    WAIT_JOB_NAME,
+    WAIT_TIMEOUT_S,
+)
 from .keys import ITEMS_PREFIX, MAP_RESULTS_PREFIX, SCRATCH_PREFIXES, STEPS_PREFIX
 from .names import ALIAS, BUNDLE_MARKER, MAX_MACHINE_NAME, bundle_marker, machine_name
 from .placeholders import (
@@ -43,6 +50,11 @@ from .placeholders import (
 )
 
 __all__ = [
+    "JOIN_TOKEN_PARAMETER",
+    "TASK_DEFAULT_ATTEMPTS",
+    "TASK_TIMEOUT_S",
+    "WAIT_JOB_NAME",
+    "WAIT_TIMEOUT_S",
     "ALIAS",
     "BUNDLE_MARKER",
     "CHILD_PREFIX",

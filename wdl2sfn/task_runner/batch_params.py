@@ -34,12 +34,13 @@ import threading
 import weakref
 from typing import Any
 
+from ..contract import TASK_TIMEOUT_S
 from ..wdl import parse_byte_size
 
 DEFAULT_CPU = 1
 DEFAULT_MEMORY_MIB = 2048
 MIN_MEMORY_MIB = 4
-DEFAULT_TIMEOUT_S = 7 * 24 * 3600
+DEFAULT_TIMEOUT_S = TASK_TIMEOUT_S
 MIN_TIMEOUT_S = 60
 MAX_ATTEMPTS = 10
 MIB = 1024 * 1024
