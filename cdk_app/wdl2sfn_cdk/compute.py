@@ -8,7 +8,7 @@ the launch templates' names (which CDK derives from construct paths) are the one
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import Duration, Size, Stack
 from aws_cdk import aws_batch as batch
@@ -36,6 +36,10 @@ GPU_CLASSES = (ec2.InstanceClass.G4DN, ec2.InstanceClass.G5, ec2.InstanceClass.G
 RUNNER_TYPES = ("m6i.large", "m6i.xlarge", "c6i.xlarge")
 ECS_INSTANCE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
 RUNNER_COMMAND = ["python", "-m", "wdl2sfn.task_runner", "upload"]
+BOOT_FAILURE_TRAP = (
+    'trap \'echo "wdl2sfn: boot step failed at line $LINENO: shutting down" >&2;'
+    " systemctl stop ecs || true; shutdown -h now' ERR"
+)
 
 
 def user_data_commands(mount_commands: list[str]) -> list[str]:
@@ -44,6 +48,10 @@ def user_data_commands(mount_commands: list[str]) -> list[str]:
     return [
         "set -euxo pipefail",
         "exec > >(tee -a /var/log/wdl2sfn-user-data.log) 2>&1",
+        # a failed boot step (the FSx mount above all) takes the host out of service before the
+        # ECS agent starts: jobs would otherwise run against an empty mount point. The launch
+        # template's shutdown behaviour terminates it; Batch launches another for the queue.
+        BOOT_FAILURE_TRAP,
         # NVMe instance store (e.g. g4dn, c6id): one RAID0 XFS volume at /mnt/scratch, which
         # task job definitions may bind for temporary files (WDL2SFN_SCRATCH).
         f"mkdir -p {SCRATCH}",
@@ -134,11 +142,15 @@ class Compute:
             # Task containers get their job role from the ECS agent, never the instance role.
             http_put_response_hop_limit=1,
             block_devices=[ec2.BlockDevice(device_name="/dev/xvda", volume=root_volume)],
+            instance_initiated_shutdown_behavior=ec2.InstanceInitiatedShutdownBehavior.TERMINATE,
         )
 
     def _ec2_environment(self, construct_id: str, **props: Any) -> batch.IComputeEnvironment:
-        """A managed EC2 environment in the stack's subnets and compute group, scaling to 0."""
-        return batch.ManagedEc2EcsComputeEnvironment(
+        """A managed EC2 environment in the stack's subnets and compute group, scaling to 0.
+        Its launch template is named with its version: a user-data change then changes the
+        environment's properties, and Batch rolls the hosts (an infrastructure update); with
+        ``$Default`` (what no version means) CloudFormation would see nothing to update."""
+        environment = batch.ManagedEc2EcsComputeEnvironment(
             self.stack,
             construct_id,
             vpc=self.network.vpc,
@@ -150,6 +162,12 @@ class Compute:
             minv_cpus=0,
             **props,
         )
+        template: ec2.LaunchTemplate = props["launch_template"]
+        cfn = cast(batch.CfnComputeEnvironment, environment.node.default_child)
+        cfn.add_property_override(
+            "ComputeResources.LaunchTemplate.Version", template.latest_version_number
+        )
+        return environment
 
     def _environments(self) -> dict[str, batch.IComputeEnvironment]:
         cfg = self.config
