@@ -36,6 +36,29 @@ GPU_CLASSES = (ec2.InstanceClass.G4DN, ec2.InstanceClass.G5, ec2.InstanceClass.G
 RUNNER_TYPES = ("m6i.large", "m6i.xlarge", "c6i.xlarge")
 ECS_INSTANCE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
 RUNNER_COMMAND = ["python", "-m", "wdl2sfn.task_runner", "upload"]
+# A job no compute environment can ever run (more vCPUs than max vCPUs, or than any allowed
+# instance type has) is cancelled after AWS's minimum 10 minutes; one waiting for capacity after
+# 4 hours (AWS's own example). The job then FAILS, its state fails, and the run says why.
+_CANCEL, _RUNNABLE = (
+    batch.JobStateTimeLimitActionsAction.CANCEL,
+    batch.JobStateTimeLimitActionsState.RUNNABLE,
+)
+RUNNABLE_LIMITS = [
+    batch.JobStateTimeLimitAction(
+        action=_CANCEL, max_time=Duration.minutes(10), reason=reason, state=_RUNNABLE
+    )
+    for reason in (
+        batch.JobStateTimeLimitActionsReason.COMPUTE_ENVIRONMENT_MAX_RESOURCE,
+        batch.JobStateTimeLimitActionsReason.JOB_RESOURCE_REQUIREMENT,
+    )
+] + [
+    batch.JobStateTimeLimitAction(
+        action=_CANCEL,
+        max_time=Duration.hours(4),
+        reason=batch.JobStateTimeLimitActionsReason.INSUFFICIENT_INSTANCE_CAPACITY,
+        state=_RUNNABLE,
+    )
+]
 BOOT_FAILURE_TRAP = (
     'trap \'echo "wdl2sfn: boot step failed at line $LINENO: shutting down" >&2;'
     " systemctl stop ecs || true; shutdown -h now' ERR"
@@ -108,6 +131,7 @@ class Compute:
                     batch.OrderedComputeEnvironment(compute_environment=env, order=1)
                 ],
                 priority=10 if key == "runner" else 1,
+                job_state_time_limit_actions=RUNNABLE_LIMITS,
             )
             for key, env in self.compute_environments.items()
         }
@@ -230,7 +254,9 @@ class Compute:
     def _runner_job_definition(
         self, image: ecr_assets.DockerImageAsset, environment: dict[str, str]
     ) -> batch.EcsJobDefinition:
-        return batch.EcsJobDefinition(
+        """The runner; its previous revisions stay ACTIVE on update (``SkipDeregisterOnUpdate``):
+        deployed machines, retained versions and running executions name it with its revision."""
+        definition = batch.EcsJobDefinition(
             self.stack,
             "RunnerJobDefinition",
             job_definition_name=f"{JOB_DEFINITION_PREFIX}runner-{self.stack.stack_name}",
@@ -245,6 +271,9 @@ class Compute:
             ],
             timeout=Duration.hours(12),
         )
+        cfn = cast(batch.CfnJobDefinition, definition.node.default_child)
+        cfn.add_property_override("ResourceRetentionPolicy", {"SkipDeregisterOnUpdate": True})
+        return definition
 
     def _runner_container(
         self, image: ecr_assets.DockerImageAsset, environment: dict[str, str]
