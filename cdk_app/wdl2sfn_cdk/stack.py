@@ -30,6 +30,8 @@ from typing import Any, cast
 from aws_cdk import CfnElement, Stack, Tags
 from constructs import Construct
 
+from wdl2sfn.contract import STACK_TAG
+
 from .access import Roles, grant_extra_buckets
 from .compute import Compute
 from .config import Config
@@ -59,7 +61,7 @@ class Wdl2SfnStack(Stack):
         self.config = config
         if config.owner:
             Tags.of(self).add("Owner", config.owner)
-        Tags.of(self).add("wdl2sfn:stack", construct_id)
+        Tags.of(self).add(STACK_TAG, construct_id)
 
         self.network = Network(self, config)
         self.run_bucket = RunBucket(self, config)

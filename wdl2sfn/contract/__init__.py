@@ -26,7 +26,14 @@ from .jobs import (
     WAIT_TIMEOUT_S,
 )
 from .keys import ITEMS_PREFIX, MAP_RESULTS_PREFIX, SCRATCH_PREFIXES, STEPS_PREFIX
-from .names import ALIAS, BUNDLE_MARKER, MAX_MACHINE_NAME, bundle_marker, machine_name
+from .names import (
+    ALIAS,
+    BUNDLE_MARKER,
+    MAX_MACHINE_NAME,
+    STACK_TAG,
+    bundle_marker,
+    machine_name,
+)
 from .placeholders import (
     CHILD_PREFIX,
     COLLECT_FUNCTION,
@@ -50,6 +57,7 @@ from .placeholders import (
 )
 
 __all__ = [
+    "STACK_TAG",
     "JOIN_TOKEN_PARAMETER",
     "TASK_DEFAULT_ATTEMPTS",
     "TASK_TIMEOUT_S",
