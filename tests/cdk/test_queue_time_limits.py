@@ -14,6 +14,8 @@ parameter that is smaller than the job requirements"), ``MISCONFIGURATION:JOB_RE
 
 from __future__ import annotations
 
+import json
+
 from .conftest import Synth
 
 NEVER = {
@@ -42,3 +44,19 @@ def test_a_job_waiting_for_capacity_is_cancelled_after_four_hours(fsx: Synth) ->
     for logical, actions in _actions(fsx).items():
         action = actions["CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"]
         assert (action["Action"], action["MaxTimeSeconds"]) == ("CANCEL", 4 * 3600), logical
+
+
+def test_prepare_is_told_each_queues_limits(fsx: Synth) -> None:
+    """The runner (FSx: it runs prepare) gets ``WDL2SFN_QUEUE_LIMITS``: the compute
+    environments' max vCPUs (context ``max_vcpus``, ``spot_max_vcpus``, ``gpu_max_vcpus``)."""
+    (runner,) = [
+        d
+        for k, d in fsx.resources("AWS::Batch::JobDefinition").items()
+        if k.startswith("RunnerJobDefinition")
+    ]
+    env = {
+        e["Name"]: e["Value"] for e in runner["Properties"]["ContainerProperties"]["Environment"]
+    }
+    limits = json.loads(env["WDL2SFN_QUEUE_LIMITS"])
+    assert limits["gpu"] == {"max_vcpus": 64, "max_gpus": 8}
+    assert limits["cpu"] == {"max_vcpus": 256, "max_gpus": 0}

@@ -31,6 +31,9 @@ class TaskContext:
     #: run options (`run --env`, `--runtime-defaults`): task environment, runtime defaults
     env: dict[str, str] = field(default_factory=dict)
     runtime_defaults: dict[str, Any] = field(default_factory=dict)
+    #: the stack's queues' limits (``WDL2SFN_QUEUE_LIMITS``: kind -> max_vcpus, max_gpus), or
+    #: None (a local run): a call above them could never leave RUNNABLE
+    queue_limits: dict[str, dict[str, int]] | None = None
 
 
 @dataclass
