@@ -178,7 +178,7 @@ class Compute:
             self.stack,
             construct_id,
             vpc=self.network.vpc,
-            vpc_subnets=self.network.subnets,
+            vpc_subnets=self._host_subnets(),
             security_groups=[self.network.compute_sg],
             instance_role=self.instance_role,
             update_to_latest_image_version=True,
@@ -192,6 +192,16 @@ class Compute:
             "ComputeResources.LaunchTemplate.Version", template.latest_version_number
         )
         return environment
+
+    def _host_subnets(self) -> ec2.SubnetSelection:
+        """EC2 hosts go where the files are. An FSx for Lustre file system lives in one subnet
+        (one AZ), and a host in another AZ would pay inter-AZ transfer on every read and write of
+        the run store and lose its files with that AZ anyway; the price is that Batch finds
+        capacity in that one zone only (docs/aws-backend.md). EFS has a mount target per
+        subnet, so its hosts keep every subnet."""
+        if isinstance(self.file_system, EfsFileSystem):
+            return self.network.subnets
+        return ec2.SubnetSelection(subnets=[self.network.first_subnet()])
 
     def _environments(self) -> dict[str, batch.IComputeEnvironment]:
         cfg = self.config
