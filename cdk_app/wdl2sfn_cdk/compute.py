@@ -8,7 +8,7 @@ the launch templates' names (which CDK derives from construct paths) are the one
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import Duration, Size, Stack
 from aws_cdk import aws_batch as batch
@@ -36,6 +36,33 @@ GPU_CLASSES = (ec2.InstanceClass.G4DN, ec2.InstanceClass.G5, ec2.InstanceClass.G
 RUNNER_TYPES = ("m6i.large", "m6i.xlarge", "c6i.xlarge")
 ECS_INSTANCE_POLICY = "service-role/AmazonEC2ContainerServiceforEC2Role"
 RUNNER_COMMAND = ["python", "-m", "wdl2sfn.task_runner", "upload"]
+# A job no compute environment can ever run (more vCPUs than max vCPUs, or than any allowed
+# instance type has) is cancelled after AWS's minimum 10 minutes; one waiting for capacity after
+# 4 hours (AWS's own example). The job then FAILS, its state fails, and the run says why.
+_CANCEL, _RUNNABLE = (
+    batch.JobStateTimeLimitActionsAction.CANCEL,
+    batch.JobStateTimeLimitActionsState.RUNNABLE,
+)
+RUNNABLE_LIMITS = [
+    batch.JobStateTimeLimitAction(
+        action=_CANCEL, max_time=Duration.minutes(10), reason=reason, state=_RUNNABLE
+    )
+    for reason in (
+        batch.JobStateTimeLimitActionsReason.COMPUTE_ENVIRONMENT_MAX_RESOURCE,
+        batch.JobStateTimeLimitActionsReason.JOB_RESOURCE_REQUIREMENT,
+    )
+] + [
+    batch.JobStateTimeLimitAction(
+        action=_CANCEL,
+        max_time=Duration.hours(4),
+        reason=batch.JobStateTimeLimitActionsReason.INSUFFICIENT_INSTANCE_CAPACITY,
+        state=_RUNNABLE,
+    )
+]
+BOOT_FAILURE_TRAP = (
+    'trap \'echo "wdl2sfn: boot step failed at line $LINENO: shutting down" >&2;'
+    " systemctl stop ecs || true; shutdown -h now' ERR"
+)
 
 
 def user_data_commands(mount_commands: list[str]) -> list[str]:
@@ -44,6 +71,10 @@ def user_data_commands(mount_commands: list[str]) -> list[str]:
     return [
         "set -euxo pipefail",
         "exec > >(tee -a /var/log/wdl2sfn-user-data.log) 2>&1",
+        # a failed boot step (the FSx mount above all) takes the host out of service before the
+        # ECS agent starts: jobs would otherwise run against an empty mount point. The launch
+        # template's shutdown behaviour terminates it; Batch launches another for the queue.
+        BOOT_FAILURE_TRAP,
         # NVMe instance store (e.g. g4dn, c6id): one RAID0 XFS volume at /mnt/scratch, which
         # task job definitions may bind for temporary files (WDL2SFN_SCRATCH).
         f"mkdir -p {SCRATCH}",
@@ -100,6 +131,7 @@ class Compute:
                     batch.OrderedComputeEnvironment(compute_environment=env, order=1)
                 ],
                 priority=10 if key == "runner" else 1,
+                job_state_time_limit_actions=RUNNABLE_LIMITS,
             )
             for key, env in self.compute_environments.items()
         }
@@ -134,15 +166,19 @@ class Compute:
             # Task containers get their job role from the ECS agent, never the instance role.
             http_put_response_hop_limit=1,
             block_devices=[ec2.BlockDevice(device_name="/dev/xvda", volume=root_volume)],
+            instance_initiated_shutdown_behavior=ec2.InstanceInitiatedShutdownBehavior.TERMINATE,
         )
 
     def _ec2_environment(self, construct_id: str, **props: Any) -> batch.IComputeEnvironment:
-        """A managed EC2 environment in the stack's subnets and compute group, scaling to 0."""
-        return batch.ManagedEc2EcsComputeEnvironment(
+        """A managed EC2 environment in the stack's subnets and compute group, scaling to 0.
+        Its launch template is named with its version: a user-data change then changes the
+        environment's properties, and Batch rolls the hosts (an infrastructure update); with
+        ``$Default`` (what no version means) CloudFormation would see nothing to update."""
+        environment = batch.ManagedEc2EcsComputeEnvironment(
             self.stack,
             construct_id,
             vpc=self.network.vpc,
-            vpc_subnets=self.network.subnets,
+            vpc_subnets=self._host_subnets(),
             security_groups=[self.network.compute_sg],
             instance_role=self.instance_role,
             update_to_latest_image_version=True,
@@ -150,6 +186,22 @@ class Compute:
             minv_cpus=0,
             **props,
         )
+        template: ec2.LaunchTemplate = props["launch_template"]
+        cfn = cast(batch.CfnComputeEnvironment, environment.node.default_child)
+        cfn.add_property_override(
+            "ComputeResources.LaunchTemplate.Version", template.latest_version_number
+        )
+        return environment
+
+    def _host_subnets(self) -> ec2.SubnetSelection:
+        """EC2 hosts go where the files are. An FSx for Lustre file system lives in one subnet
+        (one AZ), and a host in another AZ would pay inter-AZ transfer on every read and write of
+        the run store and lose its files with that AZ anyway; the price is that Batch finds
+        capacity in that one zone only (docs/aws-backend.md). EFS has a mount target per
+        subnet, so its hosts keep every subnet."""
+        if isinstance(self.file_system, EfsFileSystem):
+            return self.network.subnets
+        return ec2.SubnetSelection(subnets=[self.network.first_subnet()])
 
     def _environments(self) -> dict[str, batch.IComputeEnvironment]:
         cfg = self.config
@@ -212,7 +264,9 @@ class Compute:
     def _runner_job_definition(
         self, image: ecr_assets.DockerImageAsset, environment: dict[str, str]
     ) -> batch.EcsJobDefinition:
-        return batch.EcsJobDefinition(
+        """The runner; its previous revisions stay ACTIVE on update (``SkipDeregisterOnUpdate``):
+        deployed machines, retained versions and running executions name it with its revision."""
+        definition = batch.EcsJobDefinition(
             self.stack,
             "RunnerJobDefinition",
             job_definition_name=f"{JOB_DEFINITION_PREFIX}runner-{self.stack.stack_name}",
@@ -227,6 +281,9 @@ class Compute:
             ],
             timeout=Duration.hours(12),
         )
+        cfn = cast(batch.CfnJobDefinition, definition.node.default_child)
+        cfn.add_property_override("ResourceRetentionPolicy", {"SkipDeregisterOnUpdate": True})
+        return definition
 
     def _runner_container(
         self, image: ecr_assets.DockerImageAsset, environment: dict[str, str]

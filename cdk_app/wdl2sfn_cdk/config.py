@@ -197,6 +197,21 @@ def _schedule(ctx: dict[str, Any]) -> Schedule | None:
     )
 
 
+#: The most GPUs one instance of the GPU environment's classes has (g4dn.metal, g5.48xlarge and
+#: g6.48xlarge: 8 each); the CPU environments' instance types have none.
+MAX_GPUS_PER_INSTANCE = 8
+
+
+def queue_limits(config: Config) -> dict[str, dict[str, int]]:
+    """What each task queue's compute environment can ever run (``WDL2SFN_QUEUE_LIMITS``):
+    its max vCPUs, and the most GPUs any of its instance types has."""
+    return {
+        "cpu": {"max_vcpus": config.max_vcpus, "max_gpus": 0},
+        "spot": {"max_vcpus": config.spot_max_vcpus, "max_gpus": 0},
+        "gpu": {"max_vcpus": config.gpu_max_vcpus, "max_gpus": MAX_GPUS_PER_INSTANCE},
+    }
+
+
 def load_config(ctx: dict[str, Any]) -> Config:
     """Validate the app's context (as ``App.node.try_get_context`` would return it)."""
     variant = str(ctx.get("variant") or "new-vpc")

@@ -3,12 +3,14 @@ image, built from the repository's Dockerfile, and the environment naming the ru
 
 from __future__ import annotations
 
+import json
+
 from aws_cdk import Stack
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 
-from .config import REPO_ROOT, Config
+from .config import REPO_ROOT, Config, queue_limits
 from .storage import SharedFileSystem
 
 # What the runner image's build context must never contain (also in the repo's .dockerignore).
@@ -58,5 +60,7 @@ def step_environment(
         "WDL2SFN_MOUNT_PATH": config.mount_path,
         # the instances' scratch volume, bound into task containers for TMPDIR
         "WDL2SFN_TASK_SCRATCH": SCRATCH,
+        # what each task queue's compute environment can ever run: prepare refuses more
+        "WDL2SFN_QUEUE_LIMITS": json.dumps(queue_limits(config), separators=(",", ":")),
         **file_system.environment,
     }

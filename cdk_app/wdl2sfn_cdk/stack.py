@@ -8,6 +8,7 @@
 - ``compute.Compute``: Batch launch templates, compute environments, queues, the runner job
   definition;
 - ``functions.Functions``: the run-time steps as Lambda functions (EFS variants only);
+- ``waits.FailedWaits``: FSx only, the Batch FAILED rule answering join waits' tokens;
 - ``exports.Exports``: the outputs ``wdl2sfn deploy`` reads and the role of the machines it
   creates.
 
@@ -29,6 +30,8 @@ from typing import Any, cast
 from aws_cdk import CfnElement, Stack, Tags
 from constructs import Construct
 
+from wdl2sfn.contract import STACK_TAG
+
 from .access import Roles, grant_extra_buckets
 from .compute import Compute
 from .config import Config
@@ -38,6 +41,7 @@ from .nag import ack
 from .network import Network
 from .runtime import runner_image, step_environment
 from .storage import EfsFileSystem, RunBucket, shared_file_system
+from .waits import FailedWaits
 
 __all__ = ["Wdl2SfnStack", "ack"]
 
@@ -57,7 +61,7 @@ class Wdl2SfnStack(Stack):
         self.config = config
         if config.owner:
             Tags.of(self).add("Owner", config.owner)
-        Tags.of(self).add("wdl2sfn:stack", construct_id)
+        Tags.of(self).add(STACK_TAG, construct_id)
 
         self.network = Network(self, config)
         self.run_bucket = RunBucket(self, config)
@@ -79,6 +83,8 @@ class Wdl2SfnStack(Stack):
         self.queues = self.compute.queues
         self.runner_job_definition = self.compute.runner_job_definition
         self.steps = self._functions(environment)
+        # FSx join waits are runner jobs: one that FAILED before answering fails its run
+        self.failed_waits = None if self.steps else FailedWaits(self, self.queues["runner"])
         self.functions = self.steps.functions if self.steps else {}
         readers = [self.job_role, self.runner_role, *self.functions.values()]
         grant_extra_buckets(self, config, readers, self.runner_role)

@@ -22,6 +22,9 @@ from .network import Network
 LUSTRE_PORTS = (ec2.Port.tcp(988), ec2.Port.tcp_range(1018, 1023))
 # S3 events the FSx link imports into the file system and exports back to the bucket.
 LINK_EVENTS = ["NEW", "CHANGED", "DELETED"]
+#: Where PERSISTENT_2 links the run bucket on the file system: a folder of its own, beside the
+#: run store (``<mount>/wdl2sfn/runs``), never above it.
+LINK_PATH = "/s3"
 
 
 class RunBucket:
@@ -150,7 +153,7 @@ class FsxFileSystem(SharedFileSystem):
             removal_policy=RemovalPolicy.DESTROY,
         )
         if config.fsx_deployment_type == "PERSISTENT_2":
-            self._link_bucket(stack, bucket_path)
+            link_bucket(stack, self.fsx.file_system_id, bucket_path)
         self.fs_id = self.fsx.file_system_id
         self.mount_commands = self._mount_commands(config.mount_path)
         self.environment = {"WDL2SFN_FSX_ID": self.fsx.file_system_id}
@@ -165,22 +168,6 @@ class FsxFileSystem(SharedFileSystem):
             )
             # FSx file servers talk to each other through their own security group.
             network.fs_sg.add_ingress_rule(network.fs_sg, port, "Lustre between file servers")
-
-    def _link_bucket(self, stack: Stack, bucket_path: str) -> None:
-        """PERSISTENT_2 links to S3 through a data repository association (import + export)."""
-        association = fsx.CfnDataRepositoryAssociation
-        fsx.CfnDataRepositoryAssociation(
-            stack,
-            "FsxBucketLink",
-            file_system_id=self.fsx.file_system_id,
-            file_system_path="/",
-            data_repository_path=bucket_path,
-            batch_import_meta_data_on_create=True,
-            s3=association.S3Property(
-                auto_import_policy=association.AutoImportPolicyProperty(events=LINK_EVENTS),
-                auto_export_policy=association.AutoExportPolicyProperty(events=LINK_EVENTS),
-            ),
-        )
 
     def _mount_commands(self, mount_path: str) -> list[str]:
         """Amazon Linux 2023's lustre-client package is the 2.15 client, matching the file
@@ -197,6 +184,26 @@ class FsxFileSystem(SharedFileSystem):
             " && break; sleep 10; done",
             f"mountpoint -q {mount_path}",
         ]
+
+
+def link_bucket(stack: Stack, fs_id: str, bucket_path: str) -> fsx.CfnDataRepositoryAssociation:
+    """PERSISTENT_2 links to S3 through a data repository association (import + export) of
+    ``LINK_PATH`` with the bucket: the bucket's objects appear there as files, files written
+    there are exported. The run store is not below it, so runs are not copied to the bucket
+    (auto-export would copy every file of every run to a prefix no lifecycle rule expires)."""
+    association = fsx.CfnDataRepositoryAssociation
+    return fsx.CfnDataRepositoryAssociation(
+        stack,
+        "FsxBucketLink",
+        file_system_id=fs_id,
+        file_system_path=LINK_PATH,
+        data_repository_path=bucket_path,
+        batch_import_meta_data_on_create=True,
+        s3=association.S3Property(
+            auto_import_policy=association.AutoImportPolicyProperty(events=LINK_EVENTS),
+            auto_export_policy=association.AutoExportPolicyProperty(events=LINK_EVENTS),
+        ),
+    )
 
 
 def _lustre_configuration(deployment_type: str, bucket_path: str) -> fsx.LustreConfiguration:

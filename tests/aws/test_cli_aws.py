@@ -131,6 +131,23 @@ def test_deploy_of_changed_wdl_updates_the_same_machine(moto: Moto, tmp_path: Pa
     assert second["digest"] in definition_of(moto, second["state_machine_arn"])
 
 
+def test_deploy_over_a_cdk_managed_machine_says_it_drifts_from_the_template(
+    moto: Moto, tmp_path: Path
+):
+    """The CDK app tags every resource of its stack ``wdl2sfn:stack``; a machine carrying that
+    tag is CloudFormation's: updating it outside the template is drift, which the next `cdk
+    deploy` reverts (issue 20 item 16)."""
+    first = ok(moto.cli("deploy", str(write_wdl(tmp_path, "managed")), "--stack", STACK))
+    moto.client("stepfunctions").tag_resource(
+        resourceArn=first["state_machine_arn"], tags=[{"key": "wdl2sfn:stack", "value": STACK}]
+    )
+    changed = write_wdl(tmp_path, "managed", greeting="Bonjour")
+    proc = moto.cli("deploy", str(changed), "--stack", STACK)
+    assert ok(proc)["action"] == "updated"
+    assert f"state machine {STACK}-managed is managed by the CDK app" in proc.stderr
+    assert "cdk deploy" in proc.stderr
+
+
 def test_deploy_creates_subworkflow_machines_first_and_links_them(moto: Moto):
     wdl = str(sample("subworkflow"))
     out = ok(moto.cli("deploy", wdl, "--stack", STACK, "--subworkflows", "machine"))

@@ -130,5 +130,5 @@ def test_persistent_2_fsx_links_bucket_through_data_repository_association() -> 
     )
     template.has_resource_properties(
         "AWS::FSx::DataRepositoryAssociation",
-        {"FileSystemPath": "/", "BatchImportMetaDataOnCreate": True},
+        {"FileSystemPath": "/s3", "BatchImportMetaDataOnCreate": True},
     )

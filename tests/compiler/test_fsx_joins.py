@@ -144,3 +144,24 @@ def test_the_local_relay_hands_a_runner_jobs_answer_to_the_waiting_token(tmp_pat
     assert not list(folder.iterdir())
     with pytest.raises(InvalidToken):  # answered already: the relay delivered it
         tokens.send_success(token, "{}")
+
+
+def test_fsx_wait_is_bounded_by_a_timeout_longer_than_any_job_it_may_wait_for(tmp_path: Path):
+    """Step Functions developer guide, "Using timeouts to avoid stuck Step Functions workflow
+    executions" (https://docs.aws.amazon.com/step-functions/latest/dg/sfn-stuck-execution.html):
+    "If something goes wrong and the TimeoutSeconds field isn't specified for an Activity or Task
+    state, an execution is stuck waiting for a response that will never come." The wait holds
+    until the units it waits for are done: three Batch attempts of a task's default timeout."""
+    wait = _fsx_states(tmp_path)["call c: wait"]
+    assert wait["TimeoutSeconds"] == 3 * 7 * 24 * 3600
+
+
+def test_fsx_wait_job_carries_its_token_as_a_batch_parameter_the_failed_event_shows(
+    tmp_path: Path,
+):
+    """AWS Batch user guide, "Job state change events"
+    (https://docs.aws.amazon.com/batch/latest/userguide/batch_job_events.html): "The detail
+    section resembles the JobDetail object that's returned from a DescribeJobs API operation" --
+    its example holds `"parameters": {}`: the stack's FAILED rule reads the token there."""
+    wait = _fsx_states(tmp_path)["call c: wait"]
+    assert wait["Parameters"]["Parameters"] == {"wdl2sfnToken.$": "$$.Task.Token"}

@@ -18,7 +18,16 @@ import json
 import re
 from typing import Any
 
-from ..contract import RUN_BUCKET, RUNNER_JOB_DEFINITION, RUNNER_QUEUE, STEPS_PREFIX, ref
+from ..contract import (
+    JOIN_TOKEN_PARAMETER,
+    RUN_BUCKET,
+    RUNNER_JOB_DEFINITION,
+    RUNNER_QUEUE,
+    STEPS_PREFIX,
+    WAIT_JOB_NAME,
+    WAIT_TIMEOUT_S,
+    ref,
+)
 from . import asl
 
 S3_GET_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:getObject"
@@ -97,18 +106,25 @@ def fsx_states(
 
 def fsx_wait_state(payload: dict[str, Any]) -> dict[str, Any]:
     """An exact join's wait as a runner job holding the task token (no result to read back:
-    the answer to the token is the state's output)."""
+    the answer to the token is the state's output). The token is also a SubmitJob parameter:
+    a wait job that fails before Python runs (image pull, lost host, out of memory) cannot
+    answer it, so the stack's rule on Batch's FAILED event does, from the event's
+    ``parameters``. ``TimeoutSeconds`` bounds the rest (``WAIT_TIMEOUT_S``). No
+    ``HeartbeatSeconds``: once registered, nothing runs until the release answers, so nothing
+    could beat (a runner job kept alive to beat would hold a runner vCPU per waiting unit)."""
     command = ", ".join(["'python3'", "'-m'", "'wdl2sfn.task_runner'", "'eval'",
                          *field_args(payload)])  # fmt: skip
     return {
         "Type": "Task",
         "Resource": BATCH_SUBMIT_WAIT_SDK,
         "Parameters": {
-            "JobName": "wdl2sfn-join",
+            "JobName": WAIT_JOB_NAME,
             "JobQueue": ref(RUNNER_QUEUE),
             "JobDefinition": ref(RUNNER_JOB_DEFINITION),
+            "Parameters": {f"{JOIN_TOKEN_PARAMETER}.$": "$$.Task.Token"},
             "ContainerOverrides": {"Command.$": f"States.Array({command})"},
         },
+        "TimeoutSeconds": WAIT_TIMEOUT_S,
         "ResultPath": None,
         "Retry": [dict(asl.BATCH_RETRY)],
     }

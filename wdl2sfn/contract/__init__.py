@@ -18,6 +18,13 @@ from .events import (
     UploadEvent,
     WorkflowRef,
 )
+from .jobs import (
+    JOIN_TOKEN_PARAMETER,
+    TASK_DEFAULT_ATTEMPTS,
+    TASK_TIMEOUT_S,
+    WAIT_JOB_NAME,
+    WAIT_TIMEOUT_S,
+)
 from .keys import (
     ITEMS_PREFIX,
     MAP_RESULTS_PREFIX,
@@ -25,7 +32,14 @@ from .keys import (
     SHARED_DIR,
     STEPS_PREFIX,
 )
-from .names import ALIAS, BUNDLE_MARKER, MAX_MACHINE_NAME, bundle_marker, machine_name
+from .names import (
+    ALIAS,
+    BUNDLE_MARKER,
+    MAX_MACHINE_NAME,
+    STACK_TAG,
+    bundle_marker,
+    machine_name,
+)
 from .placeholders import (
     CHILD_PREFIX,
     COLLECT_FUNCTION,
@@ -49,6 +63,12 @@ from .placeholders import (
 )
 
 __all__ = [
+    "STACK_TAG",
+    "JOIN_TOKEN_PARAMETER",
+    "TASK_DEFAULT_ATTEMPTS",
+    "TASK_TIMEOUT_S",
+    "WAIT_JOB_NAME",
+    "WAIT_TIMEOUT_S",
     "ALIAS",
     "BUNDLE_MARKER",
     "CHILD_PREFIX",

@@ -15,6 +15,9 @@ MAX_MACHINE_NAME = 80  # state machine (and execution) names
 ALIAS = "live"
 #: The file uploaded last under ``_workflows/<digest>/``: init waits for it.
 BUNDLE_MARKER = "bundle.json"
+#: The tag the CDK app puts on every resource of its stack (value: the stack's name): a state
+#: machine carrying it is managed by CloudFormation, and `wdl2sfn deploy` updating it drifts.
+STACK_TAG = "wdl2sfn:stack"
 
 
 def machine_name(prefix: str, workflow: str, limit: int = MAX_MACHINE_NAME) -> str:

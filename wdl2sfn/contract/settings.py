@@ -55,6 +55,7 @@ class Settings:
     fsx_id: str | None = None
     job_role_arn: str | None = None  # the task jobs' role
     task_scratch: str | None = None  # the instances' scratch volume for TMPDIR
+    queue_limits: str | None = None  # JSON {kind: {max_vcpus, max_gpus}}: what prepare refuses
     cache_key: str | None = None  # the call cache's sealing secret
     # the local backend and its runner jobs
     local_job_definitions: str | None = None  # file-backed job definition registry

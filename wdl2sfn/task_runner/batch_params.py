@@ -34,12 +34,13 @@ import threading
 import weakref
 from typing import Any
 
+from ..contract import TASK_TIMEOUT_S
 from ..wdl import parse_byte_size
 
 DEFAULT_CPU = 1
 DEFAULT_MEMORY_MIB = 2048
 MIN_MEMORY_MIB = 4
-DEFAULT_TIMEOUT_S = 7 * 24 * 3600
+DEFAULT_TIMEOUT_S = TASK_TIMEOUT_S
 MIN_TIMEOUT_S = 60
 MAX_ATTEMPTS = 10
 MIB = 1024 * 1024
@@ -143,6 +144,28 @@ def select_queue(
     if preemptible > 0:
         return "spot", _queue_arn(queues, "spot")
     return "cpu", _queue_arn(queues, "cpu")
+
+
+def check_queue_limits(
+    limits: dict[str, dict[str, int]] | None, kind: str, *, cpu: float, gpus: int
+) -> None:
+    """Refuse what queue ``kind``'s compute environment can never run: more vCPUs than its max
+    vCPUs (Batch: ``MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE``), more GPUs than any of
+    its instance types has. ``limits`` None (a local run, a custom queue): nothing to check."""
+    limit = (limits or {}).get(kind)
+    if not limit:
+        return
+    max_vcpus, max_gpus = limit.get("max_vcpus"), limit.get("max_gpus")
+    if max_vcpus is not None and cpu > max_vcpus:
+        raise BatchParamError(
+            f"runtime.cpu needs {cpu:g} vCPUs but the stack's {kind} queue's compute environment "
+            f"allows at most {max_vcpus} (maxvCpus): the job would stay RUNNABLE"
+        )
+    if max_gpus is not None and gpus > max_gpus:
+        raise BatchParamError(
+            f"runtime needs {gpus} GPUs but the stack's {kind} queue's instance types have at most "
+            f"{max_gpus}: the job would stay RUNNABLE"
+        )
 
 
 def _queue_arn(queues: dict[str, str], kind: str) -> str:

@@ -41,6 +41,7 @@ class Settings:
     default_image: str = "ubuntu:22.04"
     copy_input_files: bool = False
     task_tokens: Any = None  # answers .waitForTaskToken locally (None: the Step Functions API)
+    queue_limits: dict[str, dict[str, int]] | None = None  # the stack's (WDL2SFN_QUEUE_LIMITS)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,6 +65,7 @@ class Settings:
             s3=s3,
             run_bucket=bucket,
             mount=_mount_from_env(env),
+            queue_limits=json.loads(env.queue_limits) if env.queue_limits else None,
         )
 
 
@@ -268,6 +270,7 @@ class Runtime:
             env=dict(options.get("env") or {}),
             runtime_defaults=dict(options.get("runtime_defaults") or {}),
             user_inodes=ev.files.user_inodes,
+            queue_limits=s.queue_limits,
         )
 
     def run_record(self, run: str) -> dict[str, Any]:

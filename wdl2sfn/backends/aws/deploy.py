@@ -23,6 +23,7 @@ from ...contract import (
     CHILD_PREFIX,
     ROLE_OUTPUT,
     RUN_BUCKET,
+    STACK_TAG,
     bundle_marker,
     machine_name,
 )
@@ -201,7 +202,21 @@ def _deploy_machine(
         action = _update(aws, arn, name, definition, roles, tags)
     if note is not None:
         note(f"state machine {name}: {action}")
+        if action == "updated" and (owner := _cdk_stack_of(aws, arn, name)):
+            note(
+                f"warning: state machine {name} is managed by the CDK app (stack {owner}): this "
+                "update drifts from its template, and the next `cdk deploy` of the app puts the "
+                "template's definition back; change the workflow in the CDK app instead"
+            )
     return Deployed(name, arn, action, compiled.digest, bundle, children)
+
+
+def _cdk_stack_of(aws: Aws, arn: str, name: str) -> str | None:
+    """The stack whose CDK app created the machine (its ``wdl2sfn:stack`` tag), if any."""
+    sfn = aws.client("stepfunctions")
+    found = _aws_call(f"ListTagsForResource {name}", sfn.list_tags_for_resource, resourceArn=arn)
+    tags = {t.get("key"): t.get("value") for t in found.get("tags", [])}
+    return tags.get(STACK_TAG)
 
 
 def _create(

@@ -33,6 +33,9 @@ class TaskContext:
     runtime_defaults: dict[str, Any] = field(default_factory=dict)
     #: the user's input files (device, inode): never made read-only, whatever name they have
     user_inodes: frozenset[tuple[int, int]] = frozenset()
+    #: the stack's queues' limits (``WDL2SFN_QUEUE_LIMITS``: kind -> max_vcpus, max_gpus), or
+    #: None (a local run): a call above them could never leave RUNNABLE
+    queue_limits: dict[str, dict[str, int]] | None = None
 
 
 @dataclass

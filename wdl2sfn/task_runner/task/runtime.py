@@ -71,6 +71,7 @@ def normalize_runtime(
         kind, arn = bp.select_queue(
             ctx.queues, gpus=gpus, preemptible=preemptible, override=queue_override
         )
+        bp.check_queue_limits(ctx.queue_limits, kind, cpu=cpu, gpus=gpus)
     except bp.BatchParamError as exn:
         raise WdlRuntimeError(f"call {call}: {exn}", call=call) from exn
     disks = raw.get("disks")
