@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_wdl"
 SHARED = ROOT.parent / "shared"
+
+# `run` defaults to `--container auto`: on a machine with podman or docker every task would run in
+# its image, and the suite's workflows name Docker Hub images (ubuntu:22.04) no test machine can
+# pull. The suite runs tasks on the host unless a test says otherwise; tests/containers/ runs
+# them in images built locally (.ci/containers.sh) and passes its own --container.
+os.environ.setdefault("WDL2SFN_CONTAINER", "host")
 
 
 def sample(name: str) -> Path:

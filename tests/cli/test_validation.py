@@ -88,7 +88,7 @@ def test_container_runtime_without_a_daemon_is_refused_with_its_reason(tmp_path)
     env = {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
     out = wdl2sfn("run", HELLO, "--container", "docker", "-d", str(tmp_path / "r"), env=env)
     assert out.code == 2
-    assert out.last_line.startswith("--container docker: the docker daemon is not usable")
+    assert out.last_line.startswith("--container docker: docker is not usable: Cannot connect")
     assert "Is the docker daemon running?" in out.last_line
     assert no_runs(tmp_path / "r")
 

@@ -39,6 +39,7 @@ class Settings:
     dir: str | None = None  # runs' folder (default: the current directory, as miniwdl)
     backend: str = "local"  # --backend default
     stack: str | None = None  # --stack default (else "wdl2sfn")
+    container: str = "auto"  # local --container default: auto | host | docker | podman
     poll_seconds: str = "5"  # AWS: seconds between DescribeExecution/DescribeJobs polls
     follow_calls_per_second: str = "5"  # AWS --follow: GetExecutionHistory calls per second
     # the run-time steps' environment (Lambda, runner jobs; set by the CDK app)
