@@ -23,10 +23,11 @@ PIDFILE=$STATE/registry.pid
 # The images the tests use: NAME:TAG and the `podman import --change` lines that make each.
 #   base: runs as root, no environment of its own
 #   user: runs as uid 1234 (as many published images do), with an environment of its own
-IMAGES=(base:1 user:1)
+#   pull: base's twin, removed from the local store by the test that watches a pull
+IMAGES=(base:1 user:1 pull:1)
 image_changes() {
     case "$1" in
-        base:1) echo 'CMD ["/bin/bash"]' ;;
+        base:1 | pull:1) echo 'CMD ["/bin/bash"]' ;;
         user:1) printf '%s\n' 'CMD ["/bin/bash"]' 'USER 1234:1234' 'ENV IMAGE_GREETING=from-the-image' \
             'ENV PATH=/usr/local/bin:/usr/bin:/bin' ;;
     esac

@@ -29,7 +29,7 @@ def samples_dir() -> Path:
 
 # The whole suite is what CI runs; the fast tier (`make test-fast`, `-m "not slow"`) leaves out
 # what needs a moto server, a CDK synth, the rehearsal, the conformance corpus or a scale run.
-SLOW_DIRS = {"aws", "cdk", "rehearsal", "conformance", "scale", "integration"}
+SLOW_DIRS = {"aws", "cdk", "rehearsal", "conformance", "scale", "integration", "containers"}
 SLOW_FILES = {
     "tests/statemachine/test_differential_moto.py",
     "tests/compiler/test_deep_workflows.py",
