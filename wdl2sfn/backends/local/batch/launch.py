@@ -188,6 +188,9 @@ class ProcessLauncher:
         assert self.runtime_exe
         container = job["container"]
         argv = [self.runtime_exe, "run", "--rm", "--name", f"wdl2sfn-{job['jobId']}-{attempt}"]
+        # an ECS-EC2 Batch job's network mode is `host` (AWS Batch user guide, "Networking modes
+        # for AWS Batch jobs"); it also spares each container a network namespace (0.2 s here)
+        argv += ["--network", "host"]
         for req in container.get("resourceRequirements", []):
             if req["type"] == "VCPU":
                 argv += ["--cpus", req["value"]]
