@@ -24,10 +24,12 @@ PIDFILE=$STATE/registry.pid
 #   base: runs as root, no environment of its own
 #   user: runs as uid 1234 (as many published images do), with an environment of its own
 #   pull: base's twin, removed from the local store by the test that watches a pull
-IMAGES=(base:1 user:1 pull:1)
+#   nobash: base without bash, which a task's wrapper needs (the container cannot start)
+IMAGES=(base:1 user:1 pull:1 nobash:1)
 image_changes() {
     case "$1" in
         base:1 | pull:1) echo 'CMD ["/bin/bash"]' ;;
+        nobash:1) echo 'CMD ["/bin/sh"]' ;;
         user:1) printf '%s\n' 'CMD ["/bin/bash"]' 'USER 1234:1234' 'ENV IMAGE_GREETING=from-the-image' \
             'ENV PATH=/usr/local/bin:/usr/bin:/bin' ;;
     esac
@@ -152,7 +154,7 @@ image_present() {
 }
 
 build_images() {
-    local force=${1:-} work name args line
+    local force=${1:-} work name args line tarball
     work=$(mktemp -d)
     for name in "${IMAGES[@]}"; do
         if [ -z "$force" ] && image_present "$name"; then continue; fi
@@ -161,7 +163,13 @@ build_images() {
         while IFS= read -r line; do args+=(--change "$line"); done < <(image_changes "$name")
         log "building $PREFIX/$name"
         podman rmi -i "$PREFIX/$name" >/dev/null 2>&1
-        podman import -q "${args[@]}" "$work/rootfs.tar" "$PREFIX/$name" >/dev/null
+        tarball=$work/rootfs.tar
+        if [ "$name" = nobash:1 ]; then
+            tarball=$work/nobash.tar
+            cp "$work/rootfs.tar" "$tarball"
+            tar --delete -f "$tarball" ./usr/bin/bash ./bin/bash
+        fi
+        podman import -q "${args[@]}" "$tarball" "$PREFIX/$name" >/dev/null
         podman push -q "$PREFIX/$name" >/dev/null
     done
     rm -rf "$work"

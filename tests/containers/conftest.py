@@ -26,6 +26,7 @@ REGISTRY = "127.0.0.1:5000/wdl2sfn-test"
 BASE = f"{REGISTRY}/base:1"
 USER = f"{REGISTRY}/user:1"
 PULL = f"{REGISTRY}/pull:1"
+NOBASH = f"{REGISTRY}/nobash:1"
 #: the image's user and environment, as .ci/containers.sh builds `user:1`
 IMAGE_UID = 1234
 IMAGE_GREETING = "from-the-image"

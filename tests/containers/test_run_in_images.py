@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BASE, IMAGE_GREETING, IMAGE_UID, PULL, REGISTRY, USER, cli
+from .conftest import BASE, IMAGE_GREETING, IMAGE_UID, NOBASH, PULL, REGISTRY, USER, cli
 
 pytestmark = pytest.mark.usefixtures("images")
 
@@ -132,6 +132,14 @@ def test_a_missing_image_fails_the_call_naming_it_before_its_command(tmp_path):
     error = json.loads(out.stdout)
     call_dir = Path(error["call_dir"])
     assert not (call_dir / "rc").exists() and not (call_dir / "stdout.txt").exists()
+
+
+def test_an_image_without_bash_fails_the_call_as_a_container_that_cannot_start(tmp_path):
+    wdl = write(tmp_path, SCATTER, NOBASH)
+    out = cli("run", wdl, "n=1", "-d", str(tmp_path / "r"), "--container", "podman")
+    assert out.code == 1
+    assert "Task failed to start; CannotStartContainerError: Error: " in out.last_line
+    assert 'exec: "bash": executable file not found' in out.last_line  # the engine's words
 
 
 def test_an_image_not_here_yet_is_pulled_with_a_line_on_the_progress(tmp_path):

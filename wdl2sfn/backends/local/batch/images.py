@@ -23,6 +23,11 @@ CANNOT_PULL = "CannotPullContainerError"
 #: the engines' "is this image here" question (exit status 0: yes)
 _PRESENT = {"docker": ("image", "inspect", "--format", "{{.Id}}"), "podman": ("image", "exists")}
 PULL_TIMEOUT_S = 1800
+#: `docker run` / `podman run` exit statuses of their own: the engine failed (125), the command
+#: could not be invoked (126) or found (127) -- ECS reports these as CannotStartContainerError
+ENGINE_STATUSES = (125, 126, 127)
+#: how each engine starts its own error lines
+_ENGINE_ERROR = (b"Error: ", b"docker: Error response from daemon: ")
 
 
 class ImagePuller:
@@ -89,3 +94,23 @@ class ImagePuller:
         reason = f"{CANNOT_PULL}: {self.runtime} pull {image}: {why.strip()}"
         log.warning("cannot pull %s (--container %s): %s", image, self.runtime, why.strip())
         return reason[:255]
+
+
+def container_not_started(rc: int, log_path: Path, since: int) -> str | None:
+    """ECS's reason for a container that never ran its command (an image without bash, a bad
+    user, an unusable runtime), from the engine's error line in the job's log after `since`;
+    None for any other end. A task's own 127 (a command not found inside the script) has no
+    such line from the engine."""
+    if rc not in ENGINE_STATUSES:
+        return None
+    try:
+        with open(log_path, "rb") as f:
+            f.seek(since)
+            lines = f.read(65536).splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.startswith(_ENGINE_ERROR):
+            text = line.decode("utf-8", "replace").strip()
+            return f"CannotStartContainerError: {text}"[:255]
+    return None
