@@ -41,8 +41,10 @@ $(DEV_STAMP): $(LOCK_DEV) $(PKG_STAMP)
 
 env: $(DEV_STAMP)
 
+# --container host: the sample's tasks name no image (ubuntu:22.04 by default, from Docker Hub) and
+# its `sum` uses the host's python3; `run` alone would use docker or podman where one answers.
 demo: $(PKG_STAMP)
-	cd sample_wdl/scatter_gather && ../../$(BIN)/wdl2sfn run scatter_gather.wdl -i inputs.json --dir ../../wdl2sfn_runs
+	cd sample_wdl/scatter_gather && ../../$(BIN)/wdl2sfn run scatter_gather.wdl -i inputs.json --dir ../../wdl2sfn_runs --container host
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check wdl2sfn tests cdk_app bench

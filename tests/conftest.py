@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,12 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "sample_wdl"
 SHARED = ROOT.parent / "shared"
+
+# `run` defaults to `--container auto`: on a machine with podman or docker every task would run in
+# its image, and the suite's workflows name Docker Hub images (ubuntu:22.04) no test machine can
+# pull. The suite runs tasks on the host unless a test says otherwise; tests/containers/ runs
+# them in images built locally (.ci/containers.sh) and passes its own --container.
+os.environ.setdefault("WDL2SFN_CONTAINER", "host")
 
 
 def sample(name: str) -> Path:
@@ -22,7 +29,7 @@ def samples_dir() -> Path:
 
 # The whole suite is what CI runs; the fast tier (`make test-fast`, `-m "not slow"`) leaves out
 # what needs a moto server, a CDK synth, the rehearsal, the conformance corpus or a scale run.
-SLOW_DIRS = {"aws", "cdk", "rehearsal", "conformance", "scale", "integration"}
+SLOW_DIRS = {"aws", "cdk", "rehearsal", "conformance", "scale", "integration", "containers"}
 SLOW_FILES = {
     "tests/statemachine/test_differential_moto.py",
     "tests/compiler/test_deep_workflows.py",

@@ -76,6 +76,16 @@ def test_status_into_a_closed_pipe_ends_quietly(tmp_path):
     assert "Traceback" not in out.stderr and "BrokenPipe" not in out.stderr
 
 
+def test_a_container_setting_that_names_no_engine_is_refused_naming_the_variable(tmp_path):
+    env = {"WDL2SFN_CONTAINER": "dockr"}
+    out = wdl2sfn("run", HELLO, "-d", str(tmp_path / "r"), env=env)
+    assert out.code == 2
+    assert out.last_line == (
+        "WDL2SFN_CONTAINER='dockr': expected one of auto, host, docker, podman"
+    )
+    assert no_runs(tmp_path / "r")
+
+
 def test_container_runtime_without_a_daemon_is_refused_with_its_reason(tmp_path):
     bindir = tmp_path / "bin"
     bindir.mkdir()
@@ -88,7 +98,7 @@ def test_container_runtime_without_a_daemon_is_refused_with_its_reason(tmp_path)
     env = {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}
     out = wdl2sfn("run", HELLO, "--container", "docker", "-d", str(tmp_path / "r"), env=env)
     assert out.code == 2
-    assert out.last_line.startswith("--container docker: the docker daemon is not usable")
+    assert out.last_line.startswith("--container docker: docker is not usable: Cannot connect")
     assert "Is the docker daemon running?" in out.last_line
     assert no_runs(tmp_path / "r")
 

@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from .workflow import CompileOptions
 
 
+#: --container: a task's image through docker or podman, or the host (image ignored); auto takes
+#: the engine that answers, else the host
+CONTAINER_CHOICES = ("auto", "host", "docker", "podman")
+
+
 @dataclass(frozen=True)
 class RunRef:
     """A run: its name, folder or (aws) execution ARN; ``dir`` is where local runs are."""
@@ -35,7 +40,7 @@ class RunOptions:
     tags: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
     runtime_defaults: dict[str, Any] = field(default_factory=dict)
-    container: str = "host"
+    container: str = "auto"
     copy_input_files: bool = False
     strict_resources: bool = False
     as_me: bool = False

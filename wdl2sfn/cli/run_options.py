@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..backends.errors import UsageError
-from ..backends.requests import RunOptions
+from ..backends.requests import CONTAINER_CHOICES, RunOptions
 from ..contract.execution import ExecutionInputError, parse_tags
 from ..contract.settings import load_settings
 
@@ -94,10 +94,11 @@ def _job_arguments(r: argparse.ArgumentParser) -> None:
     )
     r.add_argument(
         "--container",
-        choices=("host", "docker", "podman"),
-        default="host",
-        help="(local) run each job as a host process (default; the task's docker image is "
-        "ignored) or in its image with docker/podman",
+        choices=CONTAINER_CHOICES,
+        default=None,
+        help="(local) run each task in its image with docker or podman, or as a host process "
+        "(the image ignored); auto (default: $WDL2SFN_CONTAINER, else auto) takes the engine "
+        "that answers, else the host",
     )
     r.add_argument(
         "--env",
@@ -156,6 +157,8 @@ def validate(args: argparse.Namespace) -> RunOptions:
         args.stack = load_settings().stack or DEFAULT_STACK
     if args.dir is None:
         args.dir = default_dir()
+    if args.container is None:
+        args.container = _container_setting() if args.backend != "aws" else "auto"
     if getattr(args, "max_concurrency", 0) < 0:
         raise UsageError(f"--max-concurrency {args.max_concurrency}: expected 0 (no cap) or more")
     try:
@@ -175,6 +178,16 @@ def validate(args: argparse.Namespace) -> RunOptions:
         output_file=args.output_file, argv=list(args.argv), wdl=args.wdl,
         value_options=frozenset(args.value_options),
     )  # fmt: skip
+
+
+def _container_setting() -> str:
+    """--container's default: WDL2SFN_CONTAINER (environment, then config file), else auto."""
+    value = load_settings().container.strip().lower() or "auto"
+    if value not in CONTAINER_CHOICES:
+        raise UsageError(
+            f"WDL2SFN_CONTAINER={value!r}: expected one of {', '.join(CONTAINER_CHOICES)}"
+        )
+    return value
 
 
 def _check_aws_only(args: argparse.Namespace) -> None:

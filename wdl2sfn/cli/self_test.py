@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..backends.requests import RunRef
+from ..backends.requests import CONTAINER_CHOICES, RunRef
 from ..contract import GPU_QUEUE
 from .options import Subparsers, backend_of, backend_options
 
@@ -36,6 +36,13 @@ def add_parser(sub: Subparsers, main: Callable[[list[str]], int]) -> None:
     s = sub.add_parser("self-test", help="run the built-in test workflow end to end")
     s.add_argument("-d", "--dir", default=None)
     s.add_argument("--gpu", action="store_true", help="nvidia-smi in a gpu: true task instead")
+    s.add_argument(
+        "--container",
+        choices=CONTAINER_CHOICES,
+        default="host",
+        help="(local) where the tasks run (default host: their image, ubuntu:22.04, comes from "
+        "Docker Hub, which a machine with an engine may not reach; see `run --container`)",
+    )
     backend_options(s)
     s.set_defaults(func=lambda args: self_test(args, main))
 
@@ -51,6 +58,8 @@ def self_test(args: argparse.Namespace, main: Callable[[list[str]], int]) -> int
         names = root / "names.txt"
         names.write_text("\n".join(NAMES) + "\n")
         argv.append(f"names={names}")
+    if args.backend != "aws":
+        argv += ["--container", args.container]
     if args.backend == "aws":
         argv += ["--wait", "--stack", args.stack] + (
             ["--region", args.region] if args.region else []

@@ -42,6 +42,7 @@ class Settings:
     shared_dir: str = SHARED_DIR  # the store's shared folders (_CACHE ...), relative to the store
     backend: str = "local"  # --backend default
     stack: str | None = None  # --stack default (else "wdl2sfn")
+    container: str = "auto"  # local --container default: auto | host | docker | podman
     poll_seconds: str = "5"  # AWS: seconds between DescribeExecution/DescribeJobs polls
     follow_calls_per_second: str = "5"  # AWS --follow: GetExecutionHistory calls per second
     # the run-time steps' environment (Lambda, runner jobs; set by the CDK app)

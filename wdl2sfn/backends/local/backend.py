@@ -3,6 +3,7 @@ a local Batch, in-process steps). `run` is in run.py; the rest reads the run sto
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from collections.abc import Iterator
@@ -32,19 +33,34 @@ class LocalBackend:
     def filesystem(self) -> str:
         return "efs"
 
+    def __init__(self) -> None:
+        #: --container choice -> the engine it resolved to (asked once per backend)
+        self._engines: dict[str, str] = {}
+
     def check_run(self, options: RunOptions) -> None:
-        """The run folder writable, the ``--s3upload`` bucket there, the runtime's daemon up."""
-        from .checks import check_container_runtime, check_run_root, check_s3upload
+        """The run folder writable, the ``--s3upload`` bucket there, the container engine
+        answering (``auto``: which one, if any)."""
+        from .checks import check_run_root, check_s3upload
 
         check_run_root(options.dir)
         if options.s3upload:
             check_s3upload(options.s3upload)
-        if options.container != "host":
-            check_container_runtime(options.container)
+        self._engine(options.container)
+
+    def _engine(self, choice: str) -> str:
+        from .checks import resolve_container
+
+        if choice not in self._engines:
+            self._engines[choice] = resolve_container(choice)
+        return self._engines[choice]
 
     def run(self, request: RunRequest) -> RunOutcome:
         from .run import run_locally
 
+        engine = self._engine(request.options.container)
+        if engine != request.options.container:
+            options = dataclasses.replace(request.options, container=engine)
+            request = dataclasses.replace(request, options=options)
         return run_locally(request)
 
     def list_runs(self, where: RunRef) -> list[dict[str, Any]]:

@@ -120,22 +120,34 @@ def _removed_unless_started(run_dir: Path) -> Iterator[None]:
 
 class _WarningsTo:
     """Warnings of the local Batch (a task clamped to the machine, a GPU missing) shown with
-    the progress, where the user looks, not only in the job's log."""
+    the progress, where the user looks, not only in the job's log; and its image pulls (INFO)."""
+
+    IMAGES = "wdl2sfn.backends.local.batch.images"
 
     def __init__(self, progress: Progress) -> None:
         self.logger = logging.getLogger("wdl2sfn.backends.local.batch")
         self.progress = progress
-        self.handler = logging.Handler(logging.WARNING)
-        self.handler.emit = lambda record: progress.note(  # type: ignore[method-assign]
-            f"warning: {record.getMessage().removeprefix('local Batch: ')}"
-        )
+        self.handler = logging.Handler(logging.INFO)
+        self.handler.emit = self._emit  # type: ignore[method-assign]
+        self.images_level = logging.NOTSET
+
+    def _emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage().removeprefix("local Batch: ")
+        if record.levelno >= logging.WARNING:
+            self.progress.note(f"warning: {text}")
+        elif record.name == self.IMAGES:
+            self.progress.note(text)
 
     def __enter__(self) -> _WarningsTo:
         self.logger.addHandler(self.handler)
+        images = logging.getLogger(self.IMAGES)
+        self.images_level = images.level
+        images.setLevel(logging.INFO)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.logger.removeHandler(self.handler)
+        logging.getLogger(self.IMAGES).setLevel(self.images_level)
 
 
 def local_machine_arn(name: str) -> str:

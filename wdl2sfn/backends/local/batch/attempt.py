@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .api import REASON_EXITED, REASON_START_FAILED, now_ms
 from .faults import FaultRule
+from .images import container_not_started
 from .launch import ProcessLauncher, exit_watcher, inherited_environment, job_environment, note
 from .records import AttemptResult, Job
 from .retries import AttemptClock, Stop
@@ -48,6 +49,7 @@ def run_attempt(
     proc_env = {**inherited_environment(job.desc), **job_env}
     clock = AttemptClock(job.desc.get("timeout", {}).get("attemptDurationSeconds"), fault)
     with open(log_path, "ab") as log_file:
+        log_start = log_file.tell()
         started = now_ms()
         try:
             proc = launcher.start(job, attempt, argv, proc_env, log_file)
@@ -71,6 +73,10 @@ def run_attempt(
             rc = proc.wait()
             if reader is not None:
                 reader.join(timeout=5)
+            if stop is None and launcher.runtime != "host":
+                unstarted = container_not_started(rc, log_path, log_start)
+                if unstarted is not None:
+                    return AttemptResult.not_started(REASON_START_FAILED, unstarted)
             return _result(rc, stop, started)
         finally:
             launcher.forget(job, attempt)

@@ -19,13 +19,14 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 from wdl2sfn.backends.local.orphans import JobLedger, signal_group
 
 from .api import REASON_START_FAILED, RUNNER_IMAGE
+from .images import ImagePuller
 from .records import AttemptResult, Job
 
 log = logging.getLogger(__name__)
@@ -125,6 +126,7 @@ class ProcessLauncher:
     ledger: JobLedger | None
     kill_grace_seconds: float
     container_user: str | None = None  # uid:gid for containers (run --as-me)
+    _images: ImagePuller | None = field(default=None, init=False, repr=False)
 
     def argv(
         self,
@@ -140,11 +142,26 @@ class ProcessLauncher:
             # the run-time steps (FSx mode's runner jobs) are wdl2sfn's own Python: locally
             # they run where wdl2sfn is installed; the runner image exists only on AWS
             return self._host_argv(job, command, log_path)
+        problem = self._pull(job.desc["container"]["image"], log_path)
+        if problem is not None:
+            return problem
         # inside the container `--gpus` renumbers the devices it exposes from 0: the host's
         # indexes in CUDA_VISIBLE_DEVICES would be wrong there
         container_env = [k for k in job_env if k != "CUDA_VISIBLE_DEVICES"]
         job.container_name = f"wdl2sfn-{job.desc['jobId']}-{attempt}"
         return self.container_argv(job.desc, attempt, command, container_env, gpu_ids)
+
+    def _pull(self, image: str, log_path: Path) -> AttemptResult | None:
+        """The image pulled if it is not here yet; else the attempt ended before its command,
+        as ECS ends one whose image it cannot pull."""
+        assert self.runtime_exe
+        if self._images is None or self._images.exe != self.runtime_exe:
+            self._images = ImagePuller(self.runtime, self.runtime_exe)
+        problem = self._images.ensure(image, log_path)
+        if problem is None:
+            return None
+        note(log_path, problem)
+        return AttemptResult.not_started(REASON_START_FAILED, problem)
 
     def _host_argv(self, job: Job, command: list[str], log_path: Path) -> list[str] | AttemptResult:
         """The host command line, through the host wrapper if any; a wrapper error is an
@@ -171,6 +188,9 @@ class ProcessLauncher:
         assert self.runtime_exe
         container = job["container"]
         argv = [self.runtime_exe, "run", "--rm", "--name", f"wdl2sfn-{job['jobId']}-{attempt}"]
+        # an ECS-EC2 Batch job's network mode is `host` (AWS Batch user guide, "Networking modes
+        # for AWS Batch jobs"); it also spares each container a network namespace (0.2 s here)
+        argv += ["--network", "host"]
         for req in container.get("resourceRequirements", []):
             if req["type"] == "VCPU":
                 argv += ["--cpus", req["value"]]
