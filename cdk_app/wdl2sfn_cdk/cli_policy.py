@@ -71,7 +71,11 @@ def _machines(s: CliPolicyScope) -> list[dict[str, Any]]:
         _allow("states:ListStateMachines", "*"),
         _allow(deploy, [machines, f"{machines}:*"]),
         _allow(follow, executions),
-        _allow("states:DescribeMapRun", s.arn("states", f"mapRun:{s.stack}-*/*")),
+        # ListExecutions names a Map Run (status counts a distributed Map's children) or a machine
+        _allow(
+            ["states:DescribeMapRun", "states:ListExecutions"],
+            s.arn("states", f"mapRun:{s.stack}-*/*"),
+        ),
         _allow(
             "iam:PassRole",
             s.machine_role_arn,
