@@ -143,8 +143,9 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
     targets = (
         [resource]
         if resource != "*"
-        else request_resources(f"{engine.region}:{engine.account}", service, action, params,
-                               self.raw_path)  # fmt: skip
+        else request_resources(
+            f"{engine.region}:{engine.account}", service, action, params, self.raw_path
+        )  # fmt: skip
     )
     allowed = True
     try:
