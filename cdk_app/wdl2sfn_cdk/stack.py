@@ -10,7 +10,8 @@
 - ``functions.Functions``: the run-time steps as Lambda functions (EFS variants only);
 - ``waits.FailedWaits``: FSx only, the Batch FAILED rule answering join waits' tokens;
 - ``exports.Exports``: the outputs ``wdl2sfn deploy`` reads and the role of the machines it
-  creates.
+  creates;
+- ``cli_user.CliUserPolicy``: the managed policy for users of the CLI (``CliUserPolicyArn``).
 
 One stack per deployment. The three variants differ only in the network (a new VPC or a given
 one) and the shared file system (EFS, or FSx for Lustre, which Lambda cannot mount: with FSx the
@@ -33,6 +34,7 @@ from constructs import Construct
 from wdl2sfn.contract import STACK_TAG
 
 from .access import Roles, grant_extra_buckets
+from .cli_user import CliUserPolicy
 from .compute import Compute
 from .config import Config
 from .exports import Exports, placeholder_values
@@ -89,6 +91,7 @@ class Wdl2SfnStack(Stack):
         readers = [self.job_role, self.runner_role, *self.functions.values()]
         grant_extra_buckets(self, config, readers, self.runner_role)
         self.exports = Exports(self, fs_id=self.file_system.fs_id, job_role=self.job_role)
+        self.cli_user = CliUserPolicy(self)
 
     def _functions(self, environment: dict[str, str]) -> Functions | None:
         """The run-time steps as Lambda functions, which only EFS allows."""

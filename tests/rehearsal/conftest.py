@@ -107,9 +107,10 @@ def comparable(value: Any) -> Any:
 
 @dataclass
 class Served:
-    """`wdl2sfn rehearse --serve`: the account, and the CLI pointed at it."""
+    """`wdl2sfn rehearse --serve`: the account, and the CLI pointed at it as the CLI user (keys of
+    an IAM user holding only the stack's CliUserPolicyArn); `client` is the operator's."""
 
-    info: dict[str, str]
+    info: dict[str, Any]
     process: subprocess.Popen[str]
     env: dict[str, str] = field(default_factory=dict)
 
@@ -153,9 +154,8 @@ def serve(tmp: Path, *args: str) -> Iterator[Served]:
     env = clean_env(
         AWS_ENDPOINT_URL=info["endpoint"],
         AWS_DEFAULT_REGION=info["region"],
-        AWS_ACCESS_KEY_ID="operator",
-        AWS_SECRET_ACCESS_KEY="operator",
         WDL2SFN_STACK=info["stack"],
+        **info["cli_keys"],
     )
     try:
         yield Served(info, process, env)

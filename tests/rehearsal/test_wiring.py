@@ -39,7 +39,8 @@ def test_every_aws_call_is_logged_with_principal_action_resource_and_size(
         calls[0]
     )
     principals = {c["principal"] for c in calls}
-    assert "operator" in principals  # deploy and StartExecution from the CLI
+    assert "operator" in principals  # the stack's deployment (cdk deploy's credentials)
+    assert "wdl2sfn-cli" in principals  # the run: the CLI user the stack's CliUserPolicy allows
     assert any("PrepareFunctionServiceRole" in p for p in principals)  # the Lambda's role
     submits = [c for c in calls if c["action"] == "SubmitJob"]
     assert submits and all("StateMachineRole" in c["principal"] for c in submits)

@@ -20,9 +20,9 @@ import json
 import logging
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from urllib.parse import unquote
 
 from . import versions
+from .arns import request_resources
 from .iam import conditioned, states_resource
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,9 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
     targets = (
         [resource]
         if resource != "*"
-        else request_resources(engine, service, action, params, self.raw_path)
+        else request_resources(
+            f"{engine.region}:{engine.account}", service, action, params, self.raw_path
+        )  # fmt: skip
     )
     allowed = True
     try:
@@ -211,48 +213,6 @@ def _params(response: Any) -> dict[str, Any]:
         except ValueError:
             return {}
     return {k: (v[0] if isinstance(v, list) and v else v) for k, v in response.querystring.items()}
-
-
-def request_resources(
-    engine: Engine, service: str, action: str, params: dict[str, Any], path: str
-) -> list[str]:
-    """The ARNs an action's IAM check names (``*`` for actions without resource-level rules)."""
-    base = f"{engine.region}:{engine.account}"
-    if service == "states":
-        for key in ("executionArn", "stateMachineArn", "mapRunArn"):
-            if params.get(key):
-                return [str(params[key])]
-        if action == "CreateStateMachine" and params.get("name"):
-            return [f"arn:aws:states:{base}:stateMachine:{params['name']}"]
-    if service == "batch":
-        return _batch_resources(base, action, params)
-    if service == "lambda" and "/functions/" in path:
-        name = unquote(path.split("/functions/", 1)[1].split("/", 1)[0])
-        return [name if name.startswith("arn:") else f"arn:aws:lambda:{base}:function:{name}"]
-    if service in ("iam", "sts") and params.get("RoleArn"):
-        return [str(params["RoleArn"])]
-    if service == "cloudformation" and params.get("StackName"):
-        return [f"arn:aws:cloudformation:{base}:stack/{params['StackName']}/*"]
-    if service == "logs" and params.get("logGroupName"):
-        return [f"arn:aws:logs:{base}:log-group:{params['logGroupName']}:*"]
-    return ["*"]
-
-
-def _batch_resources(base: str, action: str, params: dict[str, Any]) -> list[str]:
-    if action in ("SubmitJob", "submitjob"):
-        queue = str(params.get("jobQueue", ""))
-        jobdef = str(params.get("jobDefinition", ""))
-        return [
-            queue if queue.startswith("arn:") else f"arn:aws:batch:{base}:job-queue/{queue}",
-            jobdef
-            if jobdef.startswith("arn:")
-            else f"arn:aws:batch:{base}:job-definition/{jobdef}",
-        ]
-    if action in ("RegisterJobDefinition", "registerjobdefinition"):
-        return [f"arn:aws:batch:{base}:job-definition/{params.get('jobDefinitionName', '')}"]
-    if action in ("TerminateJob", "terminatejob") and params.get("jobId"):
-        return [f"arn:aws:batch:{base}:job/{params['jobId']}"]
-    return ["*"]
 
 
 # ------------------------------------------------------------------------------ Step Functions

@@ -122,6 +122,19 @@ class Provisioner:
             )
         return Physical(props["PolicyName"])
 
+    def managed_policy(self, logical: str, props: dict[str, Any]) -> Physical:
+        """Ref is the policy's ARN (CloudFormation's AWS::IAM::ManagedPolicy return value)."""
+        iam = self.client("iam")
+        arn = iam.create_policy(
+            PolicyName=props.get("ManagedPolicyName") or self.name(logical, 128),
+            Path=props.get("Path", "/"),
+            PolicyDocument=json.dumps(props["PolicyDocument"]),
+            Description=props.get("Description", ""),
+        )["Policy"]["Arn"]
+        for role in props.get("Roles", []):
+            iam.attach_role_policy(RoleName=role, PolicyArn=arn)
+        return Physical(arn, {"PolicyArn": arn})
+
     def instance_profile(self, logical: str, props: dict[str, Any]) -> Physical:
         iam = self.client("iam")
         name = props.get("InstanceProfileName") or self.name(logical)
@@ -390,6 +403,7 @@ _CREATORS: dict[str, Any] = {
     "AWS::IAM::Role": Provisioner.role,
     "AWS::IAM::Policy": Provisioner.policy,
     "AWS::IAM::InstanceProfile": Provisioner.instance_profile,
+    "AWS::IAM::ManagedPolicy": Provisioner.managed_policy,
     "AWS::S3::Bucket": Provisioner.bucket,
     "AWS::EFS::FileSystem": Provisioner.efs,
     "AWS::EFS::AccessPoint": Provisioner.access_point,

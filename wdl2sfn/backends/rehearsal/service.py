@@ -4,7 +4,10 @@ local executor behind Step Functions (docs/rehearsal.md).
 ``Rehearsal(context, folder).start()`` synthesizes the CDK app, starts moto's server in this
 process, creates what the template declares, switches on IAM enforcement, and installs the
 engine. ``AWS_ENDPOINT_URL=<endpoint>`` then points ``wdl2sfn deploy``/``run --backend aws`` at
-it; the operator's calls (any keys moto does not know) act as the account's administrator.
+it. Two kinds of keys: the CLI user's (``describe()["cli_keys"]``, an IAM user holding only the
+stack's ``CliUserPolicyArn``, as a person running the CLI on AWS would), which ``rehearse WF.wdl``
+and the journey tests use for every CLI command; and the operator's (any keys moto does not
+know), the account's administrator, for provisioning and for tests that inspect the account.
 
 Folder layout::
 
@@ -37,6 +40,7 @@ from .template import Synthesized, keep_templates, synthesize
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 OPERATOR_KEYS = {"AWS_ACCESS_KEY_ID": "operator", "AWS_SECRET_ACCESS_KEY": "operator"}
+CLI_USER = "wdl2sfn-cli"
 MOUNT_PATHS = {"efs": "/mnt/efs", "fsx": "/mnt/net"}
 
 
@@ -52,6 +56,7 @@ class Rehearsal:
         self.synthesized: Synthesized | None = None
         self.provisioned: Provisioned | None = None
         self.engine: RehearsalEngine | None = None
+        self.cli_keys: dict[str, str] = {}
 
     def __enter__(self) -> Rehearsal:
         return self.start()
@@ -73,6 +78,7 @@ class Rehearsal:
         provisioner = Provisioner(session, self.endpoint, self.stack,
                                   self.synthesized.assembly_dir, ACCOUNT, REGION)  # fmt: skip
         self.provisioned = provisioner.provision(self.synthesized.template)
+        self.cli_keys = cli_user_keys(session, self.endpoint, self.provisioned.outputs)
         self.engine = self._engine(session)
         hooks.install(self.engine)
         _enforce_iam(True)
@@ -156,13 +162,13 @@ class Rehearsal:
         return started
 
     def environment(self) -> dict[str, str]:
-        """What a shell needs to point the AWS CLI and wdl2sfn at this account."""
+        """What a shell needs to point wdl2sfn at this account as the CLI user."""
         return {"AWS_ENDPOINT_URL": self.endpoint, "AWS_DEFAULT_REGION": REGION,
-                "AWS_REGION": REGION, **OPERATOR_KEYS}  # fmt: skip
+                "AWS_REGION": REGION, **self.cli_keys}  # fmt: skip
 
-    def describe(self) -> dict[str, str]:
+    def describe(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "region": REGION, "stack": self.stack,
-                "folder": str(self.folder)}  # fmt: skip
+                "folder": str(self.folder), "cli_keys": self.cli_keys}  # fmt: skip
 
     def close(self) -> None:
         if self.engine is not None:
@@ -177,6 +183,17 @@ class Rehearsal:
         if self.server is not None:
             self.server.stop()
             self.server = None
+
+
+def cli_user_keys(session: Any, endpoint: str, outputs: dict[str, str]) -> dict[str, str]:
+    """Keys of a new IAM user holding only the stack's CLI policy (its ``CliUserPolicyArn``
+    output), so every CLI call is authorized as AWS would authorize a CLI user's."""
+    iam = session.client("iam", endpoint_url=endpoint)
+    iam.create_user(UserName=CLI_USER)
+    iam.attach_user_policy(UserName=CLI_USER, PolicyArn=outputs["CliUserPolicyArn"])
+    key = iam.create_access_key(UserName=CLI_USER)["AccessKey"]
+    return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}  # fmt: skip
 
 
 def _enforce_iam(on: bool) -> None:
