@@ -28,6 +28,7 @@ from wdl2sfn.backends.local.orphans import JobLedger, signal_group
 from .api import REASON_START_FAILED, RUNNER_IMAGE
 from .images import ImagePuller
 from .records import AttemptResult, Job
+from .ulimits import with_defaults
 
 log = logging.getLogger(__name__)
 
@@ -250,7 +251,7 @@ class ProcessLauncher:
         user = self.container_user or (setup.user if setup is not None else None)
         if user:  # --as-me, else the job definition's `user`
             argv += ["--user", user]
-        for limit in setup.ulimits if setup is not None else ():
+        for limit in with_defaults(setup.ulimits if setup is not None else (), self.runtime):
             argv += ["--ulimit", limit]
         mounts = setup.mounts if setup is not None else _container_mounts(container, self.mounts)
         for src, dst, ro in mounts:
