@@ -153,3 +153,15 @@ def _ended(batch: Any, job_id: str) -> dict[str, Any]:
             return dict(job)
         time.sleep(0.5)
     raise AssertionError(f"job {job_id} did not end: {job['status']}")
+
+
+def test_a_forced_engine_that_does_not_answer_is_exit_2_before_the_account_is_built(tmp_path):
+    env = clean_env(PATH=path_without(tmp_path, "podman"))
+    wdl = write(tmp_path, BASE)
+    done = cli("rehearse", str(wdl), "--container", "podman", "--dir", str(tmp_path / "out"),
+               cwd=wdl.parent, env=env)  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "wdl2sfn: --container podman: no podman command on PATH"
+    )
+    assert not (tmp_path / "out").exists()  # nothing built
