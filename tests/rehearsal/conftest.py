@@ -36,8 +36,12 @@ VARIANTS: dict[str, list[str]] = {
 
 
 def clean_env(**extra: str) -> dict[str, str]:
+    """This environment without AWS's and wdl2sfn's settings. Batch jobs run as host processes
+    (WDL2SFN_CONTAINER=host): these workflows name Docker Hub images, which a machine with an
+    engine but no way out cannot pull; tests/containers/ rehearses in local images."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WDL2SFN_"))}
-    env.update(WDL2SFN_POLL_SECONDS="0.3", **extra)
+    env.update(WDL2SFN_POLL_SECONDS="0.3", WDL2SFN_CONTAINER="host")
+    env.update(extra)
     return env
 
 

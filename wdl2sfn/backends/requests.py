@@ -142,6 +142,7 @@ class RehearseRequest:
     fire_schedules: bool = False
     port: int = 0
     verbose: bool = False
+    container: str = "auto"  # how Batch jobs run: auto | host | docker | podman
     compile: CompileOptions | None = None
     inputs: list[str] = field(default_factory=list)
     input_file: str | None = None

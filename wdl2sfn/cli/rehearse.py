@@ -11,10 +11,11 @@ import argparse
 from pathlib import Path
 
 from ..backends import rehearse
-from ..backends.requests import RehearseRequest
+from ..backends.requests import CONTAINER_CHOICES, RehearseRequest
 from ..backends.workflow import CompileOptions
 from ..contract.settings import load_settings
 from .options import Subparsers, compile_options
+from .run_options import container_setting
 
 
 def add_parser(sub: Subparsers) -> None:
@@ -30,11 +31,17 @@ def add_parser(sub: Subparsers) -> None:
     rh.add_argument("--dir", default=load_settings().rehearsal_dir,
                     help="rehearsal folders are made under it")  # fmt: skip
     rh.add_argument("--port", type=int, default=0, help="(--serve) moto's port (default: any)")
+    rh.add_argument("--container", choices=CONTAINER_CHOICES, default=None,
+                    help="how Batch jobs run: in their job definitions' images with docker or "
+                    "podman, or as host processes; auto (default: $WDL2SFN_CONTAINER, else auto) "
+                    "takes the engine that answers, else the host")  # fmt: skip
     rh.add_argument("--verbose", action="store_true")
     rh.set_defaults(func=cmd_rehearse)
 
 
 def cmd_rehearse(args: argparse.Namespace) -> int:
+    if args.container is None:
+        args.container = container_setting()  # a bad WDL2SFN_CONTAINER: UsageError, exit 2
     options = None
     if args.wdl:
         options = CompileOptions(
@@ -53,6 +60,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
         fire_schedules=args.fire_schedules,
         port=args.port,
         verbose=args.verbose,
+        container=args.container,
         compile=options,
         inputs=list(args.inputs),
         input_file=args.input_file,

@@ -158,7 +158,7 @@ def validate(args: argparse.Namespace) -> RunOptions:
     if args.dir is None:
         args.dir = default_dir()
     if args.container is None:
-        args.container = _container_setting() if args.backend != "aws" else "auto"
+        args.container = container_setting() if args.backend != "aws" else "auto"
     if getattr(args, "max_concurrency", 0) < 0:
         raise UsageError(f"--max-concurrency {args.max_concurrency}: expected 0 (no cap) or more")
     try:
@@ -180,7 +180,7 @@ def validate(args: argparse.Namespace) -> RunOptions:
     )  # fmt: skip
 
 
-def _container_setting() -> str:
+def container_setting() -> str:
     """--container's default: WDL2SFN_CONTAINER (environment, then config file), else auto."""
     value = load_settings().container.strip().lower() or "auto"
     if value not in CONTAINER_CHOICES:

@@ -6,6 +6,9 @@
   with ``wdl2sfn deploy``'s code, starts with ``run --backend aws``'s code, waits, and prints the
   outputs JSON as ``run`` does (exit codes as ``run``), file paths as paths on this machine.
   The rehearsal folder (kept) is ``D/<timestamp>_<workflow>/``.
+
+``--container`` (``request.container``) says how Batch jobs run, asked once as ``run`` asks it
+(docs/rehearsal.md, "Batch jobs in their images"); one line on stderr says which.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..errors import UsageError
 from ..requests import RehearseRequest, RunOptions
 from ..workflow import CompileOptions
 
@@ -55,11 +59,42 @@ def cmd_rehearse(request: RehearseRequest) -> int:
         context = parse_context(request.context)
     except (SynthError, UnsupportedMoto, RehearsalNotInstalled) as exn:
         return _usage(str(exn))
-    if request.serve:
-        return serve(request, context)
-    if request.compile is None:
+    if request.compile is None and not request.serve:
         return _usage("rehearse: give a workflow (WF.wdl) or --serve")
-    return rehearse_run(request, request.compile, context)
+    try:
+        runtime = batch_runtime(request.container)
+    except UsageError as exn:
+        return _usage(str(exn))
+    if request.serve:
+        return serve(request, context, runtime)
+    assert request.compile is not None
+    return rehearse_run(request, request.compile, context, runtime)
+
+
+def batch_runtime(choice: str) -> str:
+    """How Batch jobs run (host, docker or podman), said once on stderr: the engine's probes
+    are ``run --container``'s; a forced engine that does not answer is a UsageError."""
+    from ..local.checks import ENGINE_PROBES, engine_problem
+
+    problems = []
+    engines = [choice] if choice in ENGINE_PROBES else list(ENGINE_PROBES)
+    for engine in engines if choice != "host" else []:
+        problem = engine_problem(engine)
+        if problem is None:
+            _say(f"Batch jobs run in their job definitions' images with {engine}; the stack's "
+                 f"runner jobs (wdl2sfn's run-time steps) run as host processes, not in the "
+                 f"runner image (it is not built here)")  # fmt: skip
+            return engine
+        if choice != "auto":
+            raise UsageError(f"--container {choice}: {problem}")
+        problems.append(problem)
+    why = f"no container engine answers ({'; '.join(problems)})" if problems else "--container host"
+    _say(f"{why}: Batch jobs run as host processes and their images are ignored")
+    return "host"
+
+
+def _say(line: str) -> None:
+    print(f"wdl2sfn: rehearsal: {line}", file=sys.stderr, flush=True)
 
 
 def _folder(request: RehearseRequest, name: str) -> Path:
@@ -72,12 +107,13 @@ def _folder(request: RehearseRequest, name: str) -> Path:
     raise RuntimeError(f"no free rehearsal folder under {root}")
 
 
-def serve(request: RehearseRequest, context: dict[str, Any]) -> int:
+def serve(request: RehearseRequest, context: dict[str, Any], runtime: str = "host") -> int:
     from .service import Rehearsal
     from .template import SynthError
 
     try:
-        rehearsal = Rehearsal(context, _folder(request, "serve"), port=request.port).start()
+        rehearsal = Rehearsal(context, _folder(request, "serve"), port=request.port,
+                              runtime=runtime).start()  # fmt: skip
     except SynthError as exn:
         return _usage(str(exn))
     stop = threading.Event()
@@ -94,7 +130,8 @@ def serve(request: RehearseRequest, context: dict[str, Any]) -> int:
     return 0
 
 
-def rehearse_run(request: RehearseRequest, options: CompileOptions, context: dict[str, Any]) -> int:
+def rehearse_run(request: RehearseRequest, options: CompileOptions, context: dict[str, Any],
+                 runtime: str = "host") -> int:  # fmt: skip
     """Everything `run` checks happens before the account is built (inputs, WDL)."""
     from ..workflow import compile_workflow, parse_inputs
     from .service import Rehearsal
@@ -105,7 +142,7 @@ def rehearse_run(request: RehearseRequest, options: CompileOptions, context: dic
     inputs = parse_inputs(doc, request.inputs, request.input_file)
     folder = _folder(request, compiled.name)
     try:
-        rehearsal = Rehearsal(context, folder).start()
+        rehearsal = Rehearsal(context, folder, runtime=runtime).start()
     except SynthError as exn:
         return _usage(str(exn))
     try:

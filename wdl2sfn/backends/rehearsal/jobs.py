@@ -3,7 +3,11 @@ runs from its *registered* job definition only.
 
 SubmitJob goes to moto's Batch API signed with the state machine role's keys (IAM, job name
 rules, the 30 KiB request quota, parameter validation). The job then runs on the local Batch
-(host processes: admission, retries, timeouts, termination on abort), wrapped in a sandbox built
+(admission, retries, timeouts, termination on abort). With a container engine (``runtime``
+docker or podman) a task's job runs in its definition's image, pulled as ECS pulls it (a missing
+image fails the job before its command, ``CannotPullContainerError: ...``), with the definition's
+``user``, ``ulimits``, environment and mounts; the stack's own definitions (the runner: wdl2sfn's
+run-time steps) and every job without an engine run as host processes, wrapped in a sandbox built
 from the job definition moto holds: its environment, its job role's keys, and its mounts. An
 ``efsVolumeConfiguration`` of the stack's file system binds the folder standing for it (after
 AWS's IAM authorization rule); a host volume binds only a path the compute environment's launch
@@ -15,12 +19,20 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..local.batch import FaultPlan, LocalBatch, task_failure, to_camel_case, to_pascal_case
+from ..local.batch import (
+    ContainerSetup,
+    FaultPlan,
+    LocalBatch,
+    task_failure,
+    to_camel_case,
+    to_pascal_case,
+)
 from .iam import Principals, evaluate
 from .joblogs import JobMirror
 from .provision import Provisioned
@@ -53,7 +65,8 @@ class BatchService:
     """Submits through moto, runs on a LocalBatch; one per rehearsal."""
 
     def __init__(self, principals: Principals, provisioned: Provisioned, endpoint: str,
-                 session: Any, folders: dict[str, Path], folder: Path) -> None:  # fmt: skip
+                 session: Any, folders: dict[str, Path], folder: Path,
+                 runtime: str = "host") -> None:  # fmt: skip
         self.principals = principals
         self.provisioned = provisioned
         self.endpoint = endpoint
@@ -70,6 +83,8 @@ class BatchService:
             queues=queue_names,
             clamp_to_machine=True,
             launcher=self._launch,
+            runtime=runtime,
+            container_setup=self._container if runtime != "host" else None,
             on_output=lambda job, line: None,  # stderr teed to the log, as to CloudWatch on AWS
             faults=FaultPlan.from_env(),  # WDL2SFN_LOCAL_BATCH_FAULTS: lost spot hosts, for tests
         )
@@ -224,13 +239,43 @@ class BatchService:
         props = job.definition.get("containerProperties", {})
         binds = self.binds(job, props)
         env = {e["name"]: e["value"] for e in desc["container"].get("environment", [])}
-        env.update({"AWS_ENDPOINT_URL": self.endpoint,
-                    "AWS_REGION": self.provisioned.resolver.region,
-                    "AWS_DEFAULT_REGION": self.provisioned.resolver.region})  # fmt: skip
-        if props.get("jobRoleArn"):
-            env.update(self.principals.credentials(props["jobRoleArn"], "batch").environment())
+        env.update(self._aws_environment(props))
         spec = self.folder / "specs" / f"job-{next(self._counter)}.json"
         return launcher(write_spec(spec, binds, env, KEEP), command)
+
+    def _container(self, desc: dict[str, Any]) -> ContainerSetup | None:
+        """LocalBatch's container set-up of a job, from its registered definition: its mounts,
+        the job role's keys and the endpoint (a file only its owner reads), ``user`` and
+        ``ulimits``. None for the stack's own definitions (the runner), which run on the host."""
+        with self._lock:
+            job = self._jobs[desc["jobName"]]
+        if job.definition.get("jobDefinitionName") in self._stack_definitions():
+            return None
+        props = job.definition.get("containerProperties", {})
+        lines = [f"{k}={v}" for k, v in self._aws_environment(props).items()]
+        env_file = self.folder / "specs" / f"job-{next(self._counter)}.env"
+        env_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("".join(line + "\n" for line in lines))
+        limits = tuple(f"{u['name']}={u['softLimit']}:{u['hardLimit']}"
+                       for u in props.get("ulimits") or [])  # fmt: skip
+        return ContainerSetup(mounts=tuple(self.binds(job, props)), env_file=str(env_file),
+                              user=props.get("user") or None, ulimits=limits)  # fmt: skip
+
+    def _aws_environment(self, props: dict[str, Any]) -> dict[str, str]:
+        """What a job's AWS SDK needs here: moto's endpoint, the region, the job role's keys."""
+        env = {"AWS_ENDPOINT_URL": self.endpoint,
+               "AWS_REGION": self.provisioned.resolver.region,
+               "AWS_DEFAULT_REGION": self.provisioned.resolver.region}  # fmt: skip
+        if props.get("jobRoleArn"):
+            env.update(self.principals.credentials(props["jobRoleArn"], "batch").environment())
+        return env
+
+    def _stack_definitions(self) -> set[str]:
+        """Names of the job definitions the stack itself declares (its runner)."""
+        arns = [p.ref for p in self.provisioned.of_type("AWS::Batch::JobDefinition").values()]
+        return {arn.rsplit("/", 1)[-1].split(":")[0] for arn in arns}
 
     def binds(self, job: Job, props: dict[str, Any]) -> list[tuple[str, str, bool]]:
         volumes = {v.get("name"): v for v in props.get("volumes", [])}

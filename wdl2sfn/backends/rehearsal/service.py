@@ -47,8 +47,10 @@ MOUNT_PATHS = {"efs": "/mnt/efs", "fsx": "/mnt/net"}
 class Rehearsal:
     """One rehearsed account; use as a context manager (or start()/close())."""
 
-    def __init__(self, context: dict[str, Any], folder: Path, port: int = 0) -> None:
+    def __init__(self, context: dict[str, Any], folder: Path, port: int = 0,
+                 runtime: str = "host") -> None:  # fmt: skip
         self.context = context
+        self.runtime = runtime  # how Batch jobs run: host, docker or podman
         self.folder = Path(folder).resolve()
         self.port = port
         self.server: Any = None
@@ -123,7 +125,7 @@ class Rehearsal:
                   self.provisioned.access_points.values()}  # fmt: skip
         lambdas = LambdaService(principals, self.endpoint, REGION, by_arn, self.folder)
         batch = BatchService(principals, self.provisioned, self.endpoint, session, folders,
-                             self.folder)  # fmt: skip
+                             self.folder, runtime=self.runtime)  # fmt: skip
         return RehearsalEngine(
             account=ACCOUNT, region=REGION, endpoint=self.endpoint, session=session,
             principals=principals, calls=CallLog(self.folder / "aws-calls.jsonl"),

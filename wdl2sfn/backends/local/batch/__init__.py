@@ -40,7 +40,7 @@ from .api import (
     to_pascal_case,
 )
 from .faults import DEFAULT_HOST_TERMINATION, FAULTS_ENV, FaultPlan, FaultRule
-from .launch import STEP_SECRETS
+from .launch import STEP_SECRETS, ContainerSetup
 from .local_batch import LocalBatch
 from .records import KEEP_FINISHED
 from .retries import batch_pattern_matches, evaluate_on_exit
@@ -62,6 +62,7 @@ __all__ = [
     "RUNNER_JOB_DEFINITION",
     "STEP_SECRETS",
     "BatchClientError",
+    "ContainerSetup",
     "FaultPlan",
     "FaultRule",
     "LocalBatch",

@@ -28,6 +28,7 @@ from wdl2sfn.backends.local.orphans import JobLedger, signal_group
 from .api import REASON_START_FAILED, RUNNER_IMAGE
 from .images import ImagePuller
 from .records import AttemptResult, Job
+from .ulimits import with_defaults
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,24 @@ def _container_mounts(
     return mounts
 
 
+@dataclass(frozen=True)
+class ContainerSetup:
+    """One job's container as a caller other than the local run sets it up (the AWS rehearsal,
+    from the registered job definition): its mounts (in place of the run folder and the job's
+    host volumes), a file of variables the launcher's environment must not carry (a role's keys:
+    ``--env-file``, readable only by its owner), and the definition's ``user`` and ``ulimits``
+    (``NAME=SOFT:HARD``)."""
+
+    mounts: tuple[tuple[str, str, bool], ...] = ()
+    env_file: str | None = None
+    user: str | None = None
+    ulimits: tuple[str, ...] = ()
+
+
+#: how a caller sets up a job's container: None runs the job on the host (host_wrapper) instead
+ContainerSetupHook = Callable[[dict[str, Any]], ContainerSetup | None]
+
+
 @dataclass
 class ProcessLauncher:
     """Starts and stops attempts' processes.
@@ -116,7 +135,8 @@ class ProcessLauncher:
     same path into containers. host_wrapper: on the host, wraps each attempt's command (the AWS
     rehearsal's sandbox); an exception it raises fails the attempt as a container that cannot
     start. on_output: (job name, line) for each stderr line. ledger: where running attempts
-    are written down, so a later run can kill what a killed executor left."""
+    are written down, so a later run can kill what a killed executor left. container_setup:
+    with an engine, each job's container set up by the caller (ContainerSetupHook)."""
 
     runtime: str
     runtime_exe: str | None
@@ -126,6 +146,7 @@ class ProcessLauncher:
     ledger: JobLedger | None
     kill_grace_seconds: float
     container_user: str | None = None  # uid:gid for containers (run --as-me)
+    container_setup: ContainerSetupHook | None = None
     _images: ImagePuller | None = field(default=None, init=False, repr=False)
 
     def argv(
@@ -142,6 +163,11 @@ class ProcessLauncher:
             # the run-time steps (FSx mode's runner jobs) are wdl2sfn's own Python: locally
             # they run where wdl2sfn is installed; the runner image exists only on AWS
             return self._host_argv(job, command, log_path)
+        setup = self._setup(job, log_path)
+        if isinstance(setup, AttemptResult):
+            return setup
+        if setup is None and self.container_setup is not None:  # the caller runs it on the host
+            return self._host_argv(job, command, log_path)
         problem = self._pull(job.desc["container"]["image"], log_path)
         if problem is not None:
             return problem
@@ -149,7 +175,20 @@ class ProcessLauncher:
         # indexes in CUDA_VISIBLE_DEVICES would be wrong there
         container_env = [k for k in job_env if k != "CUDA_VISIBLE_DEVICES"]
         job.container_name = f"wdl2sfn-{job.desc['jobId']}-{attempt}"
-        return self.container_argv(job.desc, attempt, command, container_env, gpu_ids)
+        return self.container_argv(job.desc, attempt, command, container_env, gpu_ids, setup)
+
+    def _setup(self, job: Job, log_path: Path) -> ContainerSetup | AttemptResult | None:
+        """The caller's set-up of this job's container (None: the local run's own, or the caller
+        runs it on the host), or the attempt's end when it cannot be set up (a mount the job
+        role may not make), as a container that cannot start."""
+        if self.container_setup is None:
+            return None
+        try:
+            setup = self.container_setup(job.desc)
+        except Exception as e:
+            note(log_path, f"CannotStartContainerError: {e}")
+            return AttemptResult.not_started(REASON_START_FAILED, str(e)[:255])
+        return setup
 
     def _pull(self, image: str, log_path: Path) -> AttemptResult | None:
         """The image pulled if it is not here yet; else the attempt ended before its command,
@@ -161,7 +200,9 @@ class ProcessLauncher:
         if problem is None:
             return None
         note(log_path, problem)
-        return AttemptResult.not_started(REASON_START_FAILED, problem)
+        # the job's status reason is ECS's own (the ECS agent reports a failed pull as "Status
+        # reason: CannotPullContainerError: ...", aws/amazon-ecs-agent#1434), so it names the image
+        return AttemptResult.not_started(problem, problem)
 
     def _host_argv(self, job: Job, command: list[str], log_path: Path) -> list[str] | AttemptResult:
         """The host command line, through the host wrapper if any; a wrapper error is an
@@ -181,10 +222,11 @@ class ProcessLauncher:
         command: Sequence[str],
         env_names: Iterable[str],
         gpu_ids: Sequence[int],
+        setup: ContainerSetup | None = None,
     ) -> list[str]:
         """The `docker run` / `podman run` command line for one attempt (runtime != host).
         Environment values are passed by name only (-e NAME) and read from the client's
-        environment, so they never appear on a command line."""
+        environment (or `setup`'s file), so they never appear on a command line."""
         assert self.runtime_exe
         container = job["container"]
         argv = [self.runtime_exe, "run", "--rm", "--name", f"wdl2sfn-{job['jobId']}-{attempt}"]
@@ -202,11 +244,17 @@ class ProcessLauncher:
             else:
                 for i in gpu_ids:
                     argv += ["--device", f"nvidia.com/gpu={i}"]
+        if setup is not None and setup.env_file:
+            argv += ["--env-file", setup.env_file]
         for name in env_names:
             argv += ["-e", name]
-        if self.container_user:  # --as-me
-            argv += ["--user", self.container_user]
-        for src, dst, ro in _container_mounts(container, self.mounts):
+        user = self.container_user or (setup.user if setup is not None else None)
+        if user:  # --as-me, else the job definition's `user`
+            argv += ["--user", user]
+        for limit in with_defaults(setup.ulimits if setup is not None else (), self.runtime):
+            argv += ["--ulimit", limit]
+        mounts = setup.mounts if setup is not None else _container_mounts(container, self.mounts)
+        for src, dst, ro in mounts:
             argv += ["-v", f"{src}:{dst}" + (":ro" if ro else "")]
         argv.append(container["image"])
         argv += list(command)

@@ -34,7 +34,13 @@ from .api import (
 from .attempt import run_attempt
 from .definitions import JobDefinitions
 from .faults import FaultPlan, FaultRule
-from .launch import ProcessLauncher, ScratchDirs, note, runtime_executable
+from .launch import (
+    ContainerSetupHook,
+    ProcessLauncher,
+    ScratchDirs,
+    note,
+    runtime_executable,
+)
 from .records import AttemptResult, Job, JobTable
 from .retries import after_attempt
 from .submit import Submission, parse_submission
@@ -67,6 +73,9 @@ class LocalBatch:
     the attempts of executors that are gone (killed with SIGKILL) are killed.
     launcher: on the host, wraps each attempt's command (the AWS rehearsal's sandbox); an
     exception it raises fails the attempt as a container that cannot start.
+    container_setup: with docker/podman, each job's container as the caller sets it up from its
+    own job definition (the AWS rehearsal: mounts, role keys, user, ulimits); None from it runs
+    that job on the host through `launcher` (the rehearsal's runner jobs).
     """
 
     def __init__(
@@ -86,6 +95,7 @@ class LocalBatch:
         registry_dir: Path | None = None,
         ledger_dir: Path | None = None,
         launcher: Callable[[dict[str, Any], list[str]], list[str]] | None = None,
+        container_setup: ContainerSetupHook | None = None,
     ) -> None:
         self.runtime = runtime
         runtime_exe = runtime_executable(runtime)
@@ -109,6 +119,7 @@ class LocalBatch:
             runtime_exe=runtime_exe,
             mounts=tuple(str(Path(m).resolve()) for m in mounts),
             host_wrapper=launcher,
+            container_setup=container_setup,
             on_output=on_output,
             ledger=ledger,
             kill_grace_seconds=float(kill_grace_seconds),
