@@ -12,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from ..integration.helpers import wdl2sfn
+from ..integration.helpers import Result, wdl2sfn
+from .test_container_isolation import other_fs, run_in_fake_docker
+
+__all__ = ["other_fs"]  # the fixture, used below
 
 TWO_TASKS = """version VERSION
 task make {
@@ -52,13 +55,27 @@ workflow w {
 """
 
 
-@pytest.mark.parametrize("version", ["1.2", "development"])
-def test_find_type_f_sees_the_files_of_a_directory_input(tmp_path: Path, version: str) -> None:
-    wdl = tmp_path / "dirs.wdl"
-    wdl.write_text(TWO_TASKS.replace("VERSION", version))
-    out = wdl2sfn("run", str(wdl), "--container", "host", "--dir", str(tmp_path / "runs"))
+def _sees_the_files(out: Result) -> None:
     assert out.code == 0, out.stderr
     outputs = out.json["outputs"]
     assert outputs["w.found"] == ["a/b/y.txt", "a/x.txt"]
     assert outputs["w.count"] == 2
     assert "x.txt" in outputs["w.listed"] and "y.txt" in outputs["w.listed"]
+
+
+@pytest.mark.parametrize("version", ["1.2", "development"])
+def test_find_type_f_sees_the_files_of_a_directory_input(tmp_path: Path, version: str) -> None:
+    wdl = tmp_path / "dirs.wdl"
+    wdl.write_text(TWO_TASKS.replace("VERSION", version))
+    _sees_the_files(
+        wdl2sfn("run", str(wdl), "--container", "host", "--dir", str(tmp_path / "runs"))
+    )
+
+
+def test_a_contained_task_sees_the_same_files(tmp_path: Path, other_fs: Path) -> None:
+    """The same run in a container (the stand-in docker client), as on AWS: the same answer."""
+    wdl = tmp_path / "dirs.wdl"
+    wdl.write_text(TWO_TASKS.replace("VERSION", "1.2"))
+    _sees_the_files(
+        run_in_fake_docker(tmp_path, other_fs, str(wdl), "--dir", str(tmp_path / "r"))[0]
+    )
