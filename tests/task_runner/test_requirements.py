@@ -20,7 +20,7 @@ import WDL
 from wdl2sfn.task_runner.errors import WdlRuntimeError
 from wdl2sfn.task_runner.task import prepare_task
 
-from .test_task_run import QUEUES, FakeJobDefinitions, load_task, make_ctx
+from .test_task_run import QUEUES, FakeJobDefinitions, load_task, make_ctx, run_call
 
 GPU_TASK = """
 task t {
@@ -75,3 +75,21 @@ def test_fpga_false_is_no_requirement(tmp_path: Path) -> None:
         tmp_path, "task t { command <<< true >>> requirements { fpga: false } }", "1.2"
     )
     assert prepare_task(task, WDL.Env.Bindings(), make_ctx(tmp_path)).job is not None
+
+
+def test_task_gpu_has_one_entry_per_allocated_gpu(tmp_path: Path) -> None:
+    """WDL 1.2 "Runtime access to requirements, hints, and metadata": `gpu` is "An
+    `Array[String]` with one specification per allocated GPU"; empty when none."""
+    task = load_task(
+        tmp_path,
+        """
+task t {
+  command <<< echo ~{length(task.gpu)} ~{sep(",", task.gpu)} >>>
+  requirements { gpu: true }
+  output { String out = read_string(stdout()) }
+}
+""",
+        "1.2",
+    )
+    out, _ = run_call(task, {}, make_ctx(tmp_path))
+    assert out == {"out": "1 AWS Batch GPU 0"}

@@ -189,7 +189,8 @@ def task_struct(
         "container": runtime.get("docker"),
         "cpu": float(runtime.get("cpu", bp.DEFAULT_CPU)),
         "memory": int(runtime.get("memory_mib", bp.DEFAULT_MEMORY_MIB)) * bp.MIB,
-        "gpu": [],
+        # "one specification per allocated GPU" (engine-specific); no FPGA is ever allocated
+        "gpu": [f"AWS Batch GPU {i}" for i in range(int(runtime.get("gpus", 0) or 0))],
         "fpga": [],
         "disks": {},
         "attempt": 0,
