@@ -12,6 +12,7 @@ miniwdl's pass lists in bench/miniwdl_conformance_passes.json:
 
     python bench/conformance_suites.py miniwdl --write     # both suites, about 15 minutes
     python bench/conformance_suites.py wdl2sfn --suite 1.2.1
+    python bench/conformance_suites.py wdl2sfn --suite 1.2.1 --only multiline_strings2 --only ...
 """
 
 from __future__ import annotations
@@ -72,11 +73,15 @@ def extract(suite: str, out: Path) -> Path:
     return out
 
 
-def run_suite(tests: Path, engine: str, jobs: int = 2) -> dict[str, tuple[str, str]]:
-    """Every example once: id -> (pass | fail | skip | ignored, why)."""
+def run_suite(
+    tests: Path, engine: str, jobs: int = 2, only: list[str] | None = None
+) -> dict[str, tuple[str, str]]:
+    """Every example once (``only``: just those named): id -> (pass | fail | skip | ignored, why)."""
     runner = shared_runner()
     work = Path(tempfile.mkdtemp(prefix="conf-"))
     dirs = sorted(d for d in tests.iterdir() if (d / "config.json").exists())
+    if only:
+        dirs = [d for d in dirs if d.name in only]
 
     def one(test_dir: Path) -> tuple[str, str, str]:
         tid, status, why = runner.run_one(test_dir, engine, work, 300)
@@ -120,17 +125,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite", choices=SUITES, action="append")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--write", action="store_true", help="store the pass list (miniwdl)")
+    parser.add_argument(
+        "--only", action="append", metavar="EXAMPLE", help="run just this example (repeatable)"
+    )
     args = parser.parse_args(argv)
     for suite in args.suite or SUITES:
         started = time.monotonic()
         tests = extract(suite, Path(tempfile.mkdtemp(prefix=f"spec-{suite}-")))
-        results = run_suite(tests, ENGINES[args.engine], args.jobs)
+        results = run_suite(tests, ENGINES[args.engine], args.jobs, args.only)
         seconds = time.monotonic() - started
         for tid, (status, why) in sorted(results.items()):
             if status != "pass":
                 print(f"{status:7} {tid}: {why}")
         print(f"{suite}: {summary(results)} ({seconds:.0f}s)")
-        if args.write:
+        if args.write and not args.only:
             write_passes(suite, results, seconds)
     return 0
 

@@ -240,6 +240,59 @@ def _require_json_keys(value: WDL.Value.Base) -> None:
         _require_json_keys(child)
 
 
+def _placeholder_none_is_empty() -> None:
+    """WDL 1.2 "Expression Placeholders": "If an expression within a placeholder evaluates to
+    `None`, and either causes the entire placeholder to evaluate to `None` or causes an error,
+    then the placeholder is replaced by the empty string." miniwdl 1.16 empties a placeholder
+    whose value is None but lets the error through (`~{select_first([foo])}` with `foo` None:
+    `select_first() given empty or all-null array`). Only for the adapter's own standard library
+    (wdl2sfn's evaluations) and WDL 1.2 and later (1.1 says only "evaluates to `None`")."""
+    original = WDL.Expr.Placeholder._eval_impl
+    if getattr(original, "wdl2sfn_override", False):
+        return
+
+    def eval_impl(
+        self: WDL.Expr.Placeholder, env: WDL.Env.Bindings[WDL.Value.Base], stdlib: Any
+    ) -> WDL.Value.String:
+        try:
+            result: WDL.Value.String = original(self, env, stdlib)
+            return result
+        except WDL.Error.EvalError:
+            if isinstance(stdlib, HookedStdLib) and stdlib.wdl_version not in _BEFORE_12:
+                if _refers_to_none(self.expr, env, stdlib):
+                    return WDL.Value.String("")
+            raise
+
+    eval_impl.wdl2sfn_override = True  # type: ignore[attr-defined]
+    WDL.Expr.Placeholder._eval_impl = eval_impl  # type: ignore[method-assign]
+
+
+_BEFORE_12 = ("draft-2", "1.0", "1.1")
+
+
+def _refers_to_none(
+    expr: WDL.Expr.Base, env: WDL.Env.Bindings[WDL.Value.Base], stdlib: Any
+) -> bool:
+    """Does ``expr`` hold a ``None`` literal or a name whose value is None? Only names and
+    literals are looked at (a lookup has no effects; calling a function again could write a
+    file), so "an expression within the placeholder evaluates to None" is read for them."""
+    if isinstance(expr, WDL.Expr.Null):
+        return True
+    if isinstance(expr, WDL.Expr.Get) and isinstance(expr.expr, WDL.Expr.Ident):
+        try:
+            return isinstance(expr.eval(env, stdlib), WDL.Value.Null)
+        except WDL.Error.RuntimeError:
+            return False
+    return any(
+        _refers_to_none(child, env, stdlib)
+        for child in expr.children
+        if isinstance(child, WDL.Expr.Base)
+    )
+
+
+_placeholder_none_is_empty()
+
+
 # ---------------------------------------------------------------- workflow-level run-time helpers
 # (task_runner/workflow_eval.py, task_runner/handlers.py, cli.py)
 

@@ -108,15 +108,54 @@ def test_relocalizing_is_idempotent(tmp_path: Path) -> None:
     assert sorted(os.listdir(tmp_path / "c/inputs/0")) == ["a.txt"]  # no temp leftovers
 
 
-def test_directory_input_is_symlinked(tmp_path: Path) -> None:
+def _dir_env(d: Path) -> WDL.Env.Bindings[WDL.Value.Base]:
+    env: WDL.Env.Bindings[WDL.Value.Base] = WDL.Env.Bindings()
+    return env.bind("d", WDL.Value.Directory(str(d)))
+
+
+def test_directory_input_is_a_real_folder_of_hard_links(tmp_path: Path) -> None:
+    """Not one symlink: `find DIR -type f` does not follow a symlink named as its start."""
+    d = tmp_path / "ref"
+    (d / "sub").mkdir(parents=True)
+    (d / "sub/x").write_text("x")
+    out = localize.localize_inputs(_dir_env(d), tmp_path / "c", tmp_path / "s")
+    dest = Path(out["d"].value)
+    assert dest == tmp_path / "c/inputs/0/ref" and not dest.is_symlink()
+    assert os.path.samefile(dest / "sub/x", d / "sub/x") and not (dest / "sub/x").is_symlink()
+
+
+def test_host_directory_input_keeps_links_that_lead_out_of_it(tmp_path: Path) -> None:
+    """On the host the task sees the host anyway: a user's folder of absolute links works."""
+    (tmp_path / "genome.fa").write_text(">chr1")
+    d = tmp_path / "ref"
+    d.mkdir()
+    (d / "genome.fa").symlink_to(tmp_path / "genome.fa")
+    (d / "own.txt").write_text("own")
+    (d / "again.txt").symlink_to("own.txt")
+    out = localize.localize_inputs(_dir_env(d), tmp_path / "c", tmp_path / "s")
+    dest = Path(out["d"].value)
+    assert (dest / "genome.fa").read_text() == ">chr1"
+    assert os.readlink(dest / "again.txt") == "own.txt"  # inside: the copy's own file
+
+
+def test_contained_directory_input_refuses_links_that_lead_out_of_it(tmp_path: Path) -> None:
+    (tmp_path / "secret").write_text("s")
+    d = tmp_path / "ref"
+    d.mkdir()
+    (d / "out").symlink_to(tmp_path / "secret")
+    with pytest.raises(WdlInputError, match="out -> .*points outside the Directory"):
+        localize.localize_inputs(_dir_env(d), tmp_path / "c", tmp_path / "s", contained=True)
+
+
+def test_directory_placed_as_a_symlink_by_an_earlier_prepare_is_rebuilt(tmp_path: Path) -> None:
     d = tmp_path / "ref"
     d.mkdir()
     (d / "x").write_text("x")
-    env: WDL.Env.Bindings[WDL.Value.Base] = WDL.Env.Bindings()
-    env = env.bind("d", WDL.Value.Directory(str(d)))
-    out = localize.localize_inputs(env, tmp_path / "c", tmp_path / "s")
+    (tmp_path / "c/inputs/0").mkdir(parents=True)
+    (tmp_path / "c/inputs/0/ref").symlink_to(d)
+    out = localize.localize_inputs(_dir_env(d), tmp_path / "c", tmp_path / "s")
     dest = Path(out["d"].value)
-    assert dest == tmp_path / "c/inputs/0/ref" and (dest / "x").read_text() == "x"
+    assert not dest.is_symlink() and (dest / "x").read_text() == "x"
 
 
 @pytest.fixture

@@ -6,7 +6,9 @@ store, ``<store_root>/_DOWNLOADS/<kind>/<sha256 of uri + version>/<basename>`` w
 the object's ETag (S3; HTTP ETag/Last-Modified/Content-Length when the server gives them), so a
 changed object is fetched again and an unchanged one never twice. Each input is then hard-linked
 into the call directory (falling back to a symbolic link when the source is on another file
-system), or copied when ``copy_input_files`` is set. Directories are symlinked (or copied).
+system), or copied when ``copy_input_files`` is set. Directories are rebuilt as real folders of
+hard links (or copies), never one symlink: ``find DIR -type f`` does not follow a symlink named as
+its starting point, so a symlinked Directory looked empty to it.
 Input files from the store (upstream outputs, downloads) and copies are made read-only.
 
 Every step is idempotent: the same inputs give the same ``inputs/<n>`` layout, and a link that is
@@ -173,8 +175,8 @@ def _localize_one(
             raise WdlInputError(f"input {kind} not found: {src}", path=src)
     name = os.path.basename(src.rstrip("/")) or "input"
     dest = dest_dir / name
-    if directory and (contained or copy):
-        _link_tree(local, dest, copy=copy)
+    if directory:
+        _link_tree(local, dest, copy=copy, strict=contained or copy)
     else:
         _place(local, dest, directory, copy, contained)
     if directory or _inode(dest) in keep_mode:
@@ -220,41 +222,50 @@ def _read_only(path: Path) -> None:
             os.chmod(path, mode & ~0o222)
 
 
-def _link_tree(local: str, dest: Path, copy: bool = False) -> None:
-    """A directory input as a tree of hard links (``copy``: copies), idempotent: visible to a
-    task that sees only its run. Never follows a symlink: one that stays inside the tree is made
-    again as a relative link to the same place in the new tree; one that leads out of it (or
-    dangles, or loops) refuses the input, as collect refuses such a Directory output, so no link
-    hands a task the cache key, another run or the host's files. Built aside, then renamed into
-    place: a failure leaves no half-made tree."""
+def _link_tree(local: str, dest: Path, copy: bool = False, strict: bool = True) -> None:
+    """A directory input as a tree of hard links (``copy``: copies), idempotent: a real folder,
+    so ``find DIR -type f`` sees its files, and visible to a task that sees only its run. Never
+    follows a symlink: one that stays inside the tree is made again as a relative link to the
+    same place in the new tree. ``strict`` (a contained task, a copy): one that leads out of it
+    (or dangles, or loops) refuses the input, as collect refuses such a Directory output, so no
+    link hands a task the cache key, another run or the host's files. On the host a task sees
+    the host anyway (the Directory used to be one symlink to it), so such a link keeps pointing
+    where it pointed (a user's reference folder of absolute links still works). Built aside,
+    then renamed into place: a failure leaves no half-made tree."""
     if dest.is_dir() and not dest.is_symlink():
         return
+    if dest.is_symlink():
+        dest.unlink()  # placed by an earlier version as one symlink: rebuilt as a tree
     bad = symlinks.bad_links(local)
-    if bad:
+    if bad and strict:
         raise WdlInputError(
             f"input Directory {local} holds a symlink it may not: {symlinks.describe(bad)}",
             path=local,
         )
+    outward = {os.path.join(local, b.link) for b in bad}
     tmp = dest.with_name(f".tmp-{dest.name}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _copy_tree(local, tmp, shutil.copy2 if copy else _hard_link_or_copy)
+        _copy_tree(local, tmp, shutil.copy2 if copy else _hard_link_or_copy, outward)
         os.replace(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
 
 
-def _copy_tree(src: str, dst: Path, place: Callable[[str, str], object]) -> None:
+def _copy_tree(src: str, dst: Path, place: Callable[[str, str], object], outward: set[str]) -> None:
     """``src`` rebuilt at ``dst`` with ``place(file, copy)`` per file, links kept as links
-    (checked by ``symlinks.bad_links`` to stay inside), nothing followed."""
+    (inside ones re-aimed at the same place in the copy; the ``outward`` ones, allowed on the
+    host only, at their absolute target), nothing followed."""
     for dirpath, dirs, files in os.walk(src, followlinks=False):
         out = os.path.normpath(os.path.join(dst, os.path.relpath(dirpath, src)))
         os.makedirs(out, exist_ok=True)
         for name in sorted(dirs + files):
             path, made = os.path.join(dirpath, name), os.path.join(out, name)
-            if os.path.islink(path):
+            if path in outward:
+                os.symlink(os.path.join(dirpath, os.readlink(path)), made)
+            elif os.path.islink(path):
                 os.symlink(symlinks.inside_target(path, src, made, str(dst)), made)
             elif name in files:
                 if not stat.S_ISREG(os.lstat(path).st_mode):

@@ -61,6 +61,8 @@ def normalize_runtime(
         cpu = bp.vcpus(r.get("cpu", WDL.Type.Float()))
         memory = bp.memory_mib(r.get("memory", WDL.Type.String()))
         gpus = _gpus(r)
+        if is_wdl12(task):
+            _refuse_fpga(r)
         max_retries = max(0, r.get("maxRetries", WDL.Type.Int()) or 0)
         preemptible = max(0, r.get("preemptible", WDL.Type.Int()) or 0)
         rc_v = raw.get("returnCodes")
@@ -140,6 +142,25 @@ def _gpus(r: _RawRuntime) -> int:
     )
 
 
+def _refuse_fpga(r: _RawRuntime) -> None:
+    """WDL 1.2 "Hardware Accelerators": the engine "must guarantee that at least one of each of
+    the request types of accelerators is available or immediately fail the task prior to
+    instantiating the command". AWS Batch reserves no FPGA (a job's ResourceRequirement types are
+    GPU, MEMORY and VCPU), so ``fpga: true`` (or a count) fails the call at prepare, by name."""
+    fpga_v = r.present("fpga")
+    if fpga_v is None or (
+        isinstance(fpga_v, WDL.Value.Boolean | WDL.Value.Int) and not fpga_v.value
+    ):
+        return
+    raise WdlRuntimeError(
+        f"call {r.call}: requirements.fpga: {fpga_v} asks for an FPGA, and AWS Batch reserves"
+        " no FPGA for a job (its resource types are GPU, MEMORY and VCPU); remove it or set"
+        " fpga: false",
+        call=r.call,
+        key="fpga",
+    )
+
+
 def _env_decls(task: WDL.Tree.Task, env: WDL.Env.Bindings[WDL.Value.Base]) -> dict[str, str]:
     """WDL 1.2 ``env`` declarations become environment variables of the job."""
     ans: dict[str, str] = {}
@@ -168,7 +189,8 @@ def task_struct(
         "container": runtime.get("docker"),
         "cpu": float(runtime.get("cpu", bp.DEFAULT_CPU)),
         "memory": int(runtime.get("memory_mib", bp.DEFAULT_MEMORY_MIB)) * bp.MIB,
-        "gpu": [],
+        # "one specification per allocated GPU" (engine-specific); no FPGA is ever allocated
+        "gpu": [f"AWS Batch GPU {i}" for i in range(int(runtime.get("gpus", 0) or 0))],
         "fpga": [],
         "disks": {},
         "attempt": 0,
