@@ -153,6 +153,20 @@ def grant_extra_buckets(
             _grant_other_bucket(stack, grantee, name, write=False)
     for name in config.write_buckets:
         _grant_other_bucket(stack, writer, name, write=True)
+    if config.kms_key_arns:
+        for grantee in readers:
+            _grant_keys(grantee, config.kms_key_arns, write=grantee is writer)
+
+
+def _grant_keys(grantee: Any, keys: tuple[str, ...], *, write: bool) -> None:
+    """SSE-KMS objects (S3 user guide, UsingKMSEncryption: "To upload or download an object
+    encrypted with an AWS KMS key to or from Amazon S3, you need kms:GenerateDataKey and
+    kms:Decrypt permissions on the key"): readers decrypt, the writer also generates data
+    keys; on context ``kms_key_arns`` only."""
+    actions = ["kms:Decrypt"] + (["kms:GenerateDataKey"] if write else [])
+    grantee.grant_principal.add_to_principal_policy(
+        iam.PolicyStatement(actions=actions, resources=list(keys))
+    )
 
 
 def _grant_other_bucket(stack: Stack, grantee: Any, name: str, *, write: bool) -> None:

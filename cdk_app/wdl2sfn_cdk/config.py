@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -105,6 +106,7 @@ class Config:
     endpoints: bool = True
     read_buckets: tuple[str, ...] = ()
     write_buckets: tuple[str, ...] = ()
+    kms_key_arns: tuple[str, ...] = ()
 
     @property
     def filesystem(self) -> str:
@@ -132,6 +134,21 @@ def _refuse_contradictions(variant: str, vpc_id: Any, subnet_ids: tuple[str, ...
         raise ConfigError(
             f"context 'variant=new-vpc' contradicts '{given}': new-vpc creates its own VPC; "
             "use -c variant=existing-vpc (or variant=fsx) with an existing VPC"
+        )
+
+
+def _refuse_orphans(variant: str, vpc_id: Any, subnet_ids: tuple[str, ...], sg: Any) -> None:
+    """A subnet or security group belongs to one VPC (Lambda API reference, VpcConfig: the
+    security groups and subnets "must belong to the same VPC"); without ``vpc_id`` the stack
+    creates a new VPC, so a given one is of another VPC and would fail at deploy, not here."""
+    if vpc_id:
+        return
+    given = [k for k, v in (("subnet_ids", subnet_ids), ("security_group_id", sg)) if v]
+    if given:
+        raise ConfigError(
+            f"context '{given[0]}' without 'vpc_id': variant={variant} creates a new VPC, and "
+            f"'{given[0]}' belongs to another one; give -c vpc_id=... of the VPC it is in "
+            "(with its subnet_ids), or leave it out"
         )
 
 
@@ -184,6 +201,22 @@ def _fsx_settings(ctx: dict[str, Any]) -> tuple[str, int]:
     return fsx_type, fsx_gib
 
 
+KMS_KEY_ARN = re.compile(r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:key/[\w-]+$")
+
+
+def _kms_keys(ctx: dict[str, Any]) -> tuple[str, ...]:
+    """SSE-KMS keys of the read/write buckets: key ARNs, which is what the grant is scoped to
+    (an alias or a key id would match no request, since S3 asks KMS with the key's ARN)."""
+    keys = tuple(_list(ctx.get("kms_key_arns")))
+    for key in keys:
+        if not KMS_KEY_ARN.match(key):
+            raise ConfigError(
+                f"context 'kms_key_arns' must list KMS key ARNs "
+                f"(arn:aws:kms:REGION:ACCOUNT:key/ID); got {key!r}"
+            )
+    return keys
+
+
 def _schedule(ctx: dict[str, Any]) -> Schedule | None:
     if not ctx.get("schedule_expression"):
         return None
@@ -224,6 +257,7 @@ def load_config(ctx: dict[str, Any]) -> Config:
     azs = tuple(_list(ctx.get("availability_zones")))
     sg = ctx.get("security_group_id") or None
     _refuse_contradictions(variant, vpc_id, subnet_ids)
+    _refuse_orphans(variant, vpc_id, subnet_ids, sg)
     if variant == "existing-vpc" or vpc_id:
         _check_existing_vpc(variant, vpc_id, subnet_ids, azs)
     max_vcpus = _int(ctx, "max_vcpus", 256)
@@ -254,4 +288,5 @@ def load_config(ctx: dict[str, Any]) -> Config:
         endpoints=endpoints,
         read_buckets=tuple(_list(ctx.get("read_buckets"))),
         write_buckets=tuple(_list(ctx.get("write_buckets"))),
+        kms_key_arns=_kms_keys(ctx),
     )

@@ -4,7 +4,7 @@ deployed machine's own role and by the stack's role for machines ``wdl2sfn deplo
 A compiled machine (DESIGN "Contracts between the parts") invokes the run-time functions, submits
 Batch jobs to the stack's queues with ``wdl2sfn-*`` job definitions and follows them (``.sync``),
 reads and writes Distributed Map item and result files in the run bucket, starts its own Map Run
-children (``execution:<name>/<map>:<id>``) and, when it has child machines (subworkflows or
+children (``execution:<name>/<map>:<id>``), redrives them when its execution is redriven and, when it has child machines (subworkflows or
 definition parts), starts them with ``startExecution.sync:2`` (``execution:<child>:<id>``) and
 follows them through the managed EventBridge rule.
 """
@@ -118,5 +118,14 @@ def _executions(stack: Stack, machines: list[str]) -> list[iam.PolicyStatement]:
             sid="FollowExecutions",
             actions=["states:DescribeExecution", "states:StopExecution"],
             resources=[arn("execution", f"{n}{sep}*") for n in machines for sep in (":", "/")],
+        ),
+        # Step Functions developer guide, redrive-map-run, "IAM permission to redrive a Map
+        # Run": the least privilege "required to your state machine for redriving a Map Run" is
+        # states:RedriveExecution on execution:myStateMachineName/myMapRunLabel:* -- `resume`
+        # redrives the parent, and the parent redrives its failed Map Runs' children.
+        iam.PolicyStatement(
+            sid="RedriveMapRuns",
+            actions=["states:RedriveExecution"],
+            resources=[arn("execution", f"{n}/*") for n in machines],
         ),
     ]

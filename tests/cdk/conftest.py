@@ -33,6 +33,7 @@ EXISTING_VPC = {
     "subnet_ids": "subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2",
     "availability_zones": "us-east-1a,us-east-1b",
     "security_group_id": "sg-0123456789abcdef0",
+    "kms_key_arns": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     "owner": "alice",
     "bucket_name": "wdl2sfn-test-runs",
     "schedule_expression": "rate(1 day)",

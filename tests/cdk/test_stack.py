@@ -530,4 +530,6 @@ def test_task_job_role_only_reads_the_run_bucket_and_mounts_efs(any_variant: Syn
         "elasticfilesystem:ClientRootAccess",
     }
     s3 = {"s3:GetObject", "s3:GetObjectTagging", "s3:ListBucket", "s3:GetBucketLocation"}
+    if any_variant.context.get("kms_key_arns"):
+        s3.add("kms:Decrypt")  # reading SSE-KMS objects of read_buckets (test_kms_buckets.py)
     assert actions == (s3 if any_variant.variant == "fsx" else s3 | efs)

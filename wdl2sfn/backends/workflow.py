@@ -27,6 +27,7 @@ class CompileOptions:
     task: str | None = None
     filesystem: str = "efs"
     max_concurrency: int = 0
+    concurrency_ceiling: int = 1000
     subworkflows: str = "inline"
     max_definition_bytes: int = 900_000
 
@@ -69,6 +70,11 @@ def compile_workflow(options: CompileOptions) -> tuple[WDL.Tree.Document, Compil
     """The document (a lone task wrapped as a one-call workflow) and what it compiles to."""
     from ..compiler import CompileError, compile_document, ir
 
+    if options.concurrency_ceiling < 1:
+        raise UsageError(
+            f"--concurrency-ceiling {options.concurrency_ceiling}: expected 1 or more (shards "
+            "nested scatters may run at once)"
+        )
     doc = load_document(options.wdl, options.path, options.check_quant)
     if doc.workflow is None or options.task:
         doc = _task_as_workflow(doc, options.task, options.check_quant)
@@ -76,6 +82,7 @@ def compile_workflow(options: CompileOptions) -> tuple[WDL.Tree.Document, Compil
         check_quant=options.check_quant,
         filesystem=options.filesystem,
         max_concurrency=options.max_concurrency,
+        concurrency_ceiling=options.concurrency_ceiling,
         subworkflows=options.subworkflows,
         max_definition_bytes=options.max_definition_bytes,
     )

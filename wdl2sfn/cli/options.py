@@ -48,6 +48,9 @@ def compile_options(p: argparse.ArgumentParser, wdl_optional: bool = False) -> N
                    "when not given")  # fmt: skip
     p.add_argument("--max-concurrency", type=int, default=0, metavar="N",
                    help="cap Batch jobs per scatter")  # fmt: skip
+    p.add_argument("--concurrency-ceiling", type=int, default=1000, metavar="N",
+                   help="cap the shards nested scatters run at once (the product of their "
+                   "MaxConcurrency; default 1000, Lambda's default concurrency per Region)")  # fmt: skip
     p.add_argument("--subworkflows", choices=("inline", "machine"), default="inline")
     p.add_argument(
         "--no-quant-check",
@@ -111,6 +114,7 @@ def compile_args(
             task=args.task,
             filesystem=filesystem,
             max_concurrency=args.max_concurrency,
+            concurrency_ceiling=args.concurrency_ceiling,
             subworkflows=args.subworkflows,
             max_definition_bytes=args.max_definition_bytes,
         )

@@ -50,6 +50,7 @@ def cmd_rehearse(args: argparse.Namespace) -> int:
             check_quant=args.check_quant,
             task=args.task,
             max_concurrency=args.max_concurrency,
+            concurrency_ceiling=args.concurrency_ceiling,
             subworkflows=args.subworkflows,
             max_definition_bytes=args.max_definition_bytes,
         )

@@ -14,6 +14,7 @@ from WDL import Tree
 from .. import wdl
 from . import ir
 from .bundle import Bundle, bundle_of
+from .concurrency import cap_nested_scatters
 from .emit import Emitter
 from .plan import build_plan
 from .report import placeholders_of, report_of
@@ -81,6 +82,7 @@ def compile_document(doc: Tree.Document, options: ir.Options) -> CompiledWorkflo
         _check_supported(doc.workflow)
         bundle = bundle_of(doc)
         plan = build_plan(doc.workflow, options, bundle.digest)
+        cap_nested_scatters(plan)
         _fit_all(plan)
         return _compiled(plan, bundle)
     except RecursionError:

@@ -329,7 +329,7 @@ class Emitter:
         self.graph_owners[id(processor)] = unit.label
         if unit.has_inner_scatter:
             processor.start = self.chain(processor, unit.body, None)
-            state["MaxConcurrency"] = self._child_concurrency(1)
+            state["MaxConcurrency"] = self._child_concurrency(unit, 1)
         else:
             batch_map = self._batch_map(unit)
             per_batch = shards_per_child(
@@ -340,7 +340,7 @@ class Emitter:
                 "MaxInputBytesPerBatch": MAX_BATCH_BYTES,
             }
             processor.start = processor.add(self.names.claim(f"{unit.label}: batch"), batch_map)
-            state["MaxConcurrency"] = self._child_concurrency(INLINE_MAP_CONCURRENCY)
+            state["MaxConcurrency"] = self._child_concurrency(unit, INLINE_MAP_CONCURRENCY)
         state["ItemProcessor"] = {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
             **self._graph_json(processor),
@@ -359,8 +359,8 @@ class Emitter:
         self.graph_owners[id(body)] = unit.label
         body.start = self.chain(body, unit.body, None)
         concurrency = INLINE_MAP_CONCURRENCY
-        if self.plan.options.max_concurrency:
-            concurrency = min(concurrency, self.plan.options.max_concurrency)
+        if unit.max_jobs or self.plan.options.max_concurrency:
+            concurrency = min(concurrency, unit.max_jobs or self.plan.options.max_concurrency)
         return {
             "Type": "Map",
             "ItemsPath": "$.Items",
@@ -371,9 +371,10 @@ class Emitter:
             "End": True,
         }
 
-    def _child_concurrency(self, jobs_per_child: int) -> int:
-        """Distributed Map MaxConcurrency: honour --max-concurrency (Batch jobs per scatter)."""
-        cap = self.plan.options.max_concurrency or DEFAULT_SCATTER_CONCURRENCY
+    def _child_concurrency(self, unit: ir.ScatterUnit, jobs_per_child: int) -> int:
+        """Distributed Map MaxConcurrency: the nest's share (concurrency.py), else
+        --max-concurrency (Batch jobs per scatter)."""
+        cap = unit.max_jobs or self.plan.options.max_concurrency or DEFAULT_SCATTER_CONCURRENCY
         return max(1, cap // jobs_per_child)
 
     def _sub_machine(self, g: asl.Graph, unit: ir.SubMachineUnit, next_name: str | None) -> str:

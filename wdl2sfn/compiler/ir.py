@@ -27,6 +27,7 @@ class ScatterUnit:
     has_inner_scatter: bool = False  # a nested scatter with calls: one child execution per shard
     file: str = ""  # the WDL file (base name) holding it
     depth: int = 1  # scatters around its shards, itself included (length of a shard index)
+    max_jobs: int = 0  # shards in flight per copy under the nest's ceiling (0: not capped)
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Options:
     max_definition_bytes: int = 900_000  # split into child machines past this (AWS limit: 1 MiB)
     check_quant: bool = True  # False: miniwdl's --no-quant-check (also at run time)
     history_limit: int = 25_000  # events per execution (AWS's hard quota; lower only in tests)
+    concurrency_ceiling: int = 1000  # nested scatters' product of MaxConcurrency (Lambda quota)
 
 
 @dataclass
@@ -109,3 +111,5 @@ class Plan:
     kind: str = "workflow"  # workflow | subworkflow | part (children start without init/outputs)
     added_waits: list[tuple[str, str]] = field(default_factory=list)
     children: dict[str, Plan] = field(default_factory=dict)
+    #: scatters whose MaxConcurrency the ceiling lowered (concurrency.cap_nested_scatters)
+    concurrency_caps: list[dict[str, object]] = field(default_factory=list)

@@ -127,6 +127,10 @@ def report_of(
             "per_call_cache_hit": 5 if fsx else 3,
         },
         "added_waits": [list(pair) for pair in plan.added_waits],
+        "concurrency": {
+            "ceiling": plan.options.concurrency_ceiling,
+            "capped": plan.concurrency_caps,
+        },
         "joins": join_figures(plan.root, fsx),
         "run_cost": run_cost_of(definition, scatters or [], children or {}),
         "all_in": all_in(size, calls, children or {}, _part_machines(plan)),
@@ -354,6 +358,7 @@ def human_report(report: dict[str, Any]) -> str:
         + f"{report['payload']['limit_bytes']:,}; no WDL value travels in a payload"
     )
     lines.append(f"transitions: {report['transitions']['per_call']} per call")
+    lines.extend(concurrency_lines(report["concurrency"]))
     lines.extend(run_cost_lines(report["run_cost"]))
     j = report["joins"]
     if j["waits"]:
@@ -368,6 +373,22 @@ def human_report(report: dict[str, Any]) -> str:
         lines.extend(f"  {a} waits for {b}" for b, a in report["added_waits"])
     lines.append("placeholders: " + " ".join(report["placeholders"]))
     return "\n".join(lines)
+
+
+def concurrency_lines(concurrency: dict[str, Any]) -> list[str]:
+    """Nested scatters whose MaxConcurrency the ceiling lowered (none: no line)."""
+    if not concurrency["capped"]:
+        return []
+    lines = [
+        f"concurrency: nested scatters capped to {concurrency['ceiling']:,} shards in flight "
+        "(--concurrency-ceiling; each shard invokes Lambda and submits a Batch job)"
+    ]
+    lines.extend(
+        f"  {placed(c['scatter'], c['where'])}: {c['max_concurrency']} at once per copy "
+        f"(was {c['without_ceiling']})"
+        for c in concurrency["capped"]
+    )
+    return lines
 
 
 def run_cost_lines(cost: dict[str, Any]) -> list[str]:

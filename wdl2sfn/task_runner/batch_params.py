@@ -32,10 +32,12 @@ import math
 import re
 import threading
 import weakref
+from pathlib import Path
 from typing import Any
 
 from ..contract import TASK_TIMEOUT_S
 from ..wdl import parse_byte_size
+from .registry import register_once
 
 DEFAULT_CPU = 1
 DEFAULT_MEMORY_MIB = 2048
@@ -326,10 +328,12 @@ def ensure_job_definition(
     *,
     retry: dict[str, Any] | None = None,
     timeout_s: int | None = None,
+    registry: Path | None = None,
 ) -> str:
     """Name of an ACTIVE job definition for ``image`` (+ mount, retry strategy, timeout),
     registering it only when ``describe_job_definitions`` finds none. Memoized per client object
-    in this process."""
+    in this process and, with ``registry`` (the run's ``_jobdefs`` folder), once per run across
+    processes, serialized and retried on throttling (:mod:`.registry`)."""
     body = job_definition_body(image, mount, retry=retry, timeout_s=timeout_s)
     name = job_definition_name(body)
     with _registered_lock:
@@ -338,9 +342,7 @@ def ensure_job_definition(
                 return name
         except TypeError:  # client not weak-referenceable: no memo
             pass
-    found = client.describe_job_definitions(jobDefinitionName=name, status="ACTIVE")
-    if not any(d.get("status", "ACTIVE") == "ACTIVE" for d in found.get("jobDefinitions", [])):
-        client.register_job_definition(jobDefinitionName=name, **body)
+    register_once(client, name, body, registry)
     with _registered_lock:
         try:
             _registered.setdefault(client, set()).add(name)

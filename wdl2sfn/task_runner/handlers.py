@@ -22,6 +22,7 @@ from ..contract.settings import Settings as EnvSettings
 from ..contract.settings import load_settings
 from ..workflow_index import NodeInfo, WorkflowIndex, call_path
 from .errors import WdlError, WdlInputError
+from .registry import FOLDER
 from .store import RunStore
 from .task import TaskContext, collect_task, prepare_task, recover_task
 from .workflow_eval import WorkflowEval
@@ -271,6 +272,7 @@ class Runtime:
             runtime_defaults=dict(options.get("runtime_defaults") or {}),
             user_inodes=ev.files.user_inodes,
             queue_limits=s.queue_limits,
+            job_definition_registry=s.store.run_dir(ev.run) / FOLDER if s.mount else None,
         )
 
     def run_record(self, run: str) -> dict[str, Any]:

@@ -36,6 +36,9 @@ class TaskContext:
     #: the stack's queues' limits (``WDL2SFN_QUEUE_LIMITS``: kind -> max_vcpus, max_gpus), or
     #: None (a local run): a call above them could never leave RUNNABLE
     queue_limits: dict[str, dict[str, int]] | None = None
+    #: the run's ``_jobdefs`` folder on AWS (job definitions registered once per run, one
+    #: prepare at a time: registry.py); None locally (one process registers)
+    job_definition_registry: Path | None = None
 
 
 @dataclass

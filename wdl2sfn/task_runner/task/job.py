@@ -68,6 +68,7 @@ def job_definition(ctx: TaskContext, runtime: dict[str, Any], retry: dict[str, A
         ctx.mount,
         retry=retry,
         timeout_s=int(runtime["timeout_s"]),
+        registry=ctx.job_definition_registry,
     )
 
 
