@@ -24,6 +24,7 @@ its state through ``previousEventId``, as in AWS histories.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,8 @@ END_OF_EXECUTION = (
     "ExecutionAborted",
     "ExecutionTimedOut",
 )
+# The payload's own ``"shard":[i, ...]`` (an escaped one inside a string reads ``\"shard\"``)
+_SHARD = re.compile(r'"shard":\[([0-9, ]*)\]')
 
 
 @dataclass
@@ -77,11 +80,17 @@ class CallCounts:
 
 @dataclass(slots=True)
 class _Origin:
-    """What an event belongs to: its state's name, and when its job was submitted (one per
-    event of each running execution: slots keep 10,000 of them to 0.6 MB, not 1.6 MB)."""
+    """What an event belongs to: its state's name, its shard (``"0"``, ``"1, 2"``, ``""``
+    outside any scatter) and when its job was submitted (one per event of each running
+    execution: slots keep 10,000 of them to 0.6 MB, not 1.6 MB)."""
 
     name: str
     submitted: float | None = None
+    shard: str = ""
+
+    def label(self, call: str) -> str:
+        """The call as a ``-v`` line names it: ``t (shard 0)``, so shards tell apart."""
+        return f"{call} (shard {self.shard})" if self.shard else call
 
 
 @dataclass
@@ -104,7 +113,7 @@ class RunCounter:
         origin = self._origin(origins, kind, event)
         if kind.endswith("StateEntered") and before is not None:
             _name_failure_step(before.name, origin)
-            hit = self._after_cache_check(before.name, origin.name, event)
+            hit = self._after_cache_check(before.name, origin, event)
             if hit:
                 return hit
         if kind in END_OF_EXECUTION:
@@ -117,11 +126,16 @@ class RunCounter:
     def _origin(self, origins: dict[int, _Origin], kind: str, event: dict[str, Any]) -> _Origin:
         ident = event.get("id")
         details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
+        before = origins.get(event.get("previousEventId") or -1)
         if details is not None:
-            origin = _Origin(str(details.get("name", "")))
+            name = str(details.get("name", ""))
+            # a state's exit may drop the payload (collect's is ``{}``): its entry had the shard
+            shard = _shard(name, details)
+            if shard is None:
+                shard = before.shard if before and before.name == name else ""
+            origin = _Origin(name, shard=shard)
         else:
-            before = origins.get(event.get("previousEventId") or -1)
-            origin = _Origin(before.name, before.submitted) if before else _Origin("")
+            origin = _Origin(before.name, before.submitted, before.shard) if before else _Origin("")
         if kind == "TaskSubmitted":
             origin.submitted = _seconds(event.get("timestamp"))
         if isinstance(ident, int):
@@ -144,9 +158,12 @@ class RunCounter:
         call.seen(when)
         return _apply(call, kind, step, origin, event, when)
 
-    def _after_cache_check(self, previous: str, name: str, event: dict[str, Any]) -> str | None:
+    def _after_cache_check(
+        self, previous: str, origin: _Origin, event: dict[str, Any]
+    ) -> str | None:
         """A call's cache check that leads anywhere but its job was a cache hit (inside a
         scatter it ends in ``call X: done``; outside, the next state follows directly)."""
+        name = origin.name
         if not (previous.startswith("call ") and previous.endswith(": cached?")):
             return None
         call_name = previous[len("call ") : -len(": cached?")]
@@ -155,7 +172,7 @@ class RunCounter:
             return None
         call.cached += 1
         call.seen(_seconds(event.get("timestamp")))
-        return f"{call_name}: reused from the call cache"
+        return f"{origin.label(call_name)}: reused from the call cache"
 
     def _scatter(self, name: str, event: dict[str, Any]) -> str | None:
         try:
@@ -200,7 +217,7 @@ def _apply(
         return None
     if kind == "TaskSubmitted" and f": {step}" in RUN_SUFFIXES:
         call.in_batch += 1
-        return f"{call.name}: job submitted"
+        return f"{origin.label(call.name)}: job submitted"
     if kind in END_OF_JOB and origin.submitted is not None:
         call.in_batch = max(0, call.in_batch - 1)
         if when is not None:
@@ -208,10 +225,10 @@ def _apply(
         origin.submitted = None
     if kind == "TaskStateExited" and step == "collect":
         call.done += 1
-        return f"{call.name}: done"
+        return f"{origin.label(call.name)}: done"
     if kind == "TaskFailed" and f": {step}" not in RUN_SUFFIXES and not _retried(event):
         call.failed += 1
-        return f"{call.name}: failed"
+        return f"{origin.label(call.name)}: failed"
     return None
 
 
@@ -221,6 +238,15 @@ def _name_failure_step(previous: str, origin: _Origin) -> None:
         call = previous[: -len(": run")]
         if not origin.name.startswith(f"{call}: "):
             origin.name = f"{call}: failed"
+
+
+def _shard(name: str, details: dict[str, Any]) -> str | None:
+    """A call state's shard, read from its payload (only calls' are needed: the ``-v`` lines);
+    None when the payload does not say."""
+    if not name.startswith("call "):
+        return ""
+    found = _SHARD.search(str(details.get("input") or details.get("output") or ""))
+    return found.group(1).replace(" ", "").replace(",", ", ") if found else None
 
 
 def _retried(event: dict[str, Any]) -> bool:
