@@ -26,6 +26,7 @@ from typing import IO, Any
 from wdl2sfn.backends.local.orphans import JobLedger, signal_group
 
 from .api import REASON_START_FAILED, RUNNER_IMAGE
+from .daemons import DaemonSweeper
 from .images import ImagePuller
 from .records import AttemptResult, Job
 
@@ -127,6 +128,7 @@ class ProcessLauncher:
     kill_grace_seconds: float
     container_user: str | None = None  # uid:gid for containers (run --as-me)
     _images: ImagePuller | None = field(default=None, init=False, repr=False)
+    daemons: DaemonSweeper = field(default_factory=DaemonSweeper, init=False, repr=False)
 
     def argv(
         self,

@@ -220,6 +220,7 @@ class LocalBatch:
             self.launch.signal_group(job, signal.SIGKILL, container=True)
         self.admission.wake_all()
         self._wait_for_attempts(SHUTDOWN_WAIT_SECONDS)
+        self.launch.daemons.sweep()  # daemons of the last attempts, before this process exits
         self._scratch.drop_all()  # idle ones, those attempt threads did not get to clean up
         if self.launch.ledger is not None and self._attempts_running == 0:
             self.launch.ledger.close()  # nothing of ours left running: no journal to keep
