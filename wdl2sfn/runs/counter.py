@@ -39,6 +39,7 @@ END_OF_EXECUTION = (
 )
 # The payload's own ``"shard":[i, ...]`` (an escaped one inside a string reads ``\"shard\"``)
 _SHARD = re.compile(r'"shard":\[([0-9, ]*)\]')
+_JOB_ID = re.compile(r'"JobId":\s*"([^"]+)"')
 
 
 @dataclass
@@ -54,6 +55,7 @@ class CallCounts:
     job_seconds: float = 0.0
     first: float | None = None
     last: float | None = None
+    jobs: set[str] = field(default_factory=set, repr=False)  # Batch job ids submitted, not ended
 
     @property
     def finished(self) -> int:
@@ -87,6 +89,7 @@ class _Origin:
     name: str
     submitted: float | None = None
     shard: str = ""
+    job: str | None = None  # the Batch job id a ``run`` state submitted
 
     def label(self, call: str) -> str:
         """The call as a ``-v`` line names it: ``t (shard 0)``, so shards tell apart."""
@@ -135,9 +138,14 @@ class RunCounter:
                 shard = before.shard if before and before.name == name else ""
             origin = _Origin(name, shard=shard)
         else:
-            origin = _Origin(before.name, before.submitted, before.shard) if before else _Origin("")
+            origin = (
+                _Origin(before.name, before.submitted, before.shard, before.job)
+                if before
+                else _Origin("")
+            )
         if kind == "TaskSubmitted":
             origin.submitted = _seconds(event.get("timestamp"))
+            origin.job = _job_id(event)
         if isinstance(ident, int):
             origins[ident] = origin
         return origin
@@ -197,10 +205,11 @@ class RunCounter:
             out.seen(c.last)
         return out
 
-    def ended(self) -> None:
-        """The run is over: nothing is in Batch any more (a killed run's jobs were stopped)."""
+    def ended(self, alive: frozenset[str] = frozenset()) -> None:
+        """The run is over: nothing is in Batch any more (a killed run's jobs were stopped),
+        but the jobs in ``alive`` (a killed executor's orphans, still running)."""
         for c in self.calls.values():
-            c.in_batch = 0
+            c.in_batch = len(c.jobs & alive)
 
 
 def _apply(
@@ -217,9 +226,12 @@ def _apply(
         return None
     if kind == "TaskSubmitted" and f": {step}" in RUN_SUFFIXES:
         call.in_batch += 1
+        if origin.job:
+            call.jobs.add(origin.job)
         return f"{origin.label(call.name)}: job submitted"
     if kind in END_OF_JOB and origin.submitted is not None:
         call.in_batch = max(0, call.in_batch - 1)
+        call.jobs.discard(origin.job or "")
         if when is not None:
             call.job_seconds += max(0.0, when - origin.submitted)
         origin.submitted = None
@@ -247,6 +259,12 @@ def _shard(name: str, details: dict[str, Any]) -> str | None:
         return ""
     found = _SHARD.search(str(details.get("input") or details.get("output") or ""))
     return found.group(1).replace(" ", "").replace(",", ", ") if found else None
+
+
+def _job_id(event: dict[str, Any]) -> str | None:
+    """The Batch job id in a TaskSubmitted event's output (SubmitJob's answer)."""
+    found = _JOB_ID.search(str((event.get("taskSubmittedEventDetails") or {}).get("output", "")))
+    return found.group(1) if found else None
 
 
 def _retried(event: dict[str, Any]) -> bool:

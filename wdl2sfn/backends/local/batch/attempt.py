@@ -9,8 +9,9 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from wdl2sfn.backends.local.daemons import marker
+
 from .api import REASON_EXITED, REASON_START_FAILED, now_ms
-from .daemons import marker
 from .faults import FaultRule
 from .images import container_not_started
 from .launch import ProcessLauncher, exit_watcher, inherited_environment, job_environment, note

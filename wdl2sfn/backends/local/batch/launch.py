@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from wdl2sfn.backends.local.daemons import DaemonSweeper
 from wdl2sfn.backends.local.orphans import JobLedger, signal_group
 
 from .api import REASON_START_FAILED, RUNNER_IMAGE
-from .daemons import DaemonSweeper
 from .images import ImagePuller
 from .records import AttemptResult, Job
 

@@ -64,10 +64,11 @@ class DaemonSweeper:
                 log.exception("sweeping processes left by ended jobs failed")
             time.sleep(INTERVAL_SECONDS)
 
-    def sweep(self) -> list[int]:
-        """Kill every process of an ended attempt now; returns their pids."""
+    def sweep(self, keys: frozenset[str] = frozenset()) -> list[int]:
+        """Kill every process of an ended attempt (and of the attempts ``keys``, a killed
+        executor's: ``<job id>-<attempt>``) now; returns their pids."""
         with self._lock:
-            ended = frozenset(self._ended)
+            ended = frozenset(self._ended) | {k.encode() for k in keys}
         if not ended:
             return []
         killed = []
