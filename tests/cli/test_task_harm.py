@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
+from ..conftest import ROOT
 from ..integration.helpers import wdl2sfn
 
 RM_PARENT = """version 1.0
@@ -58,3 +61,30 @@ def test_a_daemon_a_task_leaves_behind_is_killed_when_the_job_ends(tmp_path: Pat
     finally:
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
+
+
+FILL = """version 1.0
+task fill { command <<< head -c 3000000 /dev/zero > big.bin >>> output { File o = "big.bin" } }
+workflow bw { call fill output { File o = fill.o } }
+"""
+
+
+def test_a_full_disk_names_the_call_and_the_path_never_an_internal_error(tmp_path: Path) -> None:
+    """The run folder on a 2 MiB tmpfs (a private mount namespace: `unshare -r -m`) and a task
+    writing 3 MB: the run used to hang on the history it could not write, then end in an
+    internal error. It ends at once, naming the call's state and the file that did not fit."""
+    wdl = tmp_path / "fill.wdl"
+    wdl.write_text(FILL)
+    small = tmp_path / "small"
+    small.mkdir()
+    mount = 'mount -t tmpfs -o size=2m tmpfs "$1" && shift && exec "$@"'
+    cli = [sys.executable, "-m", "wdl2sfn.cli", "run", str(wdl), "--container", "host"]
+    done = subprocess.run(
+        ["unshare", "-r", "-m", "sh", "-c", mount, "_", str(small), *cli, "--dir", str(small)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    last = done.stderr.strip().splitlines()[-1]
+    assert done.returncode not in (0, 2), done.stderr
+    assert "internal error" not in done.stderr, done.stderr[-2000:]
+    assert "call fill" in last and "No space left on device" in last, last
+    assert f"{small}/" in last, last  # the file that could not be written
