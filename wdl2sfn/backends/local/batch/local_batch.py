@@ -325,8 +325,8 @@ class LocalBatch:
             note(log_path, msg)
             return clamped
         if never:
-            job.finish("FAILED", never)
-            log.error("local Batch job %s: %s", name, never)
+            job.finish("FAILED", never)  # the call's failure says why: not twice on stderr
+            log.info("local Batch job %s: %s", name, never)
             return None
         return need
 
