@@ -212,3 +212,16 @@ def test_an_orphan_job_counts_as_running_until_resume_kills_it(tmp_path):
         proc.kill()
         if resumed is not None:
             resumed.kill()
+
+
+def test_status_of_LAST_from_a_relative_dir_names_the_run_and_its_absolute_folder(tmp_path):
+    """Issue 24 item 6: `status _LAST --dir runs` (relative) answered `"run": "_LAST"`."""
+    out = wdl2sfn("run", HELLO, "who=x", "--dir", "runs", "--container", "host", cwd=tmp_path)
+    assert out.code == 0, out.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "wdl2sfn.cli", "status", "_LAST", "--dir", "runs"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    status = json.loads(done.stdout)
+    assert status["dir"] == str(out.run_dir) and Path(status["dir"]).is_absolute()
+    assert status["run"] == out.run_dir.name != "_LAST"

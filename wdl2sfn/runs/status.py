@@ -153,7 +153,8 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
         counter.ended()
     record = read_json(run_dir / RunStore.RECORD)
     # absolute, as miniwdl prints run folders: the answer stays usable from any directory
-    out: dict[str, Any] = {"run": run_dir.name, "dir": str(run_dir.resolve()), "status": status}
+    real = run_dir.resolve()  # (_LAST is a link: name the run it points to)
+    out: dict[str, Any] = {"run": real.name, "dir": str(real), "status": status}
     if isinstance(record, dict):
         out["workflow"] = (record.get("workflow") or {}).get("name")
         out["started"] = record.get("started")
