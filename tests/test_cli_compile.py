@@ -77,3 +77,43 @@ def test_version_prints_the_installed_distribution_s_version():
     out = run("--version")
     assert out.returncode == 0
     assert out.stdout.strip() == f"wdl2sfn {version('wdl2sfn')}"
+
+
+CHILD = "version 1.0\nworkflow child { input { Int x } output { Int y = x + 1 } }\n"
+PARENT = """version 1.0
+import "child.wdl" as c
+workflow many { call c.child { input: x = 1 } output { Int y = child.y } }
+"""
+
+
+def test_compile_o_writes_each_child_where_the_readme_says(tmp_path):
+    """README: `-o many.json` gives `many.json` and `many.<child>.json`; a FILE with another
+    suffix keeps it (`-o plan.asl` -> `plan.asl.child.json`, not `plan.child.json`)."""
+    (tmp_path / "child.wdl").write_text(CHILD)
+    (tmp_path / "many.wdl").write_text(PARENT)
+    wdl = str(tmp_path / "many.wdl")
+    for output, child in (("many.json", "many.child.json"), ("plan.asl", "plan.asl.child.json")):
+        out = run("compile", wdl, "--subworkflows", "machine", "-o", str(tmp_path / output))
+        assert out.returncode == 0, out.stderr
+        assert json.loads((tmp_path / child).read_text())["StartAt"]
+    assert "many.<child>.json" in (ROOT / "README.md").read_text()
+
+
+BIG_CHILD = (
+    "version 1.0\ntask t { command <<< true >>> }\nworkflow child {\n"
+    + "".join(f"  call t as t{i}\n" for i in range(40))
+    + "}\n"
+)
+SMALL_PARENT = 'version 1.0\nimport "child.wdl" as c\nworkflow top { call c.child }\n'
+
+
+def test_the_report_counts_child_executions_in_the_worst_execution(tmp_path):
+    (tmp_path / "child.wdl").write_text(BIG_CHILD)
+    (tmp_path / "top.wdl").write_text(SMALL_PARENT)
+    report = tmp_path / "report.json"
+    out = run("compile", str(tmp_path / "top.wdl"), "--subworkflows", "machine",
+              "-o", str(tmp_path / "top.json"), "--report-json", str(report))  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    history = json.loads(report.read_text())["history"]
+    # 40 calls in the child's execution, one Task state starting it in the top one
+    assert history["worst_execution_events"] > history["root_execution_events"], history

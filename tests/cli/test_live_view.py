@@ -79,6 +79,7 @@ def test_live_view_running_is_processes_running_not_jobs_submitted(tmp_path):
     gate.write_text("")
     assert term.finish() == 0
     assert not re.search(r"\b([2-9]|\d\d+) running", term.text)
+    assert "in Batch" not in term.text  # locally the view says "running" (issue 24 item 6)
     assert re.search(r"tasks 4 finished \(cached 0\), 0 running, 0 queued, 0 failed", term.text)
 
 

@@ -67,6 +67,22 @@ def test_strict_resources_refuses_a_task_larger_than_the_machine(tmp_path):
     assert "it can never run here" in out.last_line
 
 
+def test_strict_resources_says_the_limit_once_and_lists_no_logs_of_a_job_that_never_ran(
+    tmp_path,
+):
+    """Issue 24 item 6: the limit was printed three times (a warning, the message, the last
+    line) with stdout/stderr/command paths and `(logs: ...)` of a job that never started."""
+    wdl = tmp_path / "big.wdl"
+    wdl.write_text(BIG)
+    out = wdl2sfn("run", str(wdl), "-d", str(tmp_path), "--no-cache", "--strict-resources",
+                  "--container", "host")  # fmt: skip
+    assert out.code == 1
+    assert out.stderr.count("it can never run here") == 1, out.stderr
+    assert "it can never run here" in out.last_line
+    for log in ("stdout: ", "stderr: ", "command: ", "(logs: "):
+        assert log not in out.stderr, out.stderr
+
+
 def test_out_links_mirror_nested_arrays_with_relative_links(tmp_path):
     wdl = tmp_path / "chunks.wdl"
     wdl.write_text(NESTED_FILES)

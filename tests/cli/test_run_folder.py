@@ -132,3 +132,13 @@ def test_deleting_a_run_folder_deletes_the_run_scatter_scratch_included(tmp_path
     shutil.rmtree(done.run_dir)
     left = [p for p in root.rglob("*") if done.run_dir.name in str(p.relative_to(root))]
     assert left == []  # (a _LAST link is named _LAST)
+
+
+def test_verbose_lines_name_the_shard(tmp_path: Path) -> None:
+    wdl = tmp_path / "sc.wdl"
+    wdl.write_text(SCATTER)
+    done = wdl2sfn("run", str(wdl), "--dir", str(tmp_path), "--container", "host", "-v")
+    assert done.code == 0, done.stderr
+    lines = done.stderr.splitlines()
+    for i in range(3):
+        assert f"t (shard {i}): job submitted" in lines and f"t (shard {i}): done" in lines

@@ -13,7 +13,16 @@ from pathlib import Path
 
 from ..conftest import SAMPLES
 from ..integration.helpers import history, wdl2sfn
-from .helpers import FIXTURES, GATED, cli_json, kill_tasks, only_run, start_run, wait_for
+from .helpers import (
+    FIXTURES,
+    GATED,
+    cli_json,
+    kill_tasks,
+    only_run,
+    start_run,
+    task_pids,
+    wait_for,
+)
 
 HELLO = str(SAMPLES / "hello" / "hello.wdl")
 
@@ -164,3 +173,55 @@ def test_resume_refuses_a_run_that_is_still_running(tmp_path):
     finally:
         gate.write_text("")
         proc.wait(timeout=60)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_an_orphan_job_counts_as_running_until_resume_kills_it(tmp_path):
+    """Issue 24 item 6: after `kill -9` of `run` its job goes on (a process group of its own);
+    `status` said INTERRUPTED with nothing running. The local Batch's ledger knows the orphan:
+    it is counted as running until `resume` (whose local Batch sweeps the ledger) kills it."""
+    gate = tmp_path / "gate"
+    proc = start_run(GATED, f"gate={gate}", "n=1", "--dir", str(tmp_path))
+    run_dir = wait_for(lambda: only_run(tmp_path), "the run folder")
+    resumed = None
+    try:
+        wait_for(lambda: started_tasks(run_dir, 1), "the task to start")
+        ((pid, _),) = task_pids(run_dir)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        status = cli_json("status", str(run_dir))
+        assert status["status"] == "INTERRUPTED" and _alive(pid)
+        assert status["calls"]["wait"]["running"] == 1 and status["tasks"]["running"] == 1
+        resume = [sys.executable, "-m", "wdl2sfn.cli", "resume", run_dir.name]
+        resumed = subprocess.Popen([*resume, "--dir", str(tmp_path)], text=True,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+        wait_for(lambda: not _alive(pid), "resume to kill the orphan")
+        gate.write_text("")
+        _, err = resumed.communicate(timeout=120)
+        assert resumed.returncode == 0, err
+    finally:
+        gate.write_text("")
+        kill_tasks(run_dir)
+        proc.kill()
+        if resumed is not None:
+            resumed.kill()
+
+
+def test_status_of_LAST_from_a_relative_dir_names_the_run_and_its_absolute_folder(tmp_path):
+    """Issue 24 item 6: `status _LAST --dir runs` (relative) answered `"run": "_LAST"`."""
+    out = wdl2sfn("run", HELLO, "who=x", "--dir", "runs", "--container", "host", cwd=tmp_path)
+    assert out.code == 0, out.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "wdl2sfn.cli", "status", "_LAST", "--dir", "runs"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    status = json.loads(done.stdout)
+    assert status["dir"] == str(out.run_dir) and Path(status["dir"]).is_absolute()
+    assert status["run"] == out.run_dir.name != "_LAST"

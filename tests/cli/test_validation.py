@@ -148,3 +148,18 @@ def test_compile_to_stdout_refuses_to_drop_child_machines(tmp_path):
     written = wdl2sfn("compile", wdl, "--subworkflows", "machine", "-o", str(tmp_path / "m.json"))
     assert written.code == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.summarize.json"]
+
+
+def test_rehearse_without_its_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    """Issue 24 item 6: `wdl2sfn rehearse` where moto is not installed (hidden here: a None in
+    sys.modules makes `find_spec` answer not found, as for a missing package)."""
+    hide = "import sys; sys.modules['moto'] = None; from wdl2sfn.cli.main import main; "
+    argv = ["rehearse", str(SAMPLES / "hello" / "hello.wdl"), "--dir", str(tmp_path)]
+    done = subprocess.run(
+        [sys.executable, "-c", hide + f"sys.exit(main({argv!r}))"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert "moto[server]" in last and "pip install 'wdl2sfn[rehearse]'" in last, last
+    assert "Traceback" not in done.stderr and not list(tmp_path.iterdir())

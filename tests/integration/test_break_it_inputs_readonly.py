@@ -32,6 +32,7 @@ def run(tmp_path: Path, *options: str):  # type: ignore[no-untyped-def]
     wf.write_text(APPEND)
     given = tmp_path / "mine.txt"
     given.write_text("mine\n")
+    given.chmod(0o644)
     out = wdl2sfn("run", str(wf), f"given={given}", *options, "--dir", str(tmp_path / "runs"))
     assert out.code == 0, out.stderr
     return out, given
@@ -77,3 +78,15 @@ def test_a_users_file_a_task_outputs_by_hard_link_keeps_its_mode(tmp_path):
     assert out.code == 0, out.stderr
     assert out.json["outputs"]["w.shown"] == "mine"
     assert given.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_task_appending_to_the_users_file_never_changes_it(tmp_path):
+    """Issue 24 item 4: a hard link is the user's inode, so `echo x >> ~{f}` changed the user's
+    own file. The task now gets the run's read-only copy: it fails to write (EACCES) or, as
+    root, writes that copy; the user's file keeps its bytes, mode and link count."""
+    out, given = run(tmp_path, "--container", "host")
+    assert given.read_text() == "mine\n"
+    assert given.stat().st_mode & 0o777 == 0o644 and given.stat().st_nlink == 1
+    (seen,) = out.run_dir.glob("calls/append_given/inputs/0/mine.txt")
+    assert not os.path.samefile(seen, given) and seen.stat().st_mode & 0o222 == 0
+    assert out.json["outputs"]["w.tries"][1] == ("appended" if os.geteuid() == 0 else "refused")

@@ -39,8 +39,8 @@ def test_hard_link_falls_back_to_symlink_across_file_systems(
     out = localize.localize_inputs(env_of(f=str(src)), tmp_path / "call", tmp_path / "store")
     dest = Path(out["f"].value)
     assert dest == tmp_path / "call/inputs/0/a.txt"
-    assert dest.is_symlink() and os.readlink(dest) == str(src)
-    assert dest.read_text() == "A"
+    assert dest.is_symlink() and dest.read_text() == "A"
+    assert not os.path.samefile(dest, src)  # a link to the run's read-only copy, not to yours
 
 
 def test_contained_file_is_copied_when_it_cannot_be_hard_linked(
@@ -75,7 +75,7 @@ def test_contained_relocalization_replaces_an_earlier_symlink(
     dest.parent.mkdir(parents=True)
     dest.symlink_to(src)
     localize.localize_inputs(env_of(f=str(src)), tmp_path / "call", tmp_path / "s", contained=True)
-    assert not dest.is_symlink() and os.path.samefile(dest, src)  # a hard link now
+    assert not dest.is_symlink() and dest.read_text() == "A"  # a hard link (of the run's copy)
 
 
 def test_copy_input_files_makes_an_independent_copy(tmp_path: Path) -> None:
@@ -95,6 +95,27 @@ def test_same_source_twice_is_localized_once(tmp_path: Path) -> None:
     out = localize.localize_inputs(env_of(f=str(src), g=str(src)), tmp_path / "c", tmp_path / "s")
     assert out["f"].value == out["g"].value
     assert os.listdir(tmp_path / "c" / "inputs") == ["0"]
+
+
+def test_a_users_file_is_never_linked_itself_but_a_read_only_copy_once_per_run(
+    tmp_path: Path,
+) -> None:
+    """Issue 24 item 4: a hard link is the user's inode, so a task appending to its input would
+    change the user's file. Every call of a run links the run's one read-only copy instead."""
+    src = tmp_path / "a.txt"
+    src.write_text("A")
+    src.chmod(0o644)
+    run = tmp_path / "s" / "run1"
+    (run / "calls").mkdir(parents=True)
+    (run / "run.json").write_text("{}")
+    one = localize.localize_inputs(env_of(f=str(src)), run / "calls/x", tmp_path / "s")
+    two = localize.localize_inputs(env_of(f=str(src)), run / "calls/y", tmp_path / "s")
+    assert os.path.samefile(one["f"].value, two["f"].value)
+    assert not os.path.samefile(one["f"].value, src) and src.stat().st_nlink == 1
+    assert os.stat(one["f"].value).st_mode & 0o222 == 0 and src.stat().st_mode & 0o777 == 0o644
+    assert [p.parent.parent.name for p in run.rglob("a.txt") if "calls" not in p.parts] == [
+        "_inputs"
+    ]
 
 
 def test_relocalizing_is_idempotent(tmp_path: Path) -> None:

@@ -236,7 +236,7 @@ task t {
 # ---------------------------------------------------------------- files
 
 
-def test_file_input_is_hard_linked_into_the_call_inputs_dir(tmp_path: Path) -> None:
+def test_file_input_is_a_hard_link_of_the_runs_copy_in_the_call_inputs_dir(tmp_path: Path) -> None:
     src = tmp_path / "data" / "reads.txt"
     src.parent.mkdir()
     src.write_text("x\ny\n")
@@ -258,7 +258,8 @@ task t {
     localized = ctx.call_dir / "inputs" / "0" / "reads.txt"
     assert out["path"] == str(localized)
     assert out["lines"] == ["x", "y"]
-    assert os.stat(localized).st_ino == os.stat(src).st_ino
+    assert os.stat(localized).st_nlink == 2  # the run's read-only copy, never your inode
+    assert os.stat(localized).st_ino != os.stat(src).st_ino and os.stat(src).st_nlink == 1
     # inputs.json keeps the inputs as given; task_env.json the localized paths
     assert json.loads((ctx.call_dir / "inputs.json").read_text()) == {"f": str(src)}
     assert json.loads((ctx.call_dir / "task_env.json").read_text()) == {"f": str(localized)}

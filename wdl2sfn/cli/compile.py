@@ -39,9 +39,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.output:  # exactly what deploy sends (the report's definition_bytes measure it)
         Path(args.output).write_text(definition_text(compiled.definition))
         for name, child in compiled.all_machines().items():
-            Path(args.output).with_suffix(f".{name}.json").write_text(
-                definition_text(child.definition)
-            )
+            child_path(args.output, name).write_text(definition_text(child.definition))
     else:
         _refuse_dropping_children(compiled)
         sys.stdout.write(json.dumps(compiled.definition, indent=2) + "\n")
@@ -50,6 +48,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
     if args.report_json:
         Path(args.report_json).write_text(json.dumps(report, indent=2) + "\n")
     return 0
+
+
+def child_path(output: str, child: str) -> Path:
+    """Where ``-o OUTPUT`` writes child machine CHILD: ``many.json`` -> ``many.<child>.json``;
+    any other name keeps all of itself (``plan.asl`` -> ``plan.asl.<child>.json``), so no two
+    outputs (``plan.asl``, ``plan.yaml``) write the same child file."""
+    path = Path(output)
+    stem = path.name[: -len(".json")] if path.name.endswith(".json") else path.name
+    return path.with_name(f"{stem}.{child}.json")
 
 
 def report_at_widths(report: dict[str, Any], values: list[str]) -> dict[str, Any]:
@@ -81,5 +88,6 @@ def _refuse_dropping_children(compiled: CompiledWorkflow) -> None:
     if children:
         raise UsageError(
             f"{compiled.name} compiles to {len(children) + 1} state machines (children: "
-            f"{', '.join(children)}): give -o FILE to write them all (FILE and FILE.<child>.json)"
+            f"{', '.join(children)}): give -o FILE to write them all "
+            "(-o many.json writes many.json and many.<child>.json)"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import os
 import sys
 
@@ -90,6 +91,9 @@ def _fail_unexpected(exn: Exception) -> int:
     what = f"{type(exn).__name__}: {exn}" if str(exn) else type(exn).__name__
     if isinstance(exn, OSError) and exn.filename:
         what = f"{exn.filename}: {exn.strerror}"
+    if isinstance(exn, OSError) and exn.errno in (errno.ENOSPC, errno.EDQUOT):
+        print(f"wdl2sfn: disk full: {what}: free space and run again", file=sys.stderr)
+        return EXIT_FAILED  # not a bug of ours: say what to do, not "internal error"
     print(f"wdl2sfn: {what} (internal error; run with --debug for the traceback)", file=sys.stderr)
     return EXIT_FAILED
 

@@ -101,7 +101,10 @@ def report_of(
     calls = sum(1 for u in iter_units(plan.root) if isinstance(u, ir.CallUnit))
     root_events = events.execution_events(definition)
     figures = scatter_figures(scatters or [])
-    worst = max([root_events, *(s["child_execution_events"] for s in figures)])
+    # every execution a run starts: this machine's, its scatters' Distributed Map children and
+    # the executions of the child machines it starts (each its own history, and limit)
+    nested = [c["history"]["worst_execution_events"] for c in (children or {}).values()]
+    worst = max([root_events, *(s["child_execution_events"] for s in figures), *nested])
     fsx = plan.options.filesystem == "fsx"
     return {
         "workflow": plan.name,

@@ -24,6 +24,7 @@ its state through ``previousEventId``, as in AWS histories.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +37,9 @@ END_OF_EXECUTION = (
     "ExecutionAborted",
     "ExecutionTimedOut",
 )
+# The payload's own ``"shard":[i, ...]`` (an escaped one inside a string reads ``\"shard\"``)
+_SHARD = re.compile(r'"shard":\[([0-9, ]*)\]')
+_JOB_ID = re.compile(r'"JobId":\s*"([^"]+)"')
 
 
 @dataclass
@@ -51,6 +55,7 @@ class CallCounts:
     job_seconds: float = 0.0
     first: float | None = None
     last: float | None = None
+    jobs: set[str] = field(default_factory=set, repr=False)  # Batch job ids submitted, not ended
 
     @property
     def finished(self) -> int:
@@ -77,11 +82,18 @@ class CallCounts:
 
 @dataclass(slots=True)
 class _Origin:
-    """What an event belongs to: its state's name, and when its job was submitted (one per
-    event of each running execution: slots keep 10,000 of them to 0.6 MB, not 1.6 MB)."""
+    """What an event belongs to: its state's name, its shard (``"0"``, ``"1, 2"``, ``""``
+    outside any scatter) and when its job was submitted (one per event of each running
+    execution: slots keep 10,000 of them to 0.6 MB, not 1.6 MB)."""
 
     name: str
     submitted: float | None = None
+    shard: str = ""
+    job: str | None = None  # the Batch job id a ``run`` state submitted
+
+    def label(self, call: str) -> str:
+        """The call as a ``-v`` line names it: ``t (shard 0)``, so shards tell apart."""
+        return f"{call} (shard {self.shard})" if self.shard else call
 
 
 @dataclass
@@ -104,7 +116,7 @@ class RunCounter:
         origin = self._origin(origins, kind, event)
         if kind.endswith("StateEntered") and before is not None:
             _name_failure_step(before.name, origin)
-            hit = self._after_cache_check(before.name, origin.name, event)
+            hit = self._after_cache_check(before.name, origin, event)
             if hit:
                 return hit
         if kind in END_OF_EXECUTION:
@@ -117,13 +129,23 @@ class RunCounter:
     def _origin(self, origins: dict[int, _Origin], kind: str, event: dict[str, Any]) -> _Origin:
         ident = event.get("id")
         details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
+        before = origins.get(event.get("previousEventId") or -1)
         if details is not None:
-            origin = _Origin(str(details.get("name", "")))
+            name = str(details.get("name", ""))
+            # a state's exit may drop the payload (collect's is ``{}``): its entry had the shard
+            shard = _shard(name, details)
+            if shard is None:
+                shard = before.shard if before and before.name == name else ""
+            origin = _Origin(name, shard=shard)
         else:
-            before = origins.get(event.get("previousEventId") or -1)
-            origin = _Origin(before.name, before.submitted) if before else _Origin("")
+            origin = (
+                _Origin(before.name, before.submitted, before.shard, before.job)
+                if before
+                else _Origin("")
+            )
         if kind == "TaskSubmitted":
             origin.submitted = _seconds(event.get("timestamp"))
+            origin.job = _job_id(event)
         if isinstance(ident, int):
             origins[ident] = origin
         return origin
@@ -144,9 +166,12 @@ class RunCounter:
         call.seen(when)
         return _apply(call, kind, step, origin, event, when)
 
-    def _after_cache_check(self, previous: str, name: str, event: dict[str, Any]) -> str | None:
+    def _after_cache_check(
+        self, previous: str, origin: _Origin, event: dict[str, Any]
+    ) -> str | None:
         """A call's cache check that leads anywhere but its job was a cache hit (inside a
         scatter it ends in ``call X: done``; outside, the next state follows directly)."""
+        name = origin.name
         if not (previous.startswith("call ") and previous.endswith(": cached?")):
             return None
         call_name = previous[len("call ") : -len(": cached?")]
@@ -155,7 +180,7 @@ class RunCounter:
             return None
         call.cached += 1
         call.seen(_seconds(event.get("timestamp")))
-        return f"{call_name}: reused from the call cache"
+        return f"{origin.label(call_name)}: reused from the call cache"
 
     def _scatter(self, name: str, event: dict[str, Any]) -> str | None:
         try:
@@ -180,10 +205,11 @@ class RunCounter:
             out.seen(c.last)
         return out
 
-    def ended(self) -> None:
-        """The run is over: nothing is in Batch any more (a killed run's jobs were stopped)."""
+    def ended(self, alive: frozenset[str] = frozenset()) -> None:
+        """The run is over: nothing is in Batch any more (a killed run's jobs were stopped),
+        but the jobs in ``alive`` (a killed executor's orphans, still running)."""
         for c in self.calls.values():
-            c.in_batch = 0
+            c.in_batch = len(c.jobs & alive)
 
 
 def _apply(
@@ -200,18 +226,21 @@ def _apply(
         return None
     if kind == "TaskSubmitted" and f": {step}" in RUN_SUFFIXES:
         call.in_batch += 1
-        return f"{call.name}: job submitted"
+        if origin.job:
+            call.jobs.add(origin.job)
+        return f"{origin.label(call.name)}: job submitted"
     if kind in END_OF_JOB and origin.submitted is not None:
         call.in_batch = max(0, call.in_batch - 1)
+        call.jobs.discard(origin.job or "")
         if when is not None:
             call.job_seconds += max(0.0, when - origin.submitted)
         origin.submitted = None
     if kind == "TaskStateExited" and step == "collect":
         call.done += 1
-        return f"{call.name}: done"
+        return f"{origin.label(call.name)}: done"
     if kind == "TaskFailed" and f": {step}" not in RUN_SUFFIXES and not _retried(event):
         call.failed += 1
-        return f"{call.name}: failed"
+        return f"{origin.label(call.name)}: failed"
     return None
 
 
@@ -221,6 +250,21 @@ def _name_failure_step(previous: str, origin: _Origin) -> None:
         call = previous[: -len(": run")]
         if not origin.name.startswith(f"{call}: "):
             origin.name = f"{call}: failed"
+
+
+def _shard(name: str, details: dict[str, Any]) -> str | None:
+    """A call state's shard, read from its payload (only calls' are needed: the ``-v`` lines);
+    None when the payload does not say."""
+    if not name.startswith("call "):
+        return ""
+    found = _SHARD.search(str(details.get("input") or details.get("output") or ""))
+    return found.group(1).replace(" ", "").replace(",", ", ") if found else None
+
+
+def _job_id(event: dict[str, Any]) -> str | None:
+    """The Batch job id in a TaskSubmitted event's output (SubmitJob's answer)."""
+    found = _JOB_ID.search(str((event.get("taskSubmittedEventDetails") or {}).get("output", "")))
+    return found.group(1) if found else None
 
 
 def _retried(event: dict[str, Any]) -> bool:

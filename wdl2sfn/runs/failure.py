@@ -27,7 +27,7 @@ WRAPPER_ERRORS = frozenset(
 
 
 #: "call NAME-2-1: " at the start of a run-time step's message (the summary names the call)
-CALL_PREFIX = re.compile(r"^call [A-Za-z_][\w.]*(?:-\d+)*: ")
+CALL_PREFIX = re.compile(r"^(?:call [A-Za-z_][\w.]*(?:-\d+)*|task [A-Za-z_][\w.]* failed): ")
 
 
 @dataclass
@@ -58,7 +58,7 @@ class Failure:
             line += f": {CALL_PREFIX.sub('', first)}"
         if self.stderr_last:
             line += f": {self.stderr_last}"
-        if self.call_dir:
+        if self.call_dir and not self.details.get("never_ran"):  # (a refused job has none)
             line += f" (logs: {self.call_dir})"
         return line
 
@@ -113,7 +113,22 @@ def failing_state(history: Path, cause: str) -> tuple[str, list[int]] | None:
             return None
         state = entered.get("stateEnteredEventDetails") or {}
         shard = (_parsed(str(state.get("input", ""))) or {}).get("shard") or []
-        return str(state.get("name", "")), [int(i) for i in shard if isinstance(i, int)]
+        name = str(state.get("name", ""))
+        if not name.startswith("call "):  # a shared failure step works for the call before it
+            name = _state_before(by_id, entered) or name
+        return name, [int(i) for i in shard if isinstance(i, int)]
+    return None
+
+
+def _state_before(by_id: dict[Any, dict[str, Any]], entered: dict[str, Any]) -> str | None:
+    """The call state that led into ``entered`` (``call X: run`` -> ``job failed``), if any."""
+    event = by_id.get(entered.get("previousEventId"))
+    while event is not None:
+        details = event.get("stateExitedEventDetails") or event.get("stateEnteredEventDetails")
+        if details is not None:
+            name = str(details.get("name", ""))
+            return name if name.startswith("call ") else None
+        event = by_id.get(event.get("previousEventId"))
     return None
 
 

@@ -102,6 +102,44 @@ def list_runs(root: Path) -> list[dict[str, Any]]:
     return runs
 
 
+def orphan_jobs(root: Path) -> frozenset[str]:
+    """Ids of the local Batch jobs whose executor is gone but whose process still runs, from
+    the ledger every local Batch keeps (``<shared>/_batch/running/*.jsonl``: a header naming the
+    executor, then a ``start`` line per attempt with its process group and start time, an
+    ``end`` line when it ends). They run until the next local run on the store (``resume``)
+    sweeps the ledger and kills them; until then ``status`` counts them as running."""
+    found: set[str] = set()
+    for journal in sorted((RunStore(root).batch_dir() / "running").glob("*.jsonl")):
+        with contextlib.suppress(OSError):
+            found |= _orphans_in(journal.read_text().splitlines())
+    return frozenset(found)
+
+
+def _orphans_in(lines: list[str]) -> set[str]:
+    entries = []
+    for line in lines:
+        with contextlib.suppress(ValueError):
+            entry = json.loads(line)
+            if isinstance(entry, dict):
+                entries.append(entry)
+    header = next((e for e in entries if "owner" in e), {})
+    if header.get("host", socket.gethostname()) != socket.gethostname():
+        return set()  # another machine's: its processes are not ours to see
+    owner = header.get("owner")
+    if isinstance(owner, int) and process_start_time(owner) == header.get("owner_started"):
+        return set()  # a live executor's jobs are its own, not orphans
+    running: dict[str, dict[str, Any]] = {}
+    for e in entries:
+        if "start" in e and isinstance(e.get("pid"), int):
+            running[str(e["start"])] = e
+        running.pop(str(e.get("end")), None)
+    return {
+        key.rsplit("-", 1)[0]
+        for key, e in running.items()
+        if process_start_time(e["pid"]) == e.get("started")
+    }
+
+
 def run_summary(run_dir: Path) -> dict[str, Any]:
     """status's answer: the status, per-call counts and durations, and the error if any."""
     counter = RunCounter()
@@ -109,11 +147,14 @@ def run_summary(run_dir: Path) -> dict[str, Any]:
         for event in read_events(history):
             counter.add(str(history.parent), event)
     status = run_status(run_dir)
-    if status not in ("RUNNING",):
+    if status == "INTERRUPTED":  # its executor is gone, but not every job it started
+        counter.ended(orphan_jobs(run_dir.parent))
+    elif status != "RUNNING":
         counter.ended()
     record = read_json(run_dir / RunStore.RECORD)
     # absolute, as miniwdl prints run folders: the answer stays usable from any directory
-    out: dict[str, Any] = {"run": run_dir.name, "dir": str(run_dir.resolve()), "status": status}
+    real = run_dir.resolve()  # (_LAST is a link: name the run it points to)
+    out: dict[str, Any] = {"run": real.name, "dir": str(real), "status": status}
     if isinstance(record, dict):
         out["workflow"] = (record.get("workflow") or {}).get("name")
         out["started"] = record.get("started")

@@ -13,6 +13,7 @@ never in a registry filled by importing the kinds. The import graph stays a DAG.
 
 from __future__ import annotations
 
+import errno
 import json
 import re
 import threading
@@ -62,6 +63,9 @@ class Scope:
         return Scope(self.run, AbortToken(self.token), self.prev)
 
 
+#: errno of a full disk (ENOSPC) or an exceeded quota (EDQUOT)
+DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
+
 #: (state, raw input, scope) -> (next state name or None at the end, output)
 Runner = Callable[[State, Any, Scope], tuple[str | None, Any]]
 
@@ -79,6 +83,15 @@ def run_machine(machine: Machine, data: Any, scope: Scope) -> Any:
         except StatesError as err:
             _decorate_runtime(err, state, scope)
             raise
+        except OSError as exc:
+            if exc.errno not in DISK_FULL:
+                raise
+            # the disk is full: the state and the file, never an internal error
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise StatesError(
+                RUNTIME,
+                f"disk full while running state '{state.name}': {where}{exc.strerror}",
+            ) from exc
     return data
 
 
@@ -346,7 +359,12 @@ class Execution:
             if self._result is not None:
                 return
             self.stop_time = self.executor.clock.time()
-            if self.history.terminate(event_type, details):
+            try:
+                written = self.history.terminate(event_type, details)
+            except OSError as exc:  # disk full: the end cannot be written, but must be told
+                status, written = "FAILED", True
+                details = {"error": RUNTIME, "cause": _unwritable(self.history_path, exc, details)}
+            if written:
                 result = ExecutionResult(
                     self.name,
                     status,
@@ -368,8 +386,12 @@ class Execution:
                     self.history.count,
                 )
             self._result = result
-        self.history.close()
-        self._done.set()
+        try:
+            self.history.close()
+        except OSError:
+            pass  # (disk full: what could not be flushed is lost; the result says why)
+        finally:
+            self._done.set()
 
     def wait(self, timeout: float | None = None) -> ExecutionResult:
         """Wait for the end; raises TimeoutError if it has not ended within ``timeout`` seconds."""
@@ -381,6 +403,15 @@ class Execution:
     @property
     def done(self) -> bool:
         return self._done.is_set()
+
+
+def _unwritable(path: Any, exc: OSError, details: dict[str, Any]) -> str:
+    """The cause of an execution whose history could not take its last event (ENOSPC)."""
+    before = str(details.get("cause") or details.get("error") or "")
+    if str(path) in before:  # (the disk filled while a state ran: that said it already)
+        return f"{before} (nor could the run's end be written)"
+    why = f"cannot write the execution history {path}: {exc.strerror or exc}"
+    return f"{why} (while ending with: {before})" if before else why
 
 
 def _failure_details(error: str | None, cause: str | None) -> dict[str, Any]:

@@ -114,7 +114,10 @@ class History:
         if details is not None:
             event[details_key(event_type)] = details
         if self._file is not None:
-            self._file.write(json.dumps(event, ensure_ascii=False) + "\n")
+            try:
+                self._file.write(json.dumps(event, ensure_ascii=False) + "\n")
+            except OSError as exc:  # (disk full) name the file: a write error does not
+                raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
         if self.on_event is not None:
             self.on_event(self.execution_name, event)
         return self.count

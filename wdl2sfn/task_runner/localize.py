@@ -9,7 +9,9 @@ into the call directory (falling back to a symbolic link when the source is on a
 system), or copied when ``copy_input_files`` is set. Directories are rebuilt as real folders of
 hard links (or copies), never one symlink: ``find DIR -type f`` does not follow a symlink named as
 its starting point, so a symlinked Directory looked empty to it.
-Input files from the store (upstream outputs, downloads) and copies are made read-only.
+Input files from the store (upstream outputs, downloads) and copies are made read-only. A File
+of the user's (outside the store) is never linked itself: the run's read-only copy of it is
+(``private_copy``), so a task appending to its input cannot change the user's file.
 
 Every step is idempotent: the same inputs give the same ``inputs/<n>`` layout, and a link that is
 already in place is left alone.
@@ -34,7 +36,7 @@ from typing import Any
 
 import WDL
 
-from . import symlinks
+from . import private_copy, symlinks
 from .atomic import link_atomic
 from .errors import WdlInputError
 from .store import RunStore
@@ -173,6 +175,10 @@ def _localize_one(
         local = os.path.abspath(src)
         if not (os.path.isdir(local) if directory else os.path.isfile(local)):
             raise WdlInputError(f"input {kind} not found: {src}", path=src)
+        if not (directory or copy) and _users_file(local, store_root, keep_mode):
+            local = private_copy.run_copy(
+                local, dest_dir.parent.parent
+            )  # never a link to the user's inode
     name = os.path.basename(src.rstrip("/")) or "input"
     dest = dest_dir / name
     if directory:
@@ -199,6 +205,12 @@ def _same_file(a: str, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return False
+
+
+def _users_file(local: str, store_root: Path, keep_mode: frozenset[tuple[int, int]]) -> bool:
+    """A file of the user's (given to the run, or anywhere outside the store), which a task
+    must not get as a hard link: it could append to it."""
+    return _inode(Path(local)) in keep_mode or not _store_owned(local, store_root)
 
 
 def _store_owned(path: str, root: Path) -> bool:

@@ -6,6 +6,7 @@ Layout (mirrors miniwdl's run directory; see docs/design.md):
     <root>/<run>/calls/<call.path>[/shard-<i>...]/    (task calls: command, stdout.txt, work/ ...)
     <root>/<run>/_values/<node ref>/<shard>.json        (declarations, scatter items, conditions)
     <root>/<run>/out/<output>/...                        (links to the output files, as miniwdl's)
+    <root>/<run>/_inputs/<digest>/<name>                 (read-only copies of the user's files)
     <root>/<run>/_items/...  _map_results/...  _steps/... (locally: the run's bucket scratch)
     <root>/_LAST -> <run>                                (the newest run, as miniwdl's)
     <shared>/_CACHE/call/...                             (call cache)

@@ -36,6 +36,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from .daemons import DaemonSweeper
+
 log = logging.getLogger(__name__)
 
 SWEEP_GRACE_SECONDS = 2.0
@@ -139,6 +141,10 @@ class JobLedger:
             for entry in owner_gone_attempts:
                 _kill_orphan(entry, grace)
                 killed.append(entry)
+            # and what those attempts started outside their groups (setsid daemons)
+            DaemonSweeper().sweep(
+                frozenset(str(e["start"]) for e in owner_gone_attempts if "start" in e)
+            )
             for folder in scratch:
                 shutil.rmtree(folder, ignore_errors=True)
             with contextlib.suppress(FileNotFoundError):

@@ -197,7 +197,8 @@ def run_outcome(
 
     failure = describe(run_dir, result.error or "Error", result.cause or "")
     error = error_json(run_dir, result.status, failure)
-    write_json_atomic(run_dir / "error.json", error)
+    with contextlib.suppress(OSError):  # (a full disk: the error is still told, on stdout)
+        write_json_atomic(run_dir / "error.json", error)
     details = error.get("message", "")
     messages = [details] if details and "\n" in details else []
     messages.append(f"wdl2sfn: {error['summary']}")

@@ -39,17 +39,25 @@ def task_failed(
     call_dir: Path,
     rc: int | None,
     reason: str | None,
+    *,
+    ran: bool = True,
     **more: Any,
 ) -> WdlTaskFailed:
-    stdout, stderr, command = (
-        call_dir / n for n in (RunStore.STDOUT, RunStore.STDERR, RunStore.COMMAND)
-    )
-    tail = _tail(stderr)
+    """The call's failure; ``ran=False``: its job never started (refused, never placed), so
+    there are no logs to point at and the reason is all there is to say."""
     head = f"task {ctx.call_name} failed"
     if rc is not None:
         head += f" with exit status {rc}"
     if reason:
         head += f": {reason}"
+    if not ran:
+        return WdlTaskFailed(
+            head, call=ctx.call_name, reason=reason, never_ran=True, dir=str(call_dir), **more
+        )
+    stdout, stderr, command = (
+        call_dir / n for n in (RunStore.STDOUT, RunStore.STDERR, RunStore.COMMAND)
+    )
+    tail = _tail(stderr)
     lines = [head]
     if tail:
         lines += [f"stderr (last {STDERR_TAIL_LINES} lines):", tail]

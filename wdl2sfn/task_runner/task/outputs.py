@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import WDL
 
@@ -39,7 +40,7 @@ def collect_task(task: WDL.Tree.Task, ctx: TaskContext) -> WDL.Env.Bindings[WDL.
 def _collect(
     task: WDL.Tree.Task, ctx: TaskContext, call_dir: Path
 ) -> WDL.Env.Bindings[WDL.Value.Base]:
-    runtime = json.loads((call_dir / "runtime.json").read_text())
+    runtime = _prepared(ctx, call_dir, "runtime.json")
     rc = read_rc(call_dir)
     if rc is None:
         raise task_failed(
@@ -48,9 +49,7 @@ def _collect(
     if not bp.returncode_allowed(rc, runtime["returnCodes"]):
         raise task_failed(ctx, call_dir, rc, None)
 
-    env = WDL.values_from_json(
-        json.loads((call_dir / "task_env.json").read_text()), decl_types(task)
-    )
+    env = WDL.values_from_json(_prepared(ctx, call_dir, "task_env.json"), decl_types(task))
     if is_wdl12(task):
         env = env.bind("task", task_struct(task, ctx.call_name, runtime, return_code=rc))
     outputs = _eval_outputs(task, env, call_dir, ctx.call_name)
@@ -72,6 +71,24 @@ def _collect(
         except (OSError, KeyError, ValueError):
             pass  # the cache is an optimization: never fail a finished call over it
     return outputs
+
+
+def _prepared(ctx: TaskContext, call_dir: Path, name: str) -> Any:
+    """A file prepare wrote into the call folder; gone (a task ran ``rm -rf ../*``): the call
+    fails naming it, not with a FileNotFoundError."""
+    try:
+        return json.loads((call_dir / name).read_text())
+    except FileNotFoundError:
+        missing = [
+            n for n in ("runtime.json", "task_env.json", "command") if not (call_dir / n).exists()
+        ]
+        raise WdlTaskFailed(
+            f"call {ctx.call_name}: {', '.join(missing) or name} deleted from its call folder "
+            f"{call_dir} while the task ran (a command like `rm -rf ../*`?): cannot collect its "
+            "outputs",
+            call=ctx.call_name,
+            path=str(call_dir / name),
+        ) from None
 
 
 def _eval_outputs(

@@ -61,6 +61,7 @@ def recover_task(task: WDL.Tree.Task, ctx: TaskContext, error: dict[str, Any]) -
         call_dir,
         code,
         why,
+        ran=code is not None or bool(_get(failed.desc, "Attempts")),
         status_reason=failed.status_reason,
         log_stream=failed.log_stream,
         queue=queue,

@@ -9,6 +9,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from wdl2sfn.backends.local.daemons import marker
+
 from .api import REASON_EXITED, REASON_START_FAILED, now_ms
 from .faults import FaultRule
 from .images import container_not_started
@@ -46,7 +48,7 @@ def run_attempt(
     argv = launcher.argv(job, attempt, command, job_env, gpu_ids, log_path)
     if isinstance(argv, AttemptResult):
         return argv
-    proc_env = {**inherited_environment(job.desc), **job_env}
+    proc_env = {**inherited_environment(job.desc), **job_env, **marker(job.desc["jobId"], attempt)}
     clock = AttemptClock(job.desc.get("timeout", {}).get("attemptDurationSeconds"), fault)
     with open(log_path, "ab") as log_file:
         log_start = log_file.tell()
@@ -80,6 +82,7 @@ def run_attempt(
             return _result(rc, stop, started)
         finally:
             launcher.forget(job, attempt)
+            launcher.daemons.ended(job.desc["jobId"], attempt)  # what left its process group
 
 
 def _watch(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from wdl2sfn.backends.local.daemons import DaemonSweeper
 from wdl2sfn.backends.local.orphans import JobLedger, signal_group
 
 from .api import REASON_START_FAILED, RUNNER_IMAGE
@@ -148,6 +149,7 @@ class ProcessLauncher:
     container_user: str | None = None  # uid:gid for containers (run --as-me)
     container_setup: ContainerSetupHook | None = None
     _images: ImagePuller | None = field(default=None, init=False, repr=False)
+    daemons: DaemonSweeper = field(default_factory=DaemonSweeper, init=False, repr=False)
 
     def argv(
         self,

@@ -231,6 +231,7 @@ class LocalBatch:
             self.launch.signal_group(job, signal.SIGKILL, container=True)
         self.admission.wake_all()
         self._wait_for_attempts(SHUTDOWN_WAIT_SECONDS)
+        self.launch.daemons.sweep()  # daemons of the last attempts, before this process exits
         self._scratch.drop_all()  # idle ones, those attempt threads did not get to clean up
         if self.launch.ledger is not None and self._attempts_running == 0:
             self.launch.ledger.close()  # nothing of ours left running: no journal to keep
@@ -335,8 +336,8 @@ class LocalBatch:
             note(log_path, msg)
             return clamped
         if never:
-            job.finish("FAILED", never)
-            log.error("local Batch job %s: %s", name, never)
+            job.finish("FAILED", never)  # the call's failure says why: not twice on stderr
+            log.info("local Batch job %s: %s", name, never)
             return None
         return need
 
