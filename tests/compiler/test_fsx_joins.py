@@ -79,7 +79,9 @@ def test_fsx_join_states_count_as_callback_and_sync_tasks_in_the_event_model(tmp
 
 def test_fsx_run_starts_each_call_when_its_own_dependencies_are_done(tmp_path: Path):
     wdl = _write(tmp_path, TIMED, "timed")
-    out = wdl2sfn("run", wdl, "--filesystem", "fsx", "--dir", str(tmp_path / "runs"))
+    # a sleeps 20 s (no CPU): d's three runner steps fit in it on a loaded machine; with the
+    # default 4 s, d finished 1.4 s after a at load average 12 (a CI run on 2 cores)
+    out = wdl2sfn("run", wdl, "slow=20", "--filesystem", "fsx", "--dir", str(tmp_path / "runs"))
     assert out.code == 0, out.stderr
     o = out.json["outputs"]
     assert (o["timed.c_y"], o["timed.d_y"]) == (6, 4)

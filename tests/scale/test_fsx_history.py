@@ -1,7 +1,8 @@
 """FSx mode: batch children sized from the emitted states stay inside the history quota.
 
 With `--filesystem fsx` every run-time step is a runner Batch job followed, when it returns a
-result, by an `s3:getObject` and a Pass: a call writes 27 events, not the 18 of EFS mode. Batch
+result, by an `s3:getObject` (prepare's places the job through its ResultSelector, without a
+reshaping Pass): a call writes 25 events, not the 18 of EFS mode. Batch
 sizes are computed from the emitted ASL, so the FSx child holds fewer shards. The run test scales
 the quota down (1,000 events instead of 25,000, the compiler's budget with it) so that a scatter
 "wide" for that quota runs to completion here in a minute: sized as the old plan-based model sized
@@ -59,7 +60,7 @@ def test_an_fsx_call_costs_the_events_of_its_three_state_steps():
     per_shard_efs = events.graph_events(efs[body], 1) - events.MAP_STATE
     per_shard_fsx = events.graph_events(fsx[body], 1) - events.MAP_STATE
     assert per_shard_efs == events.ITERATION + 5 + 2 + 6 + 5
-    assert per_shard_fsx == events.ITERATION + (6 + 5 + 2) + 2 + 6 + 6
+    assert per_shard_fsx == events.ITERATION + (6 + 5) + 2 + 6 + 6
 
 
 def test_fsx_children_hold_fewer_shards_and_stay_in_budget_fixed_events_included(tmp_path: Path):
@@ -70,7 +71,7 @@ def test_fsx_children_hold_fewer_shards_and_stay_in_budget_fixed_events_included
         (scatter,) = report["history"]["scatters"]
         assert scatter["child_execution_events"] <= report["history"]["child_budget"]
     fsx = compile_workflow(str(wdl_path), filesystem="fsx").report["history"]["scatters"][0]
-    assert fsx["shards_per_child_execution"] == (20_000 - 6) // (2 + 2 * 27)
+    assert fsx["shards_per_child_execution"] == (20_000 - 6) // (2 + 2 * 25)
 
 
 @pytest.fixture(scope="module")
