@@ -14,17 +14,7 @@ from wdl2sfn import wdl
 
 def evaluate(source: str, tmp_path: Path, version: str = "1.2") -> WDL.Value.Base:
     """Evaluate one WDL expression with the adapter's standard library (files under tmp_path)."""
-    stdlib = wdl.HookedStdLib(
-        version,
-        write_dir=str(tmp_path),
-        devirtualize=lambda name: name,
-        virtualize=lambda name: name,
-        resolve_relative=lambda name: name,
-        join_paths_dir=str(tmp_path),
-    )
-    expr = WDL.parse_expr(source, version=version)
-    expr.infer_type(WDL.Env.Bindings(), stdlib)
-    return expr.eval(WDL.Env.Bindings(), stdlib)
+    return evaluate_with(source, tmp_path, {}, version)
 
 
 def test_write_json_of_a_map_with_int_keys_fails_naming_the_type(tmp_path: Path):
