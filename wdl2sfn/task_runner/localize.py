@@ -38,6 +38,7 @@ import WDL
 
 from . import private_copy, symlinks
 from .atomic import link_atomic
+from .cache_copy import link_or_copy
 from .errors import WdlInputError
 from .store import RunStore
 from .value_files import file_values
@@ -259,7 +260,7 @@ def _link_tree(local: str, dest: Path, copy: bool = False, strict: bool = True) 
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.parent.mkdir(parents=True, exist_ok=True)
     try:
-        _copy_tree(local, tmp, shutil.copy2 if copy else _hard_link_or_copy, outward)
+        _copy_tree(local, tmp, shutil.copy2 if copy else link_or_copy, outward)
         os.replace(tmp, dest)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -283,13 +284,6 @@ def _copy_tree(src: str, dst: Path, place: Callable[[str, str], object], outward
                 if not stat.S_ISREG(os.lstat(path).st_mode):
                     raise WdlInputError(f"input Directory {src} holds a special file: {path}")
                 place(path, made)
-
-
-def _hard_link_or_copy(src: str, dst: str) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
 
 
 def _place(local: str, dest: Path, directory: bool, copy: bool, contained: bool = False) -> None:
