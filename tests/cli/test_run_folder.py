@@ -113,32 +113,32 @@ workflow sc { scatter (i in [1, 2, 3]) { call t { input: i = i } } output { Arra
 """
 
 
-def test_the_directory_gets_the_run_folder_and_LAST_and_nothing_else(tmp_path: Path) -> None:
+def _run_scatter(tmp_path: Path, root: Path, *extra: str) -> Result:
+    """SCATTER run to success under ``root``."""
     wdl = tmp_path / "sc.wdl"
     wdl.write_text(SCATTER)
-    root = tmp_path / "runs"
-    done = wdl2sfn("run", str(wdl), "--dir", str(root), "--container", "host")
+    done = wdl2sfn("run", str(wdl), "--dir", str(root), "--container", "host", *extra)
     assert done.code == 0, done.stderr
+    return done
+
+
+def test_the_directory_gets_the_run_folder_and_LAST_and_nothing_else(tmp_path: Path) -> None:
+    root = tmp_path / "runs"
+    done = _run_scatter(tmp_path, root)
     visible = {p.name for p in root.iterdir() if not p.name.startswith(".")}
     assert visible == {done.run_dir.name, "_LAST"}
 
 
 def test_deleting_a_run_folder_deletes_the_run_scatter_scratch_included(tmp_path: Path) -> None:
-    wdl = tmp_path / "sc.wdl"
-    wdl.write_text(SCATTER)
     root = tmp_path / "runs"
-    done = wdl2sfn("run", str(wdl), "--dir", str(root), "--container", "host")
-    assert done.code == 0, done.stderr
+    done = _run_scatter(tmp_path, root)
     shutil.rmtree(done.run_dir)
     left = [p for p in root.rglob("*") if done.run_dir.name in str(p.relative_to(root))]
     assert left == []  # (a _LAST link is named _LAST)
 
 
 def test_verbose_lines_name_the_shard(tmp_path: Path) -> None:
-    wdl = tmp_path / "sc.wdl"
-    wdl.write_text(SCATTER)
-    done = wdl2sfn("run", str(wdl), "--dir", str(tmp_path), "--container", "host", "-v")
-    assert done.code == 0, done.stderr
+    done = _run_scatter(tmp_path, tmp_path, "-v")
     lines = done.stderr.splitlines()
     for i in range(3):
         assert f"t (shard {i}): job submitted" in lines and f"t (shard {i}): done" in lines
