@@ -66,6 +66,8 @@ class Settings:
     rehearsal_dir: str = "wdl2sfn_rehearsals"
     rehearsal_faults: str = "{}"  # JSON {"<Action>": N}: the first N such calls fail
     synth_cache: str | None = None  # "off", or a folder (default ~/.cache/wdl2sfn/synth)
+    # loading WDL
+    parser_cache: str | None = None  # "off", or a folder (default ~/.cache/wdl2sfn/parser)
 
     @staticmethod
     def variable(name: str) -> str:

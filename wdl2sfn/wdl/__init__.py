@@ -15,6 +15,8 @@ from typing import Any
 
 import WDL
 
+from .parser_cache import cache_parser_tables
+
 # ---------------------------------------------------------------- loading and the typed tree
 
 LOAD_RECURSION_LIMIT = 20_000
@@ -39,6 +41,7 @@ def load(path: str, search: list[str] | None = None, check_quant: bool = True) -
     is miniwdl's `--no-quant-check` (T? accepted where T is expected)."""
     if os.path.isdir(path):
         raise SourceError(f"{path}: is a directory, not a WDL file")
+    cache_parser_tables()
     limit = sys.getrecursionlimit()
     # miniwdl's parser and walkers recurse once per nesting level (its own CLI lifts the
     # limit to 1,000,000); lift it while loading, bounded, so what `miniwdl check` accepts loads
