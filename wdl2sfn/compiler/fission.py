@@ -1,0 +1,121 @@
+"""Scatter and `if` fission: a section's body cut into the parts that share no values.
+
+miniwdl runs a call as soon as the values it reads exist, across section boundaries: after
+`scatter (s in xs) { call A; call B }`, a call reading only `A` starts when A's shards are done,
+whatever B does. A scatter compiled as one Map would make it wait for B's shards too. So the
+plan splits a section's body into its weakly connected parts (value edges between the body's
+nodes, nested sections' nodes included) and compiles each part that holds calls as a unit of
+its own over the same collection or condition: sibling Maps (or Choices) that the region
+scheduler places independently, each downstream unit depending only on the parts it reads.
+
+WDL semantics are kept: a collection or condition is pure, so its eval step runs once per part
+and writes the same stored value (atomically, the first one wins); the run store's node ids and
+the run folder (`call-A/shard-N`) do not change, since every part names the same nodes. Parts
+with no call (declarations only) get no unit at all: they are evaluated lazily, like every
+declaration, so what reads them waits only for the calls they read.
+
+A nested section whose expression reads nothing of the enclosing body is cut with it (its body
+nodes can fall in different parts, each part then holding that section restricted to its own
+nodes); one whose expression reads a body node stays with that node.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from WDL import Tree
+
+from ..workflow_index import WorkflowIndex, call_path
+
+Restriction = frozenset[str] | None  # the nodes a unit of a section holds (None: all)
+
+
+@dataclass
+class Part:
+    """One unit of a section: its scheduling key, the nodes it holds, its label suffix."""
+
+    key: str  # the section's ref when it holds the whole body, else `<ref>@<first call ref>`
+    restriction: Restriction
+    suffix: str  # "" when it holds every call of the section, else ` (A)` / ` (A +2)`
+
+
+class Fission:
+    """Splits sections into parts; memoised per (section, restriction)."""
+
+    def __init__(
+        self,
+        index: WorkflowIndex,
+        edges: dict[str, list[str]],
+        below: Callable[[str], list[str]],
+        is_call: Callable[[str], bool],
+        chains: dict[str, tuple[str, ...]],
+    ) -> None:
+        self.index = index
+        self.chains = chains  # stateful containers around each node (machine calls included)
+        self.edges = edges
+        self.below = below  # every node under a section (deeper sections' nodes too), in order
+        self.is_call = is_call  # a node that costs states itself (task call, machine subworkflow)
+        self.preds: dict[str, set[str]] = defaultdict(set)
+        for src, dsts in edges.items():
+            for dst in dsts:
+                self.preds[dst].add(src)
+
+    def split(self, section: str, restricted: Restriction) -> tuple[list[Part], dict[str, str]]:
+        """The parts of `section` (restricted to some of its nodes) holding calls, and for each
+        node under it the key of the part holding it (nodes of call-free parts: none)."""
+        below = self.below(section)
+        atoms = below if restricted is None else [n for n in below if n in restricted]
+        groups, free = self._components(atoms)
+        calls_below = [n for n in below if self.is_call(n)]
+        with_calls = [g for g in groups if any(self.is_call(n) for n in g)]
+        if len(with_calls) == 1 and len(groups) == 1 and len(atoms) == len(below):
+            whole = Part(section, None, "")
+            return [whole], {n: section for n in atoms}
+        parts: list[Part] = []
+        owner: dict[str, str] = {}
+        for group in with_calls:
+            held = set(group) | {s for s in free if any(s in self.index[n].section_refs
+                                                         for n in group)}  # fmt: skip
+            calls = [n for n in group if self.is_call(n)]
+            key = f"{section}@{calls[0]}"
+            more = f" +{len(calls) - 1}" if len(calls) > 1 else ""
+            suffix = "" if len(calls) == len(calls_below) else f" ({call_path(calls[0])}{more})"
+            parts.append(Part(key, frozenset(held), suffix))
+            owner.update((n, key) for n in group)
+        return parts, owner
+
+    def _components(self, atoms: list[str]) -> tuple[list[list[str]], list[str]]:
+        """Weakly connected groups of `atoms` (index order), and the sections left out: those
+        whose expression reads no atom (their edges to their own body are not value edges)."""
+        atom_set = set(atoms)
+        parent = {n: n for n in atoms}
+
+        def find(n: str) -> str:
+            while parent[n] != n:
+                parent[n] = parent[parent[n]]
+                n = parent[n]
+            return n
+
+        free = [
+            n
+            for n in atoms
+            if isinstance(self.index[n].node, Tree.WorkflowSection)
+            and not (self.preds[n] & atom_set)
+        ]
+        free_set = set(free)
+        for src in atoms:
+            if src in free_set:
+                continue
+            for dst in self.edges.get(src, ()):
+                if dst in atom_set and dst not in free_set:
+                    parent[find(src)] = find(dst)
+            for outer in self.chains[src]:  # a subworkflow run as its own machine is one piece
+                if outer in atom_set and outer not in free_set:
+                    parent[find(src)] = find(outer)
+        groups: dict[str, list[str]] = {}
+        for n in atoms:
+            if n not in free_set:
+                groups.setdefault(find(n), []).append(n)
+        return list(groups.values()), free
