@@ -55,6 +55,21 @@ IF_IN_SCATTER_A_B = """
   }
   call t as C { input: x = select_all(A.y) }"""
 
+CHAIN_A_B = """
+  scatter (i in [1, 2]) {
+    call t as A { input: i = i }
+    call t as B { input: x = [A.y] }
+  }
+  call t as C { input: x = A.y }"""
+
+PIPELINE = """
+  scatter (i in [1, 2]) {
+    call t as A { input: i = i }
+    call t as B { input: x = [A.y] }
+  }
+  call t as C { input: x = B.y }
+  output { Array[Int] a = A.y }"""
+
 DECL_READS_X = """
   call t as X
   scatter (i in [1, 2]) {
@@ -177,3 +192,20 @@ def test_a_scatter_whose_body_is_connected_stays_one_map(tmp_path):
     maps = [name for name, s in definition["States"].items() if s["Type"] == "Map"]
     assert maps == ["scatter n in numbers: shards"]
     assert waits_for(definition, state_named(definition, "call square"), "call sum")
+
+
+def test_a_call_reading_a_but_not_b_after_a_then_b_waits_for_a_s_map_only(tmp_path):
+    """Chained fission: A's shards run in one Map, B's (reading A) in the next, and C starts
+    once A's Map is done, while B's shards run."""
+    definition = compiled(tmp_path, CHAIN_A_B)
+    assert waits_for(definition, "call A: run", "call B")
+    assert waits_for(definition, "call A: run", "call C")
+    assert not waits_for(definition, "call B: run", "call C")
+
+
+def test_a_scatter_pipeline_whose_later_readers_read_the_end_stays_one_map(tmp_path):
+    """Workflow outputs are read at the end: reading A there splits nothing (A then B in each
+    shard, no barrier between them)."""
+    definition = compiled(tmp_path, PIPELINE)
+    maps = [name for name, s in definition["States"].items() if s["Type"] == "Map"]
+    assert len(maps) == 1, maps

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from WDL import Tree
 
-from ..workflow_index import WorkflowIndex, call_path
+from ..workflow_index import WorkflowIndex, call_path, contains_calls
 
 Restriction = frozenset[str] | None  # the nodes a unit of a section holds (None: all)
 
@@ -61,30 +61,88 @@ class Fission:
         for src, dsts in edges.items():
             for dst in dsts:
                 self.preds[dst].add(src)
+        self._reader_memo: dict[str, dict[str, set[str]]] = {}
 
     def split(self, section: str, restricted: Restriction) -> tuple[list[Part], dict[str, str]]:
         """The parts of `section` (restricted to some of its nodes) holding calls, and for each
         node under it the key of the part holding it (nodes of call-free parts: none)."""
         below = self.below(section)
         atoms = below if restricted is None else [n for n in below if n in restricted]
-        groups, free = self._components(atoms)
+        groups, _ = self._components(atoms)
         calls_below = [n for n in below if self.is_call(n)]
-        with_calls = [g for g in groups if any(self.is_call(n) for n in g)]
+        with_calls = [
+            piece
+            for g in groups
+            if any(self.is_call(n) for n in g)
+            for piece in self._by_readers(section, g)
+        ]
+        with_calls = [g for g in with_calls if any(self.is_call(n) for n in g)]
         if len(with_calls) == 1 and len(groups) == 1 and len(atoms) == len(below):
             whole = Part(section, None, "")
             return [whole], {n: section for n in atoms}
+        inner = set(below)
         parts: list[Part] = []
         owner: dict[str, str] = {}
         for group in with_calls:
-            held = set(group) | {s for s in free if any(s in self.index[n].section_refs
-                                                         for n in group)}  # fmt: skip
+            around = {s for n in group for s in self.index[n].section_refs if s in inner}
             calls = [n for n in group if self.is_call(n)]
             key = f"{section}@{calls[0]}"
             more = f" +{len(calls) - 1}" if len(calls) > 1 else ""
             suffix = "" if len(calls) == len(calls_below) else f" ({call_path(calls[0])}{more})"
-            parts.append(Part(key, frozenset(held), suffix))
+            parts.append(Part(key, frozenset(set(group) | around), suffix))
             owner.update((n, key) for n in group)
         return parts, owner
+
+    def _by_readers(self, section: str, group: list[str]) -> list[list[str]]:
+        """Chained fission: the nodes of one connected part grouped by which units after the
+        section read them (through its gathers and lazy nodes). Along a value edge a -> b every
+        reader of b reads a, so the pieces depend on each other without a cycle; a unit reading
+        `A` but not `B` (A -> B in each shard) then waits for A's Map only."""
+        inside = set(group)
+        mark: dict[str, set[int]] = {n: set() for n in group}
+        for k, referees in enumerate(self._readers(section).values()):
+            todo = [r for r in referees if r in inside]
+            while todo:
+                n = todo.pop()
+                if k not in mark[n]:
+                    mark[n].add(k)
+                    todo += [p for p in self.preds[n] if p in inside]
+        pieces: dict[frozenset[int], list[str]] = {}
+        for n in group:
+            pieces.setdefault(frozenset(mark[n]), []).append(n)
+        return list(pieces.values())
+
+    def _readers(self, section: str) -> dict[str, set[str]]:
+        """Units after `section` that read its gathers (through lazy nodes): unit -> the body
+        nodes whose gathered values it reads. Workflow outputs are read at the very end, by
+        nobody that could start earlier, so they count for nothing."""
+        if section in self._reader_memo:
+            return self._reader_memo[section]
+        info = self.index[section]
+        node = info.node
+        assert isinstance(node, Tree.WorkflowSection)
+        found: dict[str, set[str]] = defaultdict(set)
+        for gather in node.gathers.values():
+            referee = self.index.local_ref(info, gather.referee.workflow_node_id)
+            todo, seen = (
+                list(self.edges.get(self.index.local_ref(info, gather.workflow_node_id), ())),
+                set(),
+            )
+            while todo:
+                n = todo.pop()
+                if n in seen:
+                    continue
+                seen.add(n)
+                if self.is_call(n) or self._holds_calls(n):
+                    found[n].add(referee)
+                else:
+                    todo += self.edges.get(n, ())
+        self._reader_memo[section] = dict(found)
+        return self._reader_memo[section]
+
+    def _holds_calls(self, ref: str) -> bool:
+        node = self.index[ref].node
+        return isinstance(node, Tree.WorkflowSection) and contains_calls(node)
 
     def _components(self, atoms: list[str]) -> tuple[list[list[str]], list[str]]:
         """Weakly connected groups of `atoms` (index order), and the sections left out: those

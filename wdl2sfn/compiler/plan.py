@@ -125,7 +125,7 @@ class _PlanBuilder:
             parts, held = self.fission.split(ref, scoped)
             for part in parts:
                 self.parts[part.key] = (ref, part)
-            owner[ref] = ref if parts[0].key == ref else None
+            owner[ref] = ref if parts and parts[0].key == ref else None
             for node in self.below(ref):
                 owner[node] = held.get(node)
         return owner
