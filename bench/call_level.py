@@ -201,6 +201,20 @@ SHAPES = {
   }
   call t as C { input: x = A.y }
   call t as E { input: x = B.y, i = C.y }""",
+    "scatter A<-X|B, C<-A,B": """
+  call t as X
+  scatter (i in [1, 2]) {
+    call t as A { input: i = X.y }
+    call t as B { input: i = i }
+    call t as C { input: x = [A.y, B.y] }
+  }""",
+    "if A, B<-A, C<-A,X": """
+  call t as X
+  if (true) {
+    call t as A
+    call t as B { input: x = [A.y] }
+    call t as C { input: x = [A.y, X.y] }
+  }""",
     "if in scatter A|B, C<-A": """
   scatter (i in [1, 2]) {
     if (i > 0) {

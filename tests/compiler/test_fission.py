@@ -70,6 +70,22 @@ PIPELINE = """
   call t as C { input: x = B.y }
   output { Array[Int] a = A.y }"""
 
+BODY_READS_X = """
+  call t as X
+  scatter (i in [1, 2]) {
+    call t as A { input: i = X.y }
+    call t as B { input: i = i }
+    call t as C { input: x = [A.y, B.y] }
+  }"""
+
+BODY_SIBLINGS = """
+  call t as X
+  if (true) {
+    call t as A
+    call t as B { input: x = [A.y] }
+    call t as C { input: x = [A.y, X.y] }
+  }"""
+
 DECL_READS_X = """
   call t as X
   scatter (i in [1, 2]) {
@@ -209,3 +225,22 @@ def test_a_scatter_pipeline_whose_later_readers_read_the_end_stays_one_map(tmp_p
     definition = compiled(tmp_path, PIPELINE)
     maps = [name for name, s in definition["States"].items() if s["Type"] == "Map"]
     assert len(maps) == 1, maps
+
+
+def test_a_body_call_reading_no_outside_call_does_not_wait_for_one_beside_it_that_does(tmp_path):
+    """B reads nothing outside the scatter: it starts at once, while A waits for X."""
+    definition = compiled(tmp_path, BODY_READS_X)
+    assert waits_for(definition, "call X: run", "call A")
+    assert not waits_for(definition, "call X: run", "call B")
+    assert waits_for(definition, "call A: run", "call C")
+    assert waits_for(definition, "call B: run", "call C")
+
+
+def test_body_calls_wait_only_for_the_body_calls_and_outside_calls_they_read(tmp_path):
+    """C reads A and X, B reads A: B waits neither for X nor for C, C not for B."""
+    definition = compiled(tmp_path, BODY_SIBLINGS)
+    assert not waits_for(definition, "call X: run", "call B")
+    assert not waits_for(definition, "call B: run", "call C")
+    assert not waits_for(definition, "call C: run", "call B")
+    assert waits_for(definition, "call A: run", "call B")
+    assert waits_for(definition, "call X: run", "call C")

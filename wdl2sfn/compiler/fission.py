@@ -62,6 +62,7 @@ class Fission:
             for dst in dsts:
                 self.preds[dst].add(src)
         self._reader_memo: dict[str, dict[str, set[str]]] = {}
+        self._up_memo: dict[str, frozenset[str]] = {}
 
     def split(self, section: str, restricted: Restriction) -> tuple[list[Part], dict[str, str]]:
         """The parts of `section` (restricted to some of its nodes) holding calls, and for each
@@ -94,23 +95,71 @@ class Fission:
         return parts, owner
 
     def _by_readers(self, section: str, group: list[str]) -> list[list[str]]:
-        """Chained fission: the nodes of one connected part grouped by which units after the
-        section read them (through its gathers and lazy nodes). Along a value edge a -> b every
-        reader of b reads a, so the pieces depend on each other without a cycle; a unit reading
-        `A` but not `B` (A -> B in each shard) then waits for A's Map only."""
-        inside = set(group)
-        mark: dict[str, set[int]] = {n: set() for n in group}
-        for k, referees in enumerate(self._readers(section).values()):
-            todo = [r for r in referees if r in inside]
+        """Chained fission: one connected part cut into pieces until no node waits for a call
+        it does not read (every call a piece waits for is read by each of its nodes) and no
+        reader waits for a node it does not read (each piece is read whole by each of its
+        readers: units after the section, through its gathers, and the other pieces). Along a
+        value edge a -> b, b reads all a reads and every reader of b reads a, so the pieces
+        depend on each other without a cycle: `scatter { A; B(A) }` then `C(A)` is Map A, then
+        Map B beside C."""
+        outer = [set(referees) for referees in self._readers(section).values()]
+        order = {n: i for i, n in enumerate(group)}
+        pieces = [group]
+        while True:
+            piece_of = {n: i for i, piece in enumerate(pieces) for n in piece}
+            cut = [
+                c for i, piece in enumerate(pieces) for c in self._cut(piece, i, piece_of, outer)
+            ]
+            if len(cut) == len(pieces):
+                return sorted(cut, key=lambda piece: order[piece[0]])
+            pieces = cut
+
+    def _cut(
+        self, piece: list[str], at: int, piece_of: dict[str, int], outer: list[set[str]]
+    ) -> list[list[str]]:
+        """One piece cut by, for each node, the calls outside the piece it reads and which
+        readers read it (through nodes of the piece)."""
+        inner = set(piece)
+        outside = frozenset().union(*(self.calls_up(n) for n in piece)) - inner
+        direct: dict[object, set[str]] = {k: r & inner for k, r in enumerate(outer)}
+        for n, i in piece_of.items():
+            if i != at:
+                direct.setdefault(("piece", i), set()).update(self.preds[n] & inner)
+        marks: dict[str, set[object]] = {n: set() for n in piece}
+        for key, reads in direct.items():
+            todo = list(reads)
             while todo:
                 n = todo.pop()
-                if k not in mark[n]:
-                    mark[n].add(k)
-                    todo += [p for p in self.preds[n] if p in inside]
-        pieces: dict[frozenset[int], list[str]] = {}
-        for n in group:
-            pieces.setdefault(frozenset(mark[n]), []).append(n)
-        return list(pieces.values())
+                if key not in marks[n]:
+                    marks[n].add(key)
+                    todo += [p for p in self.preds[n] if p in inner]
+        cuts: dict[tuple[frozenset[str], frozenset[object]], list[str]] = {}
+        for n in piece:
+            cuts.setdefault((self.calls_up(n) & outside, frozenset(marks[n])), []).append(n)
+        return list(cuts.values())
+
+    def calls_up(self, ref: str) -> frozenset[str]:
+        """Every call `ref` reads, directly or through lazy nodes and section expressions (an
+        explicit stack: a chain of thousands of declarations is deeper than the recursion
+        limit)."""
+        todo = [ref]
+        while todo:
+            top = todo[-1]
+            if top in self._up_memo:
+                todo.pop()
+                continue
+            missing = [p for p in self.preds.get(top, ()) if p not in self._up_memo]
+            if missing:
+                todo.extend(missing)
+                continue
+            found: set[str] = set()
+            for p in self.preds.get(top, ()):
+                found |= self._up_memo[p]
+                if self.is_call(p):
+                    found.add(p)
+            self._up_memo[top] = frozenset(found)
+            todo.pop()
+        return self._up_memo[ref]
 
     def _readers(self, section: str) -> dict[str, set[str]]:
         """Units after `section` that read its gathers (through lazy nodes): unit -> the body
