@@ -275,3 +275,73 @@ def default_call_level_files() -> list[str]:
         if doc.workflow is not None:
             found.append(str(path))
     return found
+
+
+def random_workflow(rng: random.Random, calls: int) -> str:
+    """A random workflow of nested scatters and ifs: each call reads up to two random values in
+    sight (call outputs, declarations, gathered arrays), so bodies hold independent and
+    dependent calls, calls reading outside calls, and declarations."""
+    count = [0]
+
+    def fresh(prefix: str) -> str:
+        count[0] += 1
+        return f"{prefix}{count[0]}"
+
+    def block(
+        depth: int, seen: list[tuple[str, str]], budget: list[int]
+    ) -> tuple[list[str], list[tuple[str, str]]]:
+        lines: list[str] = []
+        local: list[tuple[str, str]] = []  # (expression, "int" | "arr")
+        pad = "  " * (depth + 1)
+        while budget[0] > 0:
+            pool = local + seen
+            roll = rng.random()
+            if roll < 0.15 and depth < 3:
+                var = fresh("v")
+                if rng.random() < 0.6:
+                    arrs = [e for e, t in pool if t == "arr"][:2]
+                    src = rng.choice(
+                        [f"range({rng.randint(1, 3)})", *(f"range(length({a}))" for a in arrs)]
+                    )
+                    lines.append(f"{pad}scatter ({var} in {src}) {{")
+                    inner, out = block(depth + 1, [*pool, (var, "int")], budget)
+                    local += [(e, "arr") for e, t in out if t == "int"]
+                else:
+                    lines.append(f"{pad}if (true) {{")
+                    inner, out = block(depth + 1, pool, budget)
+                    local += [(f"select_all([{e}])", "arr") for e, t in out if t == "int"]
+                lines += [*inner, f"{pad}}}"]
+                if rng.random() < 0.5:
+                    break
+            elif roll < 0.25:
+                ints = [e for e, t in pool if t == "int"]
+                name = fresh("d")
+                lines.append(f"{pad}Int {name} = {rng.choice(ints) + ' + 1' if ints else '1'}")
+                local.append((name, "int"))
+            else:
+                budget[0] -= 1
+                name = fresh("c")
+                arrs = [e for e, t in pool if t == "arr"]
+                ints = [e for e, t in pool if t == "int"]
+                x = "".join(f", {a}" for a in rng.sample(arrs, min(len(arrs), rng.randint(0, 2))))
+                i = " + ".join(rng.sample(ints, min(len(ints), rng.randint(0, 2)))) or "0"
+                lines.append(f"{pad}call t as {name} {{ input: x = flatten([[]{x}]), i = {i} }}")
+                local.append((f"{name}.y", "int"))
+        return lines, local
+
+    body, _ = block(0, [], [calls])
+    return "version 1.1\n# random\nworkflow w {\n" + "\n".join(body) + "\n}\n" + TASKS
+
+
+def random_table(count: int, seeds: int) -> None:
+    """Stretch over `count` random workflows (4..14 calls): worst, and how many exceed 1.000."""
+    worst, above = 1.0, 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(count):
+            rng = random.Random(k)
+            path = Path(tmp) / f"random{k}.wdl"
+            path.write_text(random_workflow(rng, rng.randint(4, 14)))
+            _, stretches, _ = file_row(str(path), seeds)
+            worst = max(worst, *stretches)
+            above += max(stretches) > 1.0 + 1e-9
+    print(f"# {count} random nested scatter/if workflows: worst {worst:.3f}, {above} above 1.000")

@@ -39,7 +39,7 @@ import time
 from collections.abc import Callable
 
 from asl_schedule import asl_makespan, compile_dag
-from call_level import call_level_table, default_call_level_files
+from call_level import call_level_table, default_call_level_files, random_table
 
 from wdl2sfn.compiler.schedule import Lanes, Par, Seq, schedule
 
@@ -291,6 +291,9 @@ def _args() -> argparse.Namespace:
         help="stretch against miniwdl's call-level graph (--wdl files, else the samples, the "
         "test fixtures and generated scatter/if shapes); see call_level.py",
     )
+    ap.add_argument(
+        "--random", type=int, default=0, help="with --call-level: also N random workflows"
+    )
     return ap.parse_args()
 
 
@@ -345,6 +348,8 @@ def main() -> None:
     args = _args()
     if args.call_level:
         call_level_table(args.wdl or default_call_level_files(), args.seeds)
+        if args.random:
+            random_table(args.random, min(args.seeds, 5))
         return
     synthetic = _shapes(args.size)
     corpus = synthetic + wdl_shapes(args.wdl)
