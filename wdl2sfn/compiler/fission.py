@@ -1,22 +1,27 @@
-"""Scatter and `if` fission: a section's body cut into the parts that share no values.
+"""Scatter and `if` fission: a section's body cut into pieces so that no call waits for one it
+does not read.
 
 miniwdl runs a call as soon as the values it reads exist, across section boundaries: after
 `scatter (s in xs) { call A; call B }`, a call reading only `A` starts when A's shards are done,
 whatever B does. A scatter compiled as one Map would make it wait for B's shards too. So the
-plan splits a section's body into its weakly connected parts (value edges between the body's
-nodes, nested sections' nodes included) and compiles each part that holds calls as a unit of
-its own over the same collection or condition: sibling Maps (or Choices) that the region
-scheduler places independently, each downstream unit depending only on the parts it reads.
+plan cuts a section's body (1) into its weakly connected parts (value edges between the body's
+nodes, nested sections' nodes included), then (2) each part, to a fixpoint, until every node of
+a piece reads every call the piece waits for and every reader of a piece reads all of it
+(`_by_readers`). Each piece that holds calls is compiled as a unit of its own over the same
+collection or condition: sibling Maps (or Choices) that the region scheduler places like any
+units, each downstream unit depending only on the pieces it reads.
 
-WDL semantics are kept: a collection or condition is pure, so its eval step runs once per part
+WDL semantics are kept: a collection or condition is pure, so its eval step runs once per piece
 and writes the same stored value (atomically, the first one wins); the run store's node ids and
-the run folder (`call-A/shard-N`) do not change, since every part names the same nodes. Parts
+the run folder (`call-A/shard-N`) do not change, since every piece names the same nodes. Pieces
 with no call (declarations only) get no unit at all: they are evaluated lazily, like every
 declaration, so what reads them waits only for the calls they read.
 
 A nested section whose expression reads nothing of the enclosing body is cut with it (its body
-nodes can fall in different parts, each part then holding that section restricted to its own
-nodes); one whose expression reads a body node stays with that node.
+nodes can fall in different pieces, each piece then holding that section restricted to its own
+nodes); one whose expression reads a body node stays with that node. The price of a cut is a
+barrier: the shards of a later piece start when every shard of the pieces they read is done
+(docs/design.md, "Call-level schedule").
 """
 
 from __future__ import annotations
