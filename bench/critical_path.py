@@ -15,6 +15,9 @@ item is scheduled once and every dependency finishes before its dependant starts
 
     python bench/critical_path.py [--seeds 20] [--size 40] [--wdl FILE.wdl ...]
 
+`--call-level` measures instead the emitted machines against miniwdl's call-level graph (a call
+waits only for the calls it reads, across scatter and `if` boundaries): `call_level.py`.
+
 `--wdl` adds the region DAGs of real workflow files (as the compiler sees them: units = calls,
 scatters, ifs; one DAG per region with at least 4 units).
 
@@ -36,6 +39,7 @@ import time
 from collections.abc import Callable
 
 from asl_schedule import asl_makespan, compile_dag
+from call_level import call_level_table, default_call_level_files, random_table
 
 from wdl2sfn.compiler.schedule import Lanes, Par, Seq, schedule
 
@@ -281,6 +285,15 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--size", type=int, default=40, help="nodes of the random shapes")
     ap.add_argument("--wdl", nargs="*", default=[], help="also the region DAGs of these files")
     ap.add_argument("--no-asl", action="store_true", help="skip the emitted-ASL table")
+    ap.add_argument(
+        "--call-level",
+        action="store_true",
+        help="stretch against miniwdl's call-level graph (--wdl files, else the samples, the "
+        "test fixtures and generated scatter/if shapes); see call_level.py",
+    )
+    ap.add_argument(
+        "--random", type=int, default=0, help="with --call-level: also N random workflows"
+    )
     return ap.parse_args()
 
 
@@ -333,6 +346,11 @@ def _shapes(size: int) -> list[tuple[str, bool, Callable[[], Shape]]]:
 
 def main() -> None:
     args = _args()
+    if args.call_level:
+        call_level_table(args.wdl or default_call_level_files(), args.seeds)
+        if args.random:
+            random_table(args.random, min(args.seeds, 5))
+        return
     synthetic = _shapes(args.size)
     corpus = synthetic + wdl_shapes(args.wdl)
     hdr = (

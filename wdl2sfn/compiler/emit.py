@@ -483,6 +483,8 @@ def failure_rule(ref: str, run: str) -> dict[str, Any]:
 
 def _unit_ref(unit: ir.Unit) -> str:
     assert not isinstance(unit, ir.PartUnit), "parts are made after scheduling"
+    if isinstance(unit, ir.ScatterUnit | ir.IfUnit):
+        return unit.key  # a part of a split section: the scatter's ref is shared
     return unit.ref
 
 

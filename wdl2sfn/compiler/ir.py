@@ -28,6 +28,12 @@ class ScatterUnit:
     file: str = ""  # the WDL file (base name) holding it
     depth: int = 1  # scatters around its shards, itself included (length of a shard index)
     max_jobs: int = 0  # shards in flight per copy under the nest's ceiling (0: not capped)
+    part: str = ""  # one part of a split body (fission.py): its unit key, else ""
+
+    @property
+    def key(self) -> str:
+        """The unit's name in joins and the schedule (parts of one scatter share its ref)."""
+        return self.part or self.ref
 
 
 @dataclass
@@ -37,6 +43,12 @@ class IfUnit:
     line: int
     body: Step
     file: str = ""
+    part: str = ""  # one part of a split body (fission.py): its unit key, else ""
+
+    @property
+    def key(self) -> str:
+        """The unit's name in joins and the schedule (parts of one if share its ref)."""
+        return self.part or self.ref
 
 
 @dataclass

@@ -13,12 +13,13 @@ from __future__ import annotations
 import functools
 import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from WDL import Expr, Tree
 
 from ..workflow_index import NodeInfo, WorkflowIndex, call_path, contains_calls, output_node_ids
 from . import ir
+from .fission import Fission, Part, Restriction
 from .names import assign_labels
 from .schedule import Lanes as SLanes
 from .schedule import Par as SPar
@@ -46,6 +47,14 @@ class _PlanBuilder:
         self.order = {ref: i for i, ref in enumerate(self.index.nodes)}
         self.added_waits: list[tuple[str, str]] = []
         self.children: dict[str, ir.Plan] = {}
+        self._below: dict[str, list[str]] = {}
+        self._below_sets: dict[str, frozenset[str]] = {}
+        self.parts: dict[str, tuple[str, Part]] = {}  # unit key -> (section ref, part)
+        self.fission = Fission(self.index, self.edges, self.below, self._is_call, self.chains)
+
+    def _is_call(self, ref: str) -> bool:
+        info = self.index[ref]
+        return info.is_task_call or (info.is_workflow_call and self.machine_mode)
 
     # --- which nodes are units, and where they live
     def _chain(self, info: NodeInfo) -> tuple[str, ...]:
@@ -72,26 +81,76 @@ class _PlanBuilder:
         return () if region == "" else (*self.chains[region], region)
 
     # --- one region
-    def region(self, region: str) -> ir.Step:
-        """Schedule the units directly inside `region` ("" = the workflow body)."""
+    def region(self, region: str, restriction: Restriction = None) -> ir.Step:
+        """Schedule the units directly inside `region` ("" = the workflow body), holding only
+        the nodes of `restriction` when the region is one part of a split section."""
         base = self.region_chain(region)
-        members = [ref for ref, chain in self.chains.items() if chain[: len(base)] == base]
-        member_set = set(members)
+        members = [n for n in self.below(region) if restriction is None or n in restriction]
+        owner = self._owners(members, len(base), restriction)
 
         def unit_of(ref: str) -> str | None:
+            if ref in owner:
+                return owner[ref]
             chain = self.chains[ref]
             if len(chain) > len(base):
-                return chain[len(base)]
+                return chain[len(base)]  # a subworkflow run as its own machine
             return ref if self.is_unit(self.index[ref]) else None
 
-        units = [ref for ref in members if unit_of(ref) == ref]
-        deps = self._unit_deps(members, member_set, unit_of)
-        ordered = _topological(units, deps, self.order)
+        order: dict[str, int] = {}
+        for ref in members:
+            key = unit_of(ref)
+            if key is not None and key not in order:  # a part: its first node's place
+                order[key] = self.order[ref]
+        units = sorted(order, key=order.__getitem__)
+        deps = self._unit_deps(members, set(members), unit_of, set(units))
+        ordered = _topological(units, deps, order)
         result = schedule(ordered, deps)
         self.added_waits.extend(result.added_waits)
         return self._to_ir(result.tree)
 
-    def _unit_deps(self, members: list[str], member_set: set[str], unit_of) -> dict[str, set[str]]:  # type: ignore[no-untyped-def]
+    def _owners(
+        self, members: list[str], depth: int, restriction: Restriction
+    ) -> dict[str, str | None]:
+        """Which part of a section of this region holds each node under it (None: a node of a
+        call-free part, or a split section itself: evaluated lazily). See fission.py."""
+        owner: dict[str, str | None] = {}
+        for ref in members:
+            info = self.index[ref]
+            chain = self.chains[ref]
+            if len(chain) > depth or not (
+                isinstance(info.node, Tree.WorkflowSection) and self.is_unit(info)
+            ):
+                continue
+            scoped = None if restriction is None else restriction & self.below_set(ref)
+            parts, held = self.fission.split(ref, scoped)
+            for part in parts:
+                self.parts[part.key] = (ref, part)
+            owner[ref] = ref if parts and parts[0].key == ref else None
+            for node in self.below(ref):
+                owner[node] = held.get(node)
+        return owner
+
+    def below(self, region: str) -> list[str]:
+        """Every node under `region` (all nodes for ""), in index order."""
+        if region not in self._below:
+            base = self.region_chain(region)
+            self._below[region] = [
+                ref for ref, chain in self.chains.items() if chain[: len(base)] == base
+            ]
+        return self._below[region]
+
+    def below_set(self, region: str) -> frozenset[str]:
+        if region not in self._below_sets:
+            self._below_sets[region] = frozenset(self.below(region))
+        return self._below_sets[region]
+
+    def _unit_deps(
+        self,
+        members: list[str],
+        member_set: set[str],
+        unit_of: Callable[[str], str | None],
+        unit_set: set[str],
+    ) -> dict[str, set[str]]:
         """For each unit, the units it (transitively, through lazy nodes) depends on."""
         preds: dict[str, set[str]] = defaultdict(set)  # contracted: vertex -> predecessor vertices
         for src in members:
@@ -101,7 +160,6 @@ class _PlanBuilder:
                 a, b = unit_of(src) or src, unit_of(dst) or dst
                 if a != b:
                     preds[b].add(a)
-        unit_set = {ref for ref in members if unit_of(ref) == ref}
         memo: dict[str, frozenset[str]] = {}
         deps: dict[str, set[str]] = {}
         for unit in unit_set:
@@ -131,25 +189,32 @@ class _PlanBuilder:
         assert isinstance(tree, str)
         return self.unit(tree)
 
-    def unit(self, ref: str) -> ir.Unit:
+    def unit(self, key: str) -> ir.Unit:
+        ref, part = self.parts.get(key, (key, None))
         info = self.index[ref]
         node = info.node
         line = node.pos.line
+        body_of = part.restriction if part else None
+        suffix = part.suffix if part else ""
         if isinstance(node, Tree.Scatter):
-            body = self.region(ref)
+            body = self.region(ref, body_of)
             depth = 1 + sum(isinstance(self.index[c].node, Tree.Scatter) for c in self.chains[ref])
             return ir.ScatterUnit(
                 ref,
-                f"scatter {node.variable} in {_source_of(node.expr)}",
+                f"scatter {node.variable} in {_source_of(node.expr)}{suffix}",
                 line,
                 body,
                 _has_scatter(body),
                 file=_file(node),
                 depth=depth,
+                part=key if key != ref else "",
             )
         if isinstance(node, Tree.Conditional):
-            label = f"if {_source_of(node.expr)}"
-            return ir.IfUnit(ref, label, line, self.region(ref), file=_file(node))
+            label = f"if {_source_of(node.expr)}{suffix}"
+            body = self.region(ref, body_of)
+            return ir.IfUnit(
+                ref, label, line, body, file=_file(node), part=key if key != ref else ""
+            )
         assert isinstance(node, Tree.Call)
         if info.is_workflow_call:
             return self._machine_unit(info)

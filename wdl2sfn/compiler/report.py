@@ -170,7 +170,7 @@ def join_figures(root: ir.Step, fsx: bool = False) -> dict[str, Any]:
     """Each exact join (a wait step) and release step, and what they cost per instance (shard)
     of the region: one transition and one run-time step each, an Eval Lambda invocation (EFS)
     or a runner Batch job (FSx: the wait is `aws-sdk:batch:submitJob.waitForTaskToken`)."""
-    labels = {getattr(u, "ref", ""): u.label for u in iter_units(root)}
+    labels = {getattr(u, "key", getattr(u, "ref", "")): u.label for u in iter_units(root)}
     step = join_step_cost(fsx)
     waits, releases = [], []
     for item in iter_lane_items(root):
