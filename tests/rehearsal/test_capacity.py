@@ -71,25 +71,33 @@ def test_a_job_no_instance_type_can_hold_stays_runnable_until_its_queue_cancels_
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    yield from serve(tmp_path_factory.mktemp("served"))
+    yield from serve(tmp_path_factory.mktemp("served"), WDL2SFN_REHEARSAL_RUNNABLE_SECONDS="4")
 
 
-def _run_job(served: Served, name: str, command: str, **definition: Any) -> dict[str, Any]:
-    """Register ``name`` (host-process job: WDL2SFN_CONTAINER=host) and submit it to the CPU
-    queue as the operator; its DescribeJobs record once it has ended."""
+def _run_job(served: Served, name: str, command: str, queue: str = "CpuQueueArn",
+             seen: list[str] | None = None, **definition: Any) -> dict[str, Any]:  # fmt: skip
+    """Register ``name`` (host-process job: WDL2SFN_CONTAINER=host) and submit it to the
+    stack's ``queue`` as the operator; its DescribeJobs record once it has ended (``seen``
+    gets each "status: statusReason" on the way)."""
     batch = served.client("batch")
+    props = {
+        "image": "public.ecr.aws/docker/library/bash:5",
+        "vcpus": 1,
+        "memory": 64,
+        "command": ["bash", "-c", command],
+        **definition.pop("container", {}),
+    }
     batch.register_job_definition(
         jobDefinitionName=name, type="container",
-        containerProperties={"image": "public.ecr.aws/docker/library/bash:5", "vcpus": 1,
-                             "memory": 64, "command": ["bash", "-c", command],
-                             **definition.pop("container", {})},
-        **definition,
+        containerProperties={k: v for k, v in props.items() if v is not None}, **definition,
     )  # fmt: skip
-    queue = served.outputs()["CpuQueueArn"]
-    job_id = batch.submit_job(jobName=name, jobQueue=queue, jobDefinition=name)["jobId"]
+    arn = served.outputs()[queue]
+    job_id = batch.submit_job(jobName=name, jobQueue=arn, jobDefinition=name)["jobId"]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         (job,) = batch.describe_jobs(jobs=[job_id])["jobs"]
+        if seen is not None:
+            seen.append(f"{job['status']}: {job.get('statusReason', '')}")
         if job["status"] in ("SUCCEEDED", "FAILED"):
             return dict(job)
         time.sleep(0.5)
@@ -134,3 +142,22 @@ def test_linux_parameters_a_host_process_cannot_get_are_said_in_the_jobs_log(
     )
     text = "\n".join(event["message"] for event in logs["events"])
     assert "user, linuxParameters.sharedMemorySize not applied" in text
+
+
+def test_a_job_above_its_environments_max_vcpus_stays_runnable_then_its_queue_cancels_it(
+    served: Served,
+) -> None:
+    """8 GPUs fit a g5.48xlarge, but 96 vCPUs exceed the GPU environment's maxvCpus (64):
+    RUNNABLE with MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE, as DescribeJobs shows it,
+    until the queue's time-limit action cancels it (4 s here, 600 s in the stack)."""
+    seen: list[str] = []
+    resources = [{"type": "VCPU", "value": "96"}, {"type": "MEMORY", "value": "1024"},
+                 {"type": "GPU", "value": "8"}]  # fmt: skip
+    job = _run_job(served, "wide-gpu", "echo ran", queue="GpuQueueArn", seen=seen,
+                   container={"resourceRequirements": resources, "vcpus": None,
+                              "memory": None})  # fmt: skip
+    reason = "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"
+    assert f"RUNNABLE: {reason}" in seen
+    assert job["status"] == "FAILED"
+    assert job["statusReason"] == reason
+    assert job["attempts"] == []  # never placed, never started
