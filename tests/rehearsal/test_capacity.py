@@ -66,6 +66,21 @@ def test_a_job_no_instance_type_can_hold_stays_runnable_until_its_queue_cancels_
     assert all("placed" not in text for text in logs)  # the command never ran
 
 
+def test_start_execution_past_its_bucket_is_refused_with_throttling_exception(
+    tmp_path: Path,
+) -> None:
+    """Step Functions throttles StartExecution with a token bucket ("Quotas related to API
+    action throttling"): with an empty bucket, the CLI's own retries are spent and `run` fails
+    naming ThrottlingException; each refused call is recorded as throttled."""
+    quotas = {"states:StartExecution": [0, 0]}
+    done = _rehearse(tmp_path, SAMPLES / "hello" / "hello.wdl", "-i", "inputs.json",
+                     WDL2SFN_REHEARSAL_QUOTAS=json.dumps(quotas))  # fmt: skip
+    assert done.returncode != 0
+    assert "ThrottlingException" in done.stdout + done.stderr
+    starts = [c for c in done.calls() if c["action"] == "StartExecution"]
+    assert starts and all(c.get("throttled") for c in starts)
+
+
 # ------------------------------------------------------------------ definitions honoured whole
 
 
