@@ -330,10 +330,10 @@ class RehearsalEngine:
 
         params = call.parameters if isinstance(call.parameters, dict) else {}
         function = self.function(str(params.get("FunctionName", "")))
-        self.authorize(call.state_machine_arn, "lambda:InvokeFunction", function.arn)
         request_id = str(uuid.uuid4())
-        self._acquire(call, function)
+        self._acquire(call, function)  # throttled: one line, "throttled", no IAM verdict
         try:
+            self.authorize(call.state_machine_arn, "lambda:InvokeFunction", function.arn)
             payload = self.lambdas.invoke(function, params.get("Payload") or {})
         except FunctionError as exn:
             raise lambda_function_error(exn.payload, request_id) from exn
