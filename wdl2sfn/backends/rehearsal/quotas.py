@@ -14,11 +14,13 @@ scaled down in tests so a modest scatter meets them):
   other large Regions), answered with ``ThrottlingException``
   (https://docs.aws.amazon.com/step-functions/latest/dg/limits-overview.html, "Quotas related to
   API action throttling").
-* Lambda: 1,000 concurrent executions per account and Region, and a function's reserved
-  concurrency (``ReservedConcurrentExecutions``) caps it; past either, Invoke is
-  ``TooManyRequestsException`` (HTTP 429), which Step Functions reports as
-  ``Lambda.TooManyRequestsException``
-  (https://docs.aws.amazon.com/lambda/latest/dg/lambda-concurrency.html).
+* Lambda: 1,000 concurrent executions per account and Region by default ("Use
+  GetAccountSettings to see your Regional concurrency limit"), and a function's reserved
+  concurrency "prevents it from scaling beyond that level" (PutFunctionConcurrency,
+  https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html); past either,
+  Invoke is throttled: "Rate exceeded" and "TooManyRequestsException" (HTTP 429,
+  https://repost.aws/knowledge-center/lambda-troubleshoot-throttling), which Step Functions
+  reports as ``Lambda.TooManyRequestsException``.
 
 The operator's own calls (provisioning, the account administrator) are not throttled here, so a
 lowered quota tests the stack's principals, not the rehearsal's set-up.
