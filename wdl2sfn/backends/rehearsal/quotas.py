@@ -89,7 +89,10 @@ class Quotas:
     def from_setting(cls, text: str | None) -> Quotas:
         """``WDL2SFN_REHEARSAL_QUOTAS``: JSON ``{"batch:SubmitJob": [rate, bucket],
         "LambdaConcurrency": N}``; a key it leaves out keeps AWS's default."""
-        given: dict[str, Any] = json.loads(text) if text else {}
+        try:
+            given: dict[str, Any] = json.loads(text) if text else {}
+        except ValueError:
+            given = None  # type: ignore[assignment]
         if not isinstance(given, dict):
             raise ValueError(f"WDL2SFN_REHEARSAL_QUOTAS must be a JSON object, not {text!r}")
         rates = dict(RATES)
@@ -101,7 +104,10 @@ class Quotas:
                                  f"{', '.join(RATES)} with [rate, bucket]; got {value!r}")  # fmt: skip
             rates[key] = (float(value[0]), float(value[1]))
         buckets = {key: TokenBucket(rate, size) for key, (rate, size) in rates.items()}
-        concurrency = int(given.get("LambdaConcurrency", LAMBDA_CONCURRENCY))
+        concurrency = given.get("LambdaConcurrency", LAMBDA_CONCURRENCY)
+        if not isinstance(concurrency, int) or concurrency < 0:
+            raise ValueError("WDL2SFN_REHEARSAL_QUOTAS: LambdaConcurrency must be a whole number "
+                             f"of concurrent executions, not {concurrency!r}")  # fmt: skip
         return cls(buckets, concurrency)
 
     def __post_init__(self) -> None:
@@ -131,6 +137,24 @@ class Quotas:
     def release(self, function: str) -> None:
         with self._lock:
             self._running[function] -= 1
+
+
+def check_settings(quotas: str | None, runnable_seconds: str | None) -> None:
+    """The rehearsal's quota and placement settings, refused before anything is built (a usage
+    error naming the variable), not in the middle of a run."""
+    from ..errors import UsageError
+
+    try:
+        Quotas.from_setting(quotas)
+    except ValueError as exn:
+        raise UsageError(str(exn)) from None
+    try:
+        valid = runnable_seconds is None or float(runnable_seconds) >= 0
+    except ValueError:
+        valid = False
+    if not valid:
+        raise UsageError("WDL2SFN_REHEARSAL_RUNNABLE_SECONDS must be a number of seconds, not "
+                         f"{runnable_seconds!r}")  # fmt: skip
 
 
 def _pair(value: Any) -> bool:
