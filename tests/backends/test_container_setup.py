@@ -52,3 +52,21 @@ def test_podman_gets_its_configured_default_ulimits_for_the_limits_a_definition_
     assert with_defaults(["nofile=512:512"], "podman") == ["nofile=512:512", "nproc=2048:2048"]
     assert with_defaults(["nofile=512:512"], "docker") == ["nofile=512:512"]  # docker merges
     assert with_defaults([], "podman") == []  # no --ulimit: podman applies its defaults itself
+
+
+def test_a_definitions_linux_parameters_become_the_engines_options(tmp_path):
+    """LinuxParameters as ECS maps them to docker run: sharedMemorySize -> --shm-size (MiB),
+    devices -> --device host:container:perms, initProcessEnabled -> --init, tmpfs -> --tmpfs."""
+    from wdl2sfn.backends.rehearsal.linux_params import engine_options
+
+    params = {
+        "sharedMemorySize": 256,
+        "devices": [{"hostPath": "/dev/fuse", "permissions": ["READ", "WRITE"]}],
+        "initProcessEnabled": True,
+        "tmpfs": [{"containerPath": "/scratch", "size": 100, "mountOptions": ["noexec"]}],
+    }
+    argv = argv_with(tmp_path, ContainerSetup(options=tuple(engine_options(params, 512))))
+    assert argv[argv.index("img:1") - 4 : argv.index("img:1")] == [
+        "--shm-size=256m", "--device=/dev/fuse:/dev/fuse:rw", "--init",
+        "--tmpfs=/scratch:size=100m,noexec",
+    ]  # fmt: skip

@@ -163,3 +163,24 @@ def test_rehearse_without_its_extra_says_how_to_install_it(tmp_path: Path) -> No
     last = done.stderr.strip().splitlines()[-1]
     assert "moto[server]" in last and "pip install 'wdl2sfn[rehearse]'" in last, last
     assert "Traceback" not in done.stderr and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "named"),
+    [
+        ("WDL2SFN_REHEARSAL_QUOTAS", '{"batch:Nope": [1, 1]}', "'batch:Nope'"),
+        ("WDL2SFN_REHEARSAL_QUOTAS", "not json", "must be a JSON object"),
+        ("WDL2SFN_REHEARSAL_RUNNABLE_SECONDS", "soon", "must be a number of seconds"),
+    ],
+)
+def test_rehearse_refuses_a_bad_quota_or_placement_setting_before_building_anything(
+    tmp_path: Path, variable: str, value: str, named: str
+) -> None:
+    env = {**os.environ, variable: value}
+    argv = ["rehearse", str(SAMPLES / "hello" / "hello.wdl"), "--dir", str(tmp_path)]
+    done = subprocess.run([sys.executable, "-m", "wdl2sfn.cli", *argv], capture_output=True,
+                          text=True, timeout=120, env=env)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert variable in last and named in last, last
+    assert "Traceback" not in done.stderr and not list(tmp_path.iterdir())

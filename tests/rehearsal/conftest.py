@@ -141,13 +141,14 @@ class Served:
         return {o["OutputKey"]: o["OutputValue"] for o in stack["Stacks"][0]["Outputs"]}
 
 
-def serve(tmp: Path, *args: str) -> Iterator[Served]:
+def serve(tmp: Path, *args: str, **settings: str) -> Iterator[Served]:
+    """``rehearse --serve`` with ``settings`` (WDL2SFN_* variables) in its environment."""
     process = subprocess.Popen(
         [sys.executable, "-m", "wdl2sfn.cli", "rehearse", "--serve", *args, "--dir", str(tmp)],
         stdout=subprocess.PIPE,
         stderr=open(tmp / "serve.log", "w"),  # noqa: SIM115 - lives as long as the server
         text=True,
-        env=clean_env(),
+        env=clean_env(**settings),
     )
     assert process.stdout is not None
     line = process.stdout.readline()

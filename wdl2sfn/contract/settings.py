@@ -65,6 +65,8 @@ class Settings:
     # the rehearsal
     rehearsal_dir: str = "wdl2sfn_rehearsals"
     rehearsal_faults: str = "{}"  # JSON {"<Action>": N}: the first N such calls fail
+    rehearsal_quotas: str | None = None  # JSON {"batch:SubmitJob": [rate, bucket], ...} (tests)
+    rehearsal_runnable_seconds: str | None = None  # queues' maxTimeSeconds, shortened (tests)
     synth_cache: str | None = None  # "off", or a folder (default ~/.cache/wdl2sfn/synth)
     # loading WDL
     parser_cache: str | None = None  # "off", or a folder (default ~/.cache/wdl2sfn/parser)

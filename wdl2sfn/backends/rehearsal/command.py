@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import UsageError
 from ..requests import RehearseRequest, RunOptions
 from ..workflow import CompileOptions
+from .quotas import check_settings
 
 if TYPE_CHECKING:
     import WDL
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from ...compiler import CompiledWorkflow
 
 from ...contract import RUN_BUCKET
-from ...contract.settings import Settings
+from ...contract.settings import Settings, load_settings
 from ...task_runner.store import RunStore
 
 EXIT_FAILED = 1
@@ -62,6 +63,8 @@ def cmd_rehearse(request: RehearseRequest) -> int:
     if request.compile is None and not request.serve:
         return _usage("rehearse: give a workflow (WF.wdl) or --serve")
     try:
+        settings = load_settings()
+        check_settings(settings.rehearsal_quotas, settings.rehearsal_runnable_seconds)
         runtime = batch_runtime(request.container)
     except UsageError as exn:
         return _usage(str(exn))

@@ -36,6 +36,7 @@ from ..local.resources import (
 from .iam import Principals, access_denied, passed_to
 from .jobs import BatchService
 from .lambdas import FunctionConfig, FunctionError, LambdaService, LambdaTimeout
+from .quotas import Quotas, Throttled
 
 BATCH_SYNC_RULE = "StepFunctionsGetEventsForBatchJobsRule"
 SUBMIT_JOB_LIMIT = 30 * 1024  # AWS Batch SubmitJob request payload quota
@@ -52,11 +53,12 @@ class CallLog:
         self._lock = threading.Lock()
 
     def record(self, principal: str, service: str, action: str, resource: str, allowed: bool,
-               request_bytes: int) -> None:  # fmt: skip
+               request_bytes: int, throttled: bool = False) -> None:  # fmt: skip
         line = json.dumps({
             "time": datetime.now(UTC).isoformat(timespec="milliseconds"),
             "principal": principal, "service": service, "action": action,
             "resource": resource, "allowed": allowed, "request_bytes": request_bytes,
+            **({"throttled": True} if throttled else {}),
         })  # fmt: skip
         with self._lock:
             if not self._file.closed:
@@ -88,13 +90,14 @@ class RehearsalEngine:
         self.earlier: dict[str, list[Any]] = {}  # execution ARN -> runs before its redrives
         self.executors: list[Executor] = []
         self.faults: dict[str, int] = json.loads(load_settings().rehearsal_faults)
+        self.quotas = Quotas.from_setting(load_settings().rehearsal_quotas)
         self._functions: dict[str, FunctionConfig] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ hooks.Engine
     def record_call(self, principal: str, service: str, action: str, resource: str,
-                    allowed: bool, request_bytes: int) -> None:  # fmt: skip
-        self.calls.record(principal, service, action, resource, allowed, request_bytes)
+                    allowed: bool, request_bytes: int, throttled: bool = False) -> None:  # fmt: skip
+        self.calls.record(principal, service, action, resource, allowed, request_bytes, throttled)
 
     def check_request(self, principal: str, service: str, action: str, params: dict[str, Any],
                       size: int) -> None:  # fmt: skip
@@ -327,16 +330,35 @@ class RehearsalEngine:
 
         params = call.parameters if isinstance(call.parameters, dict) else {}
         function = self.function(str(params.get("FunctionName", "")))
-        self.authorize(call.state_machine_arn, "lambda:InvokeFunction", function.arn)
         request_id = str(uuid.uuid4())
+        self._acquire(call, function)  # throttled: one line, "throttled", no IAM verdict
         try:
+            self.authorize(call.state_machine_arn, "lambda:InvokeFunction", function.arn)
             payload = self.lambdas.invoke(function, params.get("Payload") or {})
         except FunctionError as exn:
             raise lambda_function_error(exn.payload, request_id) from exn
         except LambdaTimeout as exn:
             raise lambda_function_error({"errorMessage": str(exn), "errorType":
                                          "Sandbox.Timedout", "stackTrace": []}, request_id) from exn  # fmt: skip
+        finally:
+            self.quotas.release(function.name)
         return invoke_output(payload, request_id)
+
+    def _acquire(self, call: Any, function: FunctionConfig) -> None:
+        """The invocation's concurrency slot (quotas.py); past the account's or the function's
+        reserved concurrency, Lambda.TooManyRequestsException, recorded as throttled."""
+        declared = self.functions_declared.get(function.name, {})
+        reserved = declared.get("ReservedConcurrentExecutions")
+        try:
+            self.quotas.acquire(function.name, None if reserved is None else int(reserved))
+        except Throttled as exn:
+            role = self.role_of(call.state_machine_arn).rsplit("/", 1)[-1]
+            self.record_call(role, "lambda", "InvokeFunction", function.arn, True, 0, True)
+            raise task_failure(
+                "Lambda.TooManyRequestsException",
+                f"{exn.message} (Service: AWSLambda; Status Code: 429; "
+                "Error Code: TooManyRequestsException)",
+            ) from exn
 
     def function(self, name: str) -> FunctionConfig:
         with self._lock:

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from . import versions
 from .arns import request_resources
 from .iam import conditioned, states_resource
+from .quotas import Quotas, Throttled
 
 log = logging.getLogger(__name__)
 _ORIGINALS: dict[str, Any] = {}
@@ -35,9 +36,10 @@ class Engine(Protocol):
 
     account: str
     region: str
+    quotas: Quotas
 
     def record_call(self, principal: str, service: str, action: str, resource: str,
-                    allowed: bool, request_bytes: int) -> None: ...  # fmt: skip
+                    allowed: bool, request_bytes: int, throttled: bool = False) -> None: ...  # fmt: skip
 
     def check_request(self, principal: str, service: str, action: str,
                       params: dict[str, Any], size: int) -> None: ...  # fmt: skip
@@ -147,8 +149,10 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
             f"{engine.region}:{engine.account}", service, action, params, self.raw_path
         )  # fmt: skip
     )
-    allowed = True
+    allowed, throttled = True, False
     try:
+        if enforced:  # the operator (provisioning, the administrator) is not throttled here
+            engine.quotas.request(service, action)
         engine.check_request(principal, service, action, params, size)
         if enforced:
             # moto's Batch names actions by their lower-case URL path; IAM by the operation
@@ -162,11 +166,23 @@ def _authorize(self: Any, iam_request_cls: type, resource: str = "*") -> None:
                     original(self, cls, checked)
             finally:
                 del self._get_action
+    except Throttled as exn:  # refused before IAM: recorded as throttled, not denied
+        throttled = True
+        raise _throttled(exn) from exn
     except Exception:
         allowed = False
         raise
     finally:
-        engine.record_call(principal, service, action, ",".join(targets), allowed, size)
+        engine.record_call(principal, service, action, ",".join(targets), allowed, size, throttled)
+
+
+def _throttled(exn: Throttled) -> Exception:
+    """The error response the service answers a throttled request with (quotas.py)."""
+    from moto.core.exceptions import JsonRESTError
+
+    error = JsonRESTError(exn.code, exn.message)
+    error.code = exn.status
+    return error
 
 
 def _action_name(response: Any, service: str) -> str:

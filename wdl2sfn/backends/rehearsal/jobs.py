@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ...contract.settings import load_settings
 from ..local.batch import (
     ContainerSetup,
     FaultPlan,
@@ -35,6 +36,8 @@ from ..local.batch import (
 )
 from .iam import Principals, evaluate
 from .joblogs import JobMirror
+from .linux_params import engine_options, not_applied_on_host
+from .placement import never_placed, time_limit
 from .provision import Provisioned
 from .sandbox import launcher, write_spec
 
@@ -87,6 +90,7 @@ class BatchService:
             container_setup=self._container if runtime != "host" else None,
             on_output=lambda job, line: None,  # stderr teed to the log, as to CloudWatch on AWS
             faults=FaultPlan.from_env(),  # WDL2SFN_LOCAL_BATCH_FAULTS: lost spot hosts, for tests
+            placement=self._placement,
         )
         self._registered: set[str] = set()
 
@@ -225,6 +229,21 @@ class BatchService:
         )  # fmt: skip
         return name
 
+    def _placement(self, desc: dict[str, Any], need: Any) -> tuple[str, float | None] | None:
+        """LocalBatch's placement: whether the job's queue's compute environments can ever run
+        it (placement.py), and how long its queue lets it stay RUNNABLE if not."""
+        with self._lock:
+            queue_arn = self._jobs[desc["jobName"]].queue_arn
+        environments = [self.provisioned.compute[ce]
+                        for ce in self.provisioned.queues.get(queue_arn, [])
+                        if ce in self.provisioned.compute]  # fmt: skip
+        reason = never_placed(need, environments) if environments else None
+        if reason is None:
+            return None
+        override = load_settings().rehearsal_runnable_seconds
+        actions = self.provisioned.time_limits.get(queue_arn, [])
+        return reason, time_limit(actions, reason, float(override) if override else None)
+
     def _queue_arn(self, queue: str) -> str:
         for arn in self.provisioned.queues:
             if queue in (arn, arn.rsplit("/", 1)[-1]):
@@ -237,6 +256,10 @@ class BatchService:
         with self._lock:
             job = self._jobs[desc["jobName"]]
         props = job.definition.get("containerProperties", {})
+        warning = not_applied_on_host(props)
+        if warning and desc["container"].get("logStreamName"):  # the job's log: said, not hidden
+            with open(desc["container"]["logStreamName"], "a") as log_file:
+                log_file.write(warning + "\n")
         binds = self.binds(job, props)
         env = {e["name"]: e["value"] for e in desc["container"].get("environment", [])}
         env.update(self._aws_environment(props))
@@ -260,8 +283,12 @@ class BatchService:
             f.write("".join(line + "\n" for line in lines))
         limits = tuple(f"{u['name']}={u['softLimit']}:{u['hardLimit']}"
                        for u in props.get("ulimits") or [])  # fmt: skip
+        memory = next((int(r["value"]) for r in desc["container"].get("resourceRequirements", [])
+                       if r["type"] == "MEMORY"), None)  # fmt: skip
+        options = engine_options(props.get("linuxParameters") or {}, memory)
         return ContainerSetup(mounts=tuple(self.binds(job, props)), env_file=str(env_file),
-                              user=props.get("user") or None, ulimits=limits)  # fmt: skip
+                              user=props.get("user") or None, ulimits=limits,
+                              options=tuple(options))  # fmt: skip
 
     def _aws_environment(self, props: dict[str, Any]) -> dict[str, str]:
         """What a job's AWS SDK needs here: moto's endpoint, the region, the job role's keys."""

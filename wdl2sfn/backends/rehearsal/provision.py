@@ -31,6 +31,8 @@ class Compute:
 
     platform: str  # EC2 | SPOT | FARGATE | FARGATE_SPOT
     host_paths: list[str]  # paths its instances' user data mounts or creates
+    max_vcpus: float | None = None  # MaxvCpus
+    instance_types: list[str] = field(default_factory=list)  # InstanceTypes ("optimal", ...)
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Provisioned:
     outputs: dict[str, str] = field(default_factory=dict)
     compute: dict[str, Compute] = field(default_factory=dict)  # CE ARN -> Compute
     queues: dict[str, list[str]] = field(default_factory=dict)  # queue ARN -> CE ARNs
+    time_limits: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # queue ARN -> ...
     file_systems: dict[str, str] = field(default_factory=dict)  # FS id -> "efs" | "fsx"
     access_points: dict[str, dict[str, Any]] = field(default_factory=dict)
     fs_policies: dict[str, str] = field(default_factory=dict)  # FS id -> policy JSON
@@ -243,6 +246,8 @@ class Provisioner:
         self.result.compute[created["computeEnvironmentArn"]] = Compute(
             platform=resources.get("Type", "EC2"),
             host_paths=self._user_data_paths(resources.get("LaunchTemplate", {})),
+            max_vcpus=float(resources["MaxvCpus"]) if "MaxvCpus" in resources else None,
+            instance_types=list(resources.get("InstanceTypes") or []),
         )
         arn = created["computeEnvironmentArn"]
         return Physical(arn, {"ComputeEnvironmentArn": arn})
@@ -286,6 +291,7 @@ class Provisioner:
         )
         arn = created["jobQueueArn"]
         self.result.queues[arn] = [o["computeEnvironment"] for o in order]
+        self.result.time_limits[arn] = list(props.get("JobStateTimeLimitActions") or [])
         return Physical(arn, {"JobQueueArn": arn, "JobQueueName": created["jobQueueName"]})
 
     def job_definition(self, logical: str, props: dict[str, Any]) -> Physical:

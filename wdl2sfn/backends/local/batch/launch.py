@@ -116,12 +116,14 @@ class ContainerSetup:
     from the registered job definition): its mounts (in place of the run folder and the job's
     host volumes), a file of variables the launcher's environment must not carry (a role's keys:
     ``--env-file``, readable only by its owner), and the definition's ``user`` and ``ulimits``
-    (``NAME=SOFT:HARD``)."""
+    (``NAME=SOFT:HARD``), and further engine options (its ``linuxParameters``: ``--shm-size``,
+    ``--device``, ...)."""
 
     mounts: tuple[tuple[str, str, bool], ...] = ()
     env_file: str | None = None
     user: str | None = None
     ulimits: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
 
 
 #: how a caller sets up a job's container: None runs the job on the host (host_wrapper) instead
@@ -258,6 +260,7 @@ class ProcessLauncher:
         mounts = setup.mounts if setup is not None else _container_mounts(container, self.mounts)
         for src, dst, ro in mounts:
             argv += ["-v", f"{src}:{dst}" + (":ro" if ro else "")]
+        argv += list(setup.options) if setup is not None else []
         argv.append(container["image"])
         argv += list(command)
         return argv

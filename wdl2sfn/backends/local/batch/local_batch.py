@@ -11,6 +11,7 @@ import os
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ from .submit import Submission, parse_submission
 
 log = logging.getLogger(__name__)
 
+#: (job description, need) -> None, or (statusReason, seconds until the queue cancels it)
+Placement = Callable[[dict[str, Any], Need], tuple[str, float | None] | None]
 SHUTDOWN_WAIT_SECONDS = 15.0  # shutdown waits this long for killed attempts to clean up
 
 
@@ -76,6 +79,9 @@ class LocalBatch:
     container_setup: with docker/podman, each job's container as the caller sets it up from its
     own job definition (the AWS rehearsal: mounts, role keys, user, ulimits); None from it runs
     that job on the host through `launcher` (the rehearsal's runner jobs).
+    placement: (job description, need) -> None if some compute environment can place the job,
+    else (statusReason, seconds): it stays RUNNABLE with that reason, then FAILS with it after
+    the seconds (its queue's jobStateTimeLimitActions), or never if None (the AWS rehearsal).
     """
 
     def __init__(
@@ -96,6 +102,7 @@ class LocalBatch:
         ledger_dir: Path | None = None,
         launcher: Callable[[dict[str, Any], list[str]], list[str]] | None = None,
         container_setup: ContainerSetupHook | None = None,
+        placement: Placement | None = None,
     ) -> None:
         self.runtime = runtime
         runtime_exe = runtime_executable(runtime)
@@ -110,6 +117,7 @@ class LocalBatch:
         self.faults = faults
         self.queues = {q: f"{ARN_PREFIX}:job-queue/{q}" for q in queues}
         self.clamp_to_machine = clamp_to_machine
+        self.placement = placement
         self.definitions = JobDefinitions(registry_dir)
         ledger = JobLedger(Path(ledger_dir)) if ledger_dir is not None else None
         if ledger is not None:
@@ -296,6 +304,8 @@ class LocalBatch:
         log_path.touch()
         with job.lock:
             job.desc["container"]["logStreamName"] = str(log_path)
+        if self._never_placed(job, submission.need, abort):
+            return
         need = self._admissible(job, submission.need, log_path)
         if need is None:
             return
@@ -320,6 +330,27 @@ class LocalBatch:
                 result.status_reason,
                 result.exit_code,
             )
+
+    def _never_placed(self, job: Job, need: Need, abort: threading.Event) -> bool:
+        """True (the job has FAILED) if ``placement`` says no compute environment can ever run
+        it: as on AWS it stays RUNNABLE with that statusReason until the queue's time-limit
+        action cancels it, or it is stopped."""
+        found = self.placement(job.desc, need) if self.placement is not None else None
+        if found is None:
+            return False
+        reason, seconds = found
+        with job.lock:
+            job.desc["status"], job.desc["statusReason"] = "RUNNABLE", reason
+        log.info("local Batch job %s stays RUNNABLE: %s", job.desc["jobName"], reason)
+        deadline = None if seconds is None else time.monotonic() + seconds
+        while deadline is None or time.monotonic() < deadline:
+            stopped = self._stop_reason(job, abort)
+            if stopped:
+                job.finish("FAILED", stopped)
+                return True
+            time.sleep(0.2)
+        job.finish("FAILED", reason)
+        return True
 
     def _admissible(self, job: Job, need: Need, log_path: Path) -> Need | None:
         """What the job will hold while it runs: `need`, or what this machine has if it asks
