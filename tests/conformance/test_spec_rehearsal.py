@@ -3,8 +3,8 @@ against the same examples run locally (issue 23, item 4): each example has the s
 
 The sample covers what 1.2 changes for a task on Batch: `requirements`/`hints`, `return_codes`
 (all, one, a failing code), the `task` runtime values (`test_runtime_info_task`: `task.memory`,
-`task.return_code` with `return_codes: [0, 1]`), `env` declarations, `Directory` outputs and
-`parameter_meta`. Each runs through bench/conformance_suites.py's `aws` engine: `wdl2sfn rehearse
+`task.return_code` with `return_codes: [0, 1]`), `env` declarations, `Directory` inputs
+(`task_inputs_task`) and outputs (`primitive_literals`) and `parameter_meta`. Each runs through bench/conformance_suites.py's `aws` engine: `wdl2sfn rehearse
 --serve --container host`, each example deployed as its own state machine, run through the
 stack's Lambda functions and Batch job definitions, its outputs fetched back from S3. The whole
 suite's comparison is in docs/conformance.md ("WDL 1.2.1 on the AWS backend").
@@ -32,6 +32,7 @@ SAMPLE = [
     "input_hint_task",
     "environment_variable_should_echo",
     "primitive_literals",
+    "task_inputs_task",
     "test_runtime_info_task",
 ]
 #: Its commands only echo and exit 1; the config says not host-runnable for its `ubuntu:latest`
