@@ -138,6 +138,8 @@ def _disk_spec(spec: Any, whole: Any) -> tuple[str, int]:
     mount = ROOT_DISK
     if words and words[0].startswith("/"):
         mount = words.pop(0)
+    elif len(words) == 3 and words[0] == "local-disk" and words[2] in ("HDD", "SSD", "LOCAL"):
+        words = words[1:2]  # Cromwell's "local-disk <GiB> <type>", common in ported workflows
     if len(words) not in (1, 2):
         raise bad
     try:
