@@ -77,7 +77,13 @@ def test_a_waiter_reuses_what_the_live_holder_downloaded(tmp_path: Path) -> None
     dest = tmp_path / "entry" / "sample.fastq"
     dest.parent.mkdir()
     (dest.parent / ".sample.fastq.lock").write_text("")  # held, fresh
-    threading.Timer(0.3, lambda: dest.write_bytes(BODY)).start()
+    part = dest.parent / ".sample.fastq.part"
+
+    def finish() -> None:  # as the holder does: the whole file, renamed into place
+        part.write_bytes(BODY)
+        os.replace(part, dest)
+
+    threading.Timer(0.3, finish).start()
     with dl.download_lock(dest, dest.is_file, stale_s=60, poll_s=0.01) as mine:
         assert not mine
     assert dest.read_bytes() == BODY

@@ -132,7 +132,8 @@ def _on_demand(
     od = {k: v for k, v in job.items() if k != "on_demand"}
     od["queue"] = ctx.queues["cpu"]
     od["definition"] = definition
-    od["overrides"] = _after_spot_attempts(od.get("overrides") or {}, failed)
+    if runtime.get("record_attempt"):  # WDL 1.2: task.attempt goes on counting
+        od["overrides"] = _after_spot_attempts(od.get("overrides") or {}, failed)
     with contextlib.suppress(FileNotFoundError):
         (call_dir / "rc").unlink()
     write_json_atomic(call_dir / "job.json", od)
