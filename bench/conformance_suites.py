@@ -13,17 +13,27 @@ miniwdl's pass lists in bench/miniwdl_conformance_passes.json:
     python bench/conformance_suites.py miniwdl --write     # both suites, about 15 minutes
     python bench/conformance_suites.py wdl2sfn --suite 1.2.1
     python bench/conformance_suites.py wdl2sfn --suite 1.2.1 --only multiline_strings2 --only ...
+    python bench/conformance_suites.py aws --suite 1.2.1 --jobs 1   # under `rehearse --serve`
+
+The `aws` engine starts `wdl2sfn rehearse --serve --container host` (the examples' images cannot
+be pulled here), points the CLI at it as the CLI user, and runs each example with
+bench/conformance_aws.sh: deployed as its own state machine, run through the stack's Lambda
+functions and Batch job definitions, its outputs fetched back from S3.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
@@ -41,7 +51,44 @@ MINIWDL_ENGINE = (
 WDL2SFN_ENGINE = (
     f"{sys.executable} -m wdl2sfn.cli run {{wdl}} -i {{inputs}} --dir {{dir}} --container host"
 )
-ENGINES = {"miniwdl": MINIWDL_ENGINE, "wdl2sfn": WDL2SFN_ENGINE}
+AWS_ENGINE = f"{ROOT / 'bench' / 'conformance_aws.sh'} {{wdl}} {{inputs}} {{dir}}"
+ENGINES = {"miniwdl": MINIWDL_ENGINE, "wdl2sfn": WDL2SFN_ENGINE, "aws": AWS_ENGINE}
+
+
+@contextlib.contextmanager
+def served_account(folder: Path) -> Iterator[dict[str, str]]:
+    """`wdl2sfn rehearse --serve --container host` under `folder`, with this process's
+    environment pointed at it as the CLI user while the block runs (the shared runner's
+    subprocesses inherit it); the server is stopped after."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "WDL2SFN_"))}
+    argv = [sys.executable, "-m", "wdl2sfn.cli", "rehearse", "--serve", "--container", "host"]
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "serve.log", "w") as log:
+        server = subprocess.Popen(
+            [*argv, "--dir", str(folder)], stdout=subprocess.PIPE, stderr=log, text=True, env=clean
+        )
+    assert server.stdout is not None
+    saved = dict(os.environ)
+    try:
+        line = server.stdout.readline()
+        if not line:
+            raise RuntimeError(f"rehearse --serve ended: see {folder / 'serve.log'}")
+        info = json.loads(line)
+        env = {
+            "AWS_ENDPOINT_URL": info["endpoint"],
+            "AWS_DEFAULT_REGION": info["region"],
+            "WDL2SFN_STACK": info["stack"],
+            "WDL2SFN": str(Path(sys.executable).parent / "wdl2sfn"),
+            **info["cli_keys"],
+        }
+        os.environ.clear()
+        os.environ.update({**clean, **env})
+        yield env
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=120)
 
 
 def shared_runner() -> ModuleType:
@@ -128,11 +175,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", action="append", metavar="EXAMPLE", help="run just this example (repeatable)"
     )
+    parser.add_argument("--json", type=Path, help="write id -> [status, why] of each suite here")
     args = parser.parse_args(argv)
+    everything: dict[str, dict[str, tuple[str, str]]] = {}
     for suite in args.suite or SUITES:
         started = time.monotonic()
         tests = extract(suite, Path(tempfile.mkdtemp(prefix=f"spec-{suite}-")))
-        results = run_suite(tests, ENGINES[args.engine], args.jobs, args.only)
+        with contextlib.ExitStack() as stack:
+            if args.engine == "aws":
+                stack.enter_context(served_account(Path(tempfile.mkdtemp(prefix="served-"))))
+            results = run_suite(tests, ENGINES[args.engine], args.jobs, args.only)
         seconds = time.monotonic() - started
         for tid, (status, why) in sorted(results.items()):
             if status != "pass":
@@ -140,6 +192,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{suite}: {summary(results)} ({seconds:.0f}s)")
         if args.write and not args.only:
             write_passes(suite, results, seconds)
+        everything[suite] = results
+        if args.json:
+            args.json.write_text(json.dumps(everything, indent=1, sort_keys=True) + "\n")
     return 0
 
 

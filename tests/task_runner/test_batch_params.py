@@ -255,3 +255,28 @@ def test_ensure_job_definition_reuses_an_active_one() -> None:
     client = _Defs([{"jobDefinitionName": "x", "status": "ACTIVE"}])
     bp.ensure_job_definition(client, "img:2")
     assert client.registered == []
+
+
+GIB = 1024**3
+
+
+@pytest.mark.parametrize(
+    ("disks", "expected"),
+    [
+        (None, {"/": GIB}),  # "Default value: `1 GiB`"
+        (10, {"/": 10 * GIB}),  # "Int: Amount disk space to request, in `GiB`"
+        ("10", {"/": 10 * GIB}),
+        ("12.5 GB", {"/": 12_500_000_000}),
+        ("/mnt/outputs 4 GiB", {"/mnt/outputs": 4 * GIB}),
+        (["2", "/mnt/outputs 4 GiB"], {"/": 2 * GIB, "/mnt/outputs": 4 * GIB}),
+        ("local-disk 100 HDD", {"/": 100 * GIB}),  # Cromwell's, in ported workflows
+    ],
+)
+def test_disk_bytes_reads_each_disk_specification_of_wdl_1_2(disks: object, expected: dict) -> None:
+    assert bp.disk_bytes(disks) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("disks", ["lots", "/mnt/a", ["1", "2"], 0, True, "/mnt/a 4 parsecs"])
+def test_disk_bytes_refuses_what_is_no_disk_specification(disks: object) -> None:
+    with pytest.raises(bp.BatchParamError, match="invalid requirements.disks"):
+        bp.disk_bytes(disks)  # type: ignore[arg-type]

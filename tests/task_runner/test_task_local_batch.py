@@ -49,10 +49,10 @@ def failure_of(lb: LocalBatch, job: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def make(
-    tmp_path: Path, lb: LocalBatch, src: str, job_name: str
+    tmp_path: Path, lb: LocalBatch, src: str, job_name: str, version: str = "1.1"
 ) -> tuple[WDL.Tree.Task, TaskContext]:
     wdl = tmp_path / "t.wdl"
-    wdl.write_text("version 1.1\n" + src)
+    wdl.write_text(f"version {version}\n" + src)
     task = WDL.load(str(wdl)).tasks[0]
     q = lb.queues
     ctx = TaskContext(
@@ -100,6 +100,28 @@ def test_spot_interruptions_fall_back_to_on_demand(tmp_path: Path, batch: LocalB
     od = dict(od, name="ondemand-call-t")  # not matched by the fault plan
     assert failure_of(batch, od) is None
     assert WDL.values_to_json(collect_task(task, ctx)) == {"s": "done"}
+
+
+def test_task_attempt_goes_on_counting_after_the_fallback_to_on_demand(
+    tmp_path: Path, batch: LocalBatch
+) -> None:
+    # WDL 1.2: "incremented by 1 each time the task is retried"; the on-demand job is a new Batch
+    # job whose attempts Batch numbers from 1 again, after the 2 spot attempts the plan reclaims
+    task, ctx = make(
+        tmp_path,
+        batch,
+        "task t { command <<< echo ~{task.attempt} >>> requirements { max_retries: 1 preemptible: 2 } "
+        "output { String s = read_string(stdout()) Int a = task.attempt } }",
+        "spot-call-t",
+        version="1.2",
+    )
+    job = prepare_task(task, WDL.Env.Bindings(), ctx).job
+    assert job is not None and job["queue"] == ctx.queues["spot"]
+    error = failure_of(batch, job)
+    assert error is not None
+    od = dict(recover_task(task, ctx, error), name="ondemand-call-t")
+    assert failure_of(batch, od) is None
+    assert WDL.values_to_json(collect_task(task, ctx)) == {"s": "2", "a": 2}
 
 
 def test_command_failure_on_local_batch_raises_task_failed(

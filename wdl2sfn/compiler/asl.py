@@ -33,6 +33,17 @@ LAMBDA_RETRY: dict[str, Any] = {
     "MaxAttempts": 6,
     "JitterStrategy": "FULL",
 }
+#: prepare's: LAMBDA_RETRY, and a timed-out invocation (a large input downloading, or a shard
+#: waiting for another's download: task_runner/download_lock.py) tried again as well. "Unhandled
+#: errors in Lambda are reported as Lambda.Unknown in the error output. These include
+#: out-of-memory errors and function timeouts" (Step Functions developer guide, "Handle Lambda
+#: service exceptions", bp-lambda-serviceexception). prepare is idempotent and reuses what the
+#: timed-out invocation finished. One entry, not two: every call has a prepare state
+#: (tests/compiler/test_split.py's per-call budget).
+PREPARE_RETRY: dict[str, Any] = {
+    **LAMBDA_RETRY,
+    "ErrorEquals": [*LAMBDA_RETRY["ErrorEquals"], "Lambda.Unknown"],
+}
 BATCH_RETRY: dict[str, Any] = {
     "ErrorEquals": [
         "Batch.AWSBatchException",

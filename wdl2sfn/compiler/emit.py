@@ -466,6 +466,8 @@ class Emitter:
             state = asl.lambda_task(
                 placeholder, payload, result_selector=selector, result_path=result_path
             )
+            if step == "prepare":
+                state["Retry"] = [asl.PREPARE_RETRY]
             chain = [("", state)]
         names = [name] + [self.names.claim(name + suffix) for suffix, _ in chain[1:]]
         for i, (_, state) in enumerate(chain):

@@ -53,6 +53,7 @@ __all__ = [
     "vcpus",
     "memory_mib",
     "gpu_count",
+    "disk_bytes",
     "select_queue",
     "retry_strategy",
     "timeout_seconds",
@@ -100,6 +101,58 @@ def memory_mib(memory: int | float | str | None) -> int:
     if nbytes < 0:
         raise BatchParamError(f"invalid runtime.memory: {memory!r}")
     return max(MIN_MEMORY_MIB, math.ceil(nbytes / MIB))
+
+
+#: WDL 1.2 `disks` default ("Default value: `1 GiB`") and the key of a disk given without a
+#: mount point: "assumed to be a persistent volume mounted at the root of the execution
+#: directory" -- the job's own root file system, where its working directory lives.
+DEFAULT_DISK_BYTES = 1024 * MIB
+ROOT_DISK = "/"
+
+
+def disk_bytes(disks: int | str | list[Any] | None) -> dict[str, int]:
+    """WDL 1.2 ``task.disks``: mount point -> bytes requested, from ``requirements.disks``
+    (spec "disks": an Int of GiB; "<size>", "<size> <units>", "<mount-point> <size>",
+    "<mount-point> <size> <units>"; or an array of those, at most one without a mount point).
+    No `disks` gives the default 1 GiB at the execution root. Batch jobs get no extra volumes,
+    so this is what was asked, which the spec allows when the actual value is not known."""
+    if disks is None:
+        return {ROOT_DISK: DEFAULT_DISK_BYTES}
+    specs = disks if isinstance(disks, list) else [disks]
+    ans: dict[str, int] = {}
+    for spec in specs:
+        mount, size = _disk_spec(spec, disks)
+        if mount in ans:
+            what = "mount point" if mount != ROOT_DISK else "disk without a mount point"
+            raise BatchParamError(f"invalid requirements.disks: {disks!r}: more than one {what}")
+        ans[mount] = size
+    return ans
+
+
+def _disk_spec(spec: Any, whole: Any) -> tuple[str, int]:
+    """(mount point, bytes) of one disk specification (sizes without units are GiB)."""
+    bad = BatchParamError(f"invalid requirements.disks: {whole!r}")
+    if isinstance(spec, bool) or not isinstance(spec, int | str):
+        raise bad
+    words = str(spec).split()
+    mount = ROOT_DISK
+    if words and words[0].startswith("/"):
+        mount = words.pop(0)
+    elif len(words) == 3 and words[0] == "local-disk" and words[2] in ("HDD", "SSD", "LOCAL"):
+        words = words[1:2]  # Cromwell's "local-disk <GiB> <type>", common in ported workflows
+    if len(words) not in (1, 2):
+        raise bad
+    try:
+        size = float(words[0])
+        if len(words) == 1:
+            nbytes = int(size * 1024 * MIB)
+        else:
+            nbytes = parse_byte_size(f"{words[0]} {words[1]}")
+    except ValueError:
+        raise bad from None
+    if size <= 0 or not math.isfinite(size):
+        raise bad
+    return mount, nbytes
 
 
 def gpu_count(

@@ -39,6 +39,7 @@ import WDL
 from . import private_copy, symlinks
 from .atomic import link_atomic
 from .cache_copy import link_or_copy
+from .download_lock import download_lock
 from .errors import WdlInputError
 from .store import RunStore
 from .value_files import file_values
@@ -377,8 +378,9 @@ def _download_s3(uri: str, store_root: Path, directory: bool, s3_client: Any) ->
             dest = _cache_path(
                 store_root, "s3", uri, str(head.get("ETag", "")), os.path.basename(key)
             )
-            if not dest.is_file():
-                _fetch_to(dest, lambda tmp: client.download_file(bucket, key, tmp))
+            with download_lock(dest, dest.is_file) as mine:
+                if mine:
+                    _fetch_to(dest, lambda tmp: client.download_file(bucket, key, tmp))
             return str(dest)
         prefix = key + "/" if key else ""
         objects: list[tuple[str, str]] = []
@@ -393,27 +395,35 @@ def _download_s3(uri: str, store_root: Path, directory: bool, s3_client: Any) ->
         dest = _cache_path(
             store_root, "s3dir", uri, json.dumps(objects), os.path.basename(key) or bucket
         )
-        if not dest.is_dir():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".dir.", suffix=".tmp"))
-            try:
-                for obj_key, _etag in objects:
-                    rel = obj_key[len(prefix) :]
-                    target = staging / rel
-                    if ".." in Path(rel).parts:
-                        raise WdlInputError(f"unsafe S3 key under {uri}: {obj_key}", uri=uri)
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    client.download_file(bucket, obj_key, str(target))
-                try:
-                    os.rename(staging, dest)
-                except OSError:
-                    if not dest.is_dir():  # lost a race to a concurrent download: fine
-                        raise
-            finally:
-                shutil.rmtree(staging, ignore_errors=True)
+        with download_lock(dest, dest.is_dir) as mine:
+            if mine:
+                _fetch_dir(client, bucket, prefix, objects, dest, uri)
         return str(dest)
     except ClientError as exn:
         raise WdlInputError(f"cannot download {uri}: {exn}", uri=uri) from exn
+
+
+def _fetch_dir(
+    client: Any, bucket: str, prefix: str, objects: list[tuple[str, str]], dest: Path, uri: str
+) -> None:
+    """The S3 objects under ``prefix`` as the folder ``dest`` (staged, then renamed whole)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=".dir.", suffix=".tmp"))
+    try:
+        for obj_key, _etag in objects:
+            rel = obj_key[len(prefix) :]
+            target = staging / rel
+            if ".." in Path(rel).parts:
+                raise WdlInputError(f"unsafe S3 key under {uri}: {obj_key}", uri=uri)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            client.download_file(bucket, obj_key, str(target))
+        try:
+            os.rename(staging, dest)
+        except OSError:
+            if not dest.is_dir():  # lost a race to a concurrent download: fine
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _http_open(req: urllib.request.Request) -> Any:
@@ -447,8 +457,6 @@ def _download_http(uri: str, store_root: Path) -> str:
             if exn.code not in (403, 405, 501):  # some servers refuse HEAD: key on the URI only
                 raise
         dest = _cache_path(store_root, "http", uri, version, name)
-        if dest.is_file():
-            return str(dest)
 
         def fetch(tmp: str) -> None:
             with _http_open(urllib.request.Request(uri)) as resp, open(tmp, "wb") as out:
@@ -456,7 +464,9 @@ def _download_http(uri: str, store_root: Path) -> str:
                 out.flush()
                 os.fsync(out.fileno())
 
-        _fetch_to(dest, fetch)
+        with download_lock(dest, dest.is_file) as mine:
+            if mine:
+                _fetch_to(dest, fetch)
         return str(dest)
     except (urllib.error.URLError, OSError) as exn:
         raise WdlInputError(f"cannot download {uri}: {exn}", uri=uri) from exn

@@ -155,6 +155,15 @@ def task_meta_json(task: WDL.Tree.Task) -> tuple[object, object]:
     return _meta_value_to_json(task.meta or {}), _meta_value_to_json(task.parameter_meta or {})
 
 
+def command_uses_task_attempt(task: WDL.Tree.Task) -> bool:
+    """Does the command read WDL 1.2's ``task.attempt``? Then each retry runs the command
+    evaluated with its own attempt number (miniwdl re-evaluates it on retry, by this test)."""
+    from WDL.runtime.task import _task_command_uses_task_attempt
+
+    assert isinstance(task.command, WDL.Expr.TaskCommand)
+    return bool(_task_command_uses_task_attempt(task.command))
+
+
 def is_output_error(exn: BaseException) -> bool:
     """True for miniwdl's ``WDL.runtime.error.OutputError``."""
     from WDL.runtime.error import OutputError

@@ -114,6 +114,19 @@ def lambda_function_error(payload: dict[str, Any], request_id: str) -> Exception
     return task_failure(str(cause["errorType"]), json.dumps(cause, separators=(",", ":")))
 
 
+def lambda_timeout_error(message: str, request_id: str) -> Exception:
+    """A function that ran past its Timeout, as Step Functions reports it: "Unhandled errors in
+    Lambda are reported as Lambda.Unknown in the error output. These include out-of-memory errors
+    and function timeouts" (Step Functions developer guide, bp-lambda-serviceexception); the cause
+    says Lambda returned no error type, with the payload it did return."""
+    payload = json.dumps({"errorMessage": f"{request_id} {message}"}, separators=(",", ":"))
+    cause = (
+        "The cause could not be determined because Lambda did not return an error type. "
+        f"Returned payload: {payload}"
+    )
+    return task_failure("Lambda.Unknown", cause)
+
+
 def _function_error(e: BaseException, request_id: str) -> Exception:
     """An exception raised by the function, shaped as Step Functions reports an unhandled
     exception of a Python Lambda function: Error = errorType, Cause = the error payload JSON."""

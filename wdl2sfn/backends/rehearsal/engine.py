@@ -326,7 +326,7 @@ class RehearsalEngine:
             )
 
     def _invoke_lambda(self, call: Any) -> Any:
-        from ..local.resources import invoke_output, lambda_function_error
+        from ..local.resources import invoke_output, lambda_function_error, lambda_timeout_error
 
         params = call.parameters if isinstance(call.parameters, dict) else {}
         function = self.function(str(params.get("FunctionName", "")))
@@ -338,8 +338,7 @@ class RehearsalEngine:
         except FunctionError as exn:
             raise lambda_function_error(exn.payload, request_id) from exn
         except LambdaTimeout as exn:
-            raise lambda_function_error({"errorMessage": str(exn), "errorType":
-                                         "Sandbox.Timedout", "stackTrace": []}, request_id) from exn  # fmt: skip
+            raise lambda_timeout_error(str(exn), request_id) from exn
         finally:
             self.quotas.release(function.name)
         return invoke_output(payload, request_id)

@@ -22,6 +22,15 @@ def read_rc(call_dir: Path) -> int | None:
         return None
 
 
+def read_attempt(call_dir: Path) -> int:
+    """The attempt (0 first) whose command ran last, as the job's script recorded it (WDL 1.2
+    tasks only; 0 when nothing was recorded)."""
+    try:
+        return max(0, int((call_dir / "attempt").read_text().strip()))
+    except (FileNotFoundError, ValueError):
+        return 0
+
+
 def _tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
     try:
         with open(path, "rb") as f:

@@ -32,7 +32,12 @@ def build_job(ctx: TaskContext, call_dir: Path, runtime: dict[str, Any]) -> dict
             "Command": [
                 "bash",
                 "-c",
-                wrapper_script(call_dir, runtime["returnCodes"], ctx.job_name),
+                wrapper_script(
+                    call_dir,
+                    runtime["returnCodes"],
+                    ctx.job_name,
+                    record_attempt=bool(runtime.get("record_attempt")),
+                ),
             ],
             "ResourceRequirements": bp.resource_requirements(
                 runtime["cpu"], runtime["memory_mib"], runtime["gpus"]
@@ -85,7 +90,13 @@ def _scratch_base(ctx: TaskContext) -> str:
     return base
 
 
-def wrapper_script(call_dir: Path, return_codes: str | int | list[int], job_name: str) -> str:
+def wrapper_script(
+    call_dir: Path,
+    return_codes: str | int | list[int],
+    job_name: str,
+    *,
+    record_attempt: bool = False,
+) -> str:
     """The job's ``bash -c`` script.
 
     Runs ``bash ../command`` in a fresh ``<call_dir>/work`` with stdout to ``stdout.txt`` and
@@ -99,15 +110,18 @@ def wrapper_script(call_dir: Path, return_codes: str | int | list[int], job_name
     Every process costs milliseconds on a busy host, so the script spawns few: bash, mkdir, the
     command (plus tee, mkdir and rm only where needed: prepare leaves an empty work/ behind, so a
     first attempt needs neither). Needs bash, mkdir and rm.
+
+    ``record_attempt`` (WDL 1.2 tasks): the attempt number, 0 first, is Batch's
+    AWS_BATCH_JOB_ATTEMPT ("The first attempt is numbered 1", AWS Batch User Guide, "AWS Batch job
+    environment variables") minus 1, plus WDL2SFN_ATTEMPT_BASE (the attempts a spot job made
+    before `recover` resubmitted it on demand). The script runs ``command.<attempt>`` when
+    prepare wrote one (the command reads ``task.attempt``) and records the number in ``attempt``
+    for the outputs' ``task.attempt``. Shell arithmetic and tests only: no extra process.
     """
     d = shlex.quote(str(call_dir))
-    if return_codes == "*":
-        allowed = "exit 0"
-    else:
-        codes = return_codes if isinstance(return_codes, list) else [return_codes]
-        pattern = "|".join(str(int(c)) for c in codes) if codes else "__none__"
-        allowed = f'case "$rc" in {pattern}) exit 0 ;; esac\n[ "$rc" -eq 0 ] && exit 1\nexit "$rc"'
+    allowed = _exit_by_return_codes(return_codes)
     safe = re.sub(r"[^A-Za-z0-9_-]", "_", job_name)
+    pick, command, record = _attempt_lines() if record_attempt else ("", "../command", "")
     return f"""set +e
 cd {d} || exit 97
 shopt -s nullglob dotglob
@@ -123,13 +137,32 @@ if [ -n "${{WDL2SFN_SHARED_SCRATCH:-}}" ]; then
   mkdir -p "$t" 2>/dev/null && export TMPDIR="$t"
 fi
 cd work || exit 97
-if [ -n "${{AWS_BATCH_JOB_ID:-}}" ] && [ -z "${{WDL2SFN_NO_TEE:-}}" ]; then
-  {{ bash ../command 2>&1 >&3 3>&- | tee -a ../stderr.txt >&2 3>&-; rc=${{PIPESTATUS[0]}}; }} 3> ../stdout.txt
+{pick}if [ -n "${{AWS_BATCH_JOB_ID:-}}" ] && [ -z "${{WDL2SFN_NO_TEE:-}}" ]; then
+  {{ bash {command} 2>&1 >&3 3>&- | tee -a ../stderr.txt >&2 3>&-; rc=${{PIPESTATUS[0]}}; }} 3> ../stdout.txt
 else
-  bash ../command > ../stdout.txt 2>> ../stderr.txt
+  bash {command} > ../stdout.txt 2>> ../stderr.txt
   rc=$?
 fi
-printf '%s\\n' "$rc" > ../rc
+{record}printf '%s\\n' "$rc" > ../rc
 if [ -n "$t" ]; then cd .. && rm -rf "$t" 2>/dev/null; fi
 {allowed}
 """
+
+
+def _exit_by_return_codes(return_codes: str | int | list[int]) -> str:
+    """The script's last lines: exit 0 when ``returnCodes`` allows "$rc", else nonzero."""
+    if return_codes == "*":
+        return "exit 0"
+    codes = return_codes if isinstance(return_codes, list) else [return_codes]
+    pattern = "|".join(str(int(c)) for c in codes) if codes else "__none__"
+    return f'case "$rc" in {pattern}) exit 0 ;; esac\n[ "$rc" -eq 0 ] && exit 1\nexit "$rc"'
+
+
+def _attempt_lines() -> tuple[str, str, str]:
+    """(lines that pick the attempt's command file, the command file, the line recording the
+    attempt) for ``wrapper_script(record_attempt=True)``."""
+    pick = (
+        "a=$(( ${AWS_BATCH_JOB_ATTEMPT:-1} - 1 + ${WDL2SFN_ATTEMPT_BASE:-0} ))\n"
+        'c=../command\n[ -e "../command.$a" ] && c="../command.$a"\n'
+    )
+    return pick, '"$c"', "printf '%s\\n' \"$a\" > ../attempt\n"

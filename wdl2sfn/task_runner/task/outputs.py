@@ -19,7 +19,7 @@ from ..errors import WdlError, WdlOutputError, WdlTaskFailed
 from ..store import RunStore
 from ..value_files import type_may_hold_files
 from .context import TaskContext, decl_types, is_wdl12, trusted_paths
-from .failures import read_rc, task_failed, translate, write_error
+from .failures import read_attempt, read_rc, task_failed, translate, write_error
 from .runtime import task_struct
 from .stdlib import call_stdlib, check_output_path
 
@@ -51,7 +51,10 @@ def _collect(
 
     env = WDL.values_from_json(_prepared(ctx, call_dir, "task_env.json"), decl_types(task))
     if is_wdl12(task):
-        env = env.bind("task", task_struct(task, ctx.call_name, runtime, return_code=rc))
+        attempt = read_attempt(call_dir)
+        env = env.bind(
+            "task", task_struct(task, ctx.call_name, runtime, return_code=rc, attempt=attempt)
+        )
     outputs = _eval_outputs(task, env, call_dir, ctx.call_name)
 
     write_json_atomic(call_dir / RunStore.OUTPUTS, WDL.values_to_json(outputs))

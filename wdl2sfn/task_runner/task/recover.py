@@ -44,7 +44,7 @@ def recover_task(task: WDL.Tree.Task, ctx: TaskContext, error: dict[str, Any]) -
         and _on_spot(ctx, queue, runtime)
         and job.get("queue") != ctx.queues.get("cpu")
     ):
-        on_demand = _on_demand(ctx, call_dir, job, runtime, failed.status_reason)
+        on_demand = _on_demand(ctx, call_dir, job, runtime, failed)
         if on_demand is not None:
             return on_demand
     rc = read_rc(call_dir)
@@ -117,11 +117,11 @@ def _on_demand(
     call_dir: Path,
     job: dict[str, Any],
     runtime: dict[str, Any],
-    status_reason: Any,
+    failed: _FailedJob,
 ) -> dict[str, Any] | None:
     """The spot job again on the on-demand queue, if its host was lost or it has retries left."""
     max_retries = int(runtime.get("maxRetries", 0))
-    host_lost = bp.is_host_termination(status_reason)
+    host_lost = bp.is_host_termination(failed.status_reason)
     if not (host_lost or max_retries > 0):
         return None
     # a host loss gets the full 1 + maxRetries; a real failure on spot already used one
@@ -132,10 +132,26 @@ def _on_demand(
     od = {k: v for k, v in job.items() if k != "on_demand"}
     od["queue"] = ctx.queues["cpu"]
     od["definition"] = definition
+    if runtime.get("record_attempt"):  # WDL 1.2: task.attempt goes on counting
+        od["overrides"] = _after_spot_attempts(od.get("overrides") or {}, failed)
     with contextlib.suppress(FileNotFoundError):
         (call_dir / "rc").unlink()
     write_json_atomic(call_dir / "job.json", od)
     return od
+
+
+def _after_spot_attempts(overrides: dict[str, Any], failed: _FailedJob) -> dict[str, Any]:
+    """The on-demand job's overrides with WDL2SFN_ATTEMPT_BASE = the attempts the spot job made,
+    so WDL 1.2's task.attempt goes on counting (Batch numbers the new job's attempts from 1)."""
+    tried = len(_get(failed.desc, "Attempts") or []) or 1
+    env = [e for e in overrides.get("Environment") or [] if e.get("Name") != "WDL2SFN_ATTEMPT_BASE"]
+    base = next(
+        (int(e["Value"]) for e in overrides.get("Environment") or []
+         if e.get("Name") == "WDL2SFN_ATTEMPT_BASE"),
+        0,
+    )  # fmt: skip
+    env.append({"Name": "WDL2SFN_ATTEMPT_BASE", "Value": str(base + tried)})
+    return {**overrides, "Environment": env}
 
 
 def _why(failed: _FailedJob, error: dict[str, Any], code: int | None, allowed: bool) -> str | None:

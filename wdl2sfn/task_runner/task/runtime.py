@@ -74,6 +74,10 @@ def normalize_runtime(
             ctx.queues, gpus=gpus, preemptible=preemptible, override=queue_override
         )
         bp.check_queue_limits(ctx.queue_limits, kind, cpu=cpu, gpus=gpus)
+        disks_v = r.present("disks")
+        disk_bytes = (
+            bp.disk_bytes(None if disks_v is None else disks_v.json) if is_wdl12(task) else {}
+        )
     except bp.BatchParamError as exn:
         raise WdlRuntimeError(f"call {call}: {exn}", call=call) from exn
     disks = raw.get("disks")
@@ -87,6 +91,9 @@ def normalize_runtime(
         "returnCodes": return_codes,
         "timeout_s": timeout,
         "disks": None if disks is None else disks.json,
+        "disk_bytes": disk_bytes,
+        # WDL 1.2: the job's script records its attempt number for the outputs' task.attempt
+        "record_attempt": is_wdl12(task),
         "queue": kind,
         "queue_arn": arn,
         "env": _env_decls(task, env),
@@ -180,8 +187,10 @@ def task_struct(
     call: str,
     runtime: dict[str, Any],
     return_code: int | None = None,
+    attempt: int = 0,
 ) -> WDL.Value.Base:
-    """WDL 1.2's ``task`` runtime-info struct (requested resources; attempt 0)."""
+    """WDL 1.2's ``task`` runtime-info struct: the requested resources (Batch reserves what the
+    job asks), ``attempt`` 0 on the first try and one more on each retry."""
     meta, parameter_meta = adapter.task_meta_json(task)
     info: dict[str, Any] = {
         "name": task.name,
@@ -192,8 +201,8 @@ def task_struct(
         # "one specification per allocated GPU" (engine-specific); no FPGA is ever allocated
         "gpu": [f"AWS Batch GPU {i}" for i in range(int(runtime.get("gpus", 0) or 0))],
         "fpga": [],
-        "disks": {},
-        "attempt": 0,
+        "disks": runtime.get("disk_bytes") or {},
+        "attempt": attempt,
         "end_time": None,
         "meta": meta,
         "parameter_meta": parameter_meta,
