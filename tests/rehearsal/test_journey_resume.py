@@ -74,3 +74,43 @@ def test_local_resume_runs_again_with_the_call_cache(tmp_path: Path) -> None:
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert json.loads(resumed.stdout)["outputs"] == {"flaky.out": [0, 1]}
     assert "cached 1" in resumed.stderr
+
+
+def submitted_jobs(served: Served) -> int:
+    """SubmitJob calls so far in the served account (`aws-calls.jsonl`)."""
+    with (served.folder / "aws-calls.jsonl").open() as calls:
+        return sum(1 for line in calls if json.loads(line)["action"] == "SubmitJob")
+
+
+def test_a_redrive_without_the_call_cache_reruns_only_the_failed_shard(served: Served) -> None:
+    # RedriveExecution: "Step Functions preserves the results and execution history of the
+    # successful steps, and doesn't rerun these steps when you redrive an execution. [...]
+    # For workflows that include an Inline Map or Parallel state, RedriveExecution API action
+    # reschedules and redrives only the iterations and branches that failed or aborted."
+    done = served.cli("run", str(FLAKY), f"token={uuid.uuid4().hex}", "--backend", "aws",
+                      "--no-cache", "--wait")  # fmt: skip
+    assert done.returncode == 5, done.stderr[-3000:]
+    arn = json.loads(done.stdout)["execution_arn"]
+    before = submitted_jobs(served)
+    resumed = served.cli("resume", arn, "--wait")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert json.loads(resumed.stdout)["outputs"] == {"flaky.out": [0, 1]}
+    assert submitted_jobs(served) - before == 1  # shard 1 only; shard 0 is not submitted again
+    described = served.client("stepfunctions").describe_execution(executionArn=arn)
+    assert described["redriveCount"] == 1
+
+
+def test_redriving_an_execution_that_succeeded_is_refused_as_aws_refuses_it(
+    served: Served,
+) -> None:
+    from botocore.exceptions import ClientError
+
+    arn = failed_run(served)["execution_arn"]
+    assert served.cli("resume", arn, "--wait").returncode == 0
+    sfn = served.client("stepfunctions")
+    described = sfn.describe_execution(executionArn=arn)
+    assert described["redriveStatus"] == "NOT_REDRIVABLE"
+    assert described["redriveStatusReason"] == "Execution is SUCCEEDED and cannot be redriven."
+    with pytest.raises(ClientError) as refused:
+        sfn.redrive_execution(executionArn=arn)
+    assert refused.value.response["Error"]["Code"] == "ExecutionNotRedrivable"

@@ -36,6 +36,7 @@ from .errors import (
 from .history import History, HistoryLimitError, iso_timestamp
 from .model import Machine, State, compile_machine
 from .quotas import Quotas, check_definition_size, history_limit_cause, payload_size, to_json
+from .redrive import RedriveLedger
 from .runtime import AbortToken, Authorizer, ExecutionResult, ResourceHandler
 from .store import ObjectStore
 from .tokens import TaskTokens
@@ -170,6 +171,8 @@ class BaseExecutor:
         authorizer: Authorizer | None = None,
         role_arn: str | None = None,
         kinds: Mapping[str, Runner] | None = None,
+        redrive: RedriveLedger | None = None,
+        redrive_count: int = 0,
     ) -> None:
         self.kinds: Mapping[str, Runner] = self.default_kinds if kinds is None else kinds
         self.quotas = quotas or Quotas()
@@ -191,6 +194,9 @@ class BaseExecutor:
         self.state_machine_arn = state_machine_arn or (
             f"arn:aws:states:{region}:{self.account}:stateMachine:local"
         )
+        #: a redriven attempt: the Task results earlier attempts finished (``redrive``)
+        self.redrive = redrive
+        self.redrive_count = redrive_count
         self._children: dict[str, Machine] = {}
         self._children_lock = threading.Lock()
 
@@ -272,7 +278,7 @@ class Execution:
                 "Name": name,
                 "RoleArn": executor.role_arn,
                 "StartTime": iso_timestamp(self.start_time),
-                "RedriveCount": 0,
+                "RedriveCount": executor.redrive_count,
             },
             "StateMachine": {"Id": state_machine_arn, "Name": self.state_machine_name},
         }

@@ -166,6 +166,11 @@ def invoke(
     inv = _Invocation(state, params, scope, retry_count)
     if is_lambda_arn(state.resource):
         return _invoke_legacy_lambda(inv, params_text, timeout, heartbeat)
+    ledger = scope.run.executor.redrive
+    if ledger is not None:  # a redriven attempt: a call an earlier attempt finished is not rerun
+        done, result = ledger.take(state.name, state.resource, params_text)
+        if done:
+            return result
     handler = None if token is not None else _find_handler(inv)
     scheduled = inv.details(region=scope.run.executor.region, parameters=params_text)
     if timeout is not None:
