@@ -11,6 +11,7 @@ from aws_cdk import CfnOutput, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from .config import Config, load_config
+from .sizing import compiled_concurrency
 from .stack import Wdl2SfnStack
 from .state_machine import WdlStateMachine, _alnum
 
@@ -52,17 +53,20 @@ def build_stack(app: cdk.App, config: Config) -> Wdl2SfnStack:
         config=config,
         description=f"wdl2sfn: Step Functions + AWS Batch for WDL workflows ({config.variant})",
     )
+    widths = []
     for path in config.workflows:
         base = os.path.splitext(os.path.basename(path))[0]
         wf = WdlStateMachine(
             stack, f"Workflow{_alnum(base)}", wdl_path=path, infra=stack, schedule=config.schedule
         )
+        widths.append(compiled_concurrency(wf.compiled))
         CfnOutput(
             stack,
             f"StateMachineArn{_alnum(wf.workflow_name)}",
             value=wf.state_machine.state_machine_arn,
             description=f"state machine of workflow {wf.workflow_name}",
         )
+    stack.runner_max_vcpus = stack.compute.size_runner(widths)
     stack.acknowledge_cdk_singletons()
     return stack
 

@@ -57,6 +57,13 @@ def _int(ctx: dict[str, Any], key: str, default: int) -> int:
     return number
 
 
+def _auto_int(ctx: dict[str, Any], key: str) -> int | None:
+    """An integer, or ``auto`` (the default): None, for the stack to derive."""
+    if str(ctx.get(key, "auto")).strip().lower() in ("auto", ""):
+        return None
+    return _int(ctx, key, 0)
+
+
 def _bool(value: Any, default: bool) -> bool:
     if value is None or value == "":
         return default
@@ -97,7 +104,7 @@ class Config:
     max_vcpus: int = 256
     spot_max_vcpus: int = 256
     gpu_max_vcpus: int = 64
-    runner_max_vcpus: int = 16
+    runner_max_vcpus: int | None = None  # None: auto (sizing.py: FSx from the scatters, else 16)
     fsx_deployment_type: str = "SCRATCH_2"
     fsx_storage_gib: int = 1200
     scratch_days: int = 30
@@ -279,7 +286,7 @@ def load_config(ctx: dict[str, Any]) -> Config:
         max_vcpus=max_vcpus,
         spot_max_vcpus=_int(ctx, "spot_max_vcpus", max_vcpus),
         gpu_max_vcpus=_int(ctx, "gpu_max_vcpus", min(64, max_vcpus)),
-        runner_max_vcpus=_int(ctx, "runner_max_vcpus", 16),
+        runner_max_vcpus=_auto_int(ctx, "runner_max_vcpus"),
         fsx_deployment_type=fsx_type,
         fsx_storage_gib=fsx_gib,
         scratch_days=_int(ctx, "scratch_days", 30),

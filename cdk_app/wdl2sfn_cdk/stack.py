@@ -83,6 +83,8 @@ class Wdl2SfnStack(Stack):
             environment=environment,
         )
         self.queues = self.compute.queues
+        #: the runner environment's max vCPUs (app.build_stack sizes it once workflows compiled)
+        self.runner_max_vcpus = config.runner_max_vcpus
         self.runner_job_definition = self.compute.runner_job_definition
         self.steps = self._functions(environment)
         # FSx join waits are runner jobs: one that FAILED before answering fails its run

@@ -47,10 +47,20 @@ START_EXECUTION = "arn:aws:states:::states:startExecution"
 STATES_PREFIX = "arn:aws:states:::"
 # the managed rule through which a .sync integration learns that a child execution ended
 SFN_SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+#: what a ``.sync`` integration's role must allow on its managed rule. Step Functions developer
+#: guide, "IAM policies for integrated services" (AWS Batch; Step Functions): the policy for
+#: ``submitJob.sync`` allows "events:PutTargets", "events:PutRule", "events:DescribeRule" on
+#: ``arn:aws:events:[[region]]:[[accountId]]:rule/StepFunctionsGetEventsForBatchJobsRule``, and
+#: ``startExecution.sync`` the same on ``rule/StepFunctionsGetEventsForStepFunctionsExecutionRule``
+SYNC_RULE_ACTIONS = ("events:PutTargets", "events:PutRule", "events:DescribeRule")
 
 
 def run_task(state: State, data: Any, scope: Scope) -> tuple[str | None, Any]:
     """Task: effective input -> resource -> result processing, under Retry/Catch."""
+    if scope.run.executor.redrive is not None:
+        preserved = _preserved(state, data, scope)
+        if preserved is not None:
+            return preserved
     enter(state, data, scope)
 
     def attempt(retry_count: int) -> tuple[Any, str]:
@@ -64,6 +74,25 @@ def run_task(state: State, data: Any, scope: Scope) -> tuple[str | None, Any]:
         return process_result(state, data, result, ctx, scope)
 
     return with_retry_and_catch(state, data, scope, attempt)
+
+
+def _preserved(state: State, data: Any, scope: Scope) -> tuple[str | None, Any] | None:
+    """A redriven attempt (``redrive``): the Task an earlier attempt finished is not run again,
+    and, as on AWS, leaves no new events (its history is the earlier attempt's); None: run it."""
+    ledger = scope.run.executor.redrive
+    assert ledger is not None
+    ctx = context_fn(scope, state, 0)
+    if callbacks.is_callback(state.resource):  # (the key leaves the token out)
+        ctx = callbacks.with_token(ctx, uuid.uuid4().hex + uuid.uuid4().hex)
+    try:
+        params = effective_input(state, data, ctx)
+    except StatesError:
+        return None  # the attempt will fail as it should, with its events
+    done, result = ledger.take(state.name, state.resource, to_json(params))
+    if not done:
+        return None
+    output, _text = process_result(state, data, result, ctx, scope)
+    return state.next, output
 
 
 def is_lambda_arn(resource: str) -> bool:
@@ -166,11 +195,6 @@ def invoke(
     inv = _Invocation(state, params, scope, retry_count)
     if is_lambda_arn(state.resource):
         return _invoke_legacy_lambda(inv, params_text, timeout, heartbeat)
-    ledger = scope.run.executor.redrive
-    if ledger is not None:  # a redriven attempt: a call an earlier attempt finished is not rerun
-        done, result = ledger.take(state.name, state.resource, params_text)
-        if done:
-            return result
     handler = None if token is not None else _find_handler(inv)
     scheduled = inv.details(region=scope.run.executor.region, parameters=params_text)
     if timeout is not None:
@@ -299,7 +323,8 @@ def start_execution(call: TaskCall, inv: _Invocation, mode: str) -> Any:
     if mode and executor.authorizer is not None:  # .sync follows the child execution
         executor.authorizer(inv.scope.run.state_machine_arn, "states:DescribeExecution", child.arn)
         rule = f"arn:aws:events:{executor.region}:{executor.account}:rule/{SFN_SYNC_RULE}"
-        executor.authorizer(inv.scope.run.state_machine_arn, "events:PutRule", rule)
+        for action in SYNC_RULE_ACTIONS:
+            executor.authorizer(inv.scope.run.state_machine_arn, action, rule)
     started = {"ExecutionArn": child.arn, "StartDate": _millis(child.start_time)}
     if not mode:
         child.start()

@@ -25,6 +25,7 @@ from typing import Any
 
 from ...contract.settings import load_settings
 from ...statemachine.executor import Executor
+from ...statemachine.tasks import SYNC_RULE_ACTIONS
 from ..local.batch import task_failure
 from ..local.resources import (
     BATCH_SUBMIT_JOB_SDK,
@@ -36,6 +37,7 @@ from ..local.resources import (
 from .iam import Principals, access_denied, passed_to
 from .jobs import BatchService
 from .lambdas import FunctionConfig, FunctionError, LambdaService, LambdaTimeout
+from .mounts import missing_mount_permissions
 from .redrives import not_redrivable, refusal
 
 BATCH_SYNC_RULE = "StepFunctionsGetEventsForBatchJobsRule"
@@ -337,6 +339,7 @@ class RehearsalEngine:
         params = call.parameters if isinstance(call.parameters, dict) else {}
         function = self.function(str(params.get("FunctionName", "")))
         self.authorize(call.state_machine_arn, "lambda:InvokeFunction", function.arn)
+        self._check_mounts(function)
         request_id = str(uuid.uuid4())
         try:
             payload = self.lambdas.invoke(function, params.get("Payload") or {})
@@ -346,6 +349,24 @@ class RehearsalEngine:
             raise lambda_function_error({"errorMessage": str(exn), "errorType":
                                          "Sandbox.Timedout", "stackTrace": []}, request_id) from exn  # fmt: skip
         return invoke_output(payload, request_id)
+
+    def _check_mounts(self, function: FunctionConfig) -> None:
+        """The function's EFS mounts, authorized as EFS does (:mod:`.mounts`); a denied one is
+        recorded and fails the invocation with Lambda's EFSMountFailureException."""
+        role = function.role_arn.rsplit("/", 1)[-1]
+        for arn, _path in function.mounts:
+            missing = missing_mount_permissions(self.principals, self.batch.provisioned,
+                                                function.role_arn, arn)  # fmt: skip
+            for action in missing:
+                self.record_call(role, "elasticfilesystem", action.split(":", 1)[1], arn, False, 0)
+            if missing:
+                raise task_failure(
+                    "Lambda.EFSMountFailureException",
+                    f"The Lambda function couldn't mount the configured file system due to a "
+                    f"permission or configuration issue: {function.role_arn} lacks "
+                    f"{', '.join(missing)} on {arn} (Service: AWSLambda; Status Code: 403; "
+                    "Error Code: EFSMountFailureException)",
+                )
 
     def function(self, name: str) -> FunctionConfig:
         with self._lock:
@@ -369,7 +390,8 @@ class RehearsalEngine:
         role = self.role_of(call.state_machine_arn)
         # .sync: Step Functions follows the job through DescribeJobs and its managed rule
         rule = f"arn:aws:events:{self.region}:{self.account}:rule/{BATCH_SYNC_RULE}"
-        self.authorize(call.state_machine_arn, "events:PutRule", rule)
+        for action in SYNC_RULE_ACTIONS:
+            self.authorize(call.state_machine_arn, action, rule)
         self.authorize(call.state_machine_arn, "batch:DescribeJobs", "*")
         return self.batch.submit_sync(role, params, call.abort, getattr(call, "submitted", None))
 
