@@ -78,7 +78,7 @@ def _context(app: cdk.App, explicit: dict[str, Any] | None) -> dict[str, Any]:
         "gpu_max_vcpus", "runner_max_vcpus", "fsx_deployment_type", "fsx_storage_gib",
         "scratch_days", "workflows", "schedule_expression", "schedule_inputs",
         "schedule_timezone", "endpoints", "read_buckets", "write_buckets",
-        "kms_key_arns",
+        "kms_key_arns", "default_image", "ecr_pull_through", "ecr_pull_through_credential_arn",
     ]  # fmt: skip
     ctx = {k: app.node.try_get_context(k) for k in keys}
     ctx.update(explicit or {})

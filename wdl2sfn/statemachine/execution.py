@@ -44,6 +44,22 @@ from .tokens import TaskTokens
 DEFAULT_ACCOUNT = "000000000000"
 
 
+class Replay:
+    """A redriven attempt's thread of control while it walks states an earlier attempt finished
+    (``redrive``): AWS keeps their history and adds none, so its events are not written until
+    a Task runs again in it or in a branch of it (``go_live``)."""
+
+    def __init__(self, parent: Replay | None = None) -> None:
+        self.parent = parent
+        self.live = False
+
+    def go_live(self) -> None:
+        at: Replay | None = self
+        while at is not None and not at.live:
+            at.live = True
+            at = at.parent
+
+
 @dataclass
 class Scope:
     """One thread of control inside an execution."""
@@ -53,15 +69,20 @@ class Scope:
     prev: int
     #: id of the Entered event of the state this scope is running (for States.Runtime causes)
     entered: int = 0
+    #: a redriven attempt's replay of preserved states (None: every event is written)
+    replay: Replay | None = None
 
     def emit(self, event_type: str, details: dict[str, Any] | None = None) -> int:
         """Append an event chained to this scope's previous one; return its id."""
+        if self.replay is not None and not self.replay.live:
+            return self.prev  # a preserved state of a redriven attempt: no new event
         self.prev = self.run.history.add(event_type, details, self.prev)
         return self.prev
 
-    def branch(self) -> Scope:
+    def branch(self, token: AbortToken | None = None) -> Scope:
         """A child scope (branch/iteration) with its own abort token, chained from here."""
-        return Scope(self.run, AbortToken(self.token), self.prev)
+        replay = Replay(self.replay) if self.replay is not None else None
+        return Scope(self.run, token or AbortToken(self.token), self.prev, replay=replay)
 
 
 #: errno of a full disk (ENOSPC) or an exceeded quota (EDQUOT)
@@ -243,11 +264,13 @@ class Execution:
         state_machine_arn: str,
         parent_token: AbortToken | None = None,
         event_key: str | None = None,
+        replay_parent: Replay | None = None,
     ) -> None:
         """``event_key`` names the execution to ``on_event`` listeners when ``name`` alone is not
         unique in the run (Map Run children are numbered from 0 in every Map Run)."""
         self.executor = executor
         self.machine = machine
+        self.replay_parent = replay_parent  # a Map Run child's: its Map state's thread of control
         self.input = execution_input
         self.name = name
         self.history_dir = history_dir
@@ -312,6 +335,8 @@ class Execution:
                     "stateMachineArn": self.state_machine_arn,
                 },
             )
+            if self.executor.redrive is not None:
+                scope.replay = Replay(self.replay_parent)
             if payload_size(text) > self.executor.quotas.payload_bytes:
                 raise StatesError(
                     DATA_LIMIT_EXCEEDED,

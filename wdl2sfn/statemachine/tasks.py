@@ -61,6 +61,8 @@ def run_task(state: State, data: Any, scope: Scope) -> tuple[str | None, Any]:
         preserved = _preserved(state, data, scope)
         if preserved is not None:
             return preserved
+    if scope.replay is not None:
+        scope.replay.go_live()  # this Task runs again: its events, and what follows, are new
     enter(state, data, scope)
 
     def attempt(retry_count: int) -> tuple[Any, str]:
