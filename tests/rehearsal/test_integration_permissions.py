@@ -68,10 +68,16 @@ def only_put_rule(statement: dict[str, Any]) -> bool:
 
 
 def without_client_mount(statement: dict[str, Any]) -> bool:
+    """ClientMount taken out of a statement (CDK grants it twice to each function role: with
+    the access point's ARN as condition, and with AccessedViaMountTarget)."""
+    mount = "elasticfilesystem:ClientMount"
     actions = statement.get("Action")
-    if not isinstance(actions, list) or "elasticfilesystem:ClientMount" not in actions:
+    if actions == mount:
+        statement["Action"] = "elasticfilesystem:DescribeMountTargets"
+        return True
+    if not isinstance(actions, list) or mount not in actions:
         return False
-    statement["Action"] = [a for a in actions if a != "elasticfilesystem:ClientMount"]
+    statement["Action"] = [a for a in actions if a != mount]
     return True
 
 

@@ -44,6 +44,12 @@ from .tokens import TaskTokens
 DEFAULT_ACCOUNT = "000000000000"
 
 
+#: written even while a redriven attempt replays: a Map Run's start and end, so that its redriven
+#: children's histories are found (ListMapRuns lists the redriven Map Run as a new one, where AWS
+#: keeps its ARN and counts a redrive)
+ALWAYS_WRITTEN = frozenset({"MapRunStarted", "MapRunSucceeded", "MapRunFailed"})
+
+
 class Replay:
     """A redriven attempt's thread of control while it walks states an earlier attempt finished
     (``redrive``): AWS keeps their history and adds none, so its events are not written until
@@ -74,7 +80,7 @@ class Scope:
 
     def emit(self, event_type: str, details: dict[str, Any] | None = None) -> int:
         """Append an event chained to this scope's previous one; return its id."""
-        if self.replay is not None and not self.replay.live:
+        if self.replay is not None and not self.replay.live and event_type not in ALWAYS_WRITTEN:
             return self.prev  # a preserved state of a redriven attempt: no new event
         self.prev = self.run.history.add(event_type, details, self.prev)
         return self.prev
