@@ -11,6 +11,7 @@ from aws_cdk import CfnOutput, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from .config import Config, load_config
+from .sizing import compiled_concurrency
 from .stack import Wdl2SfnStack
 from .state_machine import WdlStateMachine, _alnum
 
@@ -52,17 +53,20 @@ def build_stack(app: cdk.App, config: Config) -> Wdl2SfnStack:
         config=config,
         description=f"wdl2sfn: Step Functions + AWS Batch for WDL workflows ({config.variant})",
     )
+    widths = []
     for path in config.workflows:
         base = os.path.splitext(os.path.basename(path))[0]
         wf = WdlStateMachine(
             stack, f"Workflow{_alnum(base)}", wdl_path=path, infra=stack, schedule=config.schedule
         )
+        widths.append(compiled_concurrency(wf.compiled))
         CfnOutput(
             stack,
             f"StateMachineArn{_alnum(wf.workflow_name)}",
             value=wf.state_machine.state_machine_arn,
             description=f"state machine of workflow {wf.workflow_name}",
         )
+    stack.runner_max_vcpus = stack.compute.size_runner(widths)
     stack.acknowledge_cdk_singletons()
     return stack
 
@@ -74,7 +78,7 @@ def _context(app: cdk.App, explicit: dict[str, Any] | None) -> dict[str, Any]:
         "gpu_max_vcpus", "runner_max_vcpus", "fsx_deployment_type", "fsx_storage_gib",
         "scratch_days", "workflows", "schedule_expression", "schedule_inputs",
         "schedule_timezone", "endpoints", "read_buckets", "write_buckets",
-        "kms_key_arns",
+        "kms_key_arns", "default_image", "ecr_pull_through", "ecr_pull_through_credential_arn",
     ]  # fmt: skip
     ctx = {k: app.node.try_get_context(k) for k in keys}
     ctx.update(explicit or {})

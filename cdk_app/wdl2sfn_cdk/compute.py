@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from aws_cdk import Duration, Size, Stack
+from aws_cdk import CfnResource, Duration, Size, Stack
 from aws_cdk import aws_batch as batch
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -29,6 +29,7 @@ from .config import Config
 from .nag import ack
 from .network import Network
 from .runtime import SCRATCH
+from .sizing import RUNNER_MIN_VCPUS, runner_vcpus
 from .storage import EfsFileSystem, SharedFileSystem
 
 # Instance types used for each Batch compute environment.
@@ -248,7 +249,7 @@ class Compute:
                 vpc=self.network.vpc,
                 vpc_subnets=self.network.subnets,
                 security_groups=[self.network.compute_sg],
-                maxv_cpus=self.config.runner_max_vcpus,
+                maxv_cpus=self.config.runner_max_vcpus or RUNNER_MIN_VCPUS,
                 replace_compute_environment=False,
             )
         return self._ec2_environment(
@@ -258,8 +259,18 @@ class Compute:
             allocation_strategy=batch.AllocationStrategy.BEST_FIT_PROGRESSIVE,
             use_optimal_instance_classes=False,
             instance_types=[ec2.InstanceType(t) for t in RUNNER_TYPES],
-            maxv_cpus=self.config.runner_max_vcpus,
+            maxv_cpus=self.config.runner_max_vcpus or RUNNER_MIN_VCPUS,
         )
+
+    def size_runner(self, widths: list[int]) -> int:
+        """``runner_max_vcpus=auto`` with FSx: the runner environment's max vCPUs from the
+        compiled workflows' scatter concurrency (:mod:`.sizing`); returns the value in force."""
+        if self.config.runner_max_vcpus is not None or isinstance(self.file_system, EfsFileSystem):
+            return self.config.runner_max_vcpus or RUNNER_MIN_VCPUS
+        vcpus = runner_vcpus(widths)
+        cfn = cast(CfnResource, self.compute_environments["runner"].node.default_child)
+        cfn.add_property_override("ComputeResources.MaxvCpus", vcpus)
+        return vcpus
 
     def _runner_job_definition(
         self, image: ecr_assets.DockerImageAsset, environment: dict[str, str]

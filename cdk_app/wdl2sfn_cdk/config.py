@@ -27,6 +27,25 @@ QUEUE_PLACEHOLDERS = {kind: queue_placeholder(kind) for kind in QUEUE_KINDS}
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_WORKFLOW = os.path.join(REPO_ROOT, "sample_wdl", "hello", "hello.wdl")
+#: the image of tasks naming none: Docker's official ubuntu from Amazon ECR Public, not Docker
+#: Hub's anonymous pulls (rate-limited per IP, shared by every host behind one NAT gateway)
+DEFAULT_IMAGE = "public.ecr.aws/docker/library/ubuntu:22.04"
+#: upstream registry URL -> the ECR repository prefix its cached images live under (the ECR
+#: console's defaults). Amazon ECR user guide, CreatePullThroughCacheRule: "Docker Hub
+#: (docker-hub) – registry-1.docker.io", "Amazon ECR Public (ecr-public) – public.ecr.aws",
+#: "Quay (quay) – quay.io", "Kubernetes (k8s) – registry.k8s.io", "GitHub Container Registry
+#: (github-container-registry) – ghcr.io", "GitLab Container Registry
+#: (gitlab-container-registry) – registry.gitlab.com"
+PULL_THROUGH = {
+    "registry-1.docker.io": "docker-hub",
+    "public.ecr.aws": "ecr-public",
+    "quay.io": "quay",
+    "registry.k8s.io": "kubernetes",
+    "ghcr.io": "github",
+    "registry.gitlab.com": "gitlab",
+}
+#: upstream registries that take no anonymous pull-through: a Secrets Manager credential
+NEEDS_CREDENTIAL = ("registry-1.docker.io", "ghcr.io", "registry.gitlab.com")
 
 
 class ConfigError(ValueError):
@@ -55,6 +74,34 @@ def _int(ctx: dict[str, Any], key: str, default: int) -> int:
     if number < 0:
         raise ConfigError(f"context {key!r} must be >= 0, got {number}")
     return number
+
+
+def _pull_through(ctx: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``ecr_pull_through`` (an upstream registry URL ECR supports) and its credential: the
+    registries that need one (Amazon ECR user guide, pull-through cache) refuse to be without."""
+    url = str(ctx.get("ecr_pull_through") or "").strip() or None
+    credential = str(ctx.get("ecr_pull_through_credential_arn") or "").strip() or None
+    if url is None:
+        if credential:
+            raise ConfigError("context 'ecr_pull_through_credential_arn' needs 'ecr_pull_through'")
+        return None, None
+    if url not in PULL_THROUGH:
+        raise ConfigError(f"context 'ecr_pull_through' must be one of {', '.join(PULL_THROUGH)} "
+                          f"(an upstream registry ECR's pull-through cache supports); got {url!r}")  # fmt: skip
+    if url in NEEDS_CREDENTIAL and not credential:
+        raise ConfigError(
+            f"context 'ecr_pull_through={url}' needs 'ecr_pull_through_credential_arn': a "
+            "Secrets Manager secret (name prefix ecr-pullthroughcache/) with the registry's "
+            "username and access token"
+        )
+    return url, credential
+
+
+def _auto_int(ctx: dict[str, Any], key: str) -> int | None:
+    """An integer, or ``auto`` (the default): None, for the stack to derive."""
+    if str(ctx.get(key, "auto")).strip().lower() in ("auto", ""):
+        return None
+    return _int(ctx, key, 0)
 
 
 def _bool(value: Any, default: bool) -> bool:
@@ -97,7 +144,7 @@ class Config:
     max_vcpus: int = 256
     spot_max_vcpus: int = 256
     gpu_max_vcpus: int = 64
-    runner_max_vcpus: int = 16
+    runner_max_vcpus: int | None = None  # None: auto (sizing.py: FSx from the scatters, else 16)
     fsx_deployment_type: str = "SCRATCH_2"
     fsx_storage_gib: int = 1200
     scratch_days: int = 30
@@ -106,6 +153,9 @@ class Config:
     endpoints: bool = True
     read_buckets: tuple[str, ...] = ()
     write_buckets: tuple[str, ...] = ()
+    default_image: str = DEFAULT_IMAGE
+    ecr_pull_through: str | None = None  # an upstream registry URL (images.PULL_THROUGH)
+    ecr_pull_through_credential_arn: str | None = None
     kms_key_arns: tuple[str, ...] = ()
 
     @property
@@ -266,6 +316,7 @@ def load_config(ctx: dict[str, Any]) -> Config:
     workflows = [w if os.path.isabs(w) else os.path.join(REPO_ROOT, w) for w in workflows]
     schedule = _schedule(ctx)
     endpoints = _bool(ctx.get("endpoints"), default=vpc_id is None)
+    pull_through, credential = _pull_through(ctx)
     return Config(
         variant=variant,
         stack_name=str(ctx.get("stack_name") or "wdl2sfn"),
@@ -279,7 +330,7 @@ def load_config(ctx: dict[str, Any]) -> Config:
         max_vcpus=max_vcpus,
         spot_max_vcpus=_int(ctx, "spot_max_vcpus", max_vcpus),
         gpu_max_vcpus=_int(ctx, "gpu_max_vcpus", min(64, max_vcpus)),
-        runner_max_vcpus=_int(ctx, "runner_max_vcpus", 16),
+        runner_max_vcpus=_auto_int(ctx, "runner_max_vcpus"),
         fsx_deployment_type=fsx_type,
         fsx_storage_gib=fsx_gib,
         scratch_days=_int(ctx, "scratch_days", 30),
@@ -289,4 +340,7 @@ def load_config(ctx: dict[str, Any]) -> Config:
         read_buckets=tuple(_list(ctx.get("read_buckets"))),
         write_buckets=tuple(_list(ctx.get("write_buckets"))),
         kms_key_arns=_kms_keys(ctx),
+        default_image=str(ctx.get("default_image") or DEFAULT_IMAGE),
+        ecr_pull_through=pull_through,
+        ecr_pull_through_credential_arn=credential,
     )

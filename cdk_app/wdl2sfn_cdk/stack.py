@@ -39,6 +39,7 @@ from .compute import Compute
 from .config import Config
 from .exports import Exports, placeholder_values
 from .functions import Functions
+from .images import grant_pull_through, image_environment
 from .nag import ack
 from .network import Network
 from .runtime import runner_image, step_environment
@@ -73,6 +74,7 @@ class Wdl2SfnStack(Stack):
         self.image = runner_image(self)
         self.file_system = shared_file_system(self, config, self.network, self.bucket)
         environment = step_environment(config, self.bucket, self.job_role, self.file_system)
+        environment.update(image_environment(self, config))
         self.compute = Compute(
             self,
             config,
@@ -83,6 +85,9 @@ class Wdl2SfnStack(Stack):
             environment=environment,
         )
         self.queues = self.compute.queues
+        grant_pull_through(self, config, self.compute.instance_role)
+        #: the runner environment's max vCPUs (app.build_stack sizes it once workflows compiled)
+        self.runner_max_vcpus = config.runner_max_vcpus
         self.runner_job_definition = self.compute.runner_job_definition
         self.steps = self._functions(environment)
         # FSx join waits are runner jobs: one that FAILED before answering fails its run

@@ -58,6 +58,8 @@ class Settings:
     task_scratch: str | None = None  # the instances' scratch volume for TMPDIR
     queue_limits: str | None = None  # JSON {kind: {max_vcpus, max_gpus}}: what prepare refuses
     cache_key: str | None = None  # the call cache's sealing secret
+    default_image: str | None = None  # AWS: the image of tasks naming none (the stack's)
+    image_mirror: str | None = None  # AWS: JSON {upstream registry: ECR pull-through prefix URI}
     # the local backend and its runner jobs
     local_job_definitions: str | None = None  # file-backed job definition registry
     callbacks: str | None = None  # "store": answer task tokens through files in the run

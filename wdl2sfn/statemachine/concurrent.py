@@ -66,7 +66,7 @@ class _Group:
             index = next(self.next_index)
             if index >= self.count:
                 return
-            sub = Scope(self.scope.run, AbortToken(self.token), self.scope.prev)
+            sub = self.scope.branch(AbortToken(self.token))
             try:
                 self.results[index] = jobs[index](sub)
             except StatesError as err:

@@ -244,6 +244,7 @@ class _MapRun:
             self.child_sm_arn,
             parent_token=sub.token,
             event_key=f"{self.arn}/{name}",
+            replay_parent=sub.replay,
         )
         if authorize is not None:  # the Map Run follows its children
             authorize(self.parent.state_machine_arn, "states:DescribeExecution", child.arn)

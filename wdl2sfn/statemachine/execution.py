@@ -36,11 +36,34 @@ from .errors import (
 from .history import History, HistoryLimitError, iso_timestamp
 from .model import Machine, State, compile_machine
 from .quotas import Quotas, check_definition_size, history_limit_cause, payload_size, to_json
+from .redrive import RedriveLedger
 from .runtime import AbortToken, Authorizer, ExecutionResult, ResourceHandler
 from .store import ObjectStore
 from .tokens import TaskTokens
 
 DEFAULT_ACCOUNT = "000000000000"
+
+
+#: written even while a redriven attempt replays: a Map Run's start and end, so that its redriven
+#: children's histories are found (ListMapRuns lists the redriven Map Run as a new one, where AWS
+#: keeps its ARN and counts a redrive)
+ALWAYS_WRITTEN = frozenset({"MapRunStarted", "MapRunSucceeded", "MapRunFailed"})
+
+
+class Replay:
+    """A redriven attempt's thread of control while it walks states an earlier attempt finished
+    (``redrive``): AWS keeps their history and adds none, so its events are not written until
+    a Task runs again in it or in a branch of it (``go_live``)."""
+
+    def __init__(self, parent: Replay | None = None) -> None:
+        self.parent = parent
+        self.live = False
+
+    def go_live(self) -> None:
+        at: Replay | None = self
+        while at is not None and not at.live:
+            at.live = True
+            at = at.parent
 
 
 @dataclass
@@ -52,15 +75,20 @@ class Scope:
     prev: int
     #: id of the Entered event of the state this scope is running (for States.Runtime causes)
     entered: int = 0
+    #: a redriven attempt's replay of preserved states (None: every event is written)
+    replay: Replay | None = None
 
     def emit(self, event_type: str, details: dict[str, Any] | None = None) -> int:
         """Append an event chained to this scope's previous one; return its id."""
+        if self.replay is not None and not self.replay.live and event_type not in ALWAYS_WRITTEN:
+            return self.prev  # a preserved state of a redriven attempt: no new event
         self.prev = self.run.history.add(event_type, details, self.prev)
         return self.prev
 
-    def branch(self) -> Scope:
+    def branch(self, token: AbortToken | None = None) -> Scope:
         """A child scope (branch/iteration) with its own abort token, chained from here."""
-        return Scope(self.run, AbortToken(self.token), self.prev)
+        replay = Replay(self.replay) if self.replay is not None else None
+        return Scope(self.run, token or AbortToken(self.token), self.prev, replay=replay)
 
 
 #: errno of a full disk (ENOSPC) or an exceeded quota (EDQUOT)
@@ -170,6 +198,8 @@ class BaseExecutor:
         authorizer: Authorizer | None = None,
         role_arn: str | None = None,
         kinds: Mapping[str, Runner] | None = None,
+        redrive: RedriveLedger | None = None,
+        redrive_count: int = 0,
     ) -> None:
         self.kinds: Mapping[str, Runner] = self.default_kinds if kinds is None else kinds
         self.quotas = quotas or Quotas()
@@ -191,6 +221,9 @@ class BaseExecutor:
         self.state_machine_arn = state_machine_arn or (
             f"arn:aws:states:{region}:{self.account}:stateMachine:local"
         )
+        #: a redriven attempt: the Task results earlier attempts finished (``redrive``)
+        self.redrive = redrive
+        self.redrive_count = redrive_count
         self._children: dict[str, Machine] = {}
         self._children_lock = threading.Lock()
 
@@ -237,11 +270,13 @@ class Execution:
         state_machine_arn: str,
         parent_token: AbortToken | None = None,
         event_key: str | None = None,
+        replay_parent: Replay | None = None,
     ) -> None:
         """``event_key`` names the execution to ``on_event`` listeners when ``name`` alone is not
         unique in the run (Map Run children are numbered from 0 in every Map Run)."""
         self.executor = executor
         self.machine = machine
+        self.replay_parent = replay_parent  # a Map Run child's: its Map state's thread of control
         self.input = execution_input
         self.name = name
         self.history_dir = history_dir
@@ -272,7 +307,7 @@ class Execution:
                 "Name": name,
                 "RoleArn": executor.role_arn,
                 "StartTime": iso_timestamp(self.start_time),
-                "RedriveCount": 0,
+                "RedriveCount": executor.redrive_count,
             },
             "StateMachine": {"Id": state_machine_arn, "Name": self.state_machine_name},
         }
@@ -306,6 +341,8 @@ class Execution:
                     "stateMachineArn": self.state_machine_arn,
                 },
             )
+            if self.executor.redrive is not None:
+                scope.replay = Replay(self.replay_parent)
             if payload_size(text) > self.executor.quotas.payload_bytes:
                 raise StatesError(
                     DATA_LIMIT_EXCEEDED,

@@ -47,10 +47,22 @@ START_EXECUTION = "arn:aws:states:::states:startExecution"
 STATES_PREFIX = "arn:aws:states:::"
 # the managed rule through which a .sync integration learns that a child execution ended
 SFN_SYNC_RULE = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+#: what a ``.sync`` integration's role must allow on its managed rule. Step Functions developer
+#: guide, "IAM policies for integrated services" (AWS Batch; Step Functions): the policy for
+#: ``submitJob.sync`` allows "events:PutTargets", "events:PutRule", "events:DescribeRule" on
+#: ``arn:aws:events:[[region]]:[[accountId]]:rule/StepFunctionsGetEventsForBatchJobsRule``, and
+#: ``startExecution.sync`` the same on ``rule/StepFunctionsGetEventsForStepFunctionsExecutionRule``
+SYNC_RULE_ACTIONS = ("events:PutTargets", "events:PutRule", "events:DescribeRule")
 
 
 def run_task(state: State, data: Any, scope: Scope) -> tuple[str | None, Any]:
     """Task: effective input -> resource -> result processing, under Retry/Catch."""
+    if scope.run.executor.redrive is not None:
+        preserved = _preserved(state, data, scope)
+        if preserved is not None:
+            return preserved
+    if scope.replay is not None:
+        scope.replay.go_live()  # this Task runs again: its events, and what follows, are new
     enter(state, data, scope)
 
     def attempt(retry_count: int) -> tuple[Any, str]:
@@ -64,6 +76,25 @@ def run_task(state: State, data: Any, scope: Scope) -> tuple[str | None, Any]:
         return process_result(state, data, result, ctx, scope)
 
     return with_retry_and_catch(state, data, scope, attempt)
+
+
+def _preserved(state: State, data: Any, scope: Scope) -> tuple[str | None, Any] | None:
+    """A redriven attempt (``redrive``): the Task an earlier attempt finished is not run again,
+    and, as on AWS, leaves no new events (its history is the earlier attempt's); None: run it."""
+    ledger = scope.run.executor.redrive
+    assert ledger is not None
+    ctx = context_fn(scope, state, 0)
+    if callbacks.is_callback(state.resource):  # (the key leaves the token out)
+        ctx = callbacks.with_token(ctx, uuid.uuid4().hex + uuid.uuid4().hex)
+    try:
+        params = effective_input(state, data, ctx)
+    except StatesError:
+        return None  # the attempt will fail as it should, with its events
+    done, result = ledger.take(state.name, state.resource, to_json(params))
+    if not done:
+        return None
+    output, _text = process_result(state, data, result, ctx, scope)
+    return state.next, output
 
 
 def is_lambda_arn(resource: str) -> bool:
@@ -294,7 +325,8 @@ def start_execution(call: TaskCall, inv: _Invocation, mode: str) -> Any:
     if mode and executor.authorizer is not None:  # .sync follows the child execution
         executor.authorizer(inv.scope.run.state_machine_arn, "states:DescribeExecution", child.arn)
         rule = f"arn:aws:events:{executor.region}:{executor.account}:rule/{SFN_SYNC_RULE}"
-        executor.authorizer(inv.scope.run.state_machine_arn, "events:PutRule", rule)
+        for action in SYNC_RULE_ACTIONS:
+            executor.authorizer(inv.scope.run.state_machine_arn, action, rule)
     started = {"ExecutionArn": child.arn, "StartDate": _millis(child.start_time)}
     if not mode:
         child.start()

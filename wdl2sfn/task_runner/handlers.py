@@ -40,6 +40,8 @@ class Settings:
     run_bucket: str | None = None
     mount: dict[str, Any] = field(default_factory=dict)
     default_image: str = "ubuntu:22.04"
+    image_mirrors: dict[str, str] = field(default_factory=dict)  # images.mirrored
+    stack_default_image: bool = False  # default_image is the stack's (WDL2SFN_DEFAULT_IMAGE)
     copy_input_files: bool = False
     task_tokens: Any = None  # answers .waitForTaskToken locally (None: the Step Functions API)
     queue_limits: dict[str, dict[str, int]] | None = None  # the stack's (WDL2SFN_QUEUE_LIMITS)
@@ -67,6 +69,9 @@ class Settings:
             run_bucket=bucket,
             mount=_mount_from_env(env),
             queue_limits=json.loads(env.queue_limits) if env.queue_limits else None,
+            default_image=env.default_image or "ubuntu:22.04",
+            stack_default_image=bool(env.default_image),
+            image_mirrors=json.loads(env.image_mirror) if env.image_mirror else {},
         )
 
 
@@ -268,6 +273,8 @@ class Runtime:
             or bool(record.get("options", {}).get("copy_input_files")),
             mount=run_scoped(s.mount, s.store.run_dir(ev.run)),
             default_image=s.default_image,
+            image_mirrors=s.image_mirrors,
+            stack_default_image=s.stack_default_image,
             env=dict(options.get("env") or {}),
             runtime_defaults=dict(options.get("runtime_defaults") or {}),
             user_inodes=ev.files.user_inodes,

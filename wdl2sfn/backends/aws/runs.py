@@ -101,13 +101,15 @@ def stack_machines(aws: Aws, stack: str) -> list[str]:
 
 
 def read_histories(run: Run) -> Run:
-    """Every execution's events: the parent's, each Map Run child's, each child machine's."""
+    """Every execution's events: the parent's, each Map Run child's, each child machine's, in
+    the order they started (breadth first: a redriven run's new Map Run after the first, whose
+    children's cache checks the counter must see first)."""
     from .failures import _pages
 
     sfn = run.aws.client("stepfunctions")
     todo = [run.arn]
     while todo:
-        arn = todo.pop()
+        arn = todo.pop(0)
         events = [json_able(e) for e in _pages(sfn.get_execution_history, "events",
                                                executionArn=arn)]  # fmt: skip
         run.executions[arn] = events

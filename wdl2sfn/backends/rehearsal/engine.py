@@ -25,6 +25,7 @@ from typing import Any
 
 from ...contract.settings import load_settings
 from ...statemachine.executor import Executor
+from ...statemachine.tasks import SYNC_RULE_ACTIONS
 from ..local.batch import task_failure
 from ..local.resources import (
     BATCH_SUBMIT_JOB_SDK,
@@ -36,7 +37,9 @@ from ..local.resources import (
 from .iam import Principals, access_denied, passed_to
 from .jobs import BatchService
 from .lambdas import FunctionConfig, FunctionError, LambdaService, LambdaTimeout
+from .mounts import missing_mount_permissions
 from .quotas import Quotas, Throttled
+from .redrives import not_redrivable, refusal
 
 BATCH_SYNC_RULE = "StepFunctionsGetEventsForBatchJobsRule"
 SUBMIT_JOB_LIMIT = 30 * 1024  # AWS Batch SubmitJob request payload quota
@@ -185,17 +188,19 @@ class RehearsalEngine:
         self.batch.run_api_job(moto_id, request)
 
     def redrive(self, record: Any) -> None:
-        """RedriveExecution, as the rehearsal does it: a new local run of the same input (and
-        run name: the same run folder, whose finished calls the call cache answers), recorded
-        as a redrive of the same execution: its history is the earlier events, an
-        ExecutionRedriven event, then the new run's (its own ExecutionStarted left out)."""
-        from moto.core.exceptions import JsonRESTError
-
+        """RedriveExecution as AWS documents it (:mod:`.redrives`, ``statemachine.redrive``):
+        refused outside FAILED/ABORTED/TIMED_OUT or 14 days after the stop; else a new attempt
+        of the same execution (same name, input and definition) that takes every Task result
+        the earlier attempts finished from their histories instead of running it again, so only
+        the unsuccessful steps, branches, iterations and Map Run children run. Its history is the
+        earlier events, an ExecutionRedriven event, then the new attempt's (its own
+        ExecutionStarted left out)."""
         from ...statemachine.history import read_events
+        from ...statemachine.redrive import RedriveLedger
 
-        if record.status not in ("FAILED", "ABORTED", "TIMED_OUT"):
-            raise JsonRESTError("ExecutionNotRedrivable", f"Execution {record.execution_arn} "
-                                f"cannot be redriven: its status is {record.status}")  # fmt: skip
+        why = refusal(str(record.status), record.stop_date, datetime.now(UTC))
+        if why is not None:
+            raise not_redrivable(record.execution_arn, why)
         with self._lock:
             earlier = self.runs[record.execution_arn]
         count = len(getattr(record, "_redrives", [])) + 1
@@ -205,11 +210,14 @@ class RehearsalEngine:
                         "previousEventId": len(history),
                         "executionRedrivenEventDetails": {"redriveCount": count}})  # fmt: skip
         machine = _machine(self, record.state_machine_arn)
-        executor = self._executor(machine, record.name, f"redrive-{count}")
+        folder = self.folder / "executions" / machine.name / record.name
+        ledger = RedriveLedger.read(folder)
+        executor = self._executor(machine, record.name, f"redrive-{count}", ledger, count)
         with self._lock:
             self.executors.append(executor)
         run = executor.start(json.loads(record.execution_input or "{}"), record.name)
         record._previous, record._redrives = history, [*getattr(record, "_redrives", []), earlier]
+        record._redrive_date = datetime.now(UTC)
         with self._lock:
             self.earlier.setdefault(record.execution_arn, []).append(earlier)
         record.status, record.stop_date, record.error, record.cause = "RUNNING", None, None, None
@@ -224,7 +232,8 @@ class RehearsalEngine:
             runs = [(arn, [*self.earlier.get(arn, []), run]) for arn, run in self.runs.items()]
         return [(arn, r.history_dir) for arn, rs in runs for r in rs if r.history_dir is not None]
 
-    def _executor(self, machine: Any, name: str, attempt: str = "") -> Executor:
+    def _executor(self, machine: Any, name: str, attempt: str = "", ledger: Any = None,
+                  redrive_count: int = 0) -> Executor:  # fmt: skip
         from moto.stepfunctions.models import stepfunctions_backends
 
         machines = stepfunctions_backends[self.account][self.region].state_machines
@@ -242,6 +251,8 @@ class RehearsalEngine:
             account=self.account,
             authorizer=self.authorize,
             role_arn=machine.roleArn,
+            redrive=ledger,
+            redrive_count=redrive_count,
         )
 
     def answer_token(self, token: str, output: str | None, error: str | None) -> bool:
@@ -334,6 +345,7 @@ class RehearsalEngine:
         self._acquire(call, function)  # throttled: one line, "throttled", no IAM verdict
         try:
             self.authorize(call.state_machine_arn, "lambda:InvokeFunction", function.arn)
+            self._check_mounts(function)
             payload = self.lambdas.invoke(function, params.get("Payload") or {})
         except FunctionError as exn:
             raise lambda_function_error(exn.payload, request_id) from exn
@@ -359,6 +371,22 @@ class RehearsalEngine:
                 "Error Code: TooManyRequestsException)",
             ) from exn
 
+    def _check_mounts(self, function: FunctionConfig) -> None:
+        """The function's EFS mounts, authorized as EFS does (:mod:`.mounts`); a denied one is
+        recorded and fails the invocation with Lambda's EFSMountFailureException."""
+        role = function.role_arn.rsplit("/", 1)[-1]
+        for arn, _path in function.mounts:
+            missing = missing_mount_permissions(self.principals, self.batch.provisioned,
+                                                function.role_arn, arn)  # fmt: skip
+            for action in missing:
+                self.record_call(role, "elasticfilesystem", action.split(":", 1)[1], arn, False, 0)
+            if missing:
+                raise task_failure("Lambda.EFSMountFailureException", "The Lambda function couldn't"
+                                   " mount the configured file system due to a permission or"
+                                   f" configuration issue: {function.role_arn} lacks"
+                                   f" {', '.join(missing)} on {arn} (Service: AWSLambda; Status"
+                                   " Code: 403; Error Code: EFSMountFailureException)")  # fmt: skip
+
     def function(self, name: str) -> FunctionConfig:
         with self._lock:
             if name in self._functions:
@@ -381,7 +409,8 @@ class RehearsalEngine:
         role = self.role_of(call.state_machine_arn)
         # .sync: Step Functions follows the job through DescribeJobs and its managed rule
         rule = f"arn:aws:events:{self.region}:{self.account}:rule/{BATCH_SYNC_RULE}"
-        self.authorize(call.state_machine_arn, "events:PutRule", rule)
+        for action in SYNC_RULE_ACTIONS:
+            self.authorize(call.state_machine_arn, action, rule)
         self.authorize(call.state_machine_arn, "batch:DescribeJobs", "*")
         return self.batch.submit_sync(role, params, call.abort, getattr(call, "submitted", None))
 

@@ -14,6 +14,8 @@ import copy
 import random
 from typing import Any
 
+from .redrives import described
+
 _ORIGINALS: dict[str, Any] = {}
 
 
@@ -127,6 +129,8 @@ def _describe_execution(self: Any) -> Any:
                       ("stateMachineAliasArn", "state_machine_alias_arn")):  # fmt: skip
         if getattr(execution, attr, None):
             answer.result[key] = getattr(execution, attr)
+    if getattr(execution, "_rehearsal", None) is not None:
+        answer.result.update(described(execution))
     return answer
 
 

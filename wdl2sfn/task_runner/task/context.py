@@ -28,6 +28,10 @@ class TaskContext:
     copy_input_files: bool = False
     mount: dict[str, Any] = field(default_factory=dict)
     default_image: str = "ubuntu:22.04"
+    #: upstream registry -> ECR pull-through cache prefix (images.mirrored); empty: none
+    image_mirrors: dict[str, str] = field(default_factory=dict)
+    #: the default image is the stack's (``WDL2SFN_DEFAULT_IMAGE``): prepare says when it is used
+    stack_default_image: bool = False
     #: run options (`run --env`, `--runtime-defaults`): task environment, runtime defaults
     env: dict[str, str] = field(default_factory=dict)
     runtime_defaults: dict[str, Any] = field(default_factory=dict)

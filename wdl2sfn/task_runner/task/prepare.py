@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,9 @@ def _prepare(
             raw[key] = WDL.Value.from_json(WDL.Type.Any(), default)
     runtime = normalize_runtime(raw, ctx, task, env)
     runtime["env"] = {**ctx.env, **runtime["env"]}  # --env; the task's own env wins
+    if runtime["default_image"] and ctx.stack_default_image:  # (the Lambda's or job's log)
+        print(f"wdl2sfn: call {ctx.call_name}: its runtime names no docker/container image: "
+              f"it runs the stack's default_image {runtime['docker']}", file=sys.stderr)  # fmt: skip
 
     # WDL 1.2: the `task` runtime-info struct is visible to the command
     cmd_env = env

@@ -12,6 +12,7 @@ import WDL
 from ... import wdl as adapter
 from .. import batch_params as bp
 from ..errors import WdlRuntimeError
+from ..images import mirrored
 from .context import RUNTIME_OVERRIDE_NAMESPACES, TaskContext, is_wdl12, task_decls, trusted_paths
 from .failures import translate
 from .stdlib import call_stdlib
@@ -57,7 +58,7 @@ def normalize_runtime(
     call = ctx.call_name
     r = _RawRuntime(raw, call)
     try:
-        image = _image(raw, ctx.default_image)
+        image = mirrored(_image(raw, ctx.default_image), ctx.image_mirrors)
         cpu = bp.vcpus(r.get("cpu", WDL.Type.Float()))
         memory = bp.memory_mib(r.get("memory", WDL.Type.String()))
         gpus = _gpus(r)
@@ -83,6 +84,8 @@ def normalize_runtime(
     disks = raw.get("disks")
     return {
         "docker": image,
+        # a task naming no image runs the default one: prepare says so (prepare.py)
+        "default_image": _image(raw, "") == "",
         "cpu": cpu,
         "memory_mib": memory,
         "gpus": gpus,

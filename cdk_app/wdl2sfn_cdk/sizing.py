@@ -1,0 +1,50 @@
+"""The FSx runner compute environment sized from the compiled workflows' scatter concurrency.
+
+With FSx, every run-time step of every shard (prepare, collect...) is a 1-vCPU runner job, so
+the runner environment's ``maxvCpus`` is how many shards' steps run at once: at 16, an 800-wide
+scatter (a Distributed Map of 20 children, each an inline Map of 40) runs 16 steps at a time and
+the other 784 shards wait in the runner queue. ``runner_max_vcpus=auto`` (the default) sizes it
+to the widest product of nested Map ``MaxConcurrency`` in the stack's compiled machines, at
+least :data:`RUNNER_MIN_VCPUS` and at most :data:`RUNNER_AUTO_MAX_VCPUS` (docs/deploy.md says
+what it costs). AWS Batch, ComputeResource ``maxvCpus``: "The maximum number of vCPUs that a
+compute environment can support" -- an upper bound: with ``minvCpus`` 0 an idle environment
+runs (and costs) nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+RUNNER_MIN_VCPUS = 16
+#: the most ``auto`` asks for: the compiler's default nested-scatter concurrency ceiling (1000)
+#: rounded up; a wider setting must be given explicitly (``-c runner_max_vcpus=N``)
+RUNNER_AUTO_MAX_VCPUS = 1024
+#: a Map without MaxConcurrency (or 0) runs "as many [iterations] concurrently as possible";
+#: a Distributed Map's children are limited to 10,000 at a time
+UNBOUNDED_MAP = 10_000
+
+
+def map_concurrency(definition: Any) -> int:
+    """The most Map iterations (shards) a definition runs at once: the largest product of
+    ``MaxConcurrency`` along a chain of nested Map states (1 without a Map)."""
+    if isinstance(definition, list):
+        return max((map_concurrency(d) for d in definition), default=1)
+    if not isinstance(definition, dict):
+        return 1
+    inner = max((map_concurrency(v) for k, v in definition.items()), default=1)
+    if definition.get("Type") != "Map":
+        return inner
+    width = int(definition.get("MaxConcurrency") or 0) or UNBOUNDED_MAP
+    return width * inner
+
+
+def compiled_concurrency(compiled: Any) -> int:
+    """:func:`map_concurrency` of a compiled workflow and of each of its child machines."""
+    widths = [map_concurrency(compiled.definition)]
+    widths += [compiled_concurrency(child) for child in getattr(compiled, "children", {}).values()]
+    return max(widths)
+
+
+def runner_vcpus(widths: list[int]) -> int:
+    """``runner_max_vcpus=auto``: one vCPU per concurrent shard step, within the bounds."""
+    return max(RUNNER_MIN_VCPUS, min(RUNNER_AUTO_MAX_VCPUS, max(widths, default=1)))
