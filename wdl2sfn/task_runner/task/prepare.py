@@ -96,18 +96,7 @@ def _prepare(
     )
     env = _eval_decls(task, localized, call_dir, ctx.call_name)
 
-    # runtime{} (+ call-input overrides) -> normalized runtime.json
-    raw = eval_runtime(task, env, inputs, call_dir, ctx.call_name)
-    for key, default in ctx.runtime_defaults.items():  # miniwdl's --runtime-defaults
-        same = ("docker", "container") if key in ("docker", "container") else (key,)
-        if not any(k in raw for k in same):
-            raw[key] = WDL.Value.from_json(WDL.Type.Any(), default)
-    runtime = normalize_runtime(raw, ctx, task, env)
-    runtime["env"] = {**ctx.env, **runtime["env"]}  # --env; the task's own env wins
-    if runtime["default_image"] and ctx.stack_default_image:  # (the Lambda's or job's log)
-        print(f"wdl2sfn: call {ctx.call_name}: its runtime names no docker/container image: "
-              f"it runs the stack's default_image {runtime['docker']}", file=sys.stderr)  # fmt: skip
-
+    runtime = _runtime(task, env, inputs, call_dir, ctx)
     # WDL 1.2: the `task` runtime-info struct is visible to the command
     cmd_env = env
     if is_wdl12(task):
@@ -127,6 +116,28 @@ def _prepare(
     job = build_job(ctx, call_dir, runtime)
     write_json_atomic(call_dir / "job.json", job, durable=False)
     return Prepared(cached=False, job=job)
+
+
+def _runtime(
+    task: WDL.Tree.Task,
+    env: WDL.Env.Bindings[WDL.Value.Base],
+    inputs: WDL.Env.Bindings[WDL.Value.Base],
+    call_dir: Path,
+    ctx: TaskContext,
+) -> dict[str, Any]:
+    """runtime{} (+ call-input overrides, miniwdl's --runtime-defaults, --env) normalized as
+    runtime.json keeps it; says in the step's log when the stack's default image stands in."""
+    raw = eval_runtime(task, env, inputs, call_dir, ctx.call_name)
+    for key, default in ctx.runtime_defaults.items():
+        same = ("docker", "container") if key in ("docker", "container") else (key,)
+        if not any(k in raw for k in same):
+            raw[key] = WDL.Value.from_json(WDL.Type.Any(), default)
+    runtime = normalize_runtime(raw, ctx, task, env)
+    runtime["env"] = {**ctx.env, **runtime["env"]}  # --env; the task's own env wins
+    if runtime["default_image"] and ctx.stack_default_image:  # (the Lambda's or job's log)
+        print(f"wdl2sfn: call {ctx.call_name}: its runtime names no docker/container image: "
+              f"it runs the stack's default_image {runtime['docker']}", file=sys.stderr)  # fmt: skip
+    return runtime
 
 
 def _retry_commands(
