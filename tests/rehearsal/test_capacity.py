@@ -66,6 +66,22 @@ def test_a_job_no_instance_type_can_hold_stays_runnable_until_its_queue_cancels_
     assert all("placed" not in text for text in logs)  # the command never ran
 
 
+def test_state_transitions_past_their_bucket_wait_for_the_refill_and_the_run_succeeds(
+    tmp_path: Path,
+) -> None:
+    """Step Functions throttles state transitions with a token bucket shared by every state
+    machine of the account ("Quotas related to state throttling"; CloudWatch's
+    ThrottledEvents: "the number of throttled state transitions"): a throttled transition is
+    delayed, not failed. With a bucket of 1 refilled every 2 seconds, most of hello's 8
+    transitions wait; the run still succeeds, and each delayed transition is recorded."""
+    quotas = {"states:StateTransition": [0.5, 1]}
+    done = _rehearse(tmp_path, SAMPLES / "hello" / "hello.wdl", "-i", "inputs.json",
+                     WDL2SFN_REHEARSAL_QUOTAS=json.dumps(quotas))  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    delayed = [c for c in done.calls() if c["action"] == "StateTransition" and c["throttled"]]
+    assert len(delayed) >= 3  # a Choice and the Task after it follow at once, at least
+
+
 def test_start_execution_past_its_bucket_is_refused_with_throttling_exception(
     tmp_path: Path,
 ) -> None:

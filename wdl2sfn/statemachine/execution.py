@@ -102,9 +102,12 @@ def run_machine(machine: Machine, data: Any, scope: Scope) -> Any:
     """Run a machine (or branch, or item processor) from StartAt to its end; return the output."""
     states = machine.states
     kinds = scope.run.executor.kinds
+    gate = scope.run.executor.transition_gate
     name: str | None = machine.start_at
     while name is not None:
         scope.token.check()
+        if gate is not None:
+            gate(name)
         state = states[name]
         try:
             name, data = kinds[state.type](state, data, scope)
@@ -200,6 +203,7 @@ class BaseExecutor:
         kinds: Mapping[str, Runner] | None = None,
         redrive: RedriveLedger | None = None,
         redrive_count: int = 0,
+        transition_gate: Callable[[str], None] | None = None,
     ) -> None:
         self.kinds: Mapping[str, Runner] = self.default_kinds if kinds is None else kinds
         self.quotas = quotas or Quotas()
@@ -224,6 +228,8 @@ class BaseExecutor:
         #: a redriven attempt: the Task results earlier attempts finished (``redrive``)
         self.redrive = redrive
         self.redrive_count = redrive_count
+        #: called before each state is entered (the rehearsal's state-transition bucket)
+        self.transition_gate = transition_gate
         self._children: dict[str, Machine] = {}
         self._children_lock = threading.Lock()
 

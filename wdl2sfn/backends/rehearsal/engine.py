@@ -253,6 +253,7 @@ class RehearsalEngine:
             role_arn=machine.roleArn,
             redrive=ledger,
             redrive_count=redrive_count,
+            transition_gate=self.quotas.transition_gate(self.record_call, machine),
         )
 
     def answer_token(self, token: str, output: str | None, error: str | None) -> bool:

@@ -22,6 +22,13 @@ scaled down in tests so a modest scatter meets them):
   https://repost.aws/knowledge-center/lambda-troubleshoot-throttling), which Step Functions
   reports as ``Lambda.TooManyRequestsException``.
 
+* Step Functions state transitions: "Quotas related to state throttling", a token bucket
+  shared by every state machine of the account (CDK's StateTransitionMetric: "These rate limits
+  are shared across all state machines"; its ThrottledEvents metric is "the number of throttled
+  state transitions"), Standard workflows bucket 5,000, refill 5,000 a second (large Regions).
+  A throttled transition is delayed, not failed: the executor waits for the refill
+  (``transition_gate``) and the wait is recorded as a throttled ``StateTransition``.
+
 The operator's own calls (provisioning, the account administrator) are not throttled here, so a
 lowered quota tests the stack's principals, not the rehearsal's set-up.
 """
@@ -31,6 +38,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +48,7 @@ RATES: dict[str, tuple[float, float]] = {
     "batch:RegisterJobDefinition": (50.0, 50.0),
     "batch:DescribeJobs": (50.0, 50.0),
     "states:StartExecution": (300.0, 1300.0),
+    "states:StateTransition": (5000.0, 5000.0),
 }
 LAMBDA_CONCURRENCY = 1000  # per account and Region
 #: the error each service answers a throttled request with: (code, HTTP status, message)
@@ -133,6 +142,23 @@ class Quotas:
                 raise Throttled("TooManyRequestsException", 429, "Rate Exceeded. (account "
                                 f"concurrency of {self.lambda_concurrency} in use)")  # fmt: skip
             self._running[function] = mine + 1
+
+    def transition_gate(self, record: Callable[..., None], machine: Any) -> Callable[[str], None]:
+        """The executor's gate before each state ``machine`` enters: a token of the account's
+        state-transition bucket, else a wait for the refill, recorded (``record``, the
+        engine's ``record_call``) as a throttled StateTransition of the machine's role."""
+        bucket = self.buckets["states:StateTransition"]
+        pause = min(1.0, 1.0 / bucket.rate) if bucket.rate > 0 else 1.0
+        role = str(machine.roleArn).rsplit("/", 1)[-1]
+
+        def enter(_state: str) -> None:
+            if bucket.take():
+                return
+            record(role, "states", "StateTransition", machine.arn, True, 0, True)
+            while not bucket.take():
+                time.sleep(pause)
+
+        return enter
 
     def release(self, function: str) -> None:
         with self._lock:
