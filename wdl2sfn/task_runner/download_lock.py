@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from .lock_file import take_lock
+
 #: seconds without a change in the entry's folder after which a lock's holder is taken for gone
 STALE_S = 60.0
 POLL_S = 0.2
@@ -39,22 +41,14 @@ def download_lock(
         if ready():
             yield False
             return
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            if _stale(lock.parent, stale_s):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(lock)
-            else:
-                time.sleep(poll_s)
-            continue
-        os.close(fd)
-        try:
-            yield True
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(lock)
-        return
+        if take_lock(lock, lambda held: _stale(held.parent, stale_s)):
+            break
+        time.sleep(poll_s)
+    try:
+        yield True
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock)
 
 
 def _stale(folder: Path, stale_s: float) -> bool:

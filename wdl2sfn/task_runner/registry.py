@@ -17,8 +17,6 @@ with exponential backoff and jitter, as AWS advises for this error.
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .atomic import write_json_atomic
+from .lock_file import older_than, take_lock
 
 FOLDER = "_jobdefs"  # under the run folder
 LOCK_STALE_S = 120.0
@@ -85,23 +84,9 @@ def throttled(call: Callable[[], T], attempts: int = THROTTLE_ATTEMPTS) -> T:
 
 @contextmanager
 def _exclusive(lock: Path) -> Iterator[None]:
-    """Hold ``lock`` (a file created exclusively) for the block; break it when stale."""
-    while True:
-        try:
-            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-        except FileExistsError:
-            try:
-                age = time.time() - lock.stat().st_mtime
-            except FileNotFoundError:
-                continue
-            if age > LOCK_STALE_S:
-                lock.unlink(missing_ok=True)
-                continue
-            time.sleep(0.02 + random.random() * 0.05)
-            continue
-        os.write(fd, json.dumps({"pid": os.getpid()}).encode())
-        os.close(fd)
-        break
+    """Hold ``lock`` (a lock file) for the block; break it when older than ``LOCK_STALE_S``."""
+    while not take_lock(lock, older_than(LOCK_STALE_S), mode=0o600):
+        time.sleep(0.02 + random.random() * 0.05)
     try:
         yield
     finally:
