@@ -23,15 +23,13 @@ the same three answers, then calls the resource.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-#: a task token as ``tokens.TaskTokens.issue`` makes it (two uuid4 hex strings): a
-#: ``.waitForTaskToken`` Task's parameters name a new token in every attempt
-_TOKEN = re.compile(r"(?:[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}){2}")
+from .tokens import TOKEN_PATTERN
+
 _CALLBACK = ".waitForTaskToken"
 
 
@@ -39,7 +37,8 @@ def task_key(state_name: str, resource: str, parameters: str) -> tuple[str, str,
     """What makes two Task calls the same call: the state, its resource and its parameters
     (a callback's token left out: each attempt issues its own)."""
     if resource.endswith(_CALLBACK):
-        parameters = _TOKEN.sub("<task token>", parameters)
+        # a ``.waitForTaskToken`` Task's parameters name a new token in every attempt
+        parameters = TOKEN_PATTERN.sub("<task token>", parameters)
     return state_name, resource, parameters
 
 

@@ -41,6 +41,7 @@ from .model import State
 from .paths import ContextFn
 from .quotas import check_payload, to_json
 from .runtime import AbortToken, ResourceHandler, TaskCall
+from .tokens import new_token
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 START_EXECUTION = "arn:aws:states:::states:startExecution"
@@ -85,7 +86,7 @@ def _preserved(state: State, data: Any, scope: Scope) -> tuple[str | None, Any] 
     assert ledger is not None
     ctx = context_fn(scope, state, 0)
     if callbacks.is_callback(state.resource):  # (the key leaves the token out)
-        ctx = callbacks.with_token(ctx, uuid.uuid4().hex + uuid.uuid4().hex)
+        ctx = callbacks.with_token(ctx, new_token())
     try:
         params = effective_input(state, data, ctx)
     except StatesError:

@@ -10,6 +10,7 @@ without importing a state kind.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
@@ -20,6 +21,13 @@ from .errors import TIMEOUT, StatesError
 from .runtime import AbortToken
 
 POLL_SECONDS = 0.05
+#: what ``new_token`` makes (two uuid4 hex strings), to find tokens in a Task's parameters
+TOKEN_PATTERN = re.compile(r"(?:[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}){2}")
+
+
+def new_token() -> str:
+    """A task token as ``TaskTokens.issue`` hands them out (``$$.Task.Token``)."""
+    return uuid.uuid4().hex + uuid.uuid4().hex
 
 
 class InvalidToken(Exception):
@@ -43,7 +51,7 @@ class TaskTokens:
         self._pending: dict[str, _Pending] = {}
 
     def issue(self) -> str:
-        token = uuid.uuid4().hex + uuid.uuid4().hex
+        token = new_token()
         with self._lock:
             self._pending[token] = _Pending()
         return token
