@@ -74,7 +74,7 @@ class Fission:
         node under it the key of the part holding it (nodes of call-free parts: none)."""
         below = self.below(section)
         atoms = below if restricted is None else [n for n in below if n in restricted]
-        groups, _ = self._components(atoms)
+        groups = self._components(atoms)
         calls_below = [n for n in below if self.is_call(n)]
         with_calls = [
             piece
@@ -198,9 +198,10 @@ class Fission:
         node = self.index[ref].node
         return isinstance(node, Tree.WorkflowSection) and contains_calls(node)
 
-    def _components(self, atoms: list[str]) -> tuple[list[list[str]], list[str]]:
-        """Weakly connected groups of `atoms` (index order), and the sections left out: those
-        whose expression reads no atom (their edges to their own body are not value edges)."""
+    def _components(self, atoms: list[str]) -> list[list[str]]:
+        """Weakly connected groups of `atoms` (index order), sections whose expression reads no
+        atom left out (their edges to their own body are not value edges: their nodes fall in
+        the groups of what they read)."""
         atom_set = set(atoms)
         parent = {n: n for n in atoms}
 
@@ -210,13 +211,12 @@ class Fission:
                 n = parent[n]
             return n
 
-        free = [
+        free_set = {
             n
             for n in atoms
             if isinstance(self.index[n].node, Tree.WorkflowSection)
             and not (self.preds[n] & atom_set)
-        ]
-        free_set = set(free)
+        }
         for src in atoms:
             if src in free_set:
                 continue
@@ -230,4 +230,4 @@ class Fission:
         for n in atoms:
             if n not in free_set:
                 groups.setdefault(find(n), []).append(n)
-        return list(groups.values()), free
+        return list(groups.values())
