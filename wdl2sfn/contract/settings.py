@@ -81,7 +81,9 @@ class Settings:
 
 #: Read by the task wrapper script inside task containers (task/job.py), never by Python: listed
 #: so the documentation and the settings name every variable there is.
-SHELL_ONLY = ("WDL2SFN_NO_TEE", "WDL2SFN_SHARED_SCRATCH")
+SHELL_ONLY = ("WDL2SFN_NO_TEE", "WDL2SFN_SHARED_SCRATCH", "WDL2SFN_ATTEMPT_BASE")
+#: set by `recover` on a spot job resubmitted on demand: the attempts it made before (task.attempt)
+ATTEMPT_BASE = "WDL2SFN_ATTEMPT_BASE"
 
 
 def config_path(environ: Mapping[str, str]) -> Path | None:

@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from ...contract.settings import ATTEMPT_BASE
 from .. import batch_params as bp
 from .context import TaskContext
 
@@ -162,7 +163,7 @@ def _attempt_lines() -> tuple[str, str, str]:
     """(lines that pick the attempt's command file, the command file, the line recording the
     attempt) for ``wrapper_script(record_attempt=True)``."""
     pick = (
-        "a=$(( ${AWS_BATCH_JOB_ATTEMPT:-1} - 1 + ${WDL2SFN_ATTEMPT_BASE:-0} ))\n"
+        f"a=$(( ${{AWS_BATCH_JOB_ATTEMPT:-1}} - 1 + ${{{ATTEMPT_BASE}:-0}} ))\n"
         'c=../command\n[ -e "../command.$a" ] && c="../command.$a"\n'
     )
     return pick, '"$c"', "printf '%s\\n' \"$a\" > ../attempt\n"

@@ -11,6 +11,7 @@ from typing import Any
 
 import WDL
 
+from ...contract.settings import ATTEMPT_BASE
 from .. import batch_params as bp
 from ..atomic import write_json_atomic
 from .context import TaskContext
@@ -141,16 +142,13 @@ def _on_demand(
 
 
 def _after_spot_attempts(overrides: dict[str, Any], failed: _FailedJob) -> dict[str, Any]:
-    """The on-demand job's overrides with WDL2SFN_ATTEMPT_BASE = the attempts the spot job made,
+    """The on-demand job's overrides with ATTEMPT_BASE = the attempts the spot job made,
     so WDL 1.2's task.attempt goes on counting (Batch numbers the new job's attempts from 1)."""
     tried = len(_get(failed.desc, "Attempts") or []) or 1
-    env = [e for e in overrides.get("Environment") or [] if e.get("Name") != "WDL2SFN_ATTEMPT_BASE"]
-    base = next(
-        (int(e["Value"]) for e in overrides.get("Environment") or []
-         if e.get("Name") == "WDL2SFN_ATTEMPT_BASE"),
-        0,
-    )  # fmt: skip
-    env.append({"Name": "WDL2SFN_ATTEMPT_BASE", "Value": str(base + tried)})
+    given = overrides.get("Environment") or []
+    base = next((int(e["Value"]) for e in given if e.get("Name") == ATTEMPT_BASE), 0)
+    env = [e for e in given if e.get("Name") != ATTEMPT_BASE]
+    env.append({"Name": ATTEMPT_BASE, "Value": str(base + tried)})
     return {**overrides, "Environment": env}
 
 
