@@ -10,6 +10,7 @@ executions) is found as ``--follow`` finds them; the counts are ``RunCounter``'s
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,9 +108,9 @@ def read_histories(run: Run) -> Run:
     from .failures import _pages
 
     sfn = run.aws.client("stepfunctions")
-    todo = [run.arn]
+    todo = deque([run.arn])
     while todo:
-        arn = todo.pop(0)
+        arn = todo.popleft()
         events = [json_able(e) for e in _pages(sfn.get_execution_history, "events",
                                                executionArn=arn)]  # fmt: skip
         run.executions[arn] = events
@@ -118,11 +119,11 @@ def read_histories(run: Run) -> Run:
             if details.get("mapRunArn"):
                 children = _pages(sfn.list_executions, "executions",
                                   mapRunArn=details["mapRunArn"])  # fmt: skip
-                todo += [str(c["executionArn"]) for c in children]
+                todo.extend(str(c["executionArn"]) for c in children)
             submitted = event.get("taskSubmittedEventDetails") or {}
             output = parse_json(submitted.get("output"))
             if submitted.get("resourceType") == "states" and isinstance(output, dict):
-                todo += [str(output["ExecutionArn"])] if output.get("ExecutionArn") else []
+                todo.extend([str(output["ExecutionArn"])] if output.get("ExecutionArn") else [])
     return run
 
 
