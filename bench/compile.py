@@ -19,7 +19,11 @@ schedule, ASL, report) and `json` (serialising the definition), with plan+emit p
 prints the top machine's definition size and root-execution events against the quotas.
 
     python bench/compile.py [--sizes 100,250,500,1000,2000] [--repeat 3] [--keep DIR]
-                            [--layered 30x20]
+                            [--layered 30x20] [--wdl FILE ...]
+
+`--wdl FILE ...` times given workflow files too (real ones, e.g. a corpus fetched outside the
+repository; `--sizes ''` for those alone): a row each, then the median and worst ratio and how
+many files are above 1.2.
 
 `--layered LxW` adds the issue's non-series-parallel shape: L layers of W calls, each call taking
 the outputs of two random calls of the layer above (seed 600), compiled with exact joins. After
@@ -37,6 +41,7 @@ import argparse
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -223,6 +228,9 @@ def _args() -> argparse.Namespace:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", help="write the generated WDL here (default: a temp dir)")
     ap.add_argument("--layered", default="", metavar="LxW", help="also a layered DAG, e.g. 30x20")
+    ap.add_argument("--wdl", nargs="*", default=[], metavar="FILE",
+                    help="also these workflow files (real ones): a row each, then the median "
+                    "ratio; e.g. --sizes '' --wdl corpus/*/*.wdl")  # fmt: skip
     return ap.parse_args()
 
 
@@ -247,15 +255,17 @@ def _header() -> None:
     print("-" * len(hdr))
 
 
-def _measure(n: int, wdl: Path, repeat: int) -> dict:
-    """Time both tools on one file and print its row; the compile report, for the quotas."""
+def _measure(n: int | None, wdl: Path, repeat: int) -> dict:
+    """Time both tools on one file and print its row; the compile report (for the quotas) with
+    the ratio. ``n``: the calls the file must have (None: a given file, as many as it has)."""
     report = wdl.with_name(f"{wdl.stem}.report.json")
     # warm the file cache / check the document compiles before timing
     best_of([WDL2SFN, "compile", str(wdl), "-o", os.devnull, "--report-json", str(report)], 1)
     ours = best_of([WDL2SFN, "compile", str(wdl), "-o", os.devnull], repeat)
     theirs = best_of([MINIWDL, "check", str(wdl)], repeat)
     rep = json.loads(report.read_text())
-    assert rep["calls"] == n, (rep["calls"], n)
+    assert n is None or rep["calls"] == n, (rep["calls"], n)
+    n = max(1, int(rep["calls"]))
     ph = min((phases(wdl) for _ in range(repeat)), key=lambda p: sum(p.values()))
     print(
         f"{n:>6} {ours:>10.2f} {theirs:>10.2f} {ours / theirs:>6.2f} "
@@ -264,7 +274,7 @@ def _measure(n: int, wdl: Path, repeat: int) -> dict:
         f"{1000 * ph['plan_emit'] / n:>17.2f}",
         flush=True,
     )
-    return dict(rep)
+    return {**rep, "ratio": ours / theirs}
 
 
 def _print_quotas(sizes_seen: list[tuple[int, int, int]], machines: list[str]) -> None:
@@ -299,6 +309,18 @@ def main() -> None:
         rep = _measure(n, wdl, args.repeat)
         sizes_seen.append((n, rep["definition_bytes"], rep["history"]["root_execution_events"]))
         machines.append(machine_figures(wdl))
+    ratios = []
+    for given in args.wdl:
+        print(f"# {given}")
+        rep = _measure(None, Path(given), args.repeat)
+        ratios.append(rep["ratio"])
+        sizes_seen.append(
+            (rep["calls"], rep["definition_bytes"], rep["history"]["root_execution_events"])
+        )
+    if ratios:
+        above = sum(r > 1.2 for r in ratios)
+        print(f"# given files: median ratio {statistics.median(ratios):.2f}, worst "
+              f"{max(ratios):.2f}, {above} of {len(ratios)} above 1.2")  # fmt: skip
     print(f"# load averages at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     _print_quotas(sizes_seen, machines)
     if not args.keep:
