@@ -29,7 +29,8 @@ LAMBDA_RETRY: dict[str, Any] = {
         "Lambda.SdkClientException",
         "Lambda.TooManyRequestsException",
     ],
-    "IntervalSeconds": 2,
+    # IntervalSeconds left at its default, 1 s (BackoffRate 2.0, FULL jitter: up to 1, 2, 4, 8,
+    # 16 s before attempts 2-6); every Lambda Task carries this retrier, so each field costs bytes
     "MaxAttempts": 6,
     "JitterStrategy": "FULL",
 }
@@ -171,12 +172,9 @@ def lambda_task(
     *,
     result_selector: dict[str, Any] | None,
     result_path: str | None,
-    comment: str | None = None,
 ) -> dict[str, Any]:
     """A `lambda:invoke` Task with the standard Lambda retry policy."""
     state: dict[str, Any] = {"Type": "Task", "Resource": LAMBDA_INVOKE}
-    if comment:
-        state["Comment"] = comment
     function = "${" + function_placeholder + "}"
     if isinstance(payload, str):  # a path: the payload is an object the state data holds
         state["Parameters"] = {"FunctionName": function, "Payload.$": payload}
@@ -212,13 +210,9 @@ def batch_job_task(
     }
 
 
-def choice_bool(
-    variable: str, when_true: str, default: str, *, comment: str | None = None
-) -> dict[str, Any]:
+def choice_bool(variable: str, when_true: str, default: str) -> dict[str, Any]:
     """A Choice on one boolean field of the payload."""
     state: dict[str, Any] = {"Type": "Choice"}
-    if comment:
-        state["Comment"] = comment
     state["Choices"] = [{"Variable": variable, "BooleanEquals": True, "Next": when_true}]
     state["Default"] = default
     return state

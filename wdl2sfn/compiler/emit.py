@@ -90,8 +90,7 @@ class Emitter:
             "queues": dict(QUEUES),
         }
         selector = {"ctx": {"run.$": "$.Payload.run"}, "shard": []}
-        comment = "normalise the execution input or EventBridge event into the run record"
-        return self._step(g, name, "init", payload, selector, "$", next_name, comment=comment)
+        return self._step(g, name, "init", payload, selector, "$", next_name)
 
     def _workflow_ref(self) -> dict[str, Any]:
         """What init needs to find and load the workflow (quantifier checks as compiled)."""
@@ -119,10 +118,7 @@ class Emitter:
             "job.$": "$.Payload.job",
             "dir.$": "$.Payload.dir",
         }
-        comment = "evaluate the workflow outputs into outputs.json"
-        return self._step(
-            g, outputs_name, "finalize", payload, selector, "$.final", choice_name, comment=comment
-        )
+        return self._step(g, outputs_name, "finalize", payload, selector, "$.final", choice_name)
 
     # ------------------------------------------------------------------ steps
     def chain(self, g: asl.Graph, step: ir.Step, next_name: str | None) -> str:
@@ -209,7 +205,6 @@ class Emitter:
         else:
             state = asl.lambda_task(EVAL_FUNCTION, payload, result_selector=None, result_path=None)
             state["Resource"] = asl.LAMBDA_INVOKE_WAIT
-        state["Comment"] = "exact join: released by " + ", ".join(item.wait_for)
         name = self.names.claim(f"{item.unit.label}: wait")
         return g.add(name, self._finish_state(state, next_name))
 
@@ -306,10 +301,7 @@ class Emitter:
             "items_key.$": "$.Payload.items_key",
         }
         g.add(shards, self._finish_state(self._distributed_map(unit), next_name))
-        comment = "evaluate the collection; write one item per shard to the items file"
-        return self._node_step(
-            g, evaluate, "eval", unit.ref, None, selector, "$.scatter", shards, comment
-        )
+        return self._node_step(g, evaluate, "eval", unit.ref, None, selector, "$.scatter", shards)
 
     def _distributed_map(self, unit: ir.ScatterUnit) -> dict[str, Any]:
         item = {"ctx.$": "$.ctx", "shard.$": "$$.Map.Item.Value.shard"}
@@ -434,7 +426,6 @@ class Emitter:
         selector: dict[str, Any] | None,
         result_path: str | None,
         next_name: str | None,
-        comment: str | None = None,
     ) -> str:
         """A run-time step (prepare, collect, eval) for one node instance."""
         payload: dict[str, Any] = {
@@ -443,7 +434,7 @@ class Emitter:
             "shard.$": "$.shard",
         }
         payload.update(extra or {})
-        return self._step(g, name, step, payload, selector, result_path, next_name, comment=comment)
+        return self._step(g, name, step, payload, selector, result_path, next_name)
 
     def _step(
         self,
@@ -454,8 +445,6 @@ class Emitter:
         selector: dict[str, Any] | None,
         result_path: str | None,
         next_name: str | None,
-        *,
-        comment: str | None = None,
     ) -> str:
         """Emit the state(s) invoking a run-time step; returns the first one's name."""
         if self.plan.options.filesystem == "fsx":
@@ -472,8 +461,6 @@ class Emitter:
         names = [name] + [self.names.claim(name + suffix) for suffix, _ in chain[1:]]
         for i, (_, state) in enumerate(chain):
             following = names[i + 1] if i + 1 < len(chain) else next_name
-            if i == 0 and comment:
-                state["Comment"] = comment
             g.add(names[i], self._finish_state(state, following))
         return name
 

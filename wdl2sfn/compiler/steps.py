@@ -34,8 +34,7 @@ S3_GET_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:getObject"
 BATCH_SUBMIT_WAIT_SDK = "arn:aws:states:::aws-sdk:batch:submitJob.waitForTaskToken"
 S3_PUT_OBJECT_SDK = "arn:aws:states:::aws-sdk:s3:putObject"
 S3_RETRY: dict[str, Any] = {
-    "ErrorEquals": ["S3.S3Exception", "S3.SdkClientException"],
-    "IntervalSeconds": 1,
+    "ErrorEquals": ["S3.S3Exception", "S3.SdkClientException"],  # IntervalSeconds: 1, the default
     "MaxAttempts": 5,
     "JitterStrategy": "FULL",
 }
