@@ -28,6 +28,9 @@ from .nag import ack
 from .network import Network
 from .storage import EfsFileSystem
 
+#: the run-time steps that answer exact joins' task tokens: eval (wait and release steps), and a
+#: call's collect, or its prepare on a cache hit, which release the units waiting for the call
+JOIN_ANSWERERS = ("eval", "prepare", "collect")
 LAMBDA_HANDLER = "wdl2sfn.task_runner.lambda_entry.handler"
 STEPS = tuple(FUNCTION_PLACEHOLDERS)
 LAMBDA_POLICIES = ("AWSLambdaBasicExecutionRole", "AWSLambdaVPCAccessExecutionRole")
@@ -59,7 +62,7 @@ class Functions:
             file_system.efs.grant_root_access(fn)
             if step == "prepare":
                 grant_register_job_definitions(stack, fn, job_role)
-            if step == "eval":
+            if step in JOIN_ANSWERERS:
                 grant_answer_joins(fn)
             self.functions[step] = fn
         self._acknowledge(bucket)

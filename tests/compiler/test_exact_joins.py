@@ -68,6 +68,19 @@ task t {
 """
 
 
+# the N shape with a scatter as b: a unit that is not a call releases by a step of its own
+FANNED = """\
+version 1.1
+workflow fanned {
+  call t as a { input: x = 1 }
+  scatter (i in range(2)) { call t as b { input: x = i } }
+  call t as c { input: x = a.y + b.y[0] }
+  call t as d { input: x = b.y[1] }
+  output { Int c_y = c.y  Int d_y = d.y }
+}
+""" + TIMED[TIMED.index("task t") :]
+
+
 def _write(tmp_path: Path, text: str, name: str) -> str:
     path = tmp_path / f"{name}.wdl"
     path.write_text(text)
@@ -80,8 +93,33 @@ def test_the_join_is_a_wait_for_task_token_step_and_statelint_accepts_it(tmp_pat
     wait = states["call c: wait"]
     assert wait["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
     assert wait["Parameters"]["Payload"]["token.$"] == "$$.Task.Token"
-    assert states["call b: release"]["Parameters"]["Payload"]["waiters"] == ["call-c"]
     assert statelint_errors(definition, tmp_path) == []
+
+
+def test_a_call_releases_its_waiters_itself_with_no_release_state(tmp_path: Path):
+    definition = compile_workflow(_write(tmp_path, TIMED, "timed")).definition
+    states = dict(all_states(definition["States"]))
+    assert not [name for name in states if name.endswith(": release")]
+    assert states["call b"]["Parameters"]["Payload"]["waiters"] == ["call-c"]  # a cache hit
+    collect = states["call b: collect"]["Parameters"]["Payload"]
+    assert collect == {"step.$": "$.prep.job.step", "waiters": ["call-c"]}
+
+
+def test_a_scatter_that_others_wait_for_keeps_its_release_step(tmp_path: Path):
+    definition = compile_workflow(_write(tmp_path, FANNED, "fanned")).definition
+    states = dict(all_states(definition["States"]))
+    release = states["scatter i in range(2): release"]["Parameters"]["Payload"]
+    assert (release["join"], release["waiters"]) == ("release", ["call-c"])
+
+
+def test_a_cache_hit_releases_the_calls_waiting_for_it(tmp_path: Path):
+    wdl, runs = _write(tmp_path, TIMED, "timed"), str(tmp_path / "runs")
+    assert wdl2sfn("run", wdl, "slow=0", "--dir", runs).code == 0
+    again = wdl2sfn("run", wdl, "slow=0", "--dir", runs, timeout=120)  # c would wait forever
+    assert again.code == 0, again.stderr
+    assert (again.json["outputs"]["timed.c_y"], again.json["outputs"]["timed.d_y"]) == (6, 4)
+    history = (again.run_dir / "history.jsonl").read_text()
+    assert '"call b: cached?"' in history and '"call b: run"' not in history  # b was a hit
 
 
 def test_no_call_waits_for_a_call_it_does_not_need(tmp_path: Path):

@@ -22,7 +22,7 @@ from wdl2sfn.statemachine.callbacks import InvalidToken, TaskTokens
 
 from ..integration.helpers import wdl2sfn
 from .test_compile import FIXTURES, all_states, statelint_errors
-from .test_exact_joins import SCATTERED, TIMED, _write
+from .test_exact_joins import FANNED, SCATTERED, TIMED, _write
 
 WAIT_SDK = "arn:aws:states:::aws-sdk:batch:submitJob.waitForTaskToken"
 
@@ -46,8 +46,20 @@ def test_fsx_wait_is_a_runner_job_submitted_with_the_task_token_on_its_command_l
     assert "'--field', 'join', '\"wait\"'" in command
 
 
+def _fanned_states(tmp_path: Path) -> dict[str, dict]:
+    wdl = _write(tmp_path, FANNED, "fanned")
+    return dict(all_states(compile_workflow(wdl, filesystem="fsx").definition["States"]))
+
+
+def test_fsx_call_releases_its_waiters_from_its_collect_job(tmp_path: Path):
+    states = _fsx_states(tmp_path)
+    assert "call b: release" not in states
+    command = states["call b: collect"]["Parameters"]["ContainerOverrides"]["Command.$"]
+    assert "'--field', 'waiters', '[\"call-c\"]'" in command
+
+
 def test_fsx_release_is_an_ordinary_runner_step(tmp_path: Path):
-    release = _fsx_states(tmp_path)["call b: release"]
+    release = _fanned_states(tmp_path)["scatter i in range(2): release"]
     assert release["Resource"] == "arn:aws:states:::batch:submitJob.sync"
     assert (
         "'--field', 'join', '\"release\"'"
@@ -65,7 +77,9 @@ def test_fsx_mode_adds_no_waits_and_prices_joins_as_runner_jobs():
     assert report["added_waits"] == []
     joins = report["joins"]
     assert [(w["unit"], w["waits_for"]) for w in joins["waits"]] == [("call c", ["call b"])]
-    assert (joins["transitions"], joins["runner_jobs"], joins["lambda_calls"]) == (2, 2, 0)
+    # the wait; b's release is its collect's (no step of its own)
+    assert (joins["transitions"], joins["runner_jobs"], joins["lambda_calls"]) == (1, 1, 0)
+    assert [(r["unit"], r["transitions"]) for r in joins["releases"]] == [("call b", 0)]
     assert joins["steps_run_as"] == "runner Batch jobs"
     efs = compile_workflow(str(FIXTURES / "n_shape.wdl")).report["joins"]
     assert joins["usd"] > efs["usd"]  # a 20 s runner job costs more than a Lambda call
@@ -74,7 +88,8 @@ def test_fsx_mode_adds_no_waits_and_prices_joins_as_runner_jobs():
 def test_fsx_join_states_count_as_callback_and_sync_tasks_in_the_event_model(tmp_path: Path):
     states = _fsx_states(tmp_path)
     assert events.state_events(states["call c: wait"]) == events.SYNC_TASK == 6
-    assert events.state_events(states["call b: release"]) == 6
+    release = _fanned_states(tmp_path)["scatter i in range(2): release"]
+    assert events.state_events(release) == 6
 
 
 def test_fsx_run_starts_each_call_when_its_own_dependencies_are_done(tmp_path: Path):

@@ -187,12 +187,29 @@ def test_new_vpc_with_a_vpc_id_is_refused_naming_both(tmp_path: Path) -> None:
 
 def test_exact_joins_are_answered_by_the_eval_functions_role(tmp_path: Path) -> None:
     """A non-series-parallel DAG waits on task tokens that the eval step answers through
-    SendTaskSuccess (its role must allow it)."""
+    SendTaskSuccess (its role must allow it): here c's wait, b being done before it."""
     done = rehearse(tmp_path, REPO_FIXTURES / "n_shape.wdl")
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.result["outputs"] == {"n_shape.c_y": 6, "n_shape.d_y": 4}
     answers = [c for c in done.calls() if c["action"] == "SendTaskSuccess"]
-    assert answers and all(c["allowed"] and "EvalFunction" in c["principal"] for c in answers)
+    assert answers and all(c["allowed"] for c in answers)
+    assert {"EvalFunction" in c["principal"] or "CollectFunction" in c["principal"]
+            for c in answers} == {True}  # fmt: skip
+
+
+def test_a_call_releases_its_waiters_through_its_collect_functions_role(tmp_path: Path) -> None:
+    """b has no release state: its collect answers c's token once b is collected, so the
+    Collect function's role needs states:SendTaskSuccess too (b is slow: c waits first)."""
+    wdl = tmp_path / "slow_b.wdl"
+    text = (REPO_FIXTURES / "n_shape.wdl").read_text()
+    wdl.write_text(text.replace("input: x = 2 }", "input: x = 2, pause = 8 }").replace(
+        "    Int x\n", "    Int x\n    Int pause = 0\n").replace(
+        "command <<<\n", "command <<<\n    sleep ~{pause}\n"))  # fmt: skip
+    done = rehearse(tmp_path / "r", wdl)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.result["outputs"] == {"n_shape.c_y": 6, "n_shape.d_y": 4}
+    answers = [c for c in done.calls() if c["action"] == "SendTaskSuccess"]
+    assert [("CollectFunction" in c["principal"], c["allowed"]) for c in answers] == [(True, True)]
 
 
 def test_fsx_exact_joins_wait_in_a_runner_job_whose_role_answers_the_token(tmp_path: Path) -> None:

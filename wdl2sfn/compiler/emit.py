@@ -175,11 +175,15 @@ class Emitter:
         return g.add(name, self._finish_state(state, next_name))
 
     def _lane(self, g: asl.Graph, lane: ir.Lane, next_name: str | None) -> str:
-        """wait? -> unit -> release? for each item (built backwards, as every chain)."""
+        """wait? -> unit -> release? for each item (built backwards, as every chain). A call
+        releases its waiters itself (collect, or prepare on a cache hit): no release state."""
         for item in reversed(lane.items):
-            if item.waiters:
-                next_name = self._release(g, item, next_name)
-            next_name = self.chain(g, item.unit, next_name)
+            if isinstance(item.unit, ir.CallUnit):
+                next_name = self._call(g, item.unit, next_name, tuple(item.waiters))
+            else:
+                if item.waiters:
+                    next_name = self._release(g, item, next_name)
+                next_name = self.chain(g, item.unit, next_name)
             if item.wait_for:
                 next_name = self._join(g, item, next_name)
         assert next_name is not None
@@ -214,19 +218,20 @@ class Emitter:
         name = self.names.claim(f"{item.unit.label}: release")
         return self._step(g, name, "eval", payload, None, None, next_name)
 
-    def _call(self, g: asl.Graph, unit: ir.CallUnit, next_name: str | None) -> str:
+    def _call(
+        self, g: asl.Graph, unit: ir.CallUnit, next_name: str | None, waiters: tuple[str, ...] = ()
+    ) -> str:
         """prepare -> cached? -> run -> collect; a failed job goes to the graph's shared failure
-        step, which raises the task's error or hands back an on-demand job for this `run`."""
+        step, which raises the task's error or hands back an on-demand job for this `run`.
+        `waiters` (units of other lanes waiting for this call) ride in prepare's and collect's
+        events: collect (or prepare, on a cache hit) releases them."""
         prepare = self.names.claim(unit.label)
         cached = self.names.claim(f"{unit.label}: cached?")
         run = self.names.claim(f"{unit.label}: run")
         collect = self.names.claim(f"{unit.label}: collect")
         skip = self._end_of_branch(g, unit.label, next_name)
-        step = self._call_payload(unit.ref)
-
-        # EFS: collect takes the call's own reference back from prepare's JOB (`step`)
-        fsx = self.plan.options.filesystem == "fsx"
-        self._step(g, collect, "collect", step if fsx else "$.prep.job.step", None, None, next_name)
+        step = self._call_payload(unit.ref, waiters)
+        self._step(g, collect, "collect", self._collect_payload(step), None, None, next_name)
         job = asl.batch_job_task("$.prep.job", result_path=None)
         job["Catch"] = [
             {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error",
@@ -237,12 +242,20 @@ class Emitter:
         selector = {"job.$": "$.Payload"}
         return self._step(g, prepare, "prepare", step, selector, "$.prep", cached)
 
-    def _call_payload(self, ref: str) -> dict[str, Any]:
+    def _collect_payload(self, step: dict[str, Any]) -> dict[str, Any] | str:
+        """FSx: the call field by field (a runner job's command line); EFS: the call's own
+        reference taken back from prepare's JOB (`step`), with the waiters beside it if any."""
+        if self.plan.options.filesystem == "fsx":
+            return step
+        waiters = {k: v for k, v in step.items() if k == "waiters"}
+        return {"step.$": "$.prep.job.step", **waiters} if waiters else "$.prep.job.step"
+
+    def _call_payload(self, ref: str, waiters: tuple[str, ...] = ()) -> dict[str, Any]:
         """prepare's event: the call as compiled (relative to the input's scope, if any)."""
         payload: dict[str, Any] = {"run.$": "$.ctx.run", "node": ref, "shard.$": "$.shard"}
         if self.plan.scoped:
             payload["scope.$"] = "$.scope"
-        return payload
+        return {**payload, "waiters": list(waiters)} if waiters else payload
 
     def _failure_route(self, g: asl.Graph, ref: str, run: str) -> str:
         """The name of g's shared failure step (claimed with its first call), routing `ref`'s

@@ -167,20 +167,24 @@ def _part_machines(plan: ir.Plan) -> set[str]:
 
 
 def join_figures(root: ir.Step, fsx: bool = False) -> dict[str, Any]:
-    """Each exact join (a wait step) and release step, and what they cost per instance (shard)
-    of the region: one transition and one run-time step each, an Eval Lambda invocation (EFS)
-    or a runner Batch job (FSx: the wait is `aws-sdk:batch:submitJob.waitForTaskToken`)."""
+    """Each exact join (a wait step) and release, and what they cost per instance (shard) of
+    the region: one transition and one run-time step each, an Eval Lambda invocation (EFS) or a
+    runner Batch job (FSx: the wait is `aws-sdk:batch:submitJob.waitForTaskToken`); a call's
+    release is done by its own collect (or prepare) and costs nothing more."""
     labels = {getattr(u, "key", getattr(u, "ref", "")): u.label for u in iter_units(root)}
     step = join_step_cost(fsx)
+    free = {"transitions": 0, "lambda_calls": 0, "runner_jobs": 0, "usd": 0.0}
     waits, releases = [], []
     for item in iter_lane_items(root):
         if item.wait_for:
             waits.append({"unit": item.unit.label, **step,
                           "waits_for": [labels.get(r, r) for r in item.wait_for]})  # fmt: skip
         if item.waiters:
-            releases.append({"unit": item.unit.label, **step,
+            by_call = isinstance(item.unit, ir.CallUnit)
+            releases.append({"unit": item.unit.label, **(free if by_call else step),
+                             "by": "the call's collect" if by_call else "a release step",
                              "releases": [labels.get(r, r) for r in item.waiters]})  # fmt: skip
-    n = len(waits) + len(releases)
+    n = len(waits) + sum(1 for r in releases if r["transitions"])
     return {
         "waits": waits,
         "releases": releases,

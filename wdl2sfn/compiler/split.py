@@ -99,15 +99,21 @@ class Sizer:
         FSx wait, a runner job with its command line, is larger than the EFS Lambda one)."""
         from .emit import Emitter
 
+        by_call = isinstance(item.unit, ir.CallUnit)
         if not (item.wait_for or item.waiters):
             return 0
         g, emitter, starts = asl.Graph(), Emitter(self.plan), []
         if item.wait_for:
             starts.append(emitter._join(g, item, None))
-        if item.waiters:
+        if item.waiters and not by_call:
             starts.append(emitter._release(g, item, None))
-        g.start = starts[0]
-        return asl.deployed_bytes_bound(g.to_json()) + JOIN_LINK * len(starts)
+        size = JOIN_LINK * len(starts)
+        if starts:
+            g.start = starts[0]
+            size += asl.deployed_bytes_bound(g.to_json())
+        if item.waiters and by_call:  # the waiters ride in the call's prepare and collect events
+            size += 2 * _compact({"waiters": item.waiters}) + len('{"step.$":"$.prep.job.step"}')
+        return size
 
 
 @dataclass

@@ -182,6 +182,8 @@ class Runtime:
             info.node.callee, inputs, self._task_context(ev, info, shard, event)
         )
         if prepared.job is None:
+            if prepared.cached:  # the machine skips run and collect: this call is done now
+                self._release_waiters(event)
             return {"cached": prepared.cached}
         return {"cached": prepared.cached, **prepared.job, "step": step_ref(event)}
 
@@ -195,7 +197,16 @@ class Runtime:
             job = recover_task(info.node.callee, ctx, event["error"])
             return {"job": {**job, "step": step_ref(event)}}
         collect_task(info.node.callee, ctx)
+        self._release_waiters(event)
         return {"ok": True}
+
+    def _release_waiters(self, event: dict[str, Any]) -> None:
+        """A call that units of other lanes wait for (`waiters` in its event) releases them
+        itself once done: one step less than a release state after it (task_runner/joins.py)."""
+        if event.get("waiters"):
+            from .joins import release_call
+
+            release_call(self.settings, event, node_of(event))
 
     def eval(self, event: dict[str, Any]) -> dict[str, Any]:
         if "join" in event:  # an exact join's wait or release step (no WDL to evaluate)

@@ -3,7 +3,8 @@
 Where a region's DAG is not series-parallel the compiler emits lanes (docs/design.md): a unit
 that depends on units of other lanes starts with a *wait* step, a `.waitForTaskToken` Task whose
 task token it registers here; each unit that others wait for ends with a *release* step that marks
-it done and answers the tokens of waiters whose dependencies are now all done.
+it done and answers the tokens of waiters whose dependencies are now all done. A call unit has
+no release step: its collect (or its prepare, on a cache hit) releases (`release_call`).
 
 Race-free with no lock: both sides write their own marker first and read the other side's after
 (`wait/<unit>.json` holding the token and what it waits for, `done/<unit>`), so whichever comes
@@ -51,6 +52,15 @@ def handle_join(settings: Any, event: dict[str, Any]) -> dict[str, Any]:
         after = [full(r) for r in event["after"]]
         return wait(folder, event["node"], after, event["token"], send)
     return release(folder, event["node"], [full(r) for r in event["waiters"]], send)
+
+
+def release_call(settings: Any, event: dict[str, Any], node: str) -> dict[str, Any]:
+    """The release of a call unit, done by its own collect (or prepare, on a cache hit):
+    `node` is the call's full reference, `event["waiters"]` relative to its scope as in a
+    release step's event."""
+    keys = ("run", "shard", "scope", "waiters")
+    return handle_join(settings, {**{k: event[k] for k in keys if k in event},
+                                  "join": "release", "node": node})  # fmt: skip
 
 
 def wait(folder: Path, node: str, after: list[str], token: str, send: Send) -> dict[str, Any]:
