@@ -16,11 +16,15 @@ Not a test (`tests/compiler/test_split.py` pins the chain figure). Prints two ta
    (`deployed_bytes_bound`: each `${...}` placeholder counted as the ARN that replaces it).
 
     python bench/call_size.py
+    python bench/call_size.py --wdl FILE...   # real workflows: all in per file, median, and
+                                              # the share of each kind of state (docs/design.md)
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import statistics
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -128,7 +132,71 @@ def generated(folder: Path) -> list[Path]:
     return paths
 
 
+#: what each state is for, by its name (the compiler's role suffixes); the first match wins
+ROLES = (
+    ("call: prepare, cached?, run, collect", lambda n: n.startswith("call ") and not _join(n)),
+    ("exact joins: wait, release", lambda n: _join(n)),
+    ("shared failure steps", lambda n: n.startswith("job failed") or ": failed" in n),
+    (
+        "init, outputs, upload",
+        lambda n: n.split(": ")[0] in ("init", "outputs", "upload?", "upload outputs"),
+    ),
+)
+
+
+def _join(name: str) -> bool:
+    return name.endswith((": wait", ": release"))
+
+
+def role(name: str) -> str:
+    for label, test in ROLES:
+        if test(name):
+            return label
+    return "sections: scatter/if eval, Map, Choice, Parallel, Succeed"
+
+
+def own_bytes(name: str, state: dict[str, Any]) -> int:
+    """A state with its name as a key, without the graphs it holds (counted on their own)."""
+    held = state.get("Branches", []) + (
+        [state["ItemProcessor"]] if "ItemProcessor" in state else []
+    )
+    return size({name: state}) - sum(size(g["States"]) for g in held)
+
+
+def corpus(files: list[str]) -> None:
+    """All in per file and mode (as `compile --report`), their median, and where the bytes go."""
+    totals: dict[str, dict[str, int]] = {m: {} for m in MODES}
+    rows: dict[str, list[int]] = {m: [] for m in MODES}
+    print("file | calls | EFS all in | FSx all in")
+    for wdl in files:
+        figures = []
+        for mode in MODES:
+            compiled = compile_workflow(wdl, filesystem=mode)
+            rows[mode].append(int(compiled.report["all_in"]["bytes_per_call"] or 0))
+            figures.append(rows[mode][-1])
+            machines = [compiled.definition]
+            machines += [m.definition for m in compiled.all_machines().values()]
+            for definition in machines:
+                for name, state in states(definition):
+                    kind = role(name)
+                    totals[mode][kind] = totals[mode].get(kind, 0) + own_bytes(name, state)
+        print(f"{Path(wdl).name} | {compiled.report['calls']} | {figures[0]:,} | {figures[1]:,}")
+    for mode in MODES:
+        v = sorted(rows[mode])
+        print(f"\n{mode}: median {statistics.median(v):,.0f}, p90 {v[int(0.9 * (len(v) - 1))]:,}, "
+              f"max {v[-1]:,} B per call all in ({len(v)} files)")  # fmt: skip
+        whole = sum(totals[mode].values())
+        for kind, n in sorted(totals[mode].items(), key=lambda kv: -kv[1]):
+            print(f"  {kind}: {n / whole:.1%}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--wdl", nargs="+", metavar="FILE", help="real workflow files")
+    args = parser.parse_args()
+    if args.wdl:
+        corpus(args.wdl)
+        return
     print(
         "sample | calls | EFS own B/call | EFS all B/call | FSx own B/call | FSx all B/call "
         "| EFS all in | FSx all in"
