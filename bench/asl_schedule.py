@@ -66,6 +66,25 @@ def join_fields(state: dict[str, Any]) -> tuple[str, list[str]]:
     return (json.loads(node.group(1)) if node else "", json.loads(after.group(1)) if after else [])
 
 
+def releasing_collects(machines: Machines) -> dict[str, str]:
+    """`call X: collect` -> the call's node, for each call that releases waiters itself (its
+    collect carries `waiters`; EFS names the node in prepare's payload, FSx on the command)."""
+    found: dict[str, str] = {}
+
+    def walk(states: dict[str, Any]) -> None:
+        for name, state in states.items():
+            collect = states.get(f"{name}: collect", {})
+            params = json.dumps(collect.get("Parameters", {}))
+            if name.startswith("call ") and "waiters" in params:
+                found[f"{name}: collect"] = join_fields(state)[0] or join_fields(collect)[0]
+            for sub in state.get("Branches", []) + [state.get("ItemProcessor", {"States": {}})]:
+                walk(sub["States"])
+
+    for definition in machines.values():
+        walk(definition["States"])
+    return found
+
+
 class Simulation:
     """Start and end time of each node's job in one run of the definition."""
 
@@ -75,6 +94,7 @@ class Simulation:
         self.durations = durations
         self.released: dict[str, float] = {}
         self.jobs: dict[str, tuple[float, float]] = {}
+        self.releasing = releasing_collects(machines)
 
     def run(self, max_passes: int = 10_000) -> float:
         for _ in range(max_passes):
@@ -102,8 +122,8 @@ class Simulation:
         if name.endswith(": wait"):
             _, after = join_fields(state)
             return max([t, *(self.released.get(ref, math.inf) for ref in after)])
-        if name.endswith(": release"):
-            node, _ = join_fields(state)
+        if name.endswith(": release") or name in self.releasing:
+            node = self.releasing.get(name) or join_fields(state)[0]
             if math.isfinite(t):
                 self.released[node] = t
             return t
