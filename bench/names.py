@@ -10,6 +10,7 @@ Not a test (`tests/compiler/test_name_shapes.py` checks the samples and shapes).
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +26,7 @@ from wdl2sfn.compiler import compile_workflow  # noqa: E402
 def problems(path: Path, mode: str) -> tuple[int, list[str]]:
     """(state names, problems) of every machine `path` compiles to; ([], 0) if it does not."""
     vocabulary = set().union(*(words(p.read_text()) for p in path.parent.glob("*.wdl")))
+    vocabulary |= imported_words(path)
     try:
         compiled = compile_workflow(str(path), filesystem=mode)
     except Exception:  # noqa: BLE001 - not every spec example compiles (task-only documents)
@@ -37,6 +39,23 @@ def problems(path: Path, mode: str) -> tuple[int, list[str]]:
         count += len(names)
         found += name_problems(names, vocabulary)
     return count, found
+
+
+_IMPORT = re.compile(r'^\s*import\s+"([^"]+)"', re.M)
+
+
+def imported_words(path: Path, seen: set[Path] | None = None) -> set[str]:
+    """The words of `path` and of every document it imports, however deep and wherever they
+    lie (a label inlined from `../../tasks/x.wdl` reads that file's identifiers)."""
+    seen = set() if seen is None else seen
+    if path in seen or not path.is_file():
+        return set()
+    seen.add(path)
+    text = path.read_text()
+    found = words(text)
+    for target in _IMPORT.findall(text):
+        found |= imported_words((path.parent / target).resolve(), seen)
+    return found
 
 
 def main() -> None:
