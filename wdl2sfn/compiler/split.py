@@ -26,6 +26,7 @@ from typing import Any
 
 from . import asl, ir
 from .names import LABEL_MAX, shorten
+from .steps import field_args
 
 PARALLEL_OVERHEAD = 120  # a Parallel state's own keys
 BRANCH_OVERHEAD = 40  # {"StartAt":..,"States":{..}} per branch
@@ -112,8 +113,14 @@ class Sizer:
             g.start = starts[0]
             size += asl.deployed_bytes_bound(g.to_json())
         if item.waiters and by_call:  # the waiters ride in the call's prepare and collect events
-            size += 2 * _compact({"waiters": item.waiters}) + len('{"step.$":"$.prep.job.step"}')
+            size += 2 * self._waiters_bytes(item.waiters) + len('{"step.$":"$.prep.job.step"}')
         return size
+
+    def _waiters_bytes(self, waiters: list[str]) -> int:
+        """`waiters` in one step's event: a JSON member (EFS), command-line fields (FSx)."""
+        if self.plan.options.filesystem == "fsx":
+            return len(", ".join(field_args({"waiters": waiters}))) + 2
+        return _compact({"waiters": waiters}) + 1
 
 
 @dataclass
