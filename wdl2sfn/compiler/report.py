@@ -133,6 +133,7 @@ def report_of(
         "concurrency": {
             "ceiling": plan.options.concurrency_ceiling,
             "capped": plan.concurrency_caps,
+            "shared": plan.concurrency_shares,
         },
         "joins": join_figures(plan.root, fsx),
         "run_cost": run_cost_of(definition, scatters or [], children or {}),
@@ -379,13 +380,25 @@ def human_report(report: dict[str, Any]) -> str:
 
 
 def concurrency_lines(concurrency: dict[str, Any]) -> list[str]:
-    """Nested scatters whose MaxConcurrency the ceiling lowered (none: no line)."""
+    """Pieces of split scatters sharing their cap, and nested scatters whose MaxConcurrency the
+    ceiling lowered (none: no line)."""
+    lines: list[str] = []
+    if concurrency.get("shared"):
+        lines.append(
+            "concurrency: pieces of a split scatter that run at once share its cap "
+            "(--max-concurrency, else the default)"
+        )
+        lines.extend(
+            f"  {placed(c['scatter'], c['where'])}: {c['max_concurrency']} at once per copy, "
+            f"{c['at_once']} pieces side by side (was {c['without_sharing']})"
+            for c in concurrency["shared"]
+        )
     if not concurrency["capped"]:
-        return []
-    lines = [
+        return lines
+    lines.append(
         f"concurrency: nested scatters capped to {concurrency['ceiling']:,} shards in flight "
         "(--concurrency-ceiling; each shard invokes Lambda and submits a Batch job)"
-    ]
+    )
     lines.extend(
         f"  {placed(c['scatter'], c['where'])}: {c['max_concurrency']} at once per copy "
         f"(was {c['without_ceiling']})"
