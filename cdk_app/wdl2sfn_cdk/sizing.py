@@ -4,7 +4,8 @@ With FSx, every run-time step of every shard (prepare, collect...) is a 1-vCPU r
 the runner environment's ``maxvCpus`` is how many shards' steps run at once: at 16, an 800-wide
 scatter (a Distributed Map of 20 children, each an inline Map of 40) runs 16 steps at a time and
 the other 784 shards wait in the runner queue. ``runner_max_vcpus=auto`` (the default) sizes it
-to the widest product of nested Map ``MaxConcurrency`` in the stack's compiled machines, at
+to the most shards' steps the stack's compiled machines run at once (nested Map
+``MaxConcurrency`` multiplied, the branches of a Parallel added up), at
 least :data:`RUNNER_MIN_VCPUS` and at most :data:`RUNNER_AUTO_MAX_VCPUS` (docs/deploy.md says
 what it costs). AWS Batch, ComputeResource ``maxvCpus``: "The maximum number of vCPUs that a
 compute environment can support" -- an upper bound: with ``minvCpus`` 0 an idle environment
@@ -24,18 +25,21 @@ RUNNER_AUTO_MAX_VCPUS = 1024
 UNBOUNDED_MAP = 10_000
 
 
-def map_concurrency(definition: Any) -> int:
-    """The most Map iterations (shards) a definition runs at once: the largest product of
-    ``MaxConcurrency`` along a chain of nested Map states (1 without a Map)."""
-    if isinstance(definition, list):
-        return max((map_concurrency(d) for d in definition), default=1)
-    if not isinstance(definition, dict):
-        return 1
-    inner = max((map_concurrency(v) for k, v in definition.items()), default=1)
-    if definition.get("Type") != "Map":
-        return inner
-    width = int(definition.get("MaxConcurrency") or 0) or UNBOUNDED_MAP
-    return width * inner
+def map_concurrency(definition: dict[str, Any]) -> int:
+    """The most steps (shards' steps) a state graph runs at once, at least 1: the widest of its
+    states, which run one after the other; a Parallel runs its branches at once (their widths
+    add up: since scatter fission, sibling Maps of one scatter sit side by side); a Map runs its
+    ``MaxConcurrency`` copies of its item processor (nested Maps multiply)."""
+    return max((_state_width(s) for s in definition.get("States", {}).values()), default=1)
+
+
+def _state_width(state: dict[str, Any]) -> int:
+    if state.get("Type") == "Parallel":
+        return sum(map_concurrency(branch) for branch in state.get("Branches", []))
+    if state.get("Type") == "Map":
+        width = int(state.get("MaxConcurrency") or 0) or UNBOUNDED_MAP
+        return width * map_concurrency(state.get("ItemProcessor") or state.get("Iterator") or {})
+    return 1
 
 
 def compiled_concurrency(compiled: Any) -> int:
