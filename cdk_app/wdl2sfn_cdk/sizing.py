@@ -14,7 +14,11 @@ runs (and costs) nothing.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
+
+from wdl2sfn.contract import CHILD_PREFIX
 
 RUNNER_MIN_VCPUS = 16
 #: the most ``auto`` asks for: the compiler's default nested-scatter concurrency ceiling (1000)
@@ -23,30 +27,53 @@ RUNNER_AUTO_MAX_VCPUS = 1024
 #: a Map without MaxConcurrency (or 0) runs "as many [iterations] concurrently as possible";
 #: a Distributed Map's children are limited to 10,000 at a time
 UNBOUNDED_MAP = 10_000
+#: a child machine's ARN placeholder in a parent's startExecution Task
+_CHILD = re.compile(r"\$\{" + re.escape(CHILD_PREFIX) + r"([A-Za-z0-9_-]+)\}")
+
+Machines = Mapping[str, dict[str, Any]]  # child machine name -> its definition
 
 
-def map_concurrency(definition: dict[str, Any]) -> int:
+def map_concurrency(definition: dict[str, Any], machines: Machines | None = None) -> int:
     """The most steps (shards' steps) a state graph runs at once, at least 1: the widest of its
     states, which run one after the other; a Parallel runs its branches at once (their widths
     add up: since scatter fission, sibling Maps of one scatter sit side by side); a Map runs its
-    ``MaxConcurrency`` copies of its item processor (nested Maps multiply)."""
-    return max((_state_width(s) for s in definition.get("States", {}).values()), default=1)
+    ``MaxConcurrency`` copies of its item processor (nested Maps multiply); a Task starting one
+    of ``machines`` (a part, a subworkflow machine) runs that machine's width."""
+    states = definition.get("States", {}).values()
+    return max((_state_width(s, machines or {}) for s in states), default=1)
 
 
-def _state_width(state: dict[str, Any]) -> int:
+def _state_width(state: dict[str, Any], machines: Machines) -> int:
     if state.get("Type") == "Parallel":
-        return sum(map_concurrency(branch) for branch in state.get("Branches", []))
+        return sum(map_concurrency(branch, machines) for branch in state.get("Branches", []))
     if state.get("Type") == "Map":
         width = int(state.get("MaxConcurrency") or 0) or UNBOUNDED_MAP
-        return width * map_concurrency(state.get("ItemProcessor") or state.get("Iterator") or {})
+        processor = state.get("ItemProcessor") or state.get("Iterator") or {}
+        return width * map_concurrency(processor, machines)
+    started = _CHILD.fullmatch(str(state.get("Parameters", {}).get("StateMachineArn", "")))
+    if state.get("Type") == "Task" and started and started.group(1) in machines:
+        return map_concurrency(machines[started.group(1)], machines)
     return 1
 
 
 def compiled_concurrency(compiled: Any) -> int:
-    """:func:`map_concurrency` of a compiled workflow and of each of its child machines."""
-    widths = [map_concurrency(compiled.definition)]
-    widths += [compiled_concurrency(child) for child in getattr(compiled, "children", {}).values()]
+    """:func:`map_concurrency` of a compiled workflow, its child machines counted where they
+    are started (and each on its own, in case one is wider alone)."""
+    machines = _machines(compiled)
+    widths = [map_concurrency(d, machines) for d in [compiled.definition, *machines.values()]]
     return max(widths)
+
+
+def _machines(compiled: Any) -> dict[str, dict[str, Any]]:
+    """Every child machine's definition at any depth, by name (``Compiled.children``)."""
+    found: dict[str, dict[str, Any]] = {}
+    todo = [compiled]
+    while todo:
+        for name, child in getattr(todo.pop(), "children", {}).items():
+            if name not in found:
+                found[name] = child.definition
+                todo.append(child)
+    return found
 
 
 def runner_vcpus(widths: list[int]) -> int:

@@ -78,3 +78,19 @@ def test_the_states_of_one_graph_run_one_after_the_other_so_the_widest_counts() 
 def test_a_parallel_inside_a_map_runs_its_branches_in_every_shard() -> None:
     parallel = {"Type": "Parallel", "Branches": [_graph(TASK), _graph(_map(5, TASK), TASK)]}
     assert map_concurrency(_graph(_map(10, parallel))) == 10 * (1 + 5)
+
+
+def _start(machine: str) -> dict[str, Any]:
+    """A Task starting child machine `machine` (a part or a subworkflow) and waiting for it."""
+    arn = "${StateMachineArn_" + machine + "}"
+    resource = "arn:aws:states:::states:startExecution.sync:2"
+    return {"Type": "Task", "Resource": resource, "Parameters": {"StateMachineArn": arn}}
+
+
+def test_a_child_machine_counts_where_its_parent_starts_it() -> None:
+    """A part moved to a child machine beside a Map, and a subworkflow machine per shard."""
+    child = _graph(_map(20, _map(40, TASK)))
+    beside = {"Type": "Parallel", "Branches": [_graph(_start("part")), _graph(_map(10, TASK))]}
+    machines = {"part": child, "sub": _graph(_map(4, TASK))}
+    assert map_concurrency(_graph(beside), machines) == 800 + 10
+    assert map_concurrency(_graph(_map(10, _start("sub"))), machines) == 40
