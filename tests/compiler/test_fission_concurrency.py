@@ -131,7 +131,10 @@ def test_the_report_names_the_shared_caps(tmp_path: Path) -> None:
         ("scatter i in [1, 2, 3] (B)", 2, 5),
     ]
     assert all(s["without_sharing"] == 10 for s in shared)
-    assert "(A) (w.wdl:3): 5 at once per copy, 2 pieces side by side" in human_report(report)
+    assert (
+        "scatter i in [1, 2, 3] (A) and scatter i in [1, 2, 3] (B) (w.wdl:3): 5 at once per copy,"
+        " 2 pieces side by side (was 10)"
+    ) in human_report(report)
 
 
 def test_a_scatter_in_one_piece_has_no_shared_cap(tmp_path: Path) -> None:

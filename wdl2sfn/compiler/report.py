@@ -388,11 +388,7 @@ def concurrency_lines(concurrency: dict[str, Any]) -> list[str]:
             "concurrency: pieces of a split scatter that run at once share its cap "
             "(--max-concurrency, else the default)"
         )
-        lines.extend(
-            f"  {placed(c['scatter'], c['where'])}: {c['max_concurrency']} at once per copy, "
-            f"{c['at_once']} pieces side by side (was {c['without_sharing']})"
-            for c in concurrency["shared"]
-        )
+        lines.extend(_shared_lines(concurrency["shared"]))
     if not concurrency["capped"]:
         return lines
     lines.append(
@@ -404,6 +400,24 @@ def concurrency_lines(concurrency: dict[str, Any]) -> list[str]:
         f"(was {c['without_ceiling']})"
         for c in concurrency["capped"]
     )
+    return lines
+
+
+def _shared_lines(shared: list[dict[str, Any]]) -> list[str]:
+    """A line per piece sharing its scatter's cap; pieces of one scatter with the same share
+    on one line (a scatter of 300 independent calls is 300 pieces)."""
+    groups: dict[tuple[str, int, int, int], list[str]] = {}
+    for c in shared:
+        key = (c["where"], c["max_concurrency"], c["at_once"], c["without_sharing"])
+        groups.setdefault(key, []).append(c["scatter"])
+    lines = []
+    for (where, share, k, was), labels in groups.items():
+        more = f" and {len(labels) - 1} more pieces" if len(labels) > 2 else ""
+        names = labels[0] + more if more else " and ".join(labels)
+        lines.append(
+            f"  {placed(names, where)}: {share} at once per copy, "
+            f"{k} pieces side by side (was {was})"
+        )
     return lines
 
 
