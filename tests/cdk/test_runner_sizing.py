@@ -50,3 +50,47 @@ def test_auto_is_bounded_and_an_explicit_value_wins() -> None:
     assert runner_vcpus([640_000]) == RUNNER_AUTO_MAX_VCPUS
     assert load_config({"runner_max_vcpus": "64"}).runner_max_vcpus == 64
     assert load_config({}).runner_max_vcpus is None
+
+
+def _map(width: int, *states: dict[str, Any]) -> dict[str, Any]:
+    """A Map state of MaxConcurrency `width` whose shards run `states` one after the other."""
+    return {"Type": "Map", "MaxConcurrency": width, "ItemProcessor": _graph(*states)}
+
+
+def _graph(*states: dict[str, Any]) -> dict[str, Any]:
+    return {"StartAt": "s0", "States": {f"s{i}": s for i, s in enumerate(states)}}
+
+
+TASK: dict[str, Any] = {"Type": "Task"}
+
+
+def test_the_branches_of_a_parallel_run_at_once_so_their_widths_add_up() -> None:
+    """Two Maps of one split scatter side by side (fission): 20 x 40 + 20 x 40 shards."""
+    parallel = {"Type": "Parallel", "Branches": [_graph(_map(20, _map(40, TASK))),
+                                                 _graph(_map(20, _map(40, TASK)))]}  # fmt: skip
+    assert map_concurrency(_graph(parallel)) == 1600
+
+
+def test_the_states_of_one_graph_run_one_after_the_other_so_the_widest_counts() -> None:
+    assert map_concurrency(_graph(_map(300, TASK), _map(20, _map(40, TASK)), TASK)) == 800
+
+
+def test_a_parallel_inside_a_map_runs_its_branches_in_every_shard() -> None:
+    parallel = {"Type": "Parallel", "Branches": [_graph(TASK), _graph(_map(5, TASK), TASK)]}
+    assert map_concurrency(_graph(_map(10, parallel))) == 10 * (1 + 5)
+
+
+def _start(machine: str) -> dict[str, Any]:
+    """A Task starting child machine `machine` (a part or a subworkflow) and waiting for it."""
+    arn = "${StateMachineArn_" + machine + "}"
+    resource = "arn:aws:states:::states:startExecution.sync:2"
+    return {"Type": "Task", "Resource": resource, "Parameters": {"StateMachineArn": arn}}
+
+
+def test_a_child_machine_counts_where_its_parent_starts_it() -> None:
+    """A part moved to a child machine beside a Map, and a subworkflow machine per shard."""
+    child = _graph(_map(20, _map(40, TASK)))
+    beside = {"Type": "Parallel", "Branches": [_graph(_start("part")), _graph(_map(10, TASK))]}
+    machines = {"part": child, "sub": _graph(_map(4, TASK))}
+    assert map_concurrency(_graph(beside), machines) == 800 + 10
+    assert map_concurrency(_graph(_map(10, _start("sub"))), machines) == 40

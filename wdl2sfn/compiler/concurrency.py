@@ -9,6 +9,11 @@ would set it, exceeds ``Options.concurrency_ceiling``, the ceiling is shared out
 nest's levels (the widths are only known at run time, so no level is starved); the emitter reads
 each scatter's share from ``ScatterUnit.max_jobs``. Scatters within the ceiling are left as they
 were. Subworkflow machines (``--subworkflows machine``) are capped on their own.
+
+A scatter split into pieces by fission (sibling Maps with one ref) is capped as a whole: the
+pieces that may run at the same time (overlap.py) share its cap, ``--max-concurrency`` (or the
+default) as well as the ceiling's budget, each ``cap // k`` for k pieces at once; pieces that run
+one after the other each keep the whole cap.
 """
 
 from __future__ import annotations
@@ -17,14 +22,17 @@ from typing import Any
 
 from . import ir
 from .emit import DEFAULT_SCATTER_CONCURRENCY
+from .overlap import at_once
 
 
 def cap_nested_scatters(plan: ir.Plan) -> list[dict[str, Any]]:
-    """Set ``max_jobs`` on the scatters of nests over the ceiling; one note per capped scatter
-    (also kept on ``plan.concurrency_caps`` for the report)."""
+    """Share each scatter's cap among its pieces that run at once, then set ``max_jobs`` on the
+    scatters of nests over the ceiling; one note per capped scatter (also kept on
+    ``plan.concurrency_caps`` for the report, the shares on ``plan.concurrency_shares``)."""
+    usual = _per_scatter(plan.options)
+    plan.concurrency_shares = _share_pieces(plan.root, usual)
     notes: list[dict[str, Any]] = []
-    for unit in _outermost_scatters(plan.root):
-        _share(unit, plan.options, plan.options.concurrency_ceiling, notes)
+    _cap_region(plan.root, plan.options.concurrency_ceiling, usual, notes)
     plan.concurrency_caps = notes
     for child in plan.children.values():
         cap_nested_scatters(child)
@@ -35,13 +43,43 @@ def _per_scatter(options: ir.Options) -> int:
     return options.max_concurrency or DEFAULT_SCATTER_CONCURRENCY
 
 
-def _share(unit: ir.ScatterUnit, options: ir.Options, budget: int, notes: list[Any]) -> None:
+def _share_pieces(root: ir.Step, usual: int) -> list[dict[str, Any]]:
+    """The per-scatter cap (``--max-concurrency``, else the default) shared evenly by the pieces
+    of a scatter that may run at once (overlap.py): each gets ``usual // k`` for k of them at
+    once, so any set running together stays within ``usual``; one note per piece sharing."""
+    counts = at_once(root)
+    notes: list[dict[str, Any]] = []
+    for unit in sorted(_all_scatters(root), key=lambda u: (u.file, u.line, u.label)):
+        k = counts[id(unit)]
+        if k > 1:
+            unit.max_jobs = max(1, usual // k)
+            notes.append(
+                {
+                    "scatter": unit.label,
+                    "where": f"{unit.file}:{unit.line}",
+                    "at_once": k,
+                    "max_concurrency": unit.max_jobs,
+                    "without_sharing": usual,
+                }
+            )
+    return notes
+
+
+def _cap_region(step: ir.Step, budget: int, usual: int, notes: list[Any]) -> None:
+    """The outermost scatters of ``step`` under ``budget`` shards in flight (per copy of what
+    holds ``step``), each of a scatter's pieces with its share of it (k at once: budget // k)."""
+    counts = at_once(step)
+    for unit in _outermost_scatters(step):
+        _share(unit, max(1, budget // counts[id(unit)]), usual, notes)
+
+
+def _share(unit: ir.ScatterUnit, budget: int, usual: int, notes: list[Any]) -> None:
     """Give ``unit`` its share of ``budget`` and its inner scatters the rest, per copy."""
-    levels = _levels(unit)
-    usual = _per_scatter(options)
-    if usual**levels <= budget:
+    if _demand(unit, usual) <= budget:
         return  # the whole nest fits: as compiled before
-    share = max(1, min(usual, _root(budget, levels)))
+    levels = _levels(unit)
+    cap = unit.max_jobs or usual
+    share = max(1, min(cap, _root(budget, levels)))
     unit.max_jobs = share
     notes.append(
         {
@@ -49,11 +87,19 @@ def _share(unit: ir.ScatterUnit, options: ir.Options, budget: int, notes: list[A
             "where": f"{unit.file}:{unit.line}",
             "levels": levels,
             "max_concurrency": share,
-            "without_ceiling": usual,
+            "without_ceiling": cap,
         }
     )
-    for inner in _outermost_scatters(unit.body):
-        _share(inner, options, max(1, budget // share), notes)
+    _cap_region(unit.body, max(1, budget // share), usual, notes)
+
+
+def _demand(unit: ir.ScatterUnit, usual: int) -> int:
+    """Shards in flight of the nest below ``unit`` per copy, as compiled so far: its cap times
+    the widest inner scatter's, counted once per piece of it that may run at once (the bound
+    `_cap_region` keeps: within budget // k each, k pieces at once stay within budget)."""
+    counts = at_once(unit.body)
+    inner = [counts[id(s)] * _demand(s, usual) for s in _outermost_scatters(unit.body)]
+    return (unit.max_jobs or usual) * max(inner, default=1)
 
 
 def _root(value: int, k: int) -> int:
@@ -87,4 +133,12 @@ def _outermost_scatters(step: ir.Step) -> list[ir.ScatterUnit]:
             todo.extend(item.unit for item in s.items)
         elif isinstance(s, ir.IfUnit | ir.PartUnit):
             todo.append(s.body)
+    return found
+
+
+def _all_scatters(step: ir.Step) -> list[ir.ScatterUnit]:
+    """Every scatter of ``step``, inner ones too, outer first."""
+    found = _outermost_scatters(step)
+    for unit in found:  # grows while read: breadth first
+        found += _outermost_scatters(unit.body)
     return found

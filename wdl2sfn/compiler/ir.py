@@ -27,7 +27,9 @@ class ScatterUnit:
     has_inner_scatter: bool = False  # a nested scatter with calls: one child execution per shard
     file: str = ""  # the WDL file (base name) holding it
     depth: int = 1  # scatters around its shards, itself included (length of a shard index)
-    max_jobs: int = 0  # shards in flight per copy under the nest's ceiling (0: not capped)
+    #: shards in flight per copy: its share of the cap among pieces at once, lowered under the
+    #: nest's ceiling (concurrency.py; 0: the per-scatter cap)
+    max_jobs: int = 0
     part: str = ""  # one part of a split body (fission.py): its unit key, else ""
 
     @property
@@ -125,3 +127,5 @@ class Plan:
     children: dict[str, Plan] = field(default_factory=dict)
     #: scatters whose MaxConcurrency the ceiling lowered (concurrency.cap_nested_scatters)
     concurrency_caps: list[dict[str, object]] = field(default_factory=list)
+    #: pieces of split scatters sharing their scatter's cap (concurrency._share_pieces)
+    concurrency_shares: list[dict[str, object]] = field(default_factory=list)

@@ -133,6 +133,7 @@ def report_of(
         "concurrency": {
             "ceiling": plan.options.concurrency_ceiling,
             "capped": plan.concurrency_caps,
+            "shared": plan.concurrency_shares,
         },
         "joins": join_figures(plan.root, fsx),
         "run_cost": run_cost_of(definition, scatters or [], children or {}),
@@ -383,18 +384,44 @@ def human_report(report: dict[str, Any]) -> str:
 
 
 def concurrency_lines(concurrency: dict[str, Any]) -> list[str]:
-    """Nested scatters whose MaxConcurrency the ceiling lowered (none: no line)."""
+    """Pieces of split scatters sharing their cap, and nested scatters whose MaxConcurrency the
+    ceiling lowered (none: no line)."""
+    lines: list[str] = []
+    if concurrency.get("shared"):
+        lines.append(
+            "concurrency: pieces of a split scatter that run at once share its cap "
+            "(--max-concurrency, else the default)"
+        )
+        lines.extend(_shared_lines(concurrency["shared"]))
     if not concurrency["capped"]:
-        return []
-    lines = [
+        return lines
+    lines.append(
         f"concurrency: nested scatters capped to {concurrency['ceiling']:,} shards in flight "
         "(--concurrency-ceiling; each shard invokes Lambda and submits a Batch job)"
-    ]
+    )
     lines.extend(
         f"  {placed(c['scatter'], c['where'])}: {c['max_concurrency']} at once per copy "
         f"(was {c['without_ceiling']})"
         for c in concurrency["capped"]
     )
+    return lines
+
+
+def _shared_lines(shared: list[dict[str, Any]]) -> list[str]:
+    """A line per piece sharing its scatter's cap; pieces of one scatter with the same share
+    on one line (a scatter of 300 independent calls is 300 pieces)."""
+    groups: dict[tuple[str, int, int, int], list[str]] = {}
+    for c in shared:
+        key = (c["where"], c["max_concurrency"], c["at_once"], c["without_sharing"])
+        groups.setdefault(key, []).append(c["scatter"])
+    lines = []
+    for (where, share, k, was), labels in groups.items():
+        more = f" and {len(labels) - 1} more pieces" if len(labels) > 2 else ""
+        names = labels[0] + more if more else " and ".join(labels)
+        lines.append(
+            f"  {placed(names, where)}: {share} at once per copy, "
+            f"{k} pieces side by side (was {was})"
+        )
     return lines
 
 
