@@ -89,7 +89,7 @@ class Wdl2SfnStack(Stack):
         #: the runner environment's max vCPUs (app.build_stack sizes it once workflows compiled)
         self.runner_max_vcpus = config.runner_max_vcpus
         self.runner_job_definition = self.compute.runner_job_definition
-        self.steps = self._functions(environment)
+        self.steps = self._functions({**environment, **self._stack_arns()})
         # FSx join waits are runner jobs: one that FAILED before answering fails its run
         self.failed_waits = None if self.steps else FailedWaits(self, self.queues["runner"])
         self.functions = self.steps.functions if self.steps else {}
@@ -97,6 +97,20 @@ class Wdl2SfnStack(Stack):
         grant_extra_buckets(self, config, readers, self.runner_role)
         self.exports = Exports(self, fs_id=self.file_system.fs_id, job_role=self.job_role)
         self.cli_user = CliUserPolicy(self)
+
+    def _stack_arns(self) -> dict[str, str]:
+        """The Lambda functions' WDL2SFN_QUEUES and WDL2SFN_RUNNER: an EFS machine no longer
+        carries the queue and runner ARNs in init's and outputs' events (issue 25, fewer bytes
+        per workflow). Not the runner job definition's own environment: it would name itself."""
+        queues = {kind: self.queues[kind].job_queue_arn for kind in ("cpu", "spot", "gpu")}
+        runner = {
+            "queue": self.queues["runner"].job_queue_arn,
+            "definition": self.runner_job_definition.job_definition_arn,
+        }
+        return {
+            "WDL2SFN_QUEUES": self.to_json_string(queues),
+            "WDL2SFN_RUNNER": self.to_json_string(runner),
+        }
 
     def _functions(self, environment: dict[str, str]) -> Functions | None:
         """The run-time steps as Lambda functions, which only EFS allows."""

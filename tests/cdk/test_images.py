@@ -80,3 +80,15 @@ def test_docker_hub_without_a_credential_names_both_keys() -> None:
     with pytest.raises(ConfigError, match=r"'ecr_pull_through=registry-1.docker.io'.*"
                        r"'ecr_pull_through_credential_arn'"):  # fmt: skip
         load_config({"ecr_pull_through": "registry-1.docker.io"})
+
+
+def test_the_functions_have_the_stacks_queues_and_runner(new_vpc: Synth) -> None:
+    """An EFS machine names no queue (issue 25): init, prepare and finalize read
+    WDL2SFN_QUEUES / WDL2SFN_RUNNER, CloudFormation-resolved JSON of the stack's ARNs."""
+    variables = step_variables(new_vpc)
+    queues = {logical for logical in new_vpc.resources("AWS::Batch::JobQueue")}
+    for v in variables:
+        text = json.dumps([v["WDL2SFN_QUEUES"], v["WDL2SFN_RUNNER"]])
+        named = {logical for logical in queues if logical in text}
+        assert len(named) == 4  # cpu, spot, gpu, runner
+        assert '\\"definition\\"' in text and "JobDefinition" in text

@@ -138,15 +138,19 @@ def test_calls_of_one_state_graph_share_one_failure_step(tmp_path: Path):
     ]
 
 
-def test_a_plain_call_names_no_job_queue_init_carries_them_once(tmp_path: Path):
+def test_an_efs_machine_names_no_job_queue_the_functions_have_them(tmp_path: Path):
     definition = compile_workflow(str(chain_workflow(tmp_path / "a.wdl", 3))).definition
+    assert "QueueArn" not in json.dumps(definition)  # WDL2SFN_QUEUES, WDL2SFN_RUNNER
+    assert "JobDefinitionArn" not in json.dumps(definition)
+
+
+def test_an_fsx_machine_carries_the_job_queues_once_in_init(tmp_path: Path):
+    wdl = str(chain_workflow(tmp_path / "a.wdl", 3))
+    definition = compile_workflow(wdl, filesystem="fsx").definition
     calls = {n: s for n, s in definition["States"].items() if n.startswith("call ")}
-    assert "QueueArn" not in json.dumps(calls)
-    assert definition["States"]["init"]["Parameters"]["Payload"]["queues"] == {
-        "cpu": "${CpuQueueArn}",
-        "spot": "${SpotQueueArn}",
-        "gpu": "${GpuQueueArn}",
-    }
+    assert "QueueArn" not in json.dumps(calls).replace("RunnerQueueArn", "")
+    init = json.dumps(definition["States"]["init: step"]["Parameters"])
+    assert all(q in init for q in ("${CpuQueueArn}", "${SpotQueueArn}", "${GpuQueueArn}"))
 
 
 def test_in_fsx_mode_the_shared_failure_steps_result_names_node_and_shard(tmp_path: Path):

@@ -86,11 +86,14 @@ class Emitter:
             "input.$": "$",
             "execution.$": "$$.Execution.Name",
             "workflow": self._workflow_ref(),
-            # kept in the run record for prepare and collect: once per run, not once per call
-            "queues": dict(QUEUES),
+            **self._stack_arns("queues", QUEUES),
         }
         selector = {"ctx": {"run.$": "$.Payload.run"}, "shard": []}
         return self._step(g, name, "init", payload, selector, "$", next_name)
+
+    def _stack_arns(self, key: str, arns: dict[str, str]) -> dict[str, Any]:
+        """Queue/runner ARNs for FSx runner jobs (Lambda functions: WDL2SFN_QUEUES, _RUNNER)."""
+        return {key: dict(arns)} if self.plan.options.filesystem == "fsx" else {}
 
     def _workflow_ref(self) -> dict[str, Any]:
         """What init needs to find and load the workflow (quantifier checks as compiled)."""
@@ -109,10 +112,8 @@ class Emitter:
         choice_name = self.names.claim("upload?")
         g.add(choice_name, asl.choice_bool("$.final.upload", upload_name, done))
         outputs_name = self.names.claim("outputs")
-        payload = {
-            "run.$": "$.ctx.run",
-            "runner": {"queue": ref(RUNNER_QUEUE), "definition": ref(RUNNER_JOB_DEFINITION)},
-        }
+        runner = {"queue": ref(RUNNER_QUEUE), "definition": ref(RUNNER_JOB_DEFINITION)}
+        payload = {"run.$": "$.ctx.run", **self._stack_arns("runner", runner)}
         selector = {
             "upload.$": "$.Payload.upload",
             "job.$": "$.Payload.job",
@@ -175,8 +176,7 @@ class Emitter:
         return g.add(name, self._finish_state(state, next_name))
 
     def _lane(self, g: asl.Graph, lane: ir.Lane, next_name: str | None) -> str:
-        """wait? -> unit -> release? for each item (built backwards, as every chain). A call
-        releases its waiters itself (collect, or prepare on a cache hit): no release state."""
+        """wait? -> unit -> release? for each item, built backwards (a call releases itself)."""
         for item in reversed(lane.items):
             if isinstance(item.unit, ir.CallUnit):
                 next_name = self._call(g, item.unit, next_name, tuple(item.waiters))

@@ -57,6 +57,8 @@ class Settings:
     job_role_arn: str | None = None  # the task jobs' role
     task_scratch: str | None = None  # the instances' scratch volume for TMPDIR
     queue_limits: str | None = None  # JSON {kind: {max_vcpus, max_gpus}}: what prepare refuses
+    queues: str | None = None  # JSON {"cpu", "spot", "gpu": job queue ARN}: where tasks run
+    runner: str | None = None  # JSON {"queue", "definition"}: the upload job's (finalize)
     cache_key: str | None = None  # the call cache's sealing secret
     default_image: str | None = None  # AWS: the image of tasks naming none (the stack's)
     image_mirror: str | None = None  # AWS: JSON {upstream registry: ECR pull-through prefix URI}

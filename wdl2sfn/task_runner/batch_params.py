@@ -226,7 +226,11 @@ def check_queue_limits(
 def _queue_arn(queues: dict[str, str], kind: str) -> str:
     arn = queues.get(kind)
     if not arn:
-        raise BatchParamError(f"no {kind} job queue configured")
+        raise BatchParamError(
+            f"no {kind} job queue configured: the stack's functions give it (WDL2SFN_QUEUES) "
+            "since this wdl2sfn version; update the stack (cd cdk_app && cdk deploy) before "
+            "deploying workflows compiled by it"
+        )
     return arn
 
 

@@ -45,6 +45,10 @@ class Settings:
     copy_input_files: bool = False
     task_tokens: Any = None  # answers .waitForTaskToken locally (None: the Step Functions API)
     queue_limits: dict[str, dict[str, int]] | None = None  # the stack's (WDL2SFN_QUEUE_LIMITS)
+    # the stack's task queues and runner (WDL2SFN_QUEUES, WDL2SFN_RUNNER): what a machine
+    # compiled for EFS no longer writes into every definition (an event's own still wins)
+    queues: dict[str, str] = field(default_factory=dict)
+    runner: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -69,6 +73,8 @@ class Settings:
             run_bucket=bucket,
             mount=_mount_from_env(env),
             queue_limits=json.loads(env.queue_limits) if env.queue_limits else None,
+            queues=json.loads(env.queues) if env.queues else {},
+            runner=json.loads(env.runner) if env.runner else {},
             default_image=env.default_image or "ubuntu:22.04",
             stack_default_image=bool(env.default_image),
             image_mirrors=json.loads(env.image_mirror) if env.image_mirror else {},
@@ -223,7 +229,7 @@ class Runtime:
         from .finalize import finalize_run
 
         ev = self._eval(event["run"])
-        return finalize_run(self.settings, ev, event.get("runner") or {})
+        return finalize_run(self.settings, ev, event.get("runner") or self.settings.runner)
 
     def upload(self, event: dict[str, Any]) -> dict[str, Any]:
         from .upload import upload_run
@@ -275,8 +281,9 @@ class Runtime:
             call_dir=s.store.call_dir(ev.run, info.ref, shard),
             call_name=name,
             job_name=_job_name(ev.workflow.name, name),
-            # in the run record since init carries them; in the event from older machines
-            queues=event.get("queues") or record.get("queues") or {},
+            # the stack's (WDL2SFN_QUEUES); in the run record from machines whose init carried
+            # them (FSx, older EFS ones); in the event from older machines still
+            queues=event.get("queues") or record.get("queues") or s.queues,
             job_definitions=s.job_definitions,
             store_root=s.store.root,
             cache_root=None if record.get("options", {}).get("no_cache") else s.store.cache_root(),

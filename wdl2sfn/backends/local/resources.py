@@ -81,6 +81,18 @@ def local_substitutions() -> dict[str, str]:
     return {p: subs[p] for p in PLACEHOLDERS}
 
 
+def local_stack_arns() -> tuple[dict[str, str], dict[str, str]]:
+    """(queues, runner) as the stack's Lambda functions have them (WDL2SFN_QUEUES,
+    WDL2SFN_RUNNER), bound to the local pseudo-ARNs: the in-process steps' Settings."""
+    subs = local_substitutions()
+    queues = {kind: subs[contract.queue_placeholder(kind)] for kind in ("cpu", "spot", "gpu")}
+    runner = {
+        "queue": subs[contract.queue_placeholder("runner")],
+        "definition": subs[contract.RUNNER_JOB_DEFINITION],
+    }
+    return queues, runner
+
+
 def function_step(function_name: str) -> str:
     """The task_runner step a FunctionName designates: a full or partial Lambda ARN (optionally
     with a :qualifier) or a plain name; ``wdl2sfn-prepare`` -> ``prepare``."""

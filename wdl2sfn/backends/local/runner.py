@@ -23,7 +23,7 @@ from ...task_runner.handlers import Runtime, Settings
 from ...task_runner.store import RunStore
 from .batch import FaultPlan, LocalBatch
 from .callbacks import AnswerRelay
-from .resources import RUN_BUCKET, local_handlers, local_substitutions
+from .resources import RUN_BUCKET, local_handlers, local_stack_arns, local_substitutions
 
 
 @dataclass
@@ -89,14 +89,7 @@ class LocalRunner:
         if self.as_me:
             batch.container_user = f"{os.getuid()}:{os.getgid()}"
         self.batch = batch
-        runtime = Runtime(
-            Settings(
-                store=store,
-                job_definitions=batch,
-                copy_input_files=self.copy_input_files,
-                mount=container_mount(self.runtime),
-            )
-        )
+        runtime = Runtime(_steps_settings(self, store, batch))
         for digest, doc in (documents or {}).items():
             runtime.remember(digest, doc)
         bucket = functools.partial(store.key_path, run=run_name)  # run scratch in its folder
@@ -120,6 +113,19 @@ class LocalRunner:
             batch.shutdown()
             runtime.forget(run_name)
         return LocalRun(run_dir, result)
+
+
+def _steps_settings(runner: Any, store: RunStore, batch: LocalBatch) -> Settings:
+    """The in-process run-time steps' settings: as the stack's Lambda functions have them."""
+    queues, upload = local_stack_arns()
+    return Settings(
+        store=store,
+        job_definitions=batch,
+        copy_input_files=runner.copy_input_files,
+        mount=container_mount(runner.runtime),
+        queues=queues,
+        runner=upload,
+    )
 
 
 def container_mount(runtime: str) -> dict[str, Any]:
