@@ -247,8 +247,9 @@ class Emitter:
         reference taken back from prepare's JOB (`step`), with the waiters beside it if any."""
         if self.plan.options.filesystem == "fsx":
             return step
-        waiters = {k: v for k, v in step.items() if k == "waiters"}
-        return {"step.$": "$.prep.job.step", **waiters} if waiters else "$.prep.job.step"
+        if "waiters" in step:
+            return {"step.$": "$.prep.job.step", "waiters": step["waiters"]}
+        return "$.prep.job.step"
 
     def _call_payload(self, ref: str, waiters: tuple[str, ...] = ()) -> dict[str, Any]:
         """prepare's event: the call as compiled (relative to the input's scope, if any)."""
@@ -485,9 +486,7 @@ def failure_rule(ref: str, run: str) -> dict[str, Any]:
 
 def _unit_ref(unit: ir.Unit) -> str:
     assert not isinstance(unit, ir.PartUnit), "parts are made after scheduling"
-    if isinstance(unit, ir.ScatterUnit | ir.IfUnit):
-        return unit.key  # a part of a split section: the scatter's ref is shared
-    return unit.ref
+    return unit.key  # a piece of a split section has its own (the section's ref is shared)
 
 
 # Shards of one scatter in flight at once by default: each calls prepare and collect (Lambda), so

@@ -17,6 +17,11 @@ class CallUnit:
     line: int
     file: str = ""
 
+    @property
+    def key(self) -> str:
+        """The unit's name in joins and the schedule: its node reference."""
+        return self.ref
+
 
 @dataclass
 class ScatterUnit:
@@ -62,6 +67,11 @@ class SubMachineUnit:
     line: int
     machine: str  # the child plan's name; its ARN placeholder is StateMachineArn_<machine>
 
+    @property
+    def key(self) -> str:
+        """The unit's name in joins and the schedule: its node reference."""
+        return self.ref
+
 
 @dataclass
 class PartUnit:
@@ -71,6 +81,11 @@ class PartUnit:
     label: str
     machine: str  # the child plan's name; its ARN placeholder is StateMachineArn_<machine>
     body: Step
+
+    @property
+    def key(self) -> str:
+        """The unit's name in the schedule (it holds no node of its own): its machine's."""
+        return self.machine
 
 
 @dataclass

@@ -118,7 +118,7 @@ def _before(lanes: list[ir.Lane]) -> list[int]:
     preds: list[list[int]] = []
     for lane in lanes:
         for pos, item in enumerate(lane.items):
-            index[_key(item.unit)] = len(preds)
+            index[item.unit.key] = len(preds)
             preds.append([len(preds) - 1] if pos else [])
     i = 0
     for lane in lanes:
@@ -143,10 +143,3 @@ def _before(lanes: list[ir.Lane]) -> list[int]:
             done[top] = bits
             todo.pop()
     return [bits or 0 for bits in done]
-
-
-def _key(unit: ir.Unit) -> str:
-    """A unit's name in joins (a piece's key: the pieces of one section share its ref)."""
-    if isinstance(unit, ir.ScatterUnit | ir.IfUnit):
-        return unit.key
-    return unit.ref if not isinstance(unit, ir.PartUnit) else unit.machine

@@ -172,7 +172,7 @@ def join_figures(root: ir.Step, fsx: bool = False) -> dict[str, Any]:
     the region: one transition and one run-time step each, an Eval Lambda invocation (EFS) or a
     runner Batch job (FSx: the wait is `aws-sdk:batch:submitJob.waitForTaskToken`); a call's
     release is done by its own collect (or prepare) and costs nothing more."""
-    labels = {getattr(u, "key", getattr(u, "ref", "")): u.label for u in iter_units(root)}
+    labels = {u.key: u.label for u in iter_units(root)}
     step = join_step_cost(fsx)
     free = {"transitions": 0, "lambda_calls": 0, "runner_jobs": 0, "usd": 0.0}
     waits, releases = [], []
