@@ -59,21 +59,9 @@ def _state_width(state: dict[str, Any], machines: Machines) -> int:
 def compiled_concurrency(compiled: Any) -> int:
     """:func:`map_concurrency` of a compiled workflow, its child machines counted where they
     are started (and each on its own, in case one is wider alone)."""
-    machines = _machines(compiled)
+    machines = {name: child.definition for name, child in compiled.all_machines().items()}
     widths = [map_concurrency(d, machines) for d in [compiled.definition, *machines.values()]]
     return max(widths)
-
-
-def _machines(compiled: Any) -> dict[str, dict[str, Any]]:
-    """Every child machine's definition at any depth, by name (``Compiled.children``)."""
-    found: dict[str, dict[str, Any]] = {}
-    todo = [compiled]
-    while todo:
-        for name, child in getattr(todo.pop(), "children", {}).items():
-            if name not in found:
-                found[name] = child.definition
-                todo.append(child)
-    return found
 
 
 def runner_vcpus(widths: list[int]) -> int:

@@ -115,7 +115,7 @@ class LocalRunner:
         return LocalRun(run_dir, result)
 
 
-def _steps_settings(runner: Any, store: RunStore, batch: LocalBatch) -> Settings:
+def _steps_settings(runner: LocalRunner, store: RunStore, batch: LocalBatch) -> Settings:
     """The in-process run-time steps' settings: as the stack's Lambda functions have them."""
     queues, upload = local_stack_arns()
     return Settings(
