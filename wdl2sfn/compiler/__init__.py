@@ -39,6 +39,12 @@ class CompiledWorkflow:
     report: dict[str, Any]
     children: dict[str, CompiledWorkflow] = field(default_factory=dict)
 
+    def call_machine(self) -> dict[str, Any]:
+        """The stack's call machine this workflow's call states start (call_machine.py)."""
+        from .call_machine import call_machine
+
+        return call_machine(self.plan.options.filesystem)
+
     def all_machines(self) -> dict[str, CompiledWorkflow]:
         """Every child machine at any depth, by name (each once)."""
         found: dict[str, CompiledWorkflow] = {}

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..contract import (
+    CALL_MACHINE,
+    CALL_NAME_KEY,
     CPU_QUEUE,
     EVAL_FUNCTION,
     GPU_QUEUE,
@@ -54,12 +56,6 @@ class Emitter:
     #: every scatter emitted, with its Distributed Map state (the report reads both)
     scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]] = field(default_factory=list)
 
-    #: per state graph (by id): its shared failure step's name and the calls it routes back
-    failure_paths: dict[int, tuple[str, list[tuple[str, str]]]] = field(default_factory=dict)
-    #: per state graph (by id) but the machine's own: whose graph it is (a scatter's label, a
-    #: Parallel branch), so its failure step reads `<owner>: failed`
-    graph_owners: dict[int, str] = field(default_factory=dict)
-
     # ------------------------------------------------------------------ whole machine
     def machine(self) -> dict[str, Any]:
         g = asl.Graph()
@@ -73,11 +69,6 @@ class Emitter:
         return {"Comment": f"wdl2sfn: workflow {self.plan.name}", **self._graph_json(g)}
 
     def _graph_json(self, g: asl.Graph) -> dict[str, Any]:
-        """StartAt + States of a finished graph, its shared failure path added (states are
-        scoped per graph in ASL: a Catch can only go to a state of its own graph)."""
-        if id(g) in self.failure_paths:
-            self.add_failure_path(g, *self.failure_paths.pop(id(g)))
-        self.graph_owners.pop(id(g), None)
         return g.to_json()
 
     def _init(self, g: asl.Graph, next_name: str) -> str:
@@ -89,7 +80,7 @@ class Emitter:
             **self._stack_arns("queues", QUEUES),
         }
         selector = {"ctx": {"run.$": "$.Payload.run"}, "shard": []}
-        return self._step(g, name, "init", payload, selector, "$", next_name)
+        return self.step(g, name, "init", payload, selector, "$", next_name)
 
     def _stack_arns(self, key: str, arns: dict[str, str]) -> dict[str, Any]:
         """Queue/runner ARNs for FSx runner jobs (Lambda functions: WDL2SFN_QUEUES, _RUNNER)."""
@@ -119,7 +110,7 @@ class Emitter:
             "job.$": "$.Payload.job",
             "dir.$": "$.Payload.dir",
         }
-        return self._step(g, outputs_name, "finalize", payload, selector, "$.final", choice_name)
+        return self.step(g, outputs_name, "finalize", payload, selector, "$.final", choice_name)
 
     # ------------------------------------------------------------------ steps
     def chain(self, g: asl.Graph, step: ir.Step, next_name: str | None) -> str:
@@ -169,7 +160,6 @@ class Emitter:
         branches = []
         for i, branch in enumerate(step.branches, 1):
             bg = asl.Graph()
-            self.graph_owners[id(bg)] = f"{name}, branch {i}"
             bg.start = self.chain(bg, branch, None)
             branches.append(self._graph_json(bg))
         state: dict[str, Any] = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
@@ -216,40 +206,25 @@ class Emitter:
         """Mark the unit done and start the units of other lanes that were waiting for it."""
         payload = {**self._join_payload(item, "release"), "waiters": list(item.waiters)}
         name = self.names.claim(f"{item.unit.label}: release")
-        return self._step(g, name, "eval", payload, None, None, next_name)
+        return self.step(g, name, "eval", payload, None, None, next_name)
 
     def _call(
         self, g: asl.Graph, unit: ir.CallUnit, next_name: str | None, waiters: tuple[str, ...] = ()
     ) -> str:
-        """prepare -> cached? -> run -> collect; a failed job goes to the graph's shared failure
-        step, which raises the task's error or hands back an on-demand job for this `run`.
-        `waiters` (units of other lanes waiting for this call) ride in prepare's and collect's
-        events: collect (or prepare, on a cache hit) releases them."""
-        prepare = self.names.claim(unit.label)
-        cached = self.names.claim(f"{unit.label}: cached?")
-        run = self.names.claim(f"{unit.label}: run")
-        collect = self.names.claim(f"{unit.label}: collect")
-        skip = self._end_of_branch(g, unit.label, next_name)
-        step = self._call_payload(unit.ref, waiters)
-        self._step(g, collect, "collect", self._collect_payload(step), None, None, next_name)
-        job = asl.batch_job_task("$.prep.job", result_path=None)
-        job["Catch"] = [
-            {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error",
-             "Next": self._failure_route(g, unit.ref, run)}
-        ]  # fmt: skip
-        g.add(run, asl.link(job, collect))
-        g.add(cached, asl.choice_bool("$.prep.job.cached", skip, run))
-        selector = {"job.$": "$.Payload"}
-        return self._step(g, prepare, "prepare", step, selector, "$.prep", cached)
-
-    def _collect_payload(self, step: dict[str, Any]) -> dict[str, Any] | str:
-        """FSx: the call field by field (a runner job's command line); EFS: the call's own
-        reference taken back from prepare's JOB (`step`), with the waiters beside it if any."""
-        if self.plan.options.filesystem == "fsx":
-            return step
-        if "waiters" in step:
-            return {"step.$": "$.prep.job.step", "waiters": step["waiters"]}
-        return "$.prep.job.step"
+        """One Task running the stack's call machine (call_machine.py: prepare, cache check,
+        Batch job, collect, failure step) to completion for this call and shard: the states
+        every call repeats are written once per stack. `waiters` (units of other lanes waiting
+        for this call) ride in its input: collect (or prepare, on a cache hit) releases them."""
+        child_input = self._call_payload(unit.ref, waiters)
+        child_input[f"{CALL_NAME_KEY}.$"] = "$$.State.Name"
+        state: dict[str, Any] = {
+            "Type": "Task",
+            "Resource": asl.START_EXECUTION_SYNC,
+            "Parameters": {"StateMachineArn": ref(CALL_MACHINE), "Input": child_input},
+            "ResultPath": None,
+            "Retry": [dict(asl.STATES_RETRY)],
+        }
+        return g.add(self.names.claim(unit.label), self._finish_state(state, next_name))
 
     def _call_payload(self, ref: str, waiters: tuple[str, ...] = ()) -> dict[str, Any]:
         """prepare's event: the call as compiled (relative to the input's scope, if any)."""
@@ -257,45 +232,6 @@ class Emitter:
         if self.plan.scoped:
             payload["scope.$"] = "$.scope"
         return {**payload, "waiters": list(waiters)} if waiters else payload
-
-    def _failure_route(self, g: asl.Graph, ref: str, run: str) -> str:
-        """The name of g's shared failure step (claimed with its first call), routing `ref`'s
-        on-demand retry back to `run`."""
-        if id(g) not in self.failure_paths:
-            owner = self.graph_owners.get(id(g))
-            name = self.names.claim(f"{owner}: failed" if owner else "job failed")
-            self.failure_paths[id(g)] = (name, [])
-        name, routes = self.failure_paths[id(g)]
-        routes.append((ref, run))
-        return name
-
-    def add_failure_path(self, g: asl.Graph, name: str, routes: list[tuple[str, str]]) -> None:
-        """One failure step per graph (the Collect function with the error and the failed call's
-        `step`: raise the task's error, or an on-demand JOB), then back to the failed call's `run`: directly when the
-        graph has one call, else through a Choice on the node prepare echoed (no Default: an
-        unknown node fails with States.NoChoiceMatched rather than run another call's job)."""
-        back = routes[0][1]
-        if len(routes) > 1:
-            # in reading order (chains emit backwards)
-            rules = [failure_rule(ref, run) for ref, run in reversed(routes)]
-            back = g.add(self.names.claim(f"{name}: retry"), {"Type": "Choice", "Choices": rules})
-        selector = {"job.$": "$.Payload.job"}
-        self._step(g, name, "collect", self._failure_payload(), selector, "$.prep", back)
-
-    def _failure_payload(self) -> dict[str, Any]:
-        """The failed call as prepare's `step` names it, and the error; in FSx mode field by
-        field, since a runner job's result key is made of the node and the shard."""
-        if self.plan.options.filesystem != "fsx":
-            return {"step.$": "$.prep.job.step", "error.$": "$.error"}
-        payload: dict[str, Any] = {
-            "run.$": "$.ctx.run",
-            "node.$": "$.prep.job.step.node",
-            "shard.$": "$.shard",
-            "error.$": "$.error",
-        }
-        if self.plan.scoped:
-            payload["scope.$"] = "$.scope"
-        return payload
 
     def _if(self, g: asl.Graph, unit: ir.IfUnit, next_name: str | None) -> str:
         evaluate = self.names.claim(unit.label)
@@ -332,7 +268,6 @@ class Emitter:
             "ItemSelector": item,
         }
         processor = asl.Graph()
-        self.graph_owners[id(processor)] = unit.label
         if unit.has_inner_scatter:
             processor.start = self.chain(processor, unit.body, None)
             state["MaxConcurrency"] = self._child_concurrency(unit, 1)
@@ -362,7 +297,6 @@ class Emitter:
     def _batch_map(self, unit: ir.ScatterUnit) -> dict[str, Any]:
         """Inside a child execution: the batch's shards through an inline Map."""
         body = asl.Graph()
-        self.graph_owners[id(body)] = unit.label
         body.start = self.chain(body, unit.body, None)
         concurrency = INLINE_MAP_CONCURRENCY
         if unit.max_jobs or self.plan.options.max_concurrency:
@@ -448,9 +382,9 @@ class Emitter:
             "shard.$": "$.shard",
         }
         payload.update(extra or {})
-        return self._step(g, name, step, payload, selector, result_path, next_name)
+        return self.step(g, name, step, payload, selector, result_path, next_name)
 
-    def _step(
+    def step(
         self,
         g: asl.Graph,
         name: str,
@@ -462,7 +396,6 @@ class Emitter:
     ) -> str:
         """Emit the state(s) invoking a run-time step; returns the first one's name."""
         if self.plan.options.filesystem == "fsx":
-            assert isinstance(payload, dict), "a runner job's fields are named one by one"
             chain = fsx_states(name, step, payload, selector, result_path)
         else:
             placeholder = function_placeholder(step)
@@ -477,11 +410,6 @@ class Emitter:
             following = names[i + 1] if i + 1 < len(chain) else next_name
             g.add(names[i], self._finish_state(state, following))
         return name
-
-
-def failure_rule(ref: str, run: str) -> dict[str, Any]:
-    """The shared failure step's Choice rule sending call `ref`'s on-demand job to its `run`."""
-    return {"Variable": "$.prep.job.step.node", "StringEquals": ref, "Next": run}
 
 
 def _unit_ref(unit: ir.Unit) -> str:

@@ -11,9 +11,8 @@ its body is cut. Node references stay absolute, so the run-time steps do not kno
 Sizes come from emitting each call once, alone (`Sizer`), and adding up: compile time stays
 linear in the number of calls. They are bounds of the *deployed* definition: CloudFormation and
 `deploy` replace each `${Placeholder}` by an ARN of up to ~130 characters before Step Functions
-measures the 1 MB (`asl.deployed_bytes_bound`). A call's size includes its rule in its graph's
-shared failure Choice; every state graph (a machine, a Parallel branch, a scatter body) adds one
-shared failure step, counted at its largest (longest owner name, with the Choice).
+measures the 1 MB (`asl.deployed_bytes_bound`). A call's waiters ride in its
+call machine input (the call machine itself is the stack's, deployed once).
 """
 
 from __future__ import annotations
@@ -26,7 +25,6 @@ from typing import Any
 
 from . import asl, ir
 from .names import LABEL_MAX, shorten
-from .steps import field_args
 
 PARALLEL_OVERHEAD = 120  # a Parallel state's own keys
 BRANCH_OVERHEAD = 40  # {"StartAt":..,"States":{..}} per branch
@@ -45,29 +43,12 @@ class Sizer:
     memo: dict[int, int] = field(default_factory=dict)
 
     def emitted(self, step: ir.Step) -> int:
-        """Bytes of `step` emitted alone, as deployed (placeholders replaced by ARNs), with the
-        rules its calls add to the failure Choice of the graph they are in."""
-        from .emit import Emitter, failure_rule
-
-        emitter = Emitter(self.plan)
-        g = asl.Graph()
-        g.start = emitter.chain(g, step, None)
-        _, routes = emitter.failure_paths.get(id(g), ("", []))
-        rules = sum(_compact(failure_rule(ref, run)) + 1 for ref, run in routes)
-        return asl.deployed_bytes_bound(g.to_json()) + rules
-
-    @functools.cached_property
-    def graph_overhead(self) -> int:
-        """A state graph's shared failure step (and its Choice, without rules), deployed, under
-        the longest name a graph's owner can give it."""
+        """Bytes of `step` emitted alone, as deployed (placeholders replaced by ARNs)."""
         from .emit import Emitter
 
         g = asl.Graph()
-        owner = "x" * LABEL_MAX
-        Emitter(self.plan).add_failure_path(g, f"{owner}: failed", [("a", "b"), ("c", "d")])
-        choice = next(s for s in g.states.values() if s["Type"] == "Choice")
-        choice["Choices"] = []
-        return asl.deployed_bytes_bound({"States": g.states})
+        g.start = Emitter(self.plan).chain(g, step, None)
+        return asl.deployed_bytes_bound(g.to_json())
 
     def size(self, step: ir.Step) -> int:
         if step is None:
@@ -81,12 +62,12 @@ class Sizer:
         if isinstance(step, ir.Seq):
             return sum(self.size(s) for s in step.steps)
         if isinstance(step, ir.Par):
-            branch = BRANCH_OVERHEAD + self.graph_overhead
+            branch = BRANCH_OVERHEAD
             return PARALLEL_OVERHEAD + sum(self.size(b) + branch for b in step.branches)
         if isinstance(step, ir.Lane):
             return sum(self.item_size(item) for item in step.items)
         if isinstance(step, ir.ScatterUnit):  # its body is a graph of its own
-            shell = self.emitted(dataclasses.replace(step, body=None)) + self.graph_overhead
+            shell = self.emitted(dataclasses.replace(step, body=None))
             return shell + self.size(step.body)
         if isinstance(step, ir.IfUnit):
             return self.emitted(dataclasses.replace(step, body=None)) + self.size(step.body)
@@ -112,14 +93,12 @@ class Sizer:
         if starts:
             g.start = starts[0]
             size += asl.deployed_bytes_bound(g.to_json())
-        if item.waiters and by_call:  # the waiters ride in the call's prepare and collect events
-            size += 2 * self._waiters_bytes(item.waiters) + len('{"step.$":"$.prep.job.step"}')
+        if item.waiters and by_call:  # the waiters ride in the call machine's input
+            size += self._waiters_bytes(item.waiters)
         return size
 
     def _waiters_bytes(self, waiters: list[str]) -> int:
-        """`waiters` in one step's event: a JSON member (EFS), command-line fields (FSx)."""
-        if self.plan.options.filesystem == "fsx":
-            return len(", ".join(field_args({"waiters": waiters}))) + 2
+        """`waiters` in the call machine's input (JSON in both modes)."""
         return _compact({"waiters": waiters}) + 1
 
 
@@ -163,7 +142,7 @@ class Splitter:
             group, used = [], 0
 
         for s in steps:
-            size = self.sizer.size(s) + (BRANCH_OVERHEAD + self.sizer.graph_overhead if par else 0)
+            size = self.sizer.size(s) + (BRANCH_OVERHEAD if par else 0)
             if size > self.budget:
                 flush()
                 out.append(self.carve(s))
@@ -207,9 +186,9 @@ def fit_definition(plan: ir.Plan, budget: int | None = None) -> None:
     plan.children as siblings (none of them is split again)."""
     limit = budget or plan.options.max_definition_bytes
     sizer = Sizer(plan)
-    if sizer.size(plan.root) + sizer.graph_overhead <= limit:
+    if sizer.size(plan.root) <= limit:
         return
     # each part is a machine: its top graph has a failure step of its own
-    splitter = Splitter(plan, limit - sizer.graph_overhead, sizer)
+    splitter = Splitter(plan, limit, sizer)
     plan.root = splitter.carve(plan.root)
     plan.children.update(splitter.parts)

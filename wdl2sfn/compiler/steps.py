@@ -55,8 +55,11 @@ def intrinsic_literal(text: str) -> str:
 _PLACEHOLDER = re.compile(r"\$\\\{([A-Za-z0-9_]+)\\\}")
 
 
-def field_args(payload: dict[str, Any]) -> list[str]:
-    """Intrinsic arguments `'--field', 'KEY', <JSON of the value>` for each payload entry."""
+def field_args(payload: dict[str, Any] | str) -> list[str]:
+    """Intrinsic arguments `'--field', 'KEY', <JSON of the value>` for each payload entry, or
+    `'--event', <JSON>` for a payload the state data holds whole (a path)."""
+    if isinstance(payload, str):
+        return ["'--event'", f"States.JsonToString({payload})"]
     args: list[str] = []
     for key, value in payload.items():
         if key.endswith(".$"):
@@ -68,8 +71,11 @@ def field_args(payload: dict[str, Any]) -> list[str]:
     return args
 
 
-def result_key_expr(step: str, payload: dict[str, Any]) -> str:
-    """Where the step leaves its result: unique per execution, step, node and shard."""
+def result_key_expr(step: str, payload: dict[str, Any] | str) -> str:
+    """Where the step leaves its result: unique per execution, step, node and shard (a
+    payload given whole is the call machine's: one call and shard per execution)."""
+    if isinstance(payload, str) or "node" not in payload and "node.$" not in payload:
+        return f"States.Format('{STEPS_PREFIX}/{{}}/{step}.json', $$.Execution.Name)"
     node = payload.get("node.$") or intrinsic_literal(str(payload.get("node", "")))
     shard = "States.JsonToString($.shard)" if "shard.$" in payload else "'-'"
     return (
@@ -81,14 +87,14 @@ def result_key_expr(step: str, payload: dict[str, Any]) -> str:
 def fsx_states(
     name: str,
     step: str,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | str,
     selector: dict[str, Any] | None,
     result_path: str | None,
 ) -> list[tuple[str, dict[str, Any]]]:
     """The 1-4 states (suffixes of `name`) that run a step as a runner Batch job: the job, then
     (for a result someone reads) the s3:getObject of its result and, unless the getObject's
     ResultSelector can place it directly, a Pass reshaping it."""
-    if payload.get("input.$") == "$":  # init: the execution input, by way of the bucket
+    if isinstance(payload, dict) and payload.get("input.$") == "$":  # init: the execution input, by way of the bucket
         payload = {k: v for k, v in payload.items() if k != "input.$"}
         payload["input_key.$"] = INPUT_KEY_JSON
         save = {
@@ -131,7 +137,7 @@ def fsx_wait_state(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _job_states(
     step: str,
-    payload: dict[str, Any],
+    payload: dict[str, Any] | str,
     selector: dict[str, Any] | None,
     result_path: str | None,
 ) -> list[tuple[str, dict[str, Any]]]:

@@ -8,6 +8,17 @@ once. This package imports nothing else of wdl2sfn, so anything may import it wi
 
 from __future__ import annotations
 
+from .calls import (
+    CALL_CACHED,
+    CALL_COLLECT,
+    CALL_DONE,
+    CALL_FAILED,
+    CALL_NAME_KEY,
+    CALL_PREFIX,
+    CALL_RUN,
+    call_machine_name,
+    label_state,
+)
 from .events import (
     STEPS,
     CallEvent,
@@ -41,6 +52,7 @@ from .names import (
     machine_name,
 )
 from .placeholders import (
+    CALL_MACHINE,
     CHILD_PREFIX,
     COLLECT_FUNCTION,
     CPU_QUEUE,
@@ -63,6 +75,16 @@ from .placeholders import (
 )
 
 __all__ = [
+    "CALL_CACHED",
+    "CALL_COLLECT",
+    "CALL_DONE",
+    "CALL_FAILED",
+    "CALL_MACHINE",
+    "CALL_NAME_KEY",
+    "CALL_PREFIX",
+    "CALL_RUN",
+    "call_machine_name",
+    "label_state",
     "STACK_TAG",
     "JOIN_TOKEN_PARAMETER",
     "TASK_DEFAULT_ATTEMPTS",

@@ -40,6 +40,8 @@ GPU_QUEUE = queue_placeholder("gpu")
 RUNNER_QUEUE = queue_placeholder("runner")
 RUNNER_JOB_DEFINITION = "RunnerJobDefinitionArn"
 RUN_BUCKET = "RunBucket"
+#: The stack's call machine (contract/calls.py), which runs every call.
+CALL_MACHINE = "CallMachineArn"
 
 #: Every placeholder a compiled workflow may use besides its child machines'.
 PLACEHOLDERS = (
@@ -47,6 +49,7 @@ PLACEHOLDERS = (
     *(queue_placeholder(k) for k in QUEUE_KINDS),
     RUNNER_JOB_DEFINITION,
     RUN_BUCKET,
+    CALL_MACHINE,
 )
 
 #: ``${StateMachineArn_<machine>}``: a child machine (subworkflow, part) a parent starts.

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from .calls import call_label, label_state, starts_child
+
 RUN_SUFFIXES = (": run", ": run on-demand")
 END_OF_JOB = ("TaskSucceeded", "TaskFailed", "TaskTimedOut", "TaskStateAborted")
 END_OF_EXECUTION = (
@@ -90,6 +92,7 @@ class _Origin:
     submitted: float | None = None
     shard: str = ""
     job: str | None = None  # the Batch job id a ``run`` state submitted
+    child: bool = False  # the state starts a child execution (its failure is the child's)
 
     def label(self, call: str) -> str:
         """The call as a ``-v`` line names it: ``t (shard 0)``, so shards tell apart."""
@@ -105,6 +108,8 @@ class RunCounter:
     status: str | None = None
     _origins: dict[str, dict[int, _Origin]] = field(default_factory=dict)
     _root: str | None = None
+    #: call machine executions: the label of the call each runs (runs/calls.py)
+    _labels: dict[str, str] = field(default_factory=dict)
 
     def add(self, execution: str, event: dict[str, Any]) -> str | None:
         """Count one event; return a one-line description of what it changed, if anything."""
@@ -112,8 +117,11 @@ class RunCounter:
         origins = self._origins.setdefault(execution, {})
         if self._root is None and kind == "ExecutionStarted":
             self._root = execution
+        label = call_label(event)
+        if label is not None:
+            self._labels[execution] = label
         before = origins.get(event.get("previousEventId") or -1)
-        origin = self._origin(origins, kind, event)
+        origin = self._origin(origins, kind, event, self._labels.get(execution))
         if kind.endswith("StateEntered") and before is not None:
             _name_failure_step(before.name, origin)
             hit = self._after_cache_check(before.name, origin, event)
@@ -121,17 +129,21 @@ class RunCounter:
                 return hit
         if kind in END_OF_EXECUTION:
             self._origins.pop(execution, None)
+            self._labels.pop(execution, None)
             if execution == self._root:
                 self.status = kind[len("Execution") :].upper().replace("TIMEDOUT", "TIMED_OUT")
             return None
         return self._count(kind, origin, event)
 
-    def _origin(self, origins: dict[int, _Origin], kind: str, event: dict[str, Any]) -> _Origin:
+    def _origin(
+        self, origins: dict[int, _Origin], kind: str, event: dict[str, Any], label: str | None
+    ) -> _Origin:
         ident = event.get("id")
         details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
         before = origins.get(event.get("previousEventId") or -1)
         if details is not None:
             name = str(details.get("name", ""))
+            name = label_state(name, label) if label else name
             # a state's exit may drop the payload (collect's is ``{}``): its entry had the shard
             shard = _shard(name, details)
             if shard is None:
@@ -139,10 +151,12 @@ class RunCounter:
             origin = _Origin(name, shard=shard)
         else:
             origin = (
-                _Origin(before.name, before.submitted, before.shard, before.job)
+                _Origin(before.name, before.submitted, before.shard, before.job, before.child)
                 if before
                 else _Origin("")
             )
+        if kind == "TaskScheduled":
+            origin.child = starts_child(event)
         if kind == "TaskSubmitted":
             origin.submitted = _seconds(event.get("timestamp"))
             origin.job = _job_id(event)
@@ -238,7 +252,8 @@ def _apply(
     if kind == "TaskStateExited" and step == "collect":
         call.done += 1
         return f"{origin.label(call.name)}: done"
-    if kind == "TaskFailed" and f": {step}" not in RUN_SUFFIXES and not _retried(event):
+    failed = kind == "TaskFailed" and not (origin.child or _retried(event))
+    if failed and f": {step}" not in RUN_SUFFIXES:
         call.failed += 1
         return f"{origin.label(call.name)}: failed"
     return None

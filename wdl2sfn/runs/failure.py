@@ -19,6 +19,7 @@ from typing import Any
 
 from ..statemachine.history import last_event, read_events
 from ..task_runner.store import RunStore
+from .calls import call_label, label_state
 
 #: errors that only say "something inside failed"
 WRAPPER_ERRORS = frozenset(
@@ -102,6 +103,7 @@ def failing_state(history: Path, cause: str) -> tuple[str, list[int]] | None:
     """The state whose Task failed with this cause, and the shard its input names."""
     events = read_events(history)
     by_id = {e.get("id"): e for e in events}
+    label = call_label(events[0]) if events else None
     for event in reversed(events):
         details = event.get("taskFailedEventDetails") or {}
         if event.get("type") != "TaskFailed" or details.get("cause") != cause:
@@ -113,9 +115,10 @@ def failing_state(history: Path, cause: str) -> tuple[str, list[int]] | None:
             return None
         state = entered.get("stateEnteredEventDetails") or {}
         shard = (_parsed(str(state.get("input", ""))) or {}).get("shard") or []
-        name = str(state.get("name", ""))
-        if not name.startswith("call "):  # a shared failure step works for the call before it
-            name = _state_before(by_id, entered) or name
+        name = label_state(str(state.get("name", "")), label) if label else str(state.get("name", ""))
+        if not name.startswith("call "):  # a failure step works for the call before it
+            before = _state_before(by_id, entered)
+            name = (label_state(before, label) if label and before else before) or name
         return name, [int(i) for i in shard if isinstance(i, int)]
     return None
 
@@ -127,7 +130,7 @@ def _state_before(by_id: dict[Any, dict[str, Any]], entered: dict[str, Any]) -> 
         details = event.get("stateExitedEventDetails") or event.get("stateEnteredEventDetails")
         if details is not None:
             name = str(details.get("name", ""))
-            return name if name.startswith("call ") else None
+            return name if name.startswith("call") else None
         event = by_id.get(event.get("previousEventId"))
     return None
 

@@ -361,9 +361,9 @@ def node_of(event: dict[str, Any]) -> str:
 
 def step_ref(event: dict[str, Any]) -> dict[str, Any]:
     """What prepare hands on (JOB's `step`): the event that names this call instance, as the
-    machine gave it. `collect` takes it as its whole payload, the shared failure path reads
-    its `node` to route an on-demand retry back to the call's own `run` state."""
-    return {k: event[k] for k in ("run", "node", "shard", "scope") if k in event}
+    call machine gave it, with the waiters collect releases. `collect` and the failure step
+    take it as their payload."""
+    return {k: event[k] for k in ("run", "node", "shard", "scope", "waiters") if k in event}
 
 
 def _job_name(workflow: str, call: str) -> str:

@@ -77,6 +77,7 @@ def local_substitutions() -> dict[str, str]:
     # LocalBatch registers this job definition (image "wdl2sfn-runner") at construction
     subs[contract.RUNNER_JOB_DEFINITION] = f"{ARN_PREFIX}:job-definition/{RUNNER_JOB_DEFINITION}:1"
     subs[contract.RUN_BUCKET] = RUN_BUCKET
+    subs[contract.CALL_MACHINE] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:wdl2sfn-call"
     assert set(subs) == set(PLACEHOLDERS)
     return {p: subs[p] for p in PLACEHOLDERS}
 

@@ -14,13 +14,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ... import contract
 from ...contract.execution import execution_input
 from ...runs.progress import Progress
 from ...task_runner.atomic import write_text_atomic
 from ...task_runner.store import RunStore
 from ..requests import RunOptions, RunOutcome, RunRequest
+from .resources import local_substitutions
 
 if TYPE_CHECKING:
+    from ...compiler import CompiledWorkflow
     from ...statemachine.executor import ExecutionResult
 
 EXIT_FAILED = 1
@@ -65,10 +68,7 @@ def _run_in(root: Path, run_name: str, request: RunRequest) -> RunOutcome:
         as_me=options.as_me,
     )
     progress.running_jobs = runner.running_jobs
-    children = {
-        local_machine_arn(name): bind_children(child.definition, machines)
-        for name, child in machines.items()
-    }
+    children = local_machines(compiled)
     with progress, _WarningsTo(progress):
         progress.note(f"run {root / run_name}")
         definition = bind_children(compiled.definition, machines)
@@ -152,6 +152,18 @@ class _WarningsTo:
 
 def local_machine_arn(name: str) -> str:
     return f"arn:aws:states:local:000000000000:stateMachine:{name}"
+
+
+def local_machines(compiled: CompiledWorkflow) -> dict[str, dict[str, Any]]:
+    """Every machine a run of `compiled` may start, by local ARN: its child machines, and the
+    stack's call machine for its file system (bound to ``${CallMachineArn}``)."""
+    machines = compiled.all_machines()
+    found = {
+        local_machine_arn(name): bind_children(child.definition, machines)
+        for name, child in machines.items()
+    }
+    found[local_substitutions()[contract.CALL_MACHINE]] = compiled.call_machine()
+    return found
 
 
 def bind_children(definition: dict[str, Any], machines: dict[str, Any]) -> dict[str, Any]:

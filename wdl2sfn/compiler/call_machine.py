@@ -1,0 +1,48 @@
+"""The stack's call machine (contract/calls.py): every call of every workflow, written once.
+
+    call (prepare) -> call: cached? -> call: run (Batch job) -> call: collect -> done
+                                \\-> done (a cache hit)       \\-> job failed -> call: run
+
+Its input is the call's prepare event (``run``, ``node``, ``shard``, and ``scope`` or
+``waiters`` when the call has them) plus the calling state's name; prepare reads it whole, and
+echoes it back as the job's ``step``, which collect and the failure step read. A failed job
+goes to ``job failed`` (the Collect function with the error): it raises the task's error,
+which fails this execution and so the calling Task, or hands back an on-demand job after spot
+interruptions, which runs through ``call: run`` again. The workflow's Task sees only success
+or the child's failure, as for any ``states:startExecution.sync:2`` child.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..contract import (
+    CALL_CACHED,
+    CALL_COLLECT,
+    CALL_DONE,
+    CALL_FAILED,
+    CALL_PREFIX,
+    CALL_RUN,
+)
+from . import asl, ir
+from .emit import Emitter
+
+
+def call_machine(filesystem: str = "efs") -> dict[str, Any]:
+    """The call machine's definition for a stack of this file system (efs | fsx)."""
+    emitter = Emitter(ir.Plan(name="call", root=ir.Seq([]), options=ir.Options(filesystem)))
+    g = asl.Graph()
+    done = g.add(CALL_DONE, asl.succeed(output_path=None))
+    failed = {"step.$": "$.prep.job.step", "error.$": "$.error"}
+    emitter.step(g, CALL_FAILED, "collect", failed, {"job.$": "$.Payload.job"}, "$.prep", CALL_RUN)
+    job = asl.batch_job_task("$.prep.job", result_path=None)
+    job["Catch"] = [
+        {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": CALL_FAILED}
+    ]
+    g.add(CALL_RUN, asl.link(job, CALL_COLLECT))
+    emitter.step(g, CALL_COLLECT, "collect", "$.prep.job.step", None, None, done)
+    g.add(CALL_CACHED, asl.choice_bool("$.prep.job.cached", done, CALL_RUN))
+    prepare = {"job.$": "$.Payload"}
+    g.start = emitter.step(g, CALL_PREFIX, "prepare", "$", prepare, "$.prep", CALL_CACHED)
+    comment = "wdl2sfn: one call of a workflow (its calling Task names it)"
+    return {"Comment": comment, **g.to_json()}
