@@ -100,9 +100,8 @@ def test_a_call_releases_its_waiters_itself_with_no_release_state(tmp_path: Path
     definition = compile_workflow(_write(tmp_path, TIMED, "timed")).definition
     states = dict(all_states(definition["States"]))
     assert not [name for name in states if name.endswith(": release")]
-    assert states["call b"]["Parameters"]["Payload"]["waiters"] == ["call-c"]  # a cache hit
-    collect = states["call b: collect"]["Parameters"]["Payload"]
-    assert collect == {"step.$": "$.prep.job.step", "waiters": ["call-c"]}
+    # b's call machine input: its prepare (on a cache hit) or collect releases them
+    assert states["call b"]["Parameters"]["Input"]["waiters"] == ["call-c"]
 
 
 def test_a_scatter_that_others_wait_for_keeps_its_release_step(tmp_path: Path):
@@ -118,8 +117,18 @@ def test_a_cache_hit_releases_the_calls_waiting_for_it(tmp_path: Path):
     again = wdl2sfn("run", wdl, "slow=0", "--dir", runs, timeout=120)  # c would wait forever
     assert again.code == 0, again.stderr
     assert (again.json["outputs"]["timed.c_y"], again.json["outputs"]["timed.d_y"]) == (6, 4)
-    history = (again.run_dir / "history.jsonl").read_text()
-    assert '"call b: cached?"' in history and '"call b: run"' not in history  # b was a hit
+    history = call_history(again.run_dir, "call b")
+    assert '"call: cached?"' in history and '"call: run"' not in history  # b was a hit
+
+
+def call_history(run_dir: Path, label: str) -> str:
+    """The history of the call machine execution that ran call `label`."""
+    for path in run_dir.rglob("executions/*/history.jsonl"):
+        text = path.read_text()
+        started = json.loads(json.loads(text.splitlines()[0])["executionStartedEventDetails"]["input"])
+        if started.get("call") == label:
+            return text
+    raise AssertionError(f"no call machine execution ran {label}")
 
 
 def test_no_call_waits_for_a_call_it_does_not_need(tmp_path: Path):
@@ -143,11 +152,17 @@ def test_joins_inside_a_scatter_are_per_shard(tmp_path: Path):
 def test_lanes_split_into_child_machines_still_join(tmp_path: Path):
     wdl = _write(tmp_path, TIMED, "timed")
     out = wdl2sfn(
-        "run", wdl, "slow=0", "--dir", str(tmp_path / "r"), "--max-definition-bytes", "5000"
+        "run", wdl, "slow=0", "--dir", str(tmp_path / "r"), "--max-definition-bytes", "3000"
     )
     assert out.code == 0, out.stderr
     assert (out.json["outputs"]["timed.c_y"], out.json["outputs"]["timed.d_y"]) == (6, 4)
-    assert list(out.run_dir.rglob("executions/*/history.jsonl"))  # parts ran as children
+    machines = {machine_of(p) for p in out.run_dir.rglob("executions/*/history.jsonl")}
+    assert any(":stateMachine:timed" in m for m in machines), machines  # parts ran as children
+
+
+def machine_of(history: Path) -> str:
+    first = json.loads(history.read_text().splitlines()[0])
+    return str(first["executionStartedEventDetails"]["stateMachineArn"])
 
 
 def test_a_failed_dependency_ends_the_run_instead_of_leaving_its_waiter_waiting(tmp_path: Path):

@@ -161,30 +161,30 @@ def state_named(definition: dict[str, Any], prefix: str) -> str:
 @pytest.mark.parametrize("filesystem", ["efs", "fsx"])
 def test_a_call_after_a_scatter_reading_only_a_does_not_wait_for_b_s_map(tmp_path, filesystem):
     definition = compiled(tmp_path, SCATTER_A_B, filesystem)
-    assert waits_for(definition, "call A: run", "call C")
-    assert not waits_for(definition, "call B: run", "call C")
-    assert waits_for(definition, "call B: run", "call D")
-    assert not waits_for(definition, "call A: run", "call D")
+    assert waits_for(definition, "call A", "call C")
+    assert not waits_for(definition, "call B", "call C")
+    assert waits_for(definition, "call B", "call D")
+    assert not waits_for(definition, "call A", "call D")
 
 
 def test_a_call_after_an_if_reading_only_a_does_not_wait_for_b(tmp_path):
     definition = compiled(tmp_path, IF_A_B)
-    assert waits_for(definition, "call A: run", "call C")
-    assert not waits_for(definition, "call B: run", "call C")
+    assert waits_for(definition, "call A", "call C")
+    assert not waits_for(definition, "call B", "call C")
 
 
 @pytest.mark.parametrize("body", [NESTED_A_B, IF_IN_SCATTER_A_B], ids=["scatter", "if"])
 def test_independent_calls_of_a_nested_section_are_split_at_every_level(tmp_path, body):
     definition = compiled(tmp_path, body)
-    assert waits_for(definition, "call A: run", "call C")
-    assert not waits_for(definition, "call B: run", "call C")
+    assert waits_for(definition, "call A", "call C")
+    assert not waits_for(definition, "call B", "call C")
 
 
 def test_a_call_reading_a_declaration_of_a_scatter_waits_only_for_what_it_reads(tmp_path):
     """`d` reads X only: C needs X, not the shards of B that sit beside `d` in the body."""
     definition = compiled(tmp_path, DECL_READS_X)
-    assert waits_for(definition, "call X: run", "call C")
-    assert not waits_for(definition, "call B: run", "call C")
+    assert waits_for(definition, "call X", "call C")
+    assert not waits_for(definition, "call B", "call C")
 
 
 def test_the_parts_of_a_split_scatter_evaluate_the_same_scatter_node(tmp_path):
@@ -214,9 +214,9 @@ def test_a_call_reading_a_but_not_b_after_a_then_b_waits_for_a_s_map_only(tmp_pa
     """Chained fission: A's shards run in one Map, B's (reading A) in the next, and C starts
     once A's Map is done, while B's shards run."""
     definition = compiled(tmp_path, CHAIN_A_B)
-    assert waits_for(definition, "call A: run", "call B")
-    assert waits_for(definition, "call A: run", "call C")
-    assert not waits_for(definition, "call B: run", "call C")
+    assert waits_for(definition, "call A", "call B")
+    assert waits_for(definition, "call A", "call C")
+    assert not waits_for(definition, "call B", "call C")
 
 
 def test_a_scatter_pipeline_whose_later_readers_read_the_end_stays_one_map(tmp_path):
@@ -230,17 +230,17 @@ def test_a_scatter_pipeline_whose_later_readers_read_the_end_stays_one_map(tmp_p
 def test_a_body_call_reading_no_outside_call_does_not_wait_for_one_beside_it_that_does(tmp_path):
     """B reads nothing outside the scatter: it starts at once, while A waits for X."""
     definition = compiled(tmp_path, BODY_READS_X)
-    assert waits_for(definition, "call X: run", "call A")
-    assert not waits_for(definition, "call X: run", "call B")
-    assert waits_for(definition, "call A: run", "call C")
-    assert waits_for(definition, "call B: run", "call C")
+    assert waits_for(definition, "call X", "call A")
+    assert not waits_for(definition, "call X", "call B")
+    assert waits_for(definition, "call A", "call C")
+    assert waits_for(definition, "call B", "call C")
 
 
 def test_body_calls_wait_only_for_the_body_calls_and_outside_calls_they_read(tmp_path):
     """C reads A and X, B reads A: B waits neither for X nor for C, C not for B."""
     definition = compiled(tmp_path, BODY_SIBLINGS)
-    assert not waits_for(definition, "call X: run", "call B")
-    assert not waits_for(definition, "call B: run", "call C")
-    assert not waits_for(definition, "call C: run", "call B")
-    assert waits_for(definition, "call A: run", "call B")
-    assert waits_for(definition, "call X: run", "call C")
+    assert not waits_for(definition, "call X", "call B")
+    assert not waits_for(definition, "call B", "call C")
+    assert not waits_for(definition, "call C", "call B")
+    assert waits_for(definition, "call A", "call B")
+    assert waits_for(definition, "call X", "call C")

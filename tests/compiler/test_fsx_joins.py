@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from wdl2sfn.backends.local.callbacks import AnswerRelay
+from wdl2sfn.compiler.call_machine import call_machine
 from wdl2sfn.compiler import compile_workflow, events
 from wdl2sfn.statemachine.callbacks import InvalidToken, TaskTokens
 
@@ -51,11 +52,15 @@ def _fanned_states(tmp_path: Path) -> dict[str, dict]:
     return dict(all_states(compile_workflow(wdl, filesystem="fsx").definition["States"]))
 
 
-def test_fsx_call_releases_its_waiters_from_its_collect_job(tmp_path: Path):
+def test_fsx_call_hands_its_waiters_to_the_call_machine_whose_collect_job_releases_them(
+    tmp_path: Path,
+):
     states = _fsx_states(tmp_path)
     assert "call b: release" not in states
-    command = states["call b: collect"]["Parameters"]["ContainerOverrides"]["Command.$"]
-    assert "'--field', 'waiters', '[\"call-c\"]'" in command
+    assert states["call b"]["Parameters"]["Input"]["waiters"] == ["call-c"]
+    collect = call_machine("fsx")["States"]["call: collect"]
+    command = collect["Parameters"]["ContainerOverrides"]["Command.$"]
+    assert "'--event', States.JsonToString($.prep.job.step)" in command  # waiters included
 
 
 def test_fsx_release_is_an_ordinary_runner_step(tmp_path: Path):

@@ -15,7 +15,6 @@ from wdl2sfn.compiler.report import human_report
 from .test_compile import all_states
 
 LONG = "align_reads_against_the_reference_genome_with_bwa_mem_and_sort_them"  # 68 characters
-ROLES = (": cached?", ": run", ": collect", ": done")
 
 WORKFLOW = f"""\
 version 1.1
@@ -46,11 +45,10 @@ def names_of(tmp_path: Path, text: str = WORKFLOW, **options: Any) -> list[str]:
     return [n for n, _ in all_states(definition["States"])]
 
 
-def test_long_calls_keep_every_role_whole(tmp_path: Path):
+def test_long_calls_are_one_state_each_told_apart_without_a_counter(tmp_path: Path):
     names = names_of(tmp_path)
-    for role in ROLES:
-        with_role = [n for n in names if n.endswith(role) and "sort_them" in n]
-        assert len(with_role) == 2, (role, with_role)
+    calls = [n for n in names if "sort_them" in n and n.startswith("call ")]
+    assert len(calls) == 2 and calls[0] != calls[1], calls
     assert not [n for n in names if "#" in n]
 
 
@@ -203,9 +201,7 @@ def test_a_wide_parallel_names_whole_labels_and_counts_the_rest(tmp_path: Path):
     names = names_of(tmp_path, _parallel_workflow(LONG[:40] + "_", 10), filesystem="fsx")
     parallels = [n for n in names if n.startswith("in parallel") and "branch" not in n]
     assert len(parallels) == 2 and all(n.endswith(" +9") for n in parallels)
-    branches = [n for n in names if ", branch " in n]
-    assert any(n.endswith(", branch 10: failed: result") for n in branches)
-    assert all(re.search(r", branch \d+: failed(: (result|read|retry))?$", n) for n in branches)
+    assert not [n for n in names if ", branch " in n]  # no failure step per branch: calls fail in the call machine
     heads = sorted(n.split("…")[0] for n in parallels)
     assert heads[0].startswith("in parallel: call after_align")
     assert heads[1].startswith("in parallel: call align_reads")

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from wdl2sfn import wdl
 from wdl2sfn.compiler import compile_document, compile_workflow
+from wdl2sfn.compiler.call_machine import call_machine
 from wdl2sfn.compiler.asl import definition_bytes, deployed_bytes_bound
 from wdl2sfn.compiler.ir import Options
 
@@ -32,18 +36,25 @@ def size(definition: dict) -> int:
     return len(json.dumps(definition, separators=(",", ":")).encode())
 
 
-def test_every_machine_of_a_600_call_workflow_fits_the_definition_limit(tmp_path: Path):
-    compiled = compile_workflow(str(chain_workflow(tmp_path / "big.wdl", 600)))
+def split_chain(tmp_path: Path, calls: int = 600, budget: int = 100_000) -> Any:
+    """A chain of calls compiled under a small definition budget (600 calls are 270 KB: under
+    the 1 MB limit since a call is one state; the budget makes it split all the same)."""
+    path = chain_workflow(tmp_path / "big.wdl", calls)
+    return compile_document(wdl.load(str(path)), Options(max_definition_bytes=budget))
+
+
+def test_every_machine_of_a_600_call_workflow_fits_the_definition_budget(tmp_path: Path):
+    compiled = split_chain(tmp_path)
     machines = compiled.all_machines()
     assert machines  # it did have to split
-    assert size(compiled.definition) < LIMIT
-    assert all(size(m.definition) < LIMIT for m in machines.values())
+    assert deployed_bytes_bound(compiled.definition) <= 100_000
+    assert all(deployed_bytes_bound(m.definition) <= 100_000 for m in machines.values())
     assert compiled.report["calls"] == 600
 
 
 def test_bytes_per_call_all_in_counts_every_part_and_each_call_once(tmp_path: Path):
     path = chain_workflow(tmp_path / "big.wdl", 40)
-    compiled = compile_document(wdl.load(str(path)), Options(max_definition_bytes=30_000))
+    compiled = compile_document(wdl.load(str(path)), Options(max_definition_bytes=10_000))
     machines = [compiled.definition] + [m.definition for m in compiled.all_machines().values()]
     assert len(machines) > 1  # it did split
     figures = compiled.report["all_in"]
@@ -61,11 +72,15 @@ def test_a_split_workflow_runs_to_the_same_outputs(tmp_path: Path):
     inputs = str(sample("conditional").parent / "inputs.json")
     whole = wdl2sfn("run", wdl, "-i", inputs, "--dir", str(tmp_path / "a"))
     split = wdl2sfn(
-        "run", wdl, "-i", inputs, "--dir", str(tmp_path / "b"), "--max-definition-bytes", "6000"
+        "run", wdl, "-i", inputs, "--dir", str(tmp_path / "b"), "--max-definition-bytes", "2000"
     )
     assert whole.code == 0 and split.code == 0, split.stderr
     assert split.json["outputs"] == whole.json["outputs"]
-    assert list((split.run_dir).rglob("executions/*/history.jsonl"))  # child machines ran
+    started = [
+        json.loads(path.read_text().splitlines()[0])["executionStartedEventDetails"]
+        for path in split.run_dir.rglob("executions/*/history.jsonl")
+    ]
+    assert any(":stateMachine:conditional_part" in s["stateMachineArn"] for s in started)
 
 
 def layered_workflow(path: Path, layers: int, width: int, seed: int = 600) -> Path:
@@ -91,7 +106,7 @@ def depth(machine) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_parts_are_siblings_nested_at_most_two_deep(tmp_path: Path):
-    compiled = compile_workflow(str(chain_workflow(tmp_path / "big.wdl", 600)))
+    compiled = split_chain(tmp_path)
     assert len(compiled.children) >= 2
     assert depth(compiled) == 2
 
@@ -120,22 +135,21 @@ def test_every_machine_fits_once_arns_replace_the_placeholders(tmp_path: Path):
         assert m.report["definition_bytes"] < m.report["deployed_bytes_bound"] < LIMIT
 
 
-def test_a_plain_call_costs_at_most_1_7_kb_of_definition_in_efs_mode(tmp_path: Path):
-    # 1,679 bytes measured (2,354 with a failure step per call and the job's settings inline)
-    small = compile_workflow(str(chain_workflow(tmp_path / "a.wdl", 11))).definition
-    large = compile_workflow(str(chain_workflow(tmp_path / "b.wdl", 21))).definition
-    assert (size(large) - size(small)) / 10 <= 1_700
+@pytest.mark.parametrize("filesystem", ["efs", "fsx"])
+def test_a_plain_call_costs_at_most_500_bytes_of_definition(tmp_path: Path, filesystem: str):
+    # 446 bytes measured in both modes: one startExecution.sync:2 state of the call machine
+    # (1,679 in EFS when a call was its own prepare, cached?, run and collect states)
+    small = compile_workflow(str(chain_workflow(tmp_path / "a.wdl", 11)), filesystem=filesystem)
+    large = compile_workflow(str(chain_workflow(tmp_path / "b.wdl", 21)), filesystem=filesystem)
+    assert (size(large.definition) - size(small.definition)) / 10 <= 500
 
 
-def test_calls_of_one_state_graph_share_one_failure_step(tmp_path: Path):
-    definition = compile_workflow(str(chain_workflow(tmp_path / "a.wdl", 3))).definition
-    states = definition["States"]
-    catches = {c["Next"] for s in states.values() for c in s.get("Catch", [])}
-    assert catches == {"job failed"}
-    routes = states[states["job failed"]["Next"]]["Choices"]
-    assert [(r["StringEquals"], r["Next"]) for r in routes] == [
-        (f"call-s{i}", f"call s{i}: run") for i in (0, 1, 2)
-    ]
+def test_a_failed_job_is_handled_in_the_call_machine_not_in_the_workflow(tmp_path: Path):
+    compiled = compile_workflow(str(chain_workflow(tmp_path / "a.wdl", 3)))
+    assert "Catch" not in json.dumps(compiled.definition)
+    states = compiled.call_machine()["States"]
+    assert [c["Next"] for c in states["call: run"]["Catch"]] == ["job failed"]
+    assert states["job failed"]["Next"] == "call: run"  # an on-demand job after spot
 
 
 def test_an_efs_machine_names_no_job_queue_the_functions_have_them(tmp_path: Path):
@@ -153,11 +167,12 @@ def test_an_fsx_machine_carries_the_job_queues_once_in_init(tmp_path: Path):
     assert all(q in init for q in ("${CpuQueueArn}", "${SpotQueueArn}", "${GpuQueueArn}"))
 
 
-def test_in_fsx_mode_the_shared_failure_steps_result_names_node_and_shard(tmp_path: Path):
-    wdl = str(chain_workflow(tmp_path / "a.wdl", 2))
-    states = compile_workflow(wdl, filesystem="fsx").definition["States"]
-    key = states["job failed: result"]["Parameters"]["Key.$"]
-    assert "$.prep.job.step.node" in key and "States.JsonToString($.shard)" in key
+def test_in_fsx_mode_the_call_machines_step_results_are_its_executions_own():
+    """One execution of the call machine runs one call and shard: its name keys the result."""
+    states = call_machine("fsx")["States"]
+    for name in ("call: result", "job failed: result"):
+        key = states[name]["Parameters"]["Key.$"]
+        assert key.startswith("States.Format('_steps/{}/") and "$$.Execution.Name" in key
 
 
 def fan_workflow(path: Path, calls: int) -> Path:

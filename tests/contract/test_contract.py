@@ -37,6 +37,7 @@ def test_placeholders_as_the_design_lists_them() -> None:
         "RunnerQueueArn",
         "RunnerJobDefinitionArn",
         "RunBucket",
+        "CallMachineArn",
     )
     assert contract.ref(contract.RUN_BUCKET) == "${RunBucket}"
 

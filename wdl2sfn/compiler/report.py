@@ -11,7 +11,9 @@ import math
 import re
 from typing import Any
 
+from ..contract import CALL_MACHINE
 from . import asl, events, ir
+from .call_machine import call_machine
 from .plan import iter_lane_items, iter_units
 from .run_cost import (
     DEFAULT_WIDTH,
@@ -136,7 +138,9 @@ def report_of(
             "shared": plan.concurrency_shares,
         },
         "joins": join_figures(plan.root, fsx),
-        "run_cost": run_cost_of(definition, scatters or [], children or {}),
+        "run_cost": run_cost_of(
+            definition, scatters or [], children or {}, plan.options.filesystem
+        ),
         "all_in": all_in(size, calls, children or {}, _part_machines(plan)),
     }
 
@@ -249,12 +253,15 @@ def run_cost_of(
     definition: dict[str, Any],
     scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]],
     children: dict[str, dict[str, Any]],
+    filesystem: str = "efs",
 ) -> dict[str, Any]:
     """One run of this machine, priced: terms per product of scatter widths, and their sum at
-    DEFAULT_WIDTH (`at_widths`, recomputed by `with_widths` for widths a user gives)."""
+    DEFAULT_WIDTH (`at_widths`, recomputed by `with_widths` for widths a user gives). A call's
+    execution of the stack's call machine counts as one of its child machines'."""
     prices = step_prices()
     child_costs = {name: r["run_cost"] for name, r in children.items()}
     child_terms = {name: terms_from_json(c["terms"]) for name, c in child_costs.items()}
+    child_terms[CALL_MACHINE] = run_terms(call_machine(filesystem), [], {}, prices)
     terms = run_terms(definition, scatters, child_terms, prices)
     named = width_names(scatters)
     widths = [

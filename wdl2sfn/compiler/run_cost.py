@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..contract import RUNNER_JOB_DEFINITION, ref
+from ..contract import CALL_MACHINE, RUNNER_JOB_DEFINITION, ref
 from . import asl, events, ir
 
 DEFAULT_WIDTH = 100
@@ -158,8 +158,10 @@ class Walker:
         params = state.get("Parameters", {})
         one: Terms = {(): Counts(transitions=1)}
         if resource == asl.START_EXECUTION_SYNC:
-            match = _CHILD_MACHINE.search(str(params.get("StateMachineArn", "")))
-            return add_terms(one, self.children.get(match.group(1), {}) if match else {})
+            arn = str(params.get("StateMachineArn", ""))
+            match = _CHILD_MACHINE.search(arn)
+            child = match.group(1) if match else CALL_MACHINE if arn == ref(CALL_MACHINE) else ""
+            return add_terms(one, self.children.get(child, {}))
         if resource.startswith("arn:aws:states:::lambda:"):
             return add_terms(one, {(): Counts(lambda_calls=1)})
         if resource.startswith(("arn:aws:states:::batch:", "arn:aws:states:::aws-sdk:batch:")):

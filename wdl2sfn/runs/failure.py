@@ -19,6 +19,7 @@ from typing import Any
 
 from ..statemachine.history import last_event, read_events
 from ..task_runner.store import RunStore
+from ..contract import CALL_NAME_KEY
 from .calls import call_label, label_state
 
 #: errors that only say "something inside failed"
@@ -29,6 +30,10 @@ WRAPPER_ERRORS = frozenset(
 
 #: "call NAME-2-1: " at the start of a run-time step's message (the summary names the call)
 CALL_PREFIX = re.compile(r"^(?:call [A-Za-z_][\w.]*(?:-\d+)*|task [A-Za-z_][\w.]* failed): ")
+
+
+#: a call machine state quoted in a States.Runtime cause
+_QUOTED_CALL_STATE = re.compile(r"'(call(?:: [^']*)?)'")
 
 
 @dataclass
@@ -96,7 +101,21 @@ def innermost_failure(run_dir: Path, error: str, cause: str) -> tuple[str, str, 
     if not found:
         return error, _unwrap_description(cause), top
     _, inner_error, inner_cause, history = min(found)
-    return inner_error, inner_cause, history
+    return inner_error, _relabelled(inner_cause, history), history
+
+
+def _relabelled(cause: str, history: Path) -> str:
+    """A call machine execution's cause naming its state (``'call: run'``) as the calling
+    workflow would (``'call fill: run'``)."""
+    events = read_events(history)
+    label = call_label(events[0]) if events else None
+    if label is None:
+        return cause
+    return _relabel(cause, label)
+
+
+def _relabel(text: str, label: str) -> str:
+    return _QUOTED_CALL_STATE.sub(lambda m: f"'{label_state(m.group(1), label)}'", text)
 
 
 def failing_state(history: Path, cause: str) -> tuple[str, list[int]] | None:
@@ -254,8 +273,14 @@ def _unwrap_description(cause: str) -> str:
     parsed = _parsed(cause)
     if isinstance(parsed, dict) and "ExecutionArn" in parsed:
         inner = f"{parsed.get('Error', '')}: {parsed.get('Cause', '')}".strip(": ")
-        name = str(parsed.get("StateMachineArn", "")).rsplit(":", 1)[-1]
-        return f"child state machine {name} {str(parsed.get('Status', '')).lower()}: {inner}"
+        name = "child state machine " + str(parsed.get("StateMachineArn", "")).rsplit(":", 1)[-1]
+        given = parsed.get("Input")
+        given = _parsed(given) if isinstance(given, str) else given
+        label = given.get(CALL_NAME_KEY) if isinstance(given, dict) and "node" in given else None
+        if isinstance(label, str):  # the call machine: name the call it ran
+            name = label
+            inner = _relabel(inner, label)
+        return f"{name} {str(parsed.get('Status', '')).lower()}: {inner}"
     return cause
 
 
