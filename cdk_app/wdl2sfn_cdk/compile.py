@@ -32,3 +32,10 @@ def compile_wdl(path: str, filesystem: str = "efs") -> Compiled:
     from wdl2sfn.compiler import compile_workflow
 
     return compile_workflow(path, filesystem=filesystem)
+
+
+def call_machine_definition(filesystem: str = "efs") -> dict[str, Any]:
+    """The stack's call machine (``wdl2sfn.compiler.call_machine``) for this file system."""
+    from wdl2sfn.compiler.call_machine import call_machine
+
+    return call_machine(filesystem)

@@ -74,9 +74,15 @@ def test_state_machine_substitutes_every_placeholder_in_its_definition(any_varia
 
 
 def _workflow_machines(synth: Synth) -> list[dict]:
-    """The workflow's machines (FSx adds the Express machine answering failed wait jobs)."""
+    """The workflow's machines (FSx adds the Express machine answering failed wait jobs; every
+    stack has its call machine, calls.py)."""
     machines = synth.resources("AWS::StepFunctions::StateMachine").values()
-    return [m for m in machines if m["Properties"].get("StateMachineType") != "EXPRESS"]
+    return [
+        m
+        for m in machines
+        if m["Properties"].get("StateMachineType") != "EXPRESS"
+        and not m["Properties"]["StateMachineName"].endswith("-call")
+    ]
 
 
 def test_state_machine_is_standard_and_named_for_workflow(any_variant: Synth) -> None:
@@ -339,7 +345,7 @@ def test_state_machine_invokes_exactly_the_step_functions(efs_variant: Synth) ->
         s for s in _state_machine_statements(efs_variant) if "lambda:InvokeFunction" in _actions(s)
     ]
     targets = {r["Fn::GetAtt"][0] for r in _resources(invoke)}
-    (sm,) = efs_variant.resources("AWS::StepFunctions::StateMachine").values()
+    (sm,) = _workflow_machines(efs_variant)
     used = {
         name.removesuffix("FunctionArn")
         for name in sm["Properties"]["DefinitionSubstitutions"]

@@ -32,7 +32,7 @@ def call_machine(filesystem: str = "efs") -> dict[str, Any]:
     """The call machine's definition for a stack of this file system (efs | fsx)."""
     emitter = Emitter(ir.Plan(name="call", root=ir.Seq([]), options=ir.Options(filesystem)))
     g = asl.Graph()
-    done = g.add(CALL_DONE, asl.succeed(output_path=None))
+    done = g.add(CALL_DONE, asl.succeed())  # a cache hit's output: the input and `cached`
     failed = {"step.$": "$.prep.job.step", "error.$": "$.error"}
     emitter.step(g, CALL_FAILED, "collect", failed, {"job.$": "$.Payload.job"}, "$.prep", CALL_RUN)
     job = asl.batch_job_task("$.prep.job", result_path=None)
@@ -41,6 +41,7 @@ def call_machine(filesystem: str = "efs") -> dict[str, Any]:
     ]
     g.add(CALL_RUN, asl.link(job, CALL_COLLECT))
     emitter.step(g, CALL_COLLECT, "collect", "$.prep.job.step", None, None, done)
+    g.states[CALL_COLLECT]["OutputPath"] = None  # no job description in the caller's history
     g.add(CALL_CACHED, asl.choice_bool("$.prep.job.cached", done, CALL_RUN))
     prepare = {"job.$": "$.Payload"}
     g.start = emitter.step(g, CALL_PREFIX, "prepare", "$", prepare, "$.prep", CALL_CACHED)

@@ -10,6 +10,9 @@ back their call (``call`` -> ``call align``, ``call: run`` -> ``call align: run`
 
 from __future__ import annotations
 
+#: The deployed machine's name after the stack's (``<stack>-call``; no WDL workflow can be
+#: named ``call``, a WDL keyword, so no workflow machine takes it).
+CALL_MACHINE_NAME = "call"
 #: The input key carrying the calling state's name (``$$.State.Name``).
 CALL_NAME_KEY = "call"
 #: The call machine's states, as named in it; ``CALL_PREFIX`` stands for the call's label.
@@ -19,11 +22,6 @@ CALL_RUN = f"{CALL_PREFIX}: run"
 CALL_COLLECT = f"{CALL_PREFIX}: collect"
 CALL_FAILED = "job failed"
 CALL_DONE = "done"
-
-
-def call_machine_name(filesystem: str) -> str:
-    """The deployed machine's name in a stack of this file system (efs | fsx)."""
-    return "wdl2sfn-call" if filesystem == "efs" else f"wdl2sfn-call-{filesystem}"
 
 
 def label_state(state: str, label: str) -> str:
