@@ -1,12 +1,13 @@
-"""The stack's call machine (``<stack>-call``): every call of every workflow runs as one of its
-executions (``wdl2sfn/contract/calls.py``), so its states are deployed once per stack instead of
-once per call in each workflow's definition.
+"""The stack's machines (``wdl2sfn/contract/calls.py``): the call machine
+(``<stack>-wdl2sfn-call``), of which every call of every workflow is an execution, and the
+finish machine (``<stack>-wdl2sfn-finish``), which runs each run's outputs and upload. Their
+states are deployed once per stack instead of once per call or workflow.
 
-A direct child of the stack like the other parts (``stack.py``). Its role allows what its
-definition does: invoke prepare and collect (EFS), or submit runner jobs and read their results
-from the run bucket (FSx); submit and follow the task's Batch job. Workflow machines are granted
-``states:StartExecution`` on it and ``DescribeExecution``/``StopExecution`` on its executions
-(``state_machine.py``, ``permissions.machine_statements``).
+Direct children of the stack like the other parts (``stack.py``). Each one's role allows what
+its definition does: invoke its functions (EFS), or submit runner jobs and read their results
+from the run bucket (FSx); submit and follow Batch jobs. Workflow machines are granted
+``states:StartExecution`` on them and ``DescribeExecution``/``StopExecution`` on their
+executions (``state_machine.py``, ``permissions.machine_statements``).
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 
-from wdl2sfn.contract import CALL_MACHINE_NAME, machine_name
+from wdl2sfn.contract import (
+    CALL_MACHINE,
+    CALL_MACHINE_NAME,
+    FINISH_MACHINE,
+    FINISH_MACHINE_NAME,
+    machine_name,
+)
 
 from . import compile as compile_mod
 from .config import FUNCTION_PLACEHOLDERS
@@ -27,12 +34,35 @@ from .nag import ack
 from .permissions import machine_statements
 
 
-class CallMachine:
+#: placeholder -> (construct id prefix, name after the stack's)
+STACK_MACHINES = {
+    CALL_MACHINE: ("CallMachine", CALL_MACHINE_NAME),
+    FINISH_MACHINE: ("FinishMachine", FINISH_MACHINE_NAME),
+}
+
+
+def stack_machines(stack: Any, placeholders: dict[str, str]) -> dict[str, StackMachine]:
+    """The stack's machines for its file system, by the placeholder naming each."""
+    definitions = compile_mod.stack_machine_definitions(stack.config.filesystem)
+    return {
+        placeholder: StackMachine(stack, *STACK_MACHINES[placeholder], definition, placeholders)
+        for placeholder, definition in definitions.items()
+    }
+
+
+class StackMachine:
     """``machine`` (its ``name`` as deployed), built from the stack's placeholders."""
 
-    def __init__(self, stack: Any, placeholders: dict[str, str]) -> None:
-        self.name = machine_name(stack.stack_name, CALL_MACHINE_NAME)
-        definition = compile_mod.call_machine_definition(stack.config.filesystem)
+    def __init__(
+        self,
+        stack: Any,
+        construct_id: str,
+        suffix: str,
+        definition: dict[str, Any],
+        placeholders: dict[str, str],
+    ) -> None:
+        self.name = machine_name(stack.stack_name, suffix)
+        self.construct_id = construct_id
         text = json.dumps(definition)
         used = {p: v for p, v in placeholders.items() if "${" + p + "}" in text}
         functions = [
@@ -42,16 +72,16 @@ class CallMachine:
         ]
         role = iam.Role(
             stack,
-            "CallMachineRole",
+            f"{construct_id}Role",
             assumed_by=iam.ServicePrincipal("states.amazonaws.com"),
-            description=f"wdl2sfn call machine {self.name}",
+            description=f"wdl2sfn stack machine {self.name}",
         )
         statements = machine_statements(stack, stack, [self.name], functions)
-        policy = iam.Policy(stack, "CallMachinePolicy", statements=statements)
+        policy = iam.Policy(stack, f"{construct_id}Policy", statements=statements)
         role.attach_inline_policy(policy)
         self.machine = sfn.StateMachine(
             stack,
-            "CallMachine",
+            construct_id,
             state_machine_name=self.name,
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(text),
@@ -69,7 +99,7 @@ class CallMachine:
     def _log_group(self, stack: Stack) -> logs.LogGroup:
         return logs.LogGroup(
             stack,
-            "CallMachineLogs",
+            f"{self.construct_id}Logs",
             log_group_name=f"/aws/vendedlogs/states/{self.name}",
             retention=logs.RetentionDays.THREE_MONTHS,
             removal_policy=RemovalPolicy.DESTROY,

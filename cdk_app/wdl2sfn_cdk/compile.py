@@ -34,8 +34,9 @@ def compile_wdl(path: str, filesystem: str = "efs") -> Compiled:
     return compile_workflow(path, filesystem=filesystem)
 
 
-def call_machine_definition(filesystem: str = "efs") -> dict[str, Any]:
-    """The stack's call machine (``wdl2sfn.compiler.call_machine``) for this file system."""
-    from wdl2sfn.compiler.call_machine import call_machine
+def stack_machine_definitions(filesystem: str = "efs") -> dict[str, dict[str, Any]]:
+    """The stack's machines (``wdl2sfn.compiler.stack_machines``) for this file system, by the
+    placeholder naming each."""
+    from wdl2sfn.compiler.stack_machines import stack_machines
 
-    return call_machine(filesystem)
+    return stack_machines(filesystem)

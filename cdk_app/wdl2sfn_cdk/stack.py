@@ -8,7 +8,8 @@
 - ``compute.Compute``: Batch launch templates, compute environments, queues, the runner job
   definition;
 - ``functions.Functions``: the run-time steps as Lambda functions (EFS variants only);
-- ``calls.CallMachine``: the state machine every call of every workflow runs as;
+- ``calls.StackMachine``: the call machine every call of every workflow runs as, and the
+  finish machine running each run's outputs and upload;
 - ``waits.FailedWaits``: FSx only, the Batch FAILED rule answering join waits' tokens;
 - ``exports.Exports``: the outputs ``wdl2sfn deploy`` reads and the role of the machines it
   creates;
@@ -32,10 +33,10 @@ from typing import Any, cast
 from aws_cdk import CfnElement, Stack, Tags
 from constructs import Construct
 
-from wdl2sfn.contract import CALL_MACHINE, STACK_TAG
+from wdl2sfn.contract import STACK_TAG
 
 from .access import Roles, grant_extra_buckets
-from .calls import CallMachine
+from .calls import StackMachine, stack_machines
 from .cli_user import CliUserPolicy
 from .compute import Compute
 from .config import Config
@@ -97,8 +98,8 @@ class Wdl2SfnStack(Stack):
         self.functions = self.steps.functions if self.steps else {}
         readers = [self.job_role, self.runner_role, *self.functions.values()]
         grant_extra_buckets(self, config, readers, self.runner_role)
-        self.call_machine: CallMachine | None = None
-        self.call_machine = CallMachine(self, self.placeholders)
+        self.stack_machines: dict[str, StackMachine] = {}
+        self.stack_machines = stack_machines(self, self.placeholders)
         self.exports = Exports(self, fs_id=self.file_system.fs_id, job_role=self.job_role)
         self.cli_user = CliUserPolicy(self)
 
@@ -136,8 +137,8 @@ class Wdl2SfnStack(Stack):
         values = placeholder_values(
             self.queues, self.runner_job_definition, self.bucket, self.functions
         )
-        if self.call_machine is not None:
-            values[CALL_MACHINE] = self.call_machine.machine.state_machine_arn
+        for placeholder, machine in self.stack_machines.items():
+            values[placeholder] = machine.machine.state_machine_arn
         return values
 
     def acknowledge_cdk_singletons(self) -> None:

@@ -27,7 +27,6 @@ from constructs import Construct
 from wdl2sfn.contract import ALIAS as LIVE_ALIAS
 from wdl2sfn.contract import (
     BUNDLE_MARKER,
-    CALL_MACHINE,
     CHILD_PREFIX,
     bundle_marker,
     machine_name,
@@ -231,8 +230,7 @@ class WdlStateMachine(Construct):
         # its own Map Run children, and the machines it starts (subworkflows, parts): their
         # names as deployed, so a part that starts its own parts may do so
         children = [machine_name(stack.stack_name, c.name) for c in compiled.children.values()]
-        if CALL_MACHINE in placeholders and infra.call_machine is not None:
-            children.append(infra.call_machine.name)  # every call is one of its executions
+        children += [m.name for p, m in infra.stack_machines.items() if p in placeholders]
         statements = machine_statements(stack, infra, [name, *children], functions)
         policy = iam.Policy(self, f"{construct_id}Policy", statements=statements)
         role.attach_inline_policy(policy)
@@ -278,8 +276,8 @@ class WdlStateMachine(Construct):
                 "Job ids are known only at run time; Step Functions terminates aborted .sync jobs."
             ),
         }
-        call = [self.infra.call_machine.name] if self.infra.call_machine is not None else []
-        for n in [name, *self._child_names.values(), *call]:
+        shared = [m.name for m in self.infra.stack_machines.values()]
+        for n in [name, *self._child_names.values(), *shared]:
             for sep in (":", "/"):
                 reasons[
                     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"

@@ -7,8 +7,8 @@ import json
 import re
 from typing import Any
 
-from wdl2sfn.compiler.call_machine import call_machine
-from wdl2sfn.contract import CALL_MACHINE
+from wdl2sfn.compiler.stack_machines import call_machine
+from wdl2sfn.contract import CALL_MACHINE, FINISH_MACHINE
 
 from .conftest import Synth
 from .test_stack import _actions, _resources, _statements, _workflow_machines
@@ -57,3 +57,13 @@ def test_the_fsx_call_machine_invokes_no_lambda(fsx: Synth) -> None:
     statements = _statements(fsx, "CallMachinePolicy")
     assert not [s for s in statements if "lambda:InvokeFunction" in _actions(s)]
     assert [s for s in statements if "batch:SubmitJob" in _actions(s)]
+
+
+def test_the_stack_deploys_the_finish_machine_that_workflows_end_with(any_variant: Synth) -> None:
+    (key,) = [
+        k
+        for k, m in any_variant.resources("AWS::StepFunctions::StateMachine").items()
+        if m["Properties"].get("StateMachineName", "").endswith("-wdl2sfn-finish")
+    ]
+    (workflow,) = _workflow_machines(any_variant)
+    assert workflow["Properties"]["DefinitionSubstitutions"][FINISH_MACHINE] == {"Ref": key}

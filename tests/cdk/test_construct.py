@@ -73,8 +73,9 @@ def _machines(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_subworkflow_child_becomes_its_own_state_machine(parent: dict[str, Any]) -> None:
-    machines = {"construct-test-parent", "construct-test-lib", "construct-test-call"}
-    assert set(_machines(parent)) == machines  # and the stack's call machine
+    stack = {"construct-test-wdl2sfn-call", "construct-test-wdl2sfn-finish"}
+    machines = {"construct-test-parent", "construct-test-lib", *stack}
+    assert set(_machines(parent)) == machines  # and the stack's own machines
 
 
 def test_parent_starts_the_child_by_the_version_deployed_with_it(parent: dict[str, Any]) -> None:

@@ -75,13 +75,13 @@ def test_state_machine_substitutes_every_placeholder_in_its_definition(any_varia
 
 def _workflow_machines(synth: Synth) -> list[dict]:
     """The workflow's machines (FSx adds the Express machine answering failed wait jobs; every
-    stack has its call machine, calls.py)."""
+    stack has its call and finish machines, calls.py)."""
     machines = synth.resources("AWS::StepFunctions::StateMachine").values()
     return [
         m
         for m in machines
         if m["Properties"].get("StateMachineType") != "EXPRESS"
-        and not m["Properties"]["StateMachineName"].endswith("-call")
+        and "-wdl2sfn-" not in m["Properties"]["StateMachineName"]
     ]
 
 

@@ -39,11 +39,11 @@ class CompiledWorkflow:
     report: dict[str, Any]
     children: dict[str, CompiledWorkflow] = field(default_factory=dict)
 
-    def call_machine(self) -> dict[str, Any]:
-        """The stack's call machine this workflow's call states start (call_machine.py)."""
-        from .call_machine import call_machine
+    def stack_machines(self) -> dict[str, dict[str, Any]]:
+        """The stack's machines this workflow starts (every call, its end), by placeholder."""
+        from .stack_machines import stack_machines
 
-        return call_machine(self.plan.options.filesystem)
+        return stack_machines(self.plan.options.filesystem)
 
     def all_machines(self) -> dict[str, CompiledWorkflow]:
         """Every child machine at any depth, by name (each once)."""

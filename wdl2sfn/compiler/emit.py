@@ -28,6 +28,7 @@ from typing import Any
 from ..contract import (
     CALL_MACHINE,
     CALL_NAME_KEY,
+    FINISH_MACHINE,
     CPU_QUEUE,
     EVAL_FUNCTION,
     GPU_QUEUE,
@@ -94,7 +95,22 @@ class Emitter:
         return ref
 
     def _finish(self, g: asl.Graph) -> str:
-        """outputs (finalize) -> upload? -> upload job -> done."""
+        """outputs (the stack's finish machine: finalize -> upload? -> upload job) -> done.
+        The execution's output keeps `final.dir`, where the run's outputs are."""
+        done = g.add(self.names.claim("done"), asl.succeed())
+        state: dict[str, Any] = {
+            "Type": "Task",
+            "Resource": asl.START_EXECUTION_SYNC,
+            "Parameters": {"StateMachineArn": ref(FINISH_MACHINE), "Input": {"run.$": "$.ctx.run"}},
+            "ResultSelector": {"dir.$": "$.Output.final.dir"},
+            "ResultPath": "$.final",
+            "Retry": [dict(asl.STATES_RETRY)],
+        }
+        return g.add(self.names.claim("outputs"), asl.link(state, done))
+
+    def finish_states(self, g: asl.Graph) -> str:
+        """outputs (finalize) -> upload? -> upload job -> done, for the finish machine whose
+        input is `{"run"}` (stack_machines.py)."""
         done = g.add(self.names.claim("done"), asl.succeed())
         upload_name = self.names.claim("upload outputs")
         settings = {"RetryStrategy": {"Attempts": 3}, "Timeout": {"AttemptDurationSeconds": 86400}}
@@ -104,7 +120,7 @@ class Emitter:
         g.add(choice_name, asl.choice_bool("$.final.upload", upload_name, done))
         outputs_name = self.names.claim("outputs")
         runner = {"queue": ref(RUNNER_QUEUE), "definition": ref(RUNNER_JOB_DEFINITION)}
-        payload = {"run.$": "$.ctx.run", **self._stack_arns("runner", runner)}
+        payload = {"run.$": "$.run", **self._stack_arns("runner", runner)}
         selector = {
             "upload.$": "$.Payload.upload",
             "job.$": "$.Payload.job",

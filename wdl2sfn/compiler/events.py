@@ -38,7 +38,8 @@ BUDGET_SHARE = 0.8  # leave room for retries of throttled calls inside a child
 ITEMS_PER_BATCH_CAP = 500
 CHILD_FIXED = EXECUTION + MAP_STATE  # a batch child: its execution and its inline Map
 
-CALL_TRANSITIONS = 4
+#: the call's Task, then its call machine's prepare, cached?, run, collect and done
+CALL_TRANSITIONS = 6
 
 Weight = Callable[[dict[str, Any], int], int]
 

@@ -11,9 +11,8 @@ import math
 import re
 from typing import Any
 
-from ..contract import CALL_MACHINE
 from . import asl, events, ir
-from .call_machine import call_machine
+from .stack_machines import stack_machines
 from .plan import iter_lane_items, iter_units
 from .run_cost import (
     DEFAULT_WIDTH,
@@ -40,7 +39,9 @@ LAMBDA_SECONDS = 0.5  # assumed mean duration of one run-time step
 EC2_VCPU_HOUR = 0.048  # m5 on-demand: $0.096 per hour for 2 vCPU (the FSx runner's EC2 fleet)
 RUNNER_VCPU = 1  # a runner job's reservation
 RUNNER_SECONDS = 20.0  # assumed container start + python + the step, per runner job
-FSX_CALL_TRANSITIONS = 5  # prepare (job, s3:getObject), cached?, run, collect (job)
+#: the call's Task, then its call machine's prepare (job, s3:getObject), cached?, run, collect
+#: (job) and done (call_machine.py)
+FSX_CALL_TRANSITIONS = 7
 
 
 def placeholders_of(definition: dict[str, Any]) -> list[str]:
@@ -129,7 +130,7 @@ def report_of(
         "placeholders": placeholders_of(definition),
         "transitions": {
             "per_call": FSX_CALL_TRANSITIONS if fsx else events.CALL_TRANSITIONS,
-            "per_call_cache_hit": 5 if fsx else 3,
+            "per_call_cache_hit": 5 if fsx else 4,
         },
         "added_waits": [list(pair) for pair in plan.added_waits],
         "concurrency": {
@@ -256,12 +257,13 @@ def run_cost_of(
     filesystem: str = "efs",
 ) -> dict[str, Any]:
     """One run of this machine, priced: terms per product of scatter widths, and their sum at
-    DEFAULT_WIDTH (`at_widths`, recomputed by `with_widths` for widths a user gives). A call's
-    execution of the stack's call machine counts as one of its child machines'."""
+    DEFAULT_WIDTH (`at_widths`, recomputed by `with_widths` for widths a user gives). An
+    execution of a stack machine (a call, the run's end) counts as a child machine's."""
     prices = step_prices()
     child_costs = {name: r["run_cost"] for name, r in children.items()}
     child_terms = {name: terms_from_json(c["terms"]) for name, c in child_costs.items()}
-    child_terms[CALL_MACHINE] = run_terms(call_machine(filesystem), [], {}, prices)
+    for placeholder, machine in stack_machines(filesystem).items():
+        child_terms[placeholder] = run_terms(machine, [], {}, prices)
     terms = run_terms(definition, scatters, child_terms, prices)
     named = width_names(scatters)
     widths = [

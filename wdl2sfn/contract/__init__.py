@@ -14,6 +14,7 @@ from .calls import (
     CALL_DONE,
     CALL_FAILED,
     CALL_MACHINE_NAME,
+    FINISH_MACHINE_NAME,
     CALL_NAME_KEY,
     CALL_PREFIX,
     CALL_RUN,
@@ -53,6 +54,7 @@ from .names import (
 )
 from .placeholders import (
     CALL_MACHINE,
+    FINISH_MACHINE,
     CHILD_PREFIX,
     COLLECT_FUNCTION,
     CPU_QUEUE,
@@ -75,11 +77,13 @@ from .placeholders import (
 )
 
 __all__ = [
+    "FINISH_MACHINE",
     "CALL_CACHED",
     "CALL_COLLECT",
     "CALL_DONE",
     "CALL_FAILED",
     "CALL_MACHINE_NAME",
+    "FINISH_MACHINE_NAME",
     "CALL_MACHINE",
     "CALL_NAME_KEY",
     "CALL_PREFIX",

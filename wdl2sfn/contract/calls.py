@@ -1,4 +1,5 @@
-"""The call machine: one state machine per stack that runs any call of any workflow.
+"""The stack's machines: the call machine, which runs any call of any workflow, and the finish
+machine, which runs any workflow's outputs step and their upload.
 
 A compiled workflow runs each call (each shard of it) as one ``states:startExecution.sync:2``
 Task starting this machine (``${CallMachineArn}``), so the states every call repeats (prepare,
@@ -10,9 +11,10 @@ back their call (``call`` -> ``call align``, ``call: run`` -> ``call align: run`
 
 from __future__ import annotations
 
-#: The deployed machine's name after the stack's (``<stack>-call``; no WDL workflow can be
-#: named ``call``, a WDL keyword, so no workflow machine takes it).
-CALL_MACHINE_NAME = "call"
+#: The deployed machines' names after the stack's (``<stack>-wdl2sfn-call``): a WDL name has
+#: no hyphen, so no workflow or child machine (``<stack>-<workflow>``) can take them.
+CALL_MACHINE_NAME = "wdl2sfn-call"
+FINISH_MACHINE_NAME = "wdl2sfn-finish"
 #: The input key carrying the calling state's name (``$$.State.Name``).
 CALL_NAME_KEY = "call"
 #: The call machine's states, as named in it; ``CALL_PREFIX`` stands for the call's label.

@@ -42,6 +42,8 @@ RUNNER_JOB_DEFINITION = "RunnerJobDefinitionArn"
 RUN_BUCKET = "RunBucket"
 #: The stack's call machine (contract/calls.py), which runs every call.
 CALL_MACHINE = "CallMachineArn"
+#: The stack's finish machine (contract/calls.py): a run's outputs and their upload.
+FINISH_MACHINE = "FinishMachineArn"
 
 #: Every placeholder a compiled workflow may use besides its child machines'.
 PLACEHOLDERS = (
@@ -50,6 +52,7 @@ PLACEHOLDERS = (
     RUNNER_JOB_DEFINITION,
     RUN_BUCKET,
     CALL_MACHINE,
+    FINISH_MACHINE,
 )
 
 #: ``${StateMachineArn_<machine>}``: a child machine (subworkflow, part) a parent starts.

@@ -77,7 +77,9 @@ def local_substitutions() -> dict[str, str]:
     # LocalBatch registers this job definition (image "wdl2sfn-runner") at construction
     subs[contract.RUNNER_JOB_DEFINITION] = f"{ARN_PREFIX}:job-definition/{RUNNER_JOB_DEFINITION}:1"
     subs[contract.RUN_BUCKET] = RUN_BUCKET
-    subs[contract.CALL_MACHINE] = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:wdl2sfn-call"
+    machines = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:"
+    subs[contract.CALL_MACHINE] = machines + contract.CALL_MACHINE_NAME
+    subs[contract.FINISH_MACHINE] = machines + contract.FINISH_MACHINE_NAME
     assert set(subs) == set(PLACEHOLDERS)
     return {p: subs[p] for p in PLACEHOLDERS}
 

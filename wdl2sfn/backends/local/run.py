@@ -14,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ... import contract
 from ...contract.execution import execution_input
 from ...runs.progress import Progress
 from ...task_runner.atomic import write_text_atomic
@@ -156,13 +155,15 @@ def local_machine_arn(name: str) -> str:
 
 def local_machines(compiled: CompiledWorkflow) -> dict[str, dict[str, Any]]:
     """Every machine a run of `compiled` may start, by local ARN: its child machines, and the
-    stack's call machine for its file system (bound to ``${CallMachineArn}``)."""
+    stack's machines for its file system (``${CallMachineArn}``, ``${FinishMachineArn}``)."""
     machines = compiled.all_machines()
     found = {
         local_machine_arn(name): bind_children(child.definition, machines)
         for name, child in machines.items()
     }
-    found[local_substitutions()[contract.CALL_MACHINE]] = compiled.call_machine()
+    bound = local_substitutions()
+    for placeholder, definition in compiled.stack_machines().items():
+        found[bound[placeholder]] = definition
     return found
 
 

@@ -1,4 +1,7 @@
-"""The stack's call machine (contract/calls.py): every call of every workflow, written once.
+"""The stack's machines (contract/calls.py), each written once per stack instead of once per
+call or per workflow: the call machine and the finish machine.
+
+The call machine runs one call (one shard of it):
 
     call (prepare) -> call: cached? -> call: run (Batch job) -> call: collect -> done
                                 \\-> done (a cache hit)       \\-> job failed -> call: run
@@ -10,6 +13,9 @@ goes to ``job failed`` (the Collect function with the error): it raises the task
 which fails this execution and so the calling Task, or hands back an on-demand job after spot
 interruptions, which runs through ``call: run`` again. The workflow's Task sees only success
 or the child's failure, as for any ``states:startExecution.sync:2`` child.
+
+The finish machine runs a workflow's end, given ``{"run"}``: outputs (finalize) -> upload? ->
+upload outputs (the --s3upload job) -> done; the workflow keeps ``final.dir`` of its output.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..contract import (
+    CALL_MACHINE,
+    FINISH_MACHINE,
     CALL_CACHED,
     CALL_COLLECT,
     CALL_DONE,
@@ -47,3 +55,16 @@ def call_machine(filesystem: str = "efs") -> dict[str, Any]:
     g.start = emitter.step(g, CALL_PREFIX, "prepare", "$", prepare, "$.prep", CALL_CACHED)
     comment = "wdl2sfn: one call of a workflow (its calling Task names it)"
     return {"Comment": comment, **g.to_json()}
+
+
+def finish_machine(filesystem: str = "efs") -> dict[str, Any]:
+    """The finish machine's definition for a stack of this file system (efs | fsx)."""
+    emitter = Emitter(ir.Plan(name="finish", root=ir.Seq([]), options=ir.Options(filesystem)))
+    g = asl.Graph()
+    g.start = emitter.finish_states(g)
+    return {"Comment": "wdl2sfn: a workflow's outputs and their upload", **g.to_json()}
+
+
+def stack_machines(filesystem: str = "efs") -> dict[str, dict[str, Any]]:
+    """Every machine of a stack of this file system, by the placeholder naming it."""
+    return {CALL_MACHINE: call_machine(filesystem), FINISH_MACHINE: finish_machine(filesystem)}
