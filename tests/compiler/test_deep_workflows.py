@@ -49,12 +49,13 @@ def nested_sections(path: Path, levels: int) -> Path:
     return path
 
 
-def test_a_chain_of_1500_calls_compiles_into_parts_under_the_limit(tmp_path: Path):
-    compiled = compile_workflow(str(chain_workflow(tmp_path / "big.wdl", 1500)))
+def test_a_chain_of_3000_calls_compiles_into_parts_under_the_limit(tmp_path: Path):
+    """3,000 calls of ~450 bytes each: 1.3 MB in one machine, over the 1 MB limit."""
+    compiled = compile_workflow(str(chain_workflow(tmp_path / "big.wdl", 3000)))
     machines = compiled.all_machines()
     assert len(machines) >= 2
     assert all(size(m.definition) < LIMIT for m in [compiled, *machines.values()])
-    assert compiled.report["calls"] == 1500
+    assert compiled.report["calls"] == 3000
 
 
 def test_a_chain_of_1500_calls_compiles_through_the_cli(tmp_path: Path):

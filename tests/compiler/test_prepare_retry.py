@@ -44,7 +44,8 @@ def retried(state: dict[str, Any], error: str) -> bool:
 
 def test_every_prepare_is_retried_when_its_invocation_times_out(tmp_path: Path) -> None:
     compiled = compile_workflow(str(chain_workflow(tmp_path / "a.wdl", 3)))
-    states = lambda_states(compiled.definition) + lambda_states(compiled.call_machine())
+    machines = [compiled.definition, *compiled.stack_machines().values()]
+    states = [s for m in machines for s in lambda_states(m)]
     prepares = [s for s in states if PREPARE_FUNCTION in json.dumps(s["Parameters"])]
     assert len(prepares) == 1  # in the call machine, which runs every call
     assert all(retried(s, "Lambda.Unknown") for s in prepares)

@@ -43,12 +43,13 @@ def test_cost_line_prices_one_run_of_this_workflow_with_its_scatter_width():
     assert out.code == 0, out.stderr
     lines = out.stderr.splitlines()
     first = lines.index(next(line for line in lines if line.startswith("cost per run")))
-    assert lines[first] == "cost per run (orchestration): $0.000347 + $0.000159 × n"
-    # fixed: init, eval, Map, batch Map, sum's call state and its call machine's 5 (prepare,
-    # cached?, run, collect, done), outputs, upload?, done; 6 per shard
+    assert lines[first] == "cost per run (orchestration): $0.000372 + $0.000134 × n"
+    # fixed: init, eval, Map, batch Map, sum's call state and its call machine's 4 (prepare,
+    # cached?, run, collect), outputs and its finish machine's outputs, upload? and done, done;
+    # 5 per shard
     assert lines[first + 1].startswith(
-        "  at n=100: $0.0162 (613 transitions, 205 Lambda calls, 101 task jobs); "
-        "a miniwdl-aws engine job costs as much in 16.7 min"
+        "  at n=100: $0.0138 (514 transitions, 205 Lambda calls, 101 task jobs); "
+        "a miniwdl-aws engine job costs as much in 14.2 min"
     )
     assert lines[first + 2] == (
         "  n = width of scatter n in numbers (scatter_gather.wdl:8), assumed 100: "

@@ -14,6 +14,7 @@ from wdl2sfn.compiler import compile_document, compile_workflow
 from wdl2sfn.compiler.stack_machines import call_machine
 from wdl2sfn.compiler.asl import definition_bytes, deployed_bytes_bound
 from wdl2sfn.compiler.ir import Options
+from wdl2sfn.contract import CALL_MACHINE
 
 from ..conftest import sample
 from ..integration.helpers import wdl2sfn
@@ -147,7 +148,7 @@ def test_a_plain_call_costs_at_most_500_bytes_of_definition(tmp_path: Path, file
 def test_a_failed_job_is_handled_in_the_call_machine_not_in_the_workflow(tmp_path: Path):
     compiled = compile_workflow(str(chain_workflow(tmp_path / "a.wdl", 3)))
     assert "Catch" not in json.dumps(compiled.definition)
-    states = compiled.call_machine()["States"]
+    states = compiled.stack_machines()[CALL_MACHINE]["States"]
     assert [c["Next"] for c in states["call: run"]["Catch"]] == ["job failed"]
     assert states["job failed"]["Next"] == "call: run"  # an on-demand job after spot
 

@@ -38,6 +38,7 @@ def test_placeholders_as_the_design_lists_them() -> None:
         "RunnerJobDefinitionArn",
         "RunBucket",
         "CallMachineArn",
+        "FinishMachineArn",
     )
     assert contract.ref(contract.RUN_BUCKET) == "${RunBucket}"
 

@@ -38,8 +38,8 @@ BUDGET_SHARE = 0.8  # leave room for retries of throttled calls inside a child
 ITEMS_PER_BATCH_CAP = 500
 CHILD_FIXED = EXECUTION + MAP_STATE  # a batch child: its execution and its inline Map
 
-#: the call's Task, then its call machine's prepare, cached?, run, collect and done
-CALL_TRANSITIONS = 6
+#: the call's Task, then its call machine's prepare, cached?, run and collect
+CALL_TRANSITIONS = 5
 
 Weight = Callable[[dict[str, Any], int], int]
 

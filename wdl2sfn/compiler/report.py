@@ -39,9 +39,9 @@ LAMBDA_SECONDS = 0.5  # assumed mean duration of one run-time step
 EC2_VCPU_HOUR = 0.048  # m5 on-demand: $0.096 per hour for 2 vCPU (the FSx runner's EC2 fleet)
 RUNNER_VCPU = 1  # a runner job's reservation
 RUNNER_SECONDS = 20.0  # assumed container start + python + the step, per runner job
-#: the call's Task, then its call machine's prepare (job, s3:getObject), cached?, run, collect
-#: (job) and done (call_machine.py)
-FSX_CALL_TRANSITIONS = 7
+#: the call's Task, then its call machine's prepare (job, s3:getObject), cached?, run and
+#: collect (job) (stack_machines.py)
+FSX_CALL_TRANSITIONS = 6
 
 
 def placeholders_of(definition: dict[str, Any]) -> list[str]:

@@ -3,7 +3,7 @@ call or per workflow: the call machine and the finish machine.
 
 The call machine runs one call (one shard of it):
 
-    call (prepare) -> call: cached? -> call: run (Batch job) -> call: collect -> done
+    call (prepare) -> call: cached? -> call: run (Batch job) -> call: collect (the end)
                                 \\-> done (a cache hit)       \\-> job failed -> call: run
 
 Its input is the call's prepare event (``run``, ``node``, ``shard``, and ``scope`` or
@@ -48,8 +48,10 @@ def call_machine(filesystem: str = "efs") -> dict[str, Any]:
         {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": CALL_FAILED}
     ]
     g.add(CALL_RUN, asl.link(job, CALL_COLLECT))
-    emitter.step(g, CALL_COLLECT, "collect", "$.prep.job.step", None, None, done)
-    g.states[CALL_COLLECT]["OutputPath"] = None  # no job description in the caller's history
+    emitter.step(g, CALL_COLLECT, "collect", "$.prep.job.step", None, None, None)
+    # the end (no Succeed after it: one transition less per call), with no job description
+    # in the caller's history
+    g.states[CALL_COLLECT]["OutputPath"] = None
     g.add(CALL_CACHED, asl.choice_bool("$.prep.job.cached", done, CALL_RUN))
     prepare = {"job.$": "$.Payload"}
     g.start = emitter.step(g, CALL_PREFIX, "prepare", "$", prepare, "$.prep", CALL_CACHED)
