@@ -2,10 +2,11 @@
 
 Used by `critical_path.py` to measure stretch on the *emitted* definition in each filesystem
 mode (EFS: Lambda joins; FSx: runner-job joins), not on the scheduler's abstract tree. Each node
-of the DAG becomes `call t as <node>`; the simulation walks the ASL: a call's `: run` state takes
-the node's duration, every other state none; a chain runs in order (a Choice takes its Default,
-the path that runs the job), a Parallel ends when its last branch does; a `: wait` state starts
-its successor when every unit it names in `after` has passed its `: release` state. Releases are
+of the DAG becomes `call t as <node>`; the simulation walks the ASL: a call's state (which runs
+the stack's call machine) takes the node's duration, every other state none; a chain runs in
+order (a Choice takes its Default), a Parallel ends when its last branch does; a `: wait` state
+starts its successor when every unit it names in `after` has passed its `: release` state, or
+has ended as a call whose input names `waiters` (its collect releases them). Releases are
 only known once the branch holding them is simulated, so the whole machine is simulated again
 until the release times stop changing (a DAG: at most one pass per lane hop).
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from wdl2sfn.compiler import compile_workflow
+from wdl2sfn.contract import CALL_MACHINE, ref
 
 TASK = """
 task t {
@@ -66,25 +68,6 @@ def join_fields(state: dict[str, Any]) -> tuple[str, list[str]]:
     return (json.loads(node.group(1)) if node else "", json.loads(after.group(1)) if after else [])
 
 
-def releasing_collects(machines: Machines) -> dict[str, str]:
-    """`call X: collect` -> the call's node, for each call that releases waiters itself (its
-    collect carries `waiters`; EFS names the node in prepare's payload, FSx on the command)."""
-    found: dict[str, str] = {}
-
-    def walk(states: dict[str, Any]) -> None:
-        for name, state in states.items():
-            collect = states.get(f"{name}: collect", {})
-            params = json.dumps(collect.get("Parameters", {}))
-            if name.startswith("call ") and "waiters" in params:
-                found[f"{name}: collect"] = join_fields(state)[0] or join_fields(collect)[0]
-            for sub in state.get("Branches", []) + [state.get("ItemProcessor", {"States": {}})]:
-                walk(sub["States"])
-
-    for definition in machines.values():
-        walk(definition["States"])
-    return found
-
-
 class Simulation:
     """Start and end time of each node's job in one run of the definition."""
 
@@ -94,7 +77,6 @@ class Simulation:
         self.durations = durations
         self.released: dict[str, float] = {}
         self.jobs: dict[str, tuple[float, float]] = {}
-        self.releasing = releasing_collects(machines)
 
     def run(self, max_passes: int = 10_000) -> float:
         for _ in range(max_passes):
@@ -122,17 +104,24 @@ class Simulation:
         if name.endswith(": wait"):
             _, after = join_fields(state)
             return max([t, *(self.released.get(ref, math.inf) for ref in after)])
-        if name.endswith(": release") or name in self.releasing:
-            node = self.releasing.get(name) or join_fields(state)[0]
+        if name.endswith(": release"):
             if math.isfinite(t):
-                self.released[node] = t
+                self.released[join_fields(state)[0]] = t
             return t
-        if name.endswith(": run") and name.startswith("call "):
-            node = name[len("call ") : -len(": run")]
-            end = t + self.durations[node]
-            self.jobs[node] = (t, end)
+        call_input = state.get("Parameters", {}).get("Input", {})
+        if state.get("Parameters", {}).get("StateMachineArn") == ref(CALL_MACHINE):
+            # a call: its job, in the stack's call machine, whose collect releases its waiters
+            key = self.call_key(name, call_input)
+            end = t + self.durations[key]
+            self.jobs[key] = (t, end)
+            if call_input.get("waiters") and math.isfinite(end):
+                self.released[str(call_input["node"])] = end
             return end
         return t
+
+    def call_key(self, name: str, call_input: dict[str, Any]) -> str:
+        """What `durations` and `jobs` know a call by: here its label without `call `."""
+        return name[len("call ") :]
 
 
 def asl_makespan(machines: Machines, items: list[str], deps: dict[str, set[str]],

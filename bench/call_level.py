@@ -81,10 +81,6 @@ def ideal_times(graph: Graph, dur: dict[str, float]) -> dict[str, float]:
 class CallSimulation(Simulation):
     """The EFS machine with Map bodies run (all shards alike) and every `if` taken."""
 
-    def __init__(self, machines: dict[str, dict[str, Any]], durations: dict[str, float]) -> None:
-        super().__init__(machines, durations)
-        self.run_states = _run_states(machines)
-
     def graph(self, graph: dict[str, Any], t: float) -> float:
         name: str | None = graph["StartAt"]
         while name is not None:
@@ -99,31 +95,12 @@ class CallSimulation(Simulation):
     def state(self, name: str, state: dict[str, Any], t: float) -> float:
         if state["Type"] == "Map":
             return max(t, self.graph(state["ItemProcessor"], t))
-        if name in self.run_states:
-            node = self.run_states[name]
-            end = t + self.durations[node]
-            self.jobs[node] = (t, end)
-            return end
         return super().state(name, state, t)
 
-
-def _run_states(machines: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """`<label>: run` state name -> the call's node ref (prepare's payload names it)."""
-    found: dict[str, str] = {}
-
-    def walk(states: dict[str, Any]) -> None:
-        for name, state in states.items():
-            node = state.get("Parameters", {}).get("Payload", {}).get("node")
-            if f"{name}: run" in states and isinstance(node, str):
-                found[f"{name}: run"] = node
-            for sub in state.get("Branches", []):
-                walk(sub["States"])
-            if "ItemProcessor" in state:
-                walk(state["ItemProcessor"]["States"])
-
-    for definition in machines.values():
-        walk(definition["States"])
-    return found
+    def call_key(self, name: str, call_input: dict[str, Any]) -> str:
+        """A call by its node reference (the call machine's input names it), as miniwdl's
+        call graph does."""
+        return str(call_input["node"])
 
 
 def file_row(path: str, seeds: int) -> tuple[int, list[float], int]:

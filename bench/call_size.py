@@ -134,12 +134,11 @@ def generated(folder: Path) -> list[Path]:
 
 #: what each state is for, by its name (the compiler's role suffixes); the first match wins
 ROLES = (
-    ("call: prepare, cached?, run, collect", lambda n: n.startswith("call ") and not _join(n)),
+    ("calls (one call machine Task each)", lambda n: n.startswith("call ") and not _join(n)),
     ("exact joins: wait, release", lambda n: _join(n)),
-    ("shared failure steps", lambda n: n.startswith("job failed") or ": failed" in n),
     (
-        "init, outputs, upload",
-        lambda n: n.split(": ")[0] in ("init", "outputs", "upload?", "upload outputs"),
+        "init, outputs (finish machine Task), done",
+        lambda n: n.split(": ")[0] in ("init", "outputs", "done"),
     ),
 )
 

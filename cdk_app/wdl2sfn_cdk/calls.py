@@ -33,7 +33,6 @@ from .config import FUNCTION_PLACEHOLDERS
 from .nag import ack
 from .permissions import machine_statements
 
-
 #: placeholder -> (construct id prefix, name after the stack's)
 STACK_MACHINES = {
     CALL_MACHINE: ("CallMachine", CALL_MACHINE_NAME),
@@ -88,7 +87,8 @@ class StackMachine:
             definition_substitutions=used,
             role=role,
             logs=sfn.LogOptions(
-                destination=self._log_group(stack), level=sfn.LogLevel.ALL,
+                destination=self._log_group(stack),
+                level=sfn.LogLevel.ALL,
                 include_execution_data=True,
             ),  # fmt: skip
             tracing_enabled=True,

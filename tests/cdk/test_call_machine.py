@@ -43,7 +43,9 @@ def test_a_workflows_role_may_start_and_follow_the_call_machine(any_variant: Syn
     (start,) = [s for s in statements if "states:StartExecution" in _actions(s)]
     assert any("-call" in json.dumps(r) for r in _resources(start))
     (follow,) = [s for s in statements if "states:DescribeExecution" in _actions(s)]
-    assert any(":execution:" in json.dumps(r) and "-call:*" in json.dumps(r) for r in _resources(follow))
+    assert any(
+        ":execution:" in json.dumps(r) and "-call:*" in json.dumps(r) for r in _resources(follow)
+    )
 
 
 def test_the_call_machine_invokes_exactly_prepare_and_collect(efs_variant: Synth) -> None:

@@ -125,7 +125,9 @@ def call_history(run_dir: Path, label: str) -> str:
     """The history of the call machine execution that ran call `label`."""
     for path in run_dir.rglob("executions/*/history.jsonl"):
         text = path.read_text()
-        started = json.loads(json.loads(text.splitlines()[0])["executionStartedEventDetails"]["input"])
+        started = json.loads(
+            json.loads(text.splitlines()[0])["executionStartedEventDetails"]["input"]
+        )
         if started.get("call") == label:
             return text
     raise AssertionError(f"no call machine execution ran {label}")

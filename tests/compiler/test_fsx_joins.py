@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from wdl2sfn.backends.local.callbacks import AnswerRelay
-from wdl2sfn.compiler.stack_machines import call_machine
 from wdl2sfn.compiler import compile_workflow, events
+from wdl2sfn.compiler.stack_machines import call_machine
 from wdl2sfn.statemachine.callbacks import InvalidToken, TaskTokens
 
 from ..integration.helpers import wdl2sfn

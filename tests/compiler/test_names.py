@@ -201,7 +201,9 @@ def test_a_wide_parallel_names_whole_labels_and_counts_the_rest(tmp_path: Path):
     names = names_of(tmp_path, _parallel_workflow(LONG[:40] + "_", 10), filesystem="fsx")
     parallels = [n for n in names if n.startswith("in parallel") and "branch" not in n]
     assert len(parallels) == 2 and all(n.endswith(" +9") for n in parallels)
-    assert not [n for n in names if ", branch " in n]  # no failure step per branch: calls fail in the call machine
+    assert not [
+        n for n in names if ", branch " in n
+    ]  # no failure step per branch: calls fail in the call machine
     heads = sorted(n.split("…")[0] for n in parallels)
     assert heads[0].startswith("in parallel: call after_align")
     assert heads[1].startswith("in parallel: call align_reads")

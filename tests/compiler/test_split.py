@@ -11,9 +11,9 @@ import pytest
 
 from wdl2sfn import wdl
 from wdl2sfn.compiler import compile_document, compile_workflow
-from wdl2sfn.compiler.stack_machines import call_machine
 from wdl2sfn.compiler.asl import definition_bytes, deployed_bytes_bound
 from wdl2sfn.compiler.ir import Options
+from wdl2sfn.compiler.stack_machines import call_machine
 from wdl2sfn.contract import CALL_MACHINE
 
 from ..conftest import sample

@@ -28,9 +28,9 @@ from typing import Any
 from ..contract import (
     CALL_MACHINE,
     CALL_NAME_KEY,
-    FINISH_MACHINE,
     CPU_QUEUE,
     EVAL_FUNCTION,
+    FINISH_MACHINE,
     GPU_QUEUE,
     MAP_RESULTS_PREFIX,  # Step Functions appends the Map Run id
     RUN_BUCKET,
@@ -174,7 +174,7 @@ class Emitter:
     def _parallel(self, g: asl.Graph, step: ir.Par, next_name: str | None) -> str:
         name = self.names.claim_first(parallel_labels(step))
         branches = []
-        for i, branch in enumerate(step.branches, 1):
+        for branch in step.branches:
             bg = asl.Graph()
             bg.start = self.chain(bg, branch, None)
             branches.append(self._graph_json(bg))

@@ -12,7 +12,6 @@ import re
 from typing import Any
 
 from . import asl, events, ir
-from .stack_machines import stack_machines
 from .plan import iter_lane_items, iter_units
 from .run_cost import (
     DEFAULT_WIDTH,
@@ -23,6 +22,7 @@ from .run_cost import (
     terms_json,
     width_names,
 )
+from .stack_machines import stack_machines
 
 DEFINITION_LIMIT = 1_048_576
 PAYLOAD_LIMIT = 262_144

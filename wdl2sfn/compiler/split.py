@@ -18,7 +18,6 @@ call machine input (the call machine itself is the stack's, deployed once).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any

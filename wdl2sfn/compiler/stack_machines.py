@@ -23,14 +23,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..contract import (
-    CALL_MACHINE,
-    FINISH_MACHINE,
     CALL_CACHED,
     CALL_COLLECT,
     CALL_DONE,
     CALL_FAILED,
+    CALL_MACHINE,
     CALL_PREFIX,
     CALL_RUN,
+    FINISH_MACHINE,
 )
 from . import asl, ir
 from .emit import Emitter

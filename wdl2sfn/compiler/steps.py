@@ -94,7 +94,9 @@ def fsx_states(
     """The 1-4 states (suffixes of `name`) that run a step as a runner Batch job: the job, then
     (for a result someone reads) the s3:getObject of its result and, unless the getObject's
     ResultSelector can place it directly, a Pass reshaping it."""
-    if isinstance(payload, dict) and payload.get("input.$") == "$":  # init: the execution input, by way of the bucket
+    if (
+        isinstance(payload, dict) and payload.get("input.$") == "$"
+    ):  # init: the execution input, by way of the bucket
         payload = {k: v for k, v in payload.items() if k != "input.$"}
         payload["input_key.$"] = INPUT_KEY_JSON
         save = {

@@ -14,10 +14,10 @@ from .calls import (
     CALL_DONE,
     CALL_FAILED,
     CALL_MACHINE_NAME,
-    FINISH_MACHINE_NAME,
     CALL_NAME_KEY,
     CALL_PREFIX,
     CALL_RUN,
+    FINISH_MACHINE_NAME,
     label_state,
 )
 from .events import (
@@ -54,12 +54,12 @@ from .names import (
 )
 from .placeholders import (
     CALL_MACHINE,
-    FINISH_MACHINE,
     CHILD_PREFIX,
     COLLECT_FUNCTION,
     CPU_QUEUE,
     EVAL_FUNCTION,
     FINALIZE_FUNCTION,
+    FINISH_MACHINE,
     FUNCTION_STEPS,
     GPU_QUEUE,
     INIT_FUNCTION,

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..contract import CALL_NAME_KEY
 from ..statemachine.history import last_event, read_events
 from ..task_runner.store import RunStore
-from ..contract import CALL_NAME_KEY
 from .calls import call_label, label_state
 
 #: errors that only say "something inside failed"
@@ -134,7 +134,9 @@ def failing_state(history: Path, cause: str) -> tuple[str, list[int]] | None:
             return None
         state = entered.get("stateEnteredEventDetails") or {}
         shard = (_parsed(str(state.get("input", ""))) or {}).get("shard") or []
-        name = label_state(str(state.get("name", "")), label) if label else str(state.get("name", ""))
+        name = (
+            label_state(str(state.get("name", "")), label) if label else str(state.get("name", ""))
+        )
         if not name.startswith("call "):  # a failure step works for the call before it
             before = _state_before(by_id, entered)
             name = (label_state(before, label) if label and before else before) or name
