@@ -2,13 +2,11 @@
 
 Layout of one compiled workflow:
 
-    init -> <root step> -> outputs -> upload? -> (upload outputs) -> done
+    init -> <root step> -> outputs (the stack's finish machine) -> done
 
-* a call:   prepare (Lambda) -> cached? (Choice) -> run (batch:submitJob.sync) -> collect (Lambda).
-            A failed job goes to its state graph's one shared `job failed` step (the Collect
-            function with the error), which either raises the task's error or hands back an
-            on-demand job after spot interruptions; a Choice (`job failed: retry`, one rule per
-            call of the graph, on the node prepare echoed) loops it through that call's `run`.
+* a call:   one `states:startExecution.sync:2` Task running the stack's call machine
+            (`${CallMachineArn}`, stack_machines.py: prepare, cached?, the Batch job, collect
+            and the failure step) for this call and shard.
 * a scatter: eval (writes the items file) -> a Distributed Map reading it with ItemReader; shards
             are batched into child executions small enough for 25,000 history events each, and
             run through an inline Map inside the child (or one child per shard when the body holds
