@@ -3,14 +3,13 @@
 
 Not a test (`tests/compiler/test_split.py` pins the chain figure). Prints two tables:
 
-1. per sample of `sample_wdl/`, divided by the sample's calls: the bytes of a call's own states
-   (`call X`, `call X: ...`: "own") and of every state that serves calls ("all": also the shared
-   failure steps of the state graphs, `job failed`, `<owner>: failed` and their `: retry` /
-   `: result` / `: read` states, one set per graph whatever its number of calls). Values only
-   (the state names used as keys are not counted), compact JSON as `compile -o` writes it;
-   then "all in", as `compile --report` prints it: every machine's definition over the calls,
-   fixed states included, for the samples and generated workflows (bench/compile.py's shapes,
-   tests/compiler/name_shapes.py's long-name shapes);
+1. per sample of `sample_wdl/`, divided by the sample's calls: the bytes of a call's own state
+   (`call X`, one Task of the stack's call machine: "own") and of every state that serves calls
+   ("all"). Values only (the state names used as keys are not counted), compact JSON as
+   `compile -o` writes it; then "all in", as `compile --report` prints it: every machine of the
+   workflow over the calls, fixed states included (the stack's call and finish machines are
+   deployed once per stack and not counted), for the samples and generated workflows
+   (bench/compile.py's shapes, tests/compiler/name_shapes.py's long-name shapes);
 2. the chain measurement of docs/limits.md: `(size(21 calls) - size(11 calls)) / 10` of a chain
    of plain calls (`call step as sN`), the whole definition, compiled and deployed
    (`deployed_bytes_bound`: each `${...}` placeholder counted as the ARN that replaces it).
@@ -37,6 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from wdl2sfn.compiler import compile_workflow  # noqa: E402
 from wdl2sfn.compiler.asl import deployed_bytes_bound  # noqa: E402
+from wdl2sfn.contract import CALL_MACHINE, ref  # noqa: E402
 
 MODES = ("efs", "fsx")
 
@@ -56,10 +56,13 @@ def states(graph: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def serves_calls(name: str) -> bool:
-    """A call's own state, or a shared failure step (and its retry / FSx result states)."""
-    if name.startswith("call "):
-        return True
-    return name.startswith("job failed") or ": failed" in name
+    """A call's own state (the failure steps are the call machine's since issue 25 round 4)."""
+    return name.startswith("call ")
+
+
+def is_call(state: dict[str, Any]) -> bool:
+    """A call's Task: it runs the stack's call machine."""
+    return state.get("Parameters", {}).get("StateMachineArn") == ref(CALL_MACHINE)
 
 
 def own(name: str) -> bool:
@@ -82,7 +85,7 @@ def per_sample(wdl: Path, mode: str) -> tuple[int, float, float]:
         for name, state in states(definition):
             a, b = flat(name, state)
             mine, shared = mine + a, shared + b
-            calls += name.startswith("call ") and name.endswith(": cached?")
+            calls += is_call(state)
     n = max(1, calls)
     return calls, mine / n, (mine + shared) / n
 
