@@ -25,6 +25,8 @@ from wdl2sfn.contract import (
     CALL_MACHINE_NAME,
     FINISH_MACHINE,
     FINISH_MACHINE_NAME,
+    START_MACHINE,
+    START_MACHINE_NAME,
     machine_name,
 )
 
@@ -37,6 +39,7 @@ from .permissions import machine_statements
 STACK_MACHINES = {
     CALL_MACHINE: ("CallMachine", CALL_MACHINE_NAME),
     FINISH_MACHINE: ("FinishMachine", FINISH_MACHINE_NAME),
+    START_MACHINE: ("StartMachine", START_MACHINE_NAME),
 }
 
 

@@ -73,7 +73,7 @@ def _machines(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_subworkflow_child_becomes_its_own_state_machine(parent: dict[str, Any]) -> None:
-    stack = {"construct-test-wdl2sfn-call", "construct-test-wdl2sfn-finish"}
+    stack = {f"construct-test-wdl2sfn-{m}" for m in ("call", "start", "finish")}
     machines = {"construct-test-parent", "construct-test-lib", *stack}
     assert set(_machines(parent)) == machines  # and the stack's own machines
 

@@ -16,7 +16,7 @@ from wdl2sfn.compiler.asl import MAX_STATE_NAME
 from wdl2sfn.compiler.events import graph_transitions
 from wdl2sfn.compiler.report import cost_model
 from wdl2sfn.compiler.stack_machines import stack_machines
-from wdl2sfn.contract import CALL_MACHINE
+from wdl2sfn.contract import CALL_MACHINE, START_MACHINE
 
 from ..conftest import ROOT, SAMPLES, sample
 
@@ -201,7 +201,8 @@ def test_transitions_per_call_keep_the_orchestration_under_a_quarter_of_the_engi
 def test_first_state_is_init_accepting_any_input():
     definition = compile_workflow(str(sample("hello"))).definition
     init = definition["States"][definition["StartAt"]]
-    assert init["Parameters"]["Payload"]["input.$"] == "$"
+    assert init["Parameters"]["StateMachineArn"] == "${StartMachineArn}"
+    assert init["Parameters"]["Input"]["input.$"] == "$"  # the start machine's init event
 
 
 def test_fsx_mode_uses_no_lambda_and_reads_results_from_the_bucket(tmp_path: Path):
@@ -210,4 +211,5 @@ def test_fsx_mode_uses_no_lambda_and_reads_results_from_the_bucket(tmp_path: Pat
     assert "arn:aws:states:::lambda:invoke" not in resources
     assert "arn:aws:states:::aws-sdk:s3:getObject" in resources
     assert statelint_errors(definition, tmp_path) == []
-    assert "${CpuQueueArn}" in json.dumps(definition)  # placeholders survive intrinsic escaping
+    start = stack_machines("fsx")[START_MACHINE]  # init's runner job names the task queues
+    assert "${CpuQueueArn}" in json.dumps(start)  # placeholders survive intrinsic escaping

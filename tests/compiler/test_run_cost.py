@@ -43,12 +43,12 @@ def test_cost_line_prices_one_run_of_this_workflow_with_its_scatter_width():
     assert out.code == 0, out.stderr
     lines = out.stderr.splitlines()
     first = lines.index(next(line for line in lines if line.startswith("cost per run")))
-    assert lines[first] == "cost per run (orchestration): $0.000372 + $0.000134 × n"
-    # fixed: init, eval, Map, batch Map, sum's call state and its call machine's 4 (prepare,
-    # cached?, run, collect), outputs and its finish machine's outputs, upload? and done, done;
-    # 5 per shard
+    assert lines[first] == "cost per run (orchestration): $0.000397 + $0.000134 × n"
+    # fixed: init and its start machine's init, eval, Map, batch Map, sum's call state and its
+    # call machine's 4 (prepare, cached?, run, collect), outputs and its finish machine's
+    # outputs, upload? and done, done; 5 per shard
     assert lines[first + 1].startswith(
-        "  at n=100: $0.0138 (514 transitions, 205 Lambda calls, 101 task jobs); "
+        "  at n=100: $0.0138 (515 transitions, 205 Lambda calls, 101 task jobs); "
         "a miniwdl-aws engine job costs as much in 14.2 min"
     )
     assert lines[first + 2] == (

@@ -14,7 +14,7 @@ from wdl2sfn.compiler import compile_document, compile_workflow
 from wdl2sfn.compiler.asl import definition_bytes, deployed_bytes_bound
 from wdl2sfn.compiler.ir import Options
 from wdl2sfn.compiler.stack_machines import call_machine
-from wdl2sfn.contract import CALL_MACHINE
+from wdl2sfn.contract import CALL_MACHINE, START_MACHINE
 
 from ..conftest import sample
 from ..integration.helpers import wdl2sfn
@@ -159,12 +159,12 @@ def test_an_efs_machine_names_no_job_queue_the_functions_have_them(tmp_path: Pat
     assert "JobDefinitionArn" not in json.dumps(definition)
 
 
-def test_an_fsx_machine_carries_the_job_queues_once_in_init(tmp_path: Path):
+def test_an_fsx_workflow_names_no_task_queue_the_start_machines_init_has_them(tmp_path: Path):
     wdl = str(chain_workflow(tmp_path / "a.wdl", 3))
-    definition = compile_workflow(wdl, filesystem="fsx").definition
-    calls = {n: s for n, s in definition["States"].items() if n.startswith("call ")}
-    assert "QueueArn" not in json.dumps(calls).replace("RunnerQueueArn", "")
-    init = json.dumps(definition["States"]["init: step"]["Parameters"])
+    compiled = compile_workflow(wdl, filesystem="fsx")
+    assert "QueueArn" not in json.dumps(compiled.definition).replace("RunnerQueueArn", "")
+    start = compiled.stack_machines()[START_MACHINE]["States"]
+    init = json.dumps(start["init: step"]["Parameters"])
     assert all(q in init for q in ("${CpuQueueArn}", "${SpotQueueArn}", "${GpuQueueArn}"))
 
 

@@ -39,6 +39,7 @@ def test_placeholders_as_the_design_lists_them() -> None:
         "RunBucket",
         "CallMachineArn",
         "FinishMachineArn",
+        "StartMachineArn",
     )
     assert contract.ref(contract.RUN_BUCKET) == "${RunBucket}"
 

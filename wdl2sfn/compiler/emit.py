@@ -2,7 +2,7 @@
 
 Layout of one compiled workflow:
 
-    init -> <root step> -> outputs (the stack's finish machine) -> done
+    init (the stack's start machine) -> <root step> -> outputs (its finish machine) -> done
 
 * a call:   one `states:startExecution.sync:2` Task running the stack's call machine
             (`${CallMachineArn}`, stack_machines.py: prepare, cached?, the Batch job, collect
@@ -35,6 +35,7 @@ from ..contract import (
     RUNNER_JOB_DEFINITION,
     RUNNER_QUEUE,
     SPOT_QUEUE,
+    START_MACHINE,
     function_placeholder,
     ref,
 )
@@ -71,15 +72,42 @@ class Emitter:
         return g.to_json()
 
     def _init(self, g: asl.Graph, next_name: str) -> str:
-        name = self.names.claim("init")
-        payload = {
+        """init: the stack's start machine (stack_machines.py) makes the run record from the
+        execution input; the run's name comes back as `ctx.run`."""
+        child_input = {
             "input.$": "$",
             "execution.$": "$$.Execution.Name",
             "workflow": self._workflow_ref(),
+        }
+        state = self._start_stack_machine(START_MACHINE, child_input)
+        state["ResultSelector"] = {"ctx": {"run.$": "$.Output.run"}, "shard": []}
+        state["ResultPath"] = "$"
+        return g.add(self.names.claim("init"), asl.link(state, next_name))
+
+    def start_states(self, g: asl.Graph) -> str:
+        """init, for the start machine whose input is init's event (`input`, `execution`,
+        `workflow`): its output is `{"run"}`."""
+        payload = {
+            "input.$": "$.input",
+            "execution.$": "$.execution",
+            "workflow.$": "$.workflow",
             **self._stack_arns("queues", QUEUES),
         }
-        selector = {"ctx": {"run.$": "$.Payload.run"}, "shard": []}
-        return self.step(g, name, "init", payload, selector, "$", next_name)
+        selector = {"run.$": "$.Payload.run"}
+        start = self.step(g, self.names.claim("init"), "init", payload, selector, "$", None)
+        for state in g.states.values():  # the machine's output is `{"run"}`, not a branch's {}
+            state.pop("OutputPath", None)
+        return start
+
+    def _start_stack_machine(self, machine: str, child_input: dict[str, Any]) -> dict[str, Any]:
+        """A Task running one of the stack's machines to completion."""
+        return {
+            "Type": "Task",
+            "Resource": asl.START_EXECUTION_SYNC,
+            "Parameters": {"StateMachineArn": ref(machine), "Input": child_input},
+            "ResultPath": None,
+            "Retry": [dict(asl.STATES_RETRY)],
+        }
 
     def _stack_arns(self, key: str, arns: dict[str, str]) -> dict[str, Any]:
         """Queue/runner ARNs for FSx runner jobs (Lambda functions: WDL2SFN_QUEUES, _RUNNER)."""
@@ -96,14 +124,9 @@ class Emitter:
         """outputs (the stack's finish machine: finalize -> upload? -> upload job) -> done.
         The execution's output keeps `final.dir`, where the run's outputs are."""
         done = g.add(self.names.claim("done"), asl.succeed())
-        state: dict[str, Any] = {
-            "Type": "Task",
-            "Resource": asl.START_EXECUTION_SYNC,
-            "Parameters": {"StateMachineArn": ref(FINISH_MACHINE), "Input": {"run.$": "$.ctx.run"}},
-            "ResultSelector": {"dir.$": "$.Output.final.dir"},
-            "ResultPath": "$.final",
-            "Retry": [dict(asl.STATES_RETRY)],
-        }
+        state = self._start_stack_machine(FINISH_MACHINE, {"run.$": "$.ctx.run"})
+        state["ResultSelector"] = {"dir.$": "$.Output.final.dir"}
+        state["ResultPath"] = "$.final"
         return g.add(self.names.claim("outputs"), asl.link(state, done))
 
     def finish_states(self, g: asl.Graph) -> str:
@@ -231,13 +254,7 @@ class Emitter:
         for this call) ride in its input: collect (or prepare, on a cache hit) releases them."""
         child_input = self._call_payload(unit.ref, waiters)
         child_input[f"{CALL_NAME_KEY}.$"] = "$$.State.Name"
-        state: dict[str, Any] = {
-            "Type": "Task",
-            "Resource": asl.START_EXECUTION_SYNC,
-            "Parameters": {"StateMachineArn": ref(CALL_MACHINE), "Input": child_input},
-            "ResultPath": None,
-            "Retry": [dict(asl.STATES_RETRY)],
-        }
+        state = self._start_stack_machine(CALL_MACHINE, child_input)
         return g.add(self.names.claim(unit.label), self._finish_state(state, next_name))
 
     def _call_payload(self, ref: str, waiters: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..contract import CALL_MACHINE, FINISH_MACHINE, RUNNER_JOB_DEFINITION, ref
+from ..contract import CALL_MACHINE, FINISH_MACHINE, RUNNER_JOB_DEFINITION, START_MACHINE, ref
 from . import asl, events, ir
 
 DEFAULT_WIDTH = 100
@@ -171,7 +171,7 @@ class Walker:
 
 def _stack_machine(arn: str) -> str:
     """The placeholder of the stack machine a StateMachineArn names, else ""."""
-    return next((p for p in (CALL_MACHINE, FINISH_MACHINE) if arn == ref(p)), "")
+    return next((p for p in (CALL_MACHINE, FINISH_MACHINE, START_MACHINE) if arn == ref(p)), "")
 
 
 def _job_counts(params: dict[str, Any]) -> Counts:

@@ -14,6 +14,9 @@ which fails this execution and so the calling Task, or hands back an on-demand j
 interruptions, which runs through ``call: run`` again. The workflow's Task sees only success
 or the child's failure, as for any ``states:startExecution.sync:2`` child.
 
+The start machine runs a workflow's init, given init's event (``input``, the execution's own
+input; ``execution``, its name; ``workflow``), and ends with ``{"run"}``.
+
 The finish machine runs a workflow's end, given ``{"run"}``: outputs (finalize) -> upload? ->
 upload outputs (the --s3upload job) -> done; the workflow keeps ``final.dir`` of its output.
 """
@@ -31,6 +34,7 @@ from ..contract import (
     CALL_PREFIX,
     CALL_RUN,
     FINISH_MACHINE,
+    START_MACHINE,
 )
 from . import asl, ir
 from .emit import Emitter
@@ -67,6 +71,18 @@ def finish_machine(filesystem: str = "efs") -> dict[str, Any]:
     return {"Comment": "wdl2sfn: a workflow's outputs and their upload", **g.to_json()}
 
 
+def start_machine(filesystem: str = "efs") -> dict[str, Any]:
+    """The start machine's definition for a stack of this file system (efs | fsx)."""
+    emitter = Emitter(ir.Plan(name="start", root=ir.Seq([]), options=ir.Options(filesystem)))
+    g = asl.Graph()
+    g.start = emitter.start_states(g)
+    return {"Comment": "wdl2sfn: a run's init", **g.to_json()}
+
+
 def stack_machines(filesystem: str = "efs") -> dict[str, dict[str, Any]]:
     """Every machine of a stack of this file system, by the placeholder naming it."""
-    return {CALL_MACHINE: call_machine(filesystem), FINISH_MACHINE: finish_machine(filesystem)}
+    return {
+        START_MACHINE: start_machine(filesystem),
+        CALL_MACHINE: call_machine(filesystem),
+        FINISH_MACHINE: finish_machine(filesystem),
+    }

@@ -94,15 +94,15 @@ def fsx_states(
     """The 1-4 states (suffixes of `name`) that run a step as a runner Batch job: the job, then
     (for a result someone reads) the s3:getObject of its result and, unless the getObject's
     ResultSelector can place it directly, a Pass reshaping it."""
-    if (
-        isinstance(payload, dict) and payload.get("input.$") == "$"
-    ):  # init: the execution input, by way of the bucket
+    if isinstance(payload, dict) and "input.$" in payload:
+        # init: the execution input, by way of the bucket
+        body = payload["input.$"]
         payload = {k: v for k, v in payload.items() if k != "input.$"}
         payload["input_key.$"] = INPUT_KEY_JSON
         save = {
             "Type": "Task",
             "Resource": S3_PUT_OBJECT_SDK,
-            "Parameters": {"Bucket": ref(RUN_BUCKET), "Key.$": INPUT_KEY, "Body.$": "$"},
+            "Parameters": {"Bucket": ref(RUN_BUCKET), "Key.$": INPUT_KEY, "Body.$": body},
             "ResultPath": None,
             "Retry": [dict(S3_RETRY)],
         }

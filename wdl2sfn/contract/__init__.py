@@ -18,6 +18,7 @@ from .calls import (
     CALL_PREFIX,
     CALL_RUN,
     FINISH_MACHINE_NAME,
+    START_MACHINE_NAME,
     label_state,
 )
 from .events import (
@@ -71,6 +72,7 @@ from .placeholders import (
     RUNNER_JOB_DEFINITION,
     RUNNER_QUEUE,
     SPOT_QUEUE,
+    START_MACHINE,
     function_placeholder,
     queue_placeholder,
     ref,
@@ -78,12 +80,14 @@ from .placeholders import (
 
 __all__ = [
     "FINISH_MACHINE",
+    "START_MACHINE",
     "CALL_CACHED",
     "CALL_COLLECT",
     "CALL_DONE",
     "CALL_FAILED",
     "CALL_MACHINE_NAME",
     "FINISH_MACHINE_NAME",
+    "START_MACHINE_NAME",
     "CALL_MACHINE",
     "CALL_NAME_KEY",
     "CALL_PREFIX",

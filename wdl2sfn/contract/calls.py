@@ -1,5 +1,5 @@
-"""The stack's machines: the call machine, which runs any call of any workflow, and the finish
-machine, which runs any workflow's outputs step and their upload.
+"""The stack's machines: the call machine, which runs any call of any workflow, the start
+machine (any run's init) and the finish machine (any run's outputs step and their upload).
 
 A compiled workflow runs each call (each shard of it) as one ``states:startExecution.sync:2``
 Task starting this machine (``${CallMachineArn}``), so the states every call repeats (prepare,
@@ -15,6 +15,7 @@ from __future__ import annotations
 #: no hyphen, so no workflow or child machine (``<stack>-<workflow>``) can take them.
 CALL_MACHINE_NAME = "wdl2sfn-call"
 FINISH_MACHINE_NAME = "wdl2sfn-finish"
+START_MACHINE_NAME = "wdl2sfn-start"
 #: The input key carrying the calling state's name (``$$.State.Name``).
 CALL_NAME_KEY = "call"
 #: The call machine's states, as named in it; ``CALL_PREFIX`` stands for the call's label.

@@ -44,6 +44,8 @@ RUN_BUCKET = "RunBucket"
 CALL_MACHINE = "CallMachineArn"
 #: The stack's finish machine (contract/calls.py): a run's outputs and their upload.
 FINISH_MACHINE = "FinishMachineArn"
+#: The stack's start machine (contract/calls.py): a run's init.
+START_MACHINE = "StartMachineArn"
 
 #: Every placeholder a compiled workflow may use besides its child machines'.
 PLACEHOLDERS = (
@@ -53,6 +55,7 @@ PLACEHOLDERS = (
     RUN_BUCKET,
     CALL_MACHINE,
     FINISH_MACHINE,
+    START_MACHINE,
 )
 
 #: ``${StateMachineArn_<machine>}``: a child machine (subworkflow, part) a parent starts.

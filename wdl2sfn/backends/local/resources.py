@@ -80,6 +80,7 @@ def local_substitutions() -> dict[str, str]:
     machines = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:"
     subs[contract.CALL_MACHINE] = machines + contract.CALL_MACHINE_NAME
     subs[contract.FINISH_MACHINE] = machines + contract.FINISH_MACHINE_NAME
+    subs[contract.START_MACHINE] = machines + contract.START_MACHINE_NAME
     assert set(subs) == set(PLACEHOLDERS)
     return {p: subs[p] for p in PLACEHOLDERS}
 
