@@ -1,7 +1,10 @@
 """A moto server (a real HTTP endpoint) with fake wdl2sfn stacks, and the CLI run against it.
 
-The stacks are made with CloudFormation itself: a run bucket, a Step Functions role and one output
-per placeholder holding a fake ARN, so `deploy` reads them exactly as from a CDK-deployed stack.
+The stacks are made with CloudFormation itself: a run bucket, a Step Functions role, the stack's
+own machines (the call and finish machines, built from ``stack_machines`` as the CDK app builds
+them) and one output per placeholder: a fake ARN for functions, queues and the runner job
+definition, the real ARN of each stack machine, so `deploy` reads them exactly as from a
+CDK-deployed stack and an execution can start the stack machines.
 """
 
 from __future__ import annotations
@@ -16,6 +19,20 @@ from typing import Any
 
 import pytest
 
+from wdl2sfn.backends.aws.deploy import substitute
+from wdl2sfn.compiler.stack_machines import stack_machines
+from wdl2sfn.contract import (
+    CALL_MACHINE,
+    CALL_MACHINE_NAME,
+    FINISH_MACHINE,
+    FINISH_MACHINE_NAME,
+    ROLE_OUTPUT,
+    RUN_BUCKET,
+    RUNNER_JOB_DEFINITION,
+    STACK_TAG,
+    machine_name,
+)
+
 moto_server = pytest.importorskip("moto.server")
 boto3 = pytest.importorskip("boto3")
 requests = pytest.importorskip("requests")
@@ -28,42 +45,81 @@ STACK_FSX = "wdl2sfn-fsx"  # no step functions: its run-time steps are runner jo
 
 FUNCTIONS = ("Init", "Prepare", "Collect", "Eval", "Finalize")
 QUEUES = ("Cpu", "Spot", "Gpu", "Runner")
+#: placeholder -> (logical id, name after the stack's), as cdk_app/wdl2sfn_cdk/calls.py has them
+STACK_MACHINES = {
+    CALL_MACHINE: ("CallMachine", CALL_MACHINE_NAME),
+    FINISH_MACHINE: ("FinishMachine", FINISH_MACHINE_NAME),
+}
 
 
-def stack_template(*, role: bool = True, fsx: bool = False) -> dict[str, Any]:
-    outputs: dict[str, Any] = {
-        f"{f}FunctionArn": {
-            "Value": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:wdl2sfn-{f.lower()}"
-        }
+def fake_values(*, fsx: bool = False) -> dict[str, str]:
+    """The stack's outputs known before it exists: a fake ARN per function, queue and the runner
+    job definition (the run bucket's name and the machines' ARNs are CloudFormation's)."""
+    values = {
+        f"{f}FunctionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:wdl2sfn-{f.lower()}"
         for f in FUNCTIONS
         if not fsx
     }
     for q in QUEUES:
-        outputs[f"{q}QueueArn"] = {
-            "Value": f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/wdl2sfn-{q.lower()}"
-        }
-    outputs["RunnerJobDefinitionArn"] = {
-        "Value": f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/wdl2sfn-runner:1"
+        values[f"{q}QueueArn"] = f"arn:aws:batch:{REGION}:{ACCOUNT}:job-queue/wdl2sfn-{q.lower()}"
+    values[RUNNER_JOB_DEFINITION] = (
+        f"arn:aws:batch:{REGION}:{ACCOUNT}:job-definition/wdl2sfn-runner:1"
+    )
+    return values
+
+
+def states_role() -> dict[str, Any]:
+    """A role Step Functions may assume (no policy: moto does not check them)."""
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "states.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        },
     }
-    outputs["RunBucket"] = {"Value": {"Ref": "RunBucket"}}
-    resources: dict[str, Any] = {"RunBucket": {"Type": "AWS::S3::Bucket"}}
-    if role:
-        resources["StateMachineRole"] = {
-            "Type": "AWS::IAM::Role",
+
+
+def stack_machine_resources(stack: str, *, fsx: bool) -> dict[str, Any]:
+    """The stack's own machines, as the CDK app makes them (cdk_app/wdl2sfn_cdk/calls.py): each
+    built by ``stack_machines`` for the stack's file system, with every placeholder substituted
+    (the run bucket's name by CloudFormation, ``Fn::Sub``), under a role of its own."""
+    filesystem = "fsx" if fsx else "efs"
+    values = {**fake_values(fsx=fsx), RUN_BUCKET: "${" + RUN_BUCKET + "}"}
+    resources: dict[str, Any] = {}
+    for placeholder, definition in stack_machines(filesystem).items():
+        construct, suffix = STACK_MACHINES[placeholder]
+        text = json.dumps(substitute(definition, values, f"stack machine {suffix}"))
+        resources[f"{construct}Role"] = states_role()
+        resources[construct] = {
+            "Type": "AWS::StepFunctions::StateMachine",
             "Properties": {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "states.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                }
+                "StateMachineName": machine_name(stack, suffix),
+                "DefinitionString": {"Fn::Sub": text},
+                "RoleArn": {"Fn::GetAtt": [f"{construct}Role", "Arn"]},
+                "Tags": [{"Key": STACK_TAG, "Value": stack}],
             },
         }
-        outputs["StateMachineRoleArn"] = {"Value": {"Fn::GetAtt": ["StateMachineRole", "Arn"]}}
+    return resources
+
+
+def stack_template(stack: str, *, role: bool = True, fsx: bool = False) -> dict[str, Any]:
+    outputs: dict[str, Any] = {k: {"Value": v} for k, v in fake_values(fsx=fsx).items()}
+    outputs[RUN_BUCKET] = {"Value": {"Ref": "RunBucket"}}
+    resources: dict[str, Any] = {"RunBucket": {"Type": "AWS::S3::Bucket"}}
+    resources.update(stack_machine_resources(stack, fsx=fsx))
+    for placeholder, (construct, _) in STACK_MACHINES.items():
+        outputs[placeholder] = {"Value": {"Ref": construct}}  # a machine's Ref is its ARN
+    if role:
+        resources["StateMachineRole"] = states_role()
+        outputs[ROLE_OUTPUT] = {"Value": {"Fn::GetAtt": ["StateMachineRole", "Arn"]}}
     return {"AWSTemplateFormatVersion": "2010-09-09", "Resources": resources, "Outputs": outputs}
 
 
@@ -132,11 +188,10 @@ def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Moto]:
     m = Moto(url, env)
     m.reset()  # moto's backends are per process: start clean, whoever ran before
     cfn = m.client("cloudformation")
-    cfn.create_stack(StackName=STACK, TemplateBody=json.dumps(stack_template()))
-    cfn.create_stack(
-        StackName=STACK_WITHOUT_ROLE, TemplateBody=json.dumps(stack_template(role=False))
-    )
-    cfn.create_stack(StackName=STACK_FSX, TemplateBody=json.dumps(stack_template(fsx=True)))
+    for stack, role, fsx in ((STACK, True, False), (STACK_WITHOUT_ROLE, False, False),
+                             (STACK_FSX, True, True)):  # fmt: skip
+        template = stack_template(stack, role=role, fsx=fsx)
+        cfn.create_stack(StackName=stack, TemplateBody=json.dumps(template))
     try:
         yield m
     finally:

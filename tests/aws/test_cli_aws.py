@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 from wdl2sfn.compiler import compile_workflow
+from wdl2sfn.contract import CALL_MACHINE, FINISH_MACHINE
 
 from ..conftest import sample
 from .conftest import STACK, STACK_FSX, STACK_WITHOUT_ROLE, Moto
@@ -82,11 +83,29 @@ def test_deploy_creates_machine_with_every_placeholder_substituted(moto: Moto, t
     assert described["roleArn"] == moto.outputs()["StateMachineRoleArn"]
 
 
+def test_deploy_leaves_the_stack_machines_to_the_stack_and_starts_them(moto: Moto, tmp_path: Path):
+    """The call and finish machines are the stack's (cdk_app/wdl2sfn_cdk/calls.py): deploy
+    creates only the workflow's machine, whose call and outputs Tasks start the stack's."""
+    stack_machines = {k: moto.outputs()[k] for k in (CALL_MACHINE, FINISH_MACHINE)}
+    before = {arn: definition_of(moto, arn) for arn in stack_machines.values()}
+    names = {m["name"] for m in moto.client("stepfunctions").list_state_machines()["stateMachines"]}
+    out = ok(moto.cli("deploy", str(write_wdl(tmp_path, "starts")), "--stack", STACK))
+    after = moto.client("stepfunctions").list_state_machines()["stateMachines"]
+    assert {m["name"] for m in after} - names == {f"{STACK}-starts"}
+    assert {arn: definition_of(moto, arn) for arn in stack_machines.values()} == before
+    text = definition_of(moto, out["state_machine_arn"])
+    assert all(arn in text for arn in stack_machines.values())
+    assert all("${" not in t for t in before.values())
+
+
 def test_deploy_to_an_fsx_stack_compiles_for_fsx_without_being_told(moto: Moto, tmp_path: Path):
     out = ok(moto.cli("deploy", str(write_wdl(tmp_path, "onfsx")), "--stack", STACK_FSX))
     text = definition_of(moto, out["state_machine_arn"])
     assert "lambda:invoke" not in text  # FSx: the run-time steps are runner jobs
     assert moto.outputs(STACK_FSX)["RunnerJobDefinitionArn"] in text
+    assert moto.outputs(STACK_FSX)[CALL_MACHINE] in text  # the FSx stack's own call machine
+    call = definition_of(moto, moto.outputs(STACK_FSX)[CALL_MACHINE])
+    assert "lambda:invoke" not in call and moto.outputs(STACK_FSX)["RunBucket"] in call
 
 
 def test_an_explicit_filesystem_wins_over_the_stacks(moto: Moto, tmp_path: Path):

@@ -31,12 +31,13 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 @contextmanager
-def role_policies_edited(served: Served, edit: Edit) -> Iterator[int]:
-    """Each role's inline policy statements changed by ``edit`` (True: it changed one), put
-    back afterwards; yields how many statements changed."""
+def role_policies_edited(served: Served, edit: Edit, named: str = "") -> Iterator[int]:
+    """Each role's (whose name holds ``named``) inline policy statements changed by ``edit``
+    (True: it changed one), put back afterwards; yields how many policies changed."""
     iam = served.client("iam")
     saved: list[tuple[str, str, dict[str, Any]]] = []
-    for role in iam.list_roles()["Roles"]:
+    roles = [r for r in iam.list_roles()["Roles"] if named in r["RoleName"]]
+    for role in roles:
         for name in iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]:
             doc = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=name)["PolicyDocument"]
             doc = json.loads(doc) if isinstance(doc, str) else doc
@@ -89,11 +90,16 @@ def test_the_stack_runs_hello_with_its_own_roles(served: Served) -> None:
 def test_a_machine_role_without_put_targets_on_the_batch_rule_fails_the_sync_state(
     served: Served,
 ) -> None:
-    with role_policies_edited(served, only_put_rule) as changed:
-        assert changed
+    """The Batch .sync state is the call machine's `call: run` (cdk_app/wdl2sfn_cdk/calls.py):
+    its role is the one left without PutTargets; the workflow's own role keeps it (it follows
+    the call machine's executions through the Step Functions rule)."""
+    with role_policies_edited(served, only_put_rule, named="CallMachineRole") as changed:
+        assert changed == 1
         done = served.cli("run", str(HELLO), "who=rule", "--backend", "aws", "--wait")
     assert done.returncode != 0
     assert "AccessDeniedException" in done.stderr + done.stdout
+    # the call machine's failure step reports it as the call's task failure, to the workflow
+    assert json.loads(done.stdout)["message"].startswith("task greet failed")
     rule = "rule/StepFunctionsGetEventsForBatchJobsRule"
     assert any(c["resource"].endswith(rule) for c in denied(served, "PutTargets"))
 

@@ -43,7 +43,13 @@ def test_every_aws_call_is_logged_with_principal_action_resource_and_size(
     assert "wdl2sfn-cli" in principals  # the run: the CLI user the stack's CliUserPolicy allows
     assert any("PrepareFunctionServiceRole" in p for p in principals)  # the Lambda's role
     submits = [c for c in calls if c["action"] == "SubmitJob"]
-    assert submits and all("StateMachineRole" in c["principal"] for c in submits)
+    # the Batch .sync states are the stack machines' (cdk_app/wdl2sfn_cdk/calls.py), each under
+    # its own role: a call's task job is `call: run` of the call machine, the outputs' upload
+    # job (runner image) `upload outputs` of the finish machine; the workflow's role submits none
+    uploads = [c for c in submits if "job-definition/wdl2sfn-runner-" in c["resource"]]
+    tasks = [c for c in submits if c not in uploads]
+    assert tasks and all("CallMachineRole" in c["principal"] for c in tasks)
+    assert uploads and all("FinishMachineRole" in c["principal"] for c in uploads)
     assert all(c["request_bytes"] > 0 for c in submits)
 
 
