@@ -125,14 +125,34 @@ def test_stop_terminates_running_jobs_and_aborts_the_run(served: Served) -> None
     assert stopped["status"] == "ABORTED"
     assert sorted(stopped["terminated_jobs"]) == ["sleepy-nap-0", "sleepy-nap-1"]
     queues = [q["jobQueueArn"] for q in batch.describe_job_queues()["jobQueues"]]
+    sfn = served.client("stepfunctions")
+    calls = call_executions(sfn, arn)
+    assert len(calls) == 2  # each shard's call runs in a call machine execution of its own
     deadline = time.time() + 120
     while True:  # the jobs' processes are killed (SIGTERM, then SIGKILL after a grace time)
         running = [j for q in queues for j in batch.list_jobs(jobQueue=q, jobStatus="RUNNING")
                    ["jobSummaryList"] if j["jobName"].startswith("sleepy-nap")]  # fmt: skip
-        if not running:
+        ended = {sfn.describe_execution(executionArn=c)["status"] for c in calls}
+        if not running and ended == {"ABORTED"}:  # the parent's stop stops its .sync children
             break
-        assert time.time() < deadline, running
+        assert time.time() < deadline, (running, ended)
         time.sleep(1)
+
+
+def call_executions(sfn: Any, arn: str) -> list[str]:
+    """The child executions a run's ``states`` Tasks started, in the parent and in its Map Run
+    children (each call's call machine execution)."""
+    found, todo = [], [arn]
+    while todo:
+        for event in sfn.get_execution_history(executionArn=todo.pop())["events"]:
+            map_run = (event.get("mapRunStartedEventDetails") or {}).get("mapRunArn")
+            if map_run:
+                children = sfn.list_executions(mapRunArn=map_run)["executions"]
+                todo += [c["executionArn"] for c in children]
+            submitted = event.get("taskSubmittedEventDetails") or {}
+            if submitted.get("resourceType") == "states":
+                found.append(json.loads(submitted["output"])["ExecutionArn"])
+    return found
 
 
 def test_cost_measures_transitions_lambda_and_batch_of_the_run(served: Served, run: Any) -> None:

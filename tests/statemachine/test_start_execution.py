@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from wdl2sfn.statemachine.executor import Executor
 
 from .conftest import events_of, machine
@@ -46,6 +48,24 @@ def test_sync2_returns_describe_execution_with_parsed_output(tmp_path):
     assert result.output["ExecutionArn"].endswith(":child:kid")
     assert "TaskSubmitted" in [e["type"] for e in events_of(result)]
     assert (tmp_path / "executions" / "kid" / "history.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "action", ["startExecution.sync:2", "startExecution.sync", "startExecution"]
+)
+def test_task_events_name_the_states_service_and_the_whole_action(action, tmp_path):
+    """As AWS histories do (``states`` / ``startExecution.sync:2``): readers find child
+    executions by ``resourceType == "states"`` (backends/aws/runs.py, follow.py)."""
+    ex = Executor(
+        parent(f"arn:aws:states:::states:{action}"),
+        {},
+        state_machines={CHILD_ARN: CHILD},
+        history_dir=tmp_path,
+    )
+    tasks = [e for e in events_of(ex.run({"n": 1}, "p")) if e["type"].startswith("Task")]
+    details = [next(v for k, v in e.items() if k.endswith("EventDetails")) for e in tasks
+               if e["type"] not in ("TaskStateEntered", "TaskStateExited")]  # fmt: skip
+    assert details and {(d["resourceType"], d["resource"]) for d in details} == {("states", action)}
 
 
 def test_sync_returns_output_as_json_text():

@@ -104,9 +104,10 @@ def is_lambda_arn(resource: str) -> bool:
 
 
 def split_resource(resource: str) -> tuple[str, str]:
-    """(resourceType, resource) as history events show them: ``batch``, ``submitJob.sync``."""
+    """(resourceType, resource) as history events show them: ``batch``, ``submitJob.sync``;
+    ``states``, ``startExecution.sync:2`` (the service is what precedes the first colon)."""
     if resource.startswith(STATES_PREFIX):
-        service, _, action = resource[len(STATES_PREFIX) :].rpartition(":")
+        service, _, action = resource[len(STATES_PREFIX) :].partition(":")
         return service, action
     return "", resource
 

@@ -4,7 +4,9 @@ the APIs a run leaves its traces in.
 Each poll reads, oldest first, the new GetExecutionHistory events of every execution of the run
 not yet ended: the parent, each Distributed Map child (found with ListExecutions and the
 ``mapRunArn`` of each ``MapRunStarted``) and each child machine's execution (the ``ExecutionArn``
-of a ``states:startExecution`` TaskSubmitted). Batch jobs (from each ``batch`` TaskSubmitted) are
+of a ``states`` TaskSubmitted, in any execution: each call's call machine execution, the finish
+machine's, inside Map Run children too; their events go to the counter under their own ARN, which
+names their states after the call). Batch jobs (from each ``batch`` TaskSubmitted) are
 followed with DescribeJobs (100 a call): the view's "running"/"queued" split, and one line per
 status change with its ``StatusReason`` under ``--verbose``; with ``--verbose`` the task's log
 lines come from CloudWatch Logs (group ``/aws/batch/job``, the job's ``LogStreamName``,
