@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from ..conftest import ROOT
-from .helpers import all_histories, wdl2sfn
+from .helpers import all_histories, batch_jobs_of, call_executions, entered, history, wdl2sfn
 
 RETRIES = str(ROOT / "tests" / "fixtures" / "retries.wdl")
 SPOT_CHAIN = str(ROOT / "tests" / "fixtures" / "spot_chain.wdl")
@@ -25,17 +25,6 @@ def batch_jobs(run_dir):
                 params = json.loads(event["taskScheduledEventDetails"]["parameters"])
                 jobs.append((params["JobName"], params["JobQueue"].rsplit("/", 1)[-1]))
     return jobs
-
-
-def states_entered(run_dir):
-    """Names of the states entered, in history order (the top execution's history)."""
-    names = []
-    for path in all_histories(run_dir):
-        for line in path.read_text().splitlines():
-            event = json.loads(line)
-            if event["type"].endswith("StateEntered"):
-                names.append(event["stateEnteredEventDetails"]["name"])
-    return names
 
 
 def faults(*rules):
@@ -79,23 +68,56 @@ def test_host_termination_on_demand_beyond_retries_fails_the_run(tmp_path):
     assert "flaky" in out.last_line
 
 
-def test_the_shared_failure_step_sends_the_on_demand_job_back_to_its_own_call(tmp_path):
-    env = faults({"job": "spot_chain-second", "queue": "wdl2sfn-spot", "reason": HOST_GONE})
+def _spot_then_on_demand(run_dir, call):
+    """The one call machine execution of `call X`: its states entered, and the queues of the
+    jobs of its task (not FSx runner jobs) in order."""
+    (events,) = call_executions(run_dir)[f"call {call}"]
+    jobs = [job for job in batch_jobs_of(events) if job["JobName"] == f"spot_chain-{call}"]
+    return entered(events, f"call {call}"), [job["JobQueue"].rsplit("/", 1)[-1] for job in jobs]
+
+
+def test_each_call_machine_execution_sends_its_on_demand_job_back_to_its_own_run(tmp_path):
+    """Two calls of one graph, both interrupted on spot: each call's own execution goes from
+    `job failed` back to its own `call: run`, on demand, and succeeds."""
+    env = faults(
+        {"job": "spot_chain-first", "queue": "wdl2sfn-spot", "reason": HOST_GONE},
+        {"job": "spot_chain-second", "queue": "wdl2sfn-spot", "reason": HOST_GONE},
+    )
     out = wdl2sfn("run", SPOT_CHAIN, "--dir", str(tmp_path), env=env)
     assert out.code == 0, out.stderr
     assert out.json["outputs"]["spot_chain.y"] == 3
-    entered = states_entered(out.run_dir)
-    assert entered.count("call first: run") == 1
-    assert entered.count("call second: run") == 2
-    after_failure = entered[entered.index("job failed") :]
-    assert after_failure[:3] == ["job failed", "job failed: retry", "call second: run"]
+    for call in ("first", "second"):
+        states, queues = _spot_then_on_demand(out.run_dir, call)
+        assert states == [
+            f"call {call}",
+            f"call {call}: cached?",
+            f"call {call}: run",
+            "job failed",
+            f"call {call}: run",
+            f"call {call}: collect",
+        ]
+        assert queues == ["wdl2sfn-spot", "wdl2sfn-cpu"]
+    top = entered(history(out.run_dir))
+    assert "job failed" not in top and top.count("call first") == top.count("call second") == 1
 
 
-def test_in_fsx_mode_the_shared_failure_step_sends_the_job_back_to_its_own_call(tmp_path):
+def test_in_fsx_mode_a_call_machine_execution_sends_the_job_back_to_its_own_run(tmp_path):
+    """FSx: the first call's execution retries on demand; the second's never fails."""
     env = faults({"job": "spot_chain-first", "queue": "wdl2sfn-spot", "reason": HOST_GONE})
     out = wdl2sfn("run", SPOT_CHAIN, "--filesystem", "fsx", "--dir", str(tmp_path), env=env)
     assert out.code == 0, out.stderr
     assert out.json["outputs"]["spot_chain.y"] == 3
-    entered = states_entered(out.run_dir)
-    assert (entered.count("call first: run"), entered.count("call second: run")) == (2, 1)
-    assert entered[entered.index("job failed: retry") + 1] == "call first: run"
+    first, first_queues = _spot_then_on_demand(out.run_dir, "first")
+    second, second_queues = _spot_then_on_demand(out.run_dir, "second")
+    # FSx: the failure step is a runner job, its result's s3:getObject and a Pass reading it
+    after = first[first.index("job failed") :]
+    assert after == [
+        "job failed",
+        "job failed: result",
+        "job failed: read",
+        "call first: run",
+        "call first: collect",
+    ]
+    assert (first.count("call first: run"), second.count("call second: run")) == (2, 1)
+    assert "job failed" not in second
+    assert (first_queues, second_queues) == (["wdl2sfn-spot", "wdl2sfn-cpu"], ["wdl2sfn-spot"])

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..conftest import SAMPLES
-from .helpers import all_histories, history, wdl2sfn
+from .helpers import all_histories, batch_jobs_of, call_executions, entered, history, wdl2sfn
 
 
 def run_sample(name: str, tmp_path: Path, *extra: str):
@@ -75,46 +75,50 @@ def test_file_inputs_and_glob_outputs(tmp_path):
     assert all(c.startswith(str(out.run_dir)) for c in chunks)
 
 
+def _task_jobs(run_dir: Path) -> list[dict]:
+    """Parameters of the Batch jobs of every call machine execution (`call X: run`; EFS mode
+    has no runner jobs), in the order the executions were found."""
+    return [
+        job
+        for executions in call_executions(run_dir).values()
+        for events in executions
+        for job in batch_jobs_of(events)
+    ]
+
+
 def test_gpu_task_is_routed_to_the_gpu_queue(tmp_path):
     out = run_sample("gpu", tmp_path)
     assert out.code == 0, out.stderr
-    queues = [
-        json.loads(e["taskScheduledEventDetails"]["parameters"])["JobQueue"]
-        for e in history(out.run_dir)
-        if e["type"] == "TaskScheduled"
-        and e["taskScheduledEventDetails"]["resource"].startswith("submitJob")
-    ]
+    queues = [job["JobQueue"] for job in _task_jobs(out.run_dir)]
     assert queues and queues[0].endswith("job-queue/wdl2sfn-gpu")
 
 
 def test_cpu_task_is_routed_to_the_on_demand_queue(tmp_path):
     out = run_sample("hello", tmp_path)
-    params = [
-        json.loads(e["taskScheduledEventDetails"]["parameters"])
-        for e in history(out.run_dir)
-        if e["type"] == "TaskScheduled"
-        and e["taskScheduledEventDetails"]["resourceType"] == "batch"
-    ]
-    assert params[0]["JobQueue"].endswith("job-queue/wdl2sfn-cpu")
-    assert {"Type": "VCPU", "Value": "1"} in params[0]["ContainerOverrides"]["ResourceRequirements"]
+    assert out.code == 0, out.stderr
+    (job,) = _task_jobs(out.run_dir)
+    assert job["JobQueue"].endswith("job-queue/wdl2sfn-cpu")
+    assert {"Type": "VCPU", "Value": "1"} in job["ContainerOverrides"]["ResourceRequirements"]
 
 
 def test_second_run_reuses_every_call_from_the_cache(tmp_path):
+    """Every call machine execution of the second run takes `cached?` to `done`: no job."""
     first = run_sample("scatter_gather", tmp_path)
     second = run_sample("scatter_gather", tmp_path)
     assert second.code == 0
     assert second.json["outputs"] == first.json["outputs"]
-    submitted = [e for e in history(second.run_dir) if e["type"] == "TaskSubmitted"]
-    children = [
-        e for h in all_histories(second.run_dir) for e in _events(h) if e["type"] == "TaskSubmitted"
-    ]
-    assert submitted == [] and children == []
+    calls = call_executions(second.run_dir)
+    assert calls.keys() == call_executions(first.run_dir).keys() and calls
+    for label, executions in calls.items():
+        for events in executions:
+            assert entered(events, label) == [label, f"{label}: cached?", "done"]
+    assert [job for h in all_histories(second.run_dir) for job in batch_jobs_of(_events(h))] == []
 
 
 def test_no_cache_runs_every_job_again(tmp_path):
     run_sample("hello", tmp_path)
     again = run_sample("hello", tmp_path, "--no-cache")
-    assert any(e["type"] == "TaskSubmitted" for e in history(again.run_dir))
+    assert len(_task_jobs(again.run_dir)) == 1
 
 
 def test_history_events_have_the_aws_shape(tmp_path):

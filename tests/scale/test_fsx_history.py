@@ -1,12 +1,14 @@
 """FSx mode: batch children sized from the emitted states stay inside the history quota.
 
-With `--filesystem fsx` every run-time step is a runner Batch job followed, when it returns a
-result, by an `s3:getObject` (prepare's places the job through its ResultSelector, without a
-reshaping Pass): a call writes 25 events, not the 18 of EFS mode. Batch
-sizes are computed from the emitted ASL, so the FSx child holds fewer shards. The run test scales
-the quota down (1,000 events instead of 25,000, the compiler's budget with it) so that a scatter
-"wide" for that quota runs to completion here in a minute: sized as the old plan-based model sized
-it (40 shards in one child, 1,166 events), it would die at event 1,000.
+A call is one `startExecution.sync:2` Task: in a Distributed Map child a shard writes its 6
+events (and the iteration's 2) whatever the file system, and the call's steps run in a call
+machine execution of its own. With `--filesystem fsx` every run-time step there is a runner Batch
+job followed, when it returns a result, by an `s3:getObject` (prepare's places the job through
+its ResultSelector, without a reshaping Pass): a call machine execution writes 27 events, not the
+20 of EFS mode. Batch sizes are computed from the emitted ASL. The run test scales the quota down
+(300 events instead of 25,000, the compiler's budget with it) so that a scatter "wide" for that
+quota runs to completion here in a minute: sized for 25,000 events (40 shards in one child, 326
+events), it would die at event 300.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import pytest
 
 from wdl2sfn import wdl
+from wdl2sfn.backends.local.run import local_machines
 from wdl2sfn.backends.local.runner import LocalRunner
 from wdl2sfn.compiler import compile_document, compile_workflow, events, ir
 from wdl2sfn.runs.failure import innermost_failure
@@ -44,7 +47,7 @@ task t {
   output { Int out = read_int(stdout()) }
 }
 """
-SMALL_LIMIT = 1_000
+SMALL_LIMIT = 300
 SHARDS = 40
 
 
@@ -53,25 +56,38 @@ def _shards_map(definition: dict[str, Any]) -> dict[str, Any]:
     return state
 
 
-def test_an_fsx_call_costs_the_events_of_its_three_state_steps():
-    efs = _shards_map(compile_workflow(str(WIDE)).definition)
-    fsx = _shards_map(compile_workflow(str(WIDE), filesystem="fsx").definition)
-    body = "ItemProcessor"
-    per_shard_efs = events.graph_events(efs[body], 1) - events.MAP_STATE
-    per_shard_fsx = events.graph_events(fsx[body], 1) - events.MAP_STATE
-    assert per_shard_efs == events.ITERATION + 5 + 2 + 6 + 5
-    assert per_shard_fsx == events.ITERATION + (6 + 5) + 2 + 6 + 6
+def test_a_call_is_one_sync_task_in_the_child_and_its_steps_are_its_own_execution():
+    for mode in ("efs", "fsx"):
+        shards = _shards_map(compile_workflow(str(WIDE), filesystem=mode).definition)
+        per_shard = events.graph_events(shards["ItemProcessor"], 1) - events.MAP_STATE
+        assert per_shard == events.ITERATION + events.SYNC_TASK
+    efs = compile_workflow(str(WIDE)).report["history"]
+    fsx = compile_workflow(str(WIDE), filesystem="fsx").report["history"]
+    # prepare (Lambda | runner job, s3:getObject), cached?, run (Batch .sync), collect
+    assert efs["call_execution_events"] == events.EXECUTION + 5 + 2 + 6 + 5
+    assert fsx["call_execution_events"] == events.EXECUTION + (6 + 5) + 2 + 6 + 6
 
 
-def test_fsx_children_hold_fewer_shards_and_stay_in_budget_fixed_events_included(tmp_path: Path):
+def test_children_hold_as_many_shards_in_both_modes_and_stay_in_budget(tmp_path: Path):
+    """A shard's events in its child no longer depend on the file system (its calls' steps are
+    in their own executions), so FSx children hold as many shards as EFS children: the budget
+    less the fixed events over 2 + 6 per call, up to the cap."""
     wdl_path = tmp_path / "two.wdl"
     wdl_path.write_text(TWO_CALLS)
+    doc = wdl.load(str(wdl_path))
+    sizes = {}
     for mode in ("efs", "fsx"):
-        report = compile_workflow(str(wdl_path), filesystem=mode).report
-        (scatter,) = report["history"]["scatters"]
-        assert scatter["child_execution_events"] <= report["history"]["child_budget"]
-    fsx = compile_workflow(str(wdl_path), filesystem="fsx").report["history"]["scatters"][0]
-    assert fsx["shards_per_child_execution"] == (20_000 - 6) // (2 + 2 * 25)
+        for limit in (SMALL_LIMIT, events.HISTORY_LIMIT):
+            options = ir.Options(filesystem=mode, history_limit=limit)
+            history = compile_document(doc, options).report["history"]
+            (scatter,) = history["scatters"]
+            assert scatter["child_execution_events"] <= history["child_budget"]
+            assert history["call_execution_events"] <= history["worst_execution_events"] < limit
+            sizes[mode, limit] = scatter["shards_per_child_execution"]
+    per_shard = events.ITERATION + 2 * events.SYNC_TASK
+    small = (events.budget(SMALL_LIMIT) - events.CHILD_FIXED) // per_shard
+    assert sizes["efs", SMALL_LIMIT] == sizes["fsx", SMALL_LIMIT] == small == 16
+    assert sizes["efs", events.HISTORY_LIMIT] == sizes["fsx", events.HISTORY_LIMIT] == 500
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +99,10 @@ def fsx_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], A
     write_bundle(RunStore(root), compiled.digest, compiled.main, compiled.name, compiled.sources)
     request = {"inputs": {"wide_scatter.n": SHARDS}, "run": {"name": "wide", "no_cache": True}}
     backend = LocalRunner(root=root, quotas=Quotas(history_events=SMALL_LIMIT))
-    outcome = backend.execute(compiled.definition, request, "wide", {}, {compiled.digest: doc})
+    machines = local_machines(compiled)
+    outcome = backend.execute(
+        compiled.definition, request, "wide", machines, {compiled.digest: doc}
+    )
     return compiled.report, outcome.result, outcome.run_dir
 
 
@@ -105,6 +124,20 @@ def test_every_fsx_history_stays_inside_the_quota_and_the_report_bounds_it(fsx_r
     assert root <= report["history"]["root_execution_events"]
 
 
+def test_every_call_machine_execution_stays_inside_the_quota_as_the_report_counts_it(fsx_run):
+    """One call machine execution per shard, in the child that started it, each of exactly the
+    report's events; the finish machine's execution, in the run's, bounded by its count."""
+    report, _, run_dir = fsx_run
+    calls = [_lines(p) for p in run_dir.glob("map_runs/*/*/executions/*/history.jsonl")]
+    assert calls == [report["history"]["call_execution_events"]] * SHARDS
+    (finish,) = [_lines(p) for p in run_dir.glob("executions/*/history.jsonl")]
+    assert finish <= report["history"]["finish_execution_events"] < SMALL_LIMIT
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_text().splitlines())
+
+
 def test_a_history_limit_failure_is_reported_with_its_own_message(tmp_path: Path):
     """Batches sized for 25,000 events, run under 1,000: the child dies at its history quota,
     and the run's innermost failure says so (not the Map's tolerated-failure threshold)."""
@@ -115,9 +148,12 @@ def test_a_history_limit_failure_is_reported_with_its_own_message(tmp_path: Path
     )
     request = {"inputs": {"wide_scatter.n": SHARDS}, "run": {"name": "over", "no_cache": True}}
     backend = LocalRunner(root=tmp_path, quotas=Quotas(history_events=SMALL_LIMIT))
-    outcome = backend.execute(compiled.definition, request, "over", {}, {compiled.digest: doc})
+    machines = local_machines(compiled)
+    outcome = backend.execute(
+        compiled.definition, request, "over", machines, {compiled.digest: doc}
+    )
     result = outcome.result
     assert (result.status, result.error) == ("FAILED", "States.ExceedToleratedFailureThreshold")
     error, cause, *_ = innermost_failure(outcome.run_dir, result.error or "", result.cause or "")
     assert error == "States.Runtime"
-    assert "maximum number of history events (1000)" in cause
+    assert f"maximum number of history events ({SMALL_LIMIT})" in cause

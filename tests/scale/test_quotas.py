@@ -1,10 +1,11 @@
 """A 3,000-shard scatter run through the CLI stays within the Step Functions quotas.
 
 One run (module fixture) of a trivial task scattered 3,000 ways, then each test reads what the
-local executor wrote: every execution's history.jsonl (the parent and each Distributed Map child
-under map_runs/...) against the 25,000-event quota, every state input/output against 256 KiB, and
-the compiler's `--report-json` prediction of child-execution events against the largest child
-history actually written. A second, small run (four top-level scatters, one nested) pins the
+local executor wrote: every execution's history.jsonl (the parent, each Distributed Map child
+under map_runs/... and the call machine execution each shard starts, under its child's
+executions/) against the 25,000-event quota, every state input/output against 256 KiB, and the
+compiler's `--report-json` predictions (child-execution and call-execution events, transitions
+per shard) against the histories actually written. A second, small run (four top-level scatters, one nested) pins the
 report's count of Distributed Map states against what the executor writes.
 """
 
@@ -73,8 +74,28 @@ def wide_run(tmp_path_factory: pytest.TempPathFactory) -> WideRun:
 
 
 def _children(run: WideRun) -> list[History]:
+    """The Distributed Map child executions (not the call machine executions they start)."""
     assert run.run_dir is not None
-    return [h for h in run.histories if "map_runs" in h.path.relative_to(run.run_dir).parts]
+    return [
+        h
+        for h in run.histories
+        if "map_runs" in h.path.relative_to(run.run_dir).parts and not _started(h)
+    ]
+
+
+def _calls(run: WideRun) -> list[History]:
+    """The call machine executions the shards started (one per shard, in its child's folder)."""
+    assert run.run_dir is not None
+    return [
+        h
+        for h in run.histories
+        if "map_runs" in h.path.relative_to(run.run_dir).parts and _started(h)
+    ]
+
+
+def _started(history: History) -> bool:
+    """An execution a Task started (a call's, the finish machine's): <caller>/executions/<id>."""
+    return history.path.parent.parent.name == "executions"
 
 
 def test_wide_scatter_succeeds_with_every_shard_output(wide_run: WideRun) -> None:
@@ -119,6 +140,12 @@ def test_report_predicts_the_largest_child_history(wide_run: WideRun) -> None:
     assert predicted - actual <= 0.05 * predicted, (actual, predicted)
 
 
+def test_every_call_execution_has_the_reported_events(wide_run: WideRun) -> None:
+    """One call machine execution per shard, each its own history of the report's count."""
+    expected = wide_run.report["history"]["call_execution_events"]
+    assert sorted(len(h.events) for h in _calls(wide_run)) == [expected] * SHARDS
+
+
 def test_report_bounds_the_parent_history(wide_run: WideRun) -> None:
     assert wide_run.run_dir is not None
     (root,) = [h for h in wide_run.histories if h.path.parent == wide_run.run_dir]
@@ -126,11 +153,11 @@ def test_report_bounds_the_parent_history(wide_run: WideRun) -> None:
 
 
 def test_transitions_per_shard_match_the_report(wide_run: WideRun) -> None:
-    """Billed transitions (one per *StateEntered) of the children divided by the shards."""
+    """Billed transitions (one per *StateEntered) of the children and of the call machine
+    executions their shards started, divided by the shards."""
     (scatter,) = wide_run.report["history"]["scatters"]
-    entered = sum(
-        1 for h in _children(wide_run) for ev in h.events if ev["type"].endswith("StateEntered")
-    )
+    executions = _children(wide_run) + _calls(wide_run)
+    entered = sum(1 for h in executions for ev in h.events if ev["type"].endswith("StateEntered"))
     per_shard = entered / SHARDS
     assert scatter["transitions_per_shard"] <= per_shard < scatter["transitions_per_shard"] + 0.01
 

@@ -18,6 +18,12 @@ moment it is emitted. The counts follow the events AWS writes on the happy path 
 
 A graph's count is its longest happy path (Next, Choice rules, Default; never Catch), so a
 `cached?` Choice counts the job it may skip.
+
+A call is one `states:startExecution.sync:2` Task (6 events in the execution running it) that
+starts a call machine execution: that execution's events are its own history (counted once per
+call instance, against its own limit), never the caller's. Its transitions are billed all the
+same, so transition counts may be given the machines a Task starts (`Machines`, by the
+StateMachineArn it names) and add one execution of each, once per entry.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ CHILD_FIXED = EXECUTION + MAP_STATE  # a batch child: its execution and its inli
 CALL_TRANSITIONS = 5
 
 Weight = Callable[[dict[str, Any], int], int]
+#: machines a `startExecution` Task may start, by the StateMachineArn it names (a placeholder)
+Machines = dict[str, dict[str, Any]]
 
 
 def budget(history_limit: int = HISTORY_LIMIT) -> int:
@@ -98,13 +106,19 @@ def state_events(state: dict[str, Any], iterations: int = 1) -> int:
     return SIMPLE_STATE
 
 
-def state_transitions(state: dict[str, Any], iterations: int = 1) -> int:
-    """Billed transitions (one per state entered) of one entry of `state`."""
+def state_transitions(
+    state: dict[str, Any], iterations: int = 1, machines: Machines | None = None
+) -> int:
+    """Billed transitions (one per state entered) of one entry of `state`, with those of the
+    execution it starts when `machines` holds the machine it names."""
     kind = state["Type"]
     if kind == "Parallel":
-        return 1 + sum(graph_transitions(b) for b in state["Branches"])
+        return 1 + sum(graph_transitions(b, 1, machines) for b in state["Branches"])
     if kind == "Map" and not is_distributed(state):
-        return 1 + iterations * graph_transitions(state["ItemProcessor"])
+        return 1 + iterations * graph_transitions(state["ItemProcessor"], 1, machines)
+    started = (machines or {}).get(str(state.get("Parameters", {}).get("StateMachineArn")))
+    if kind == "Task" and started is not None:
+        return 1 + graph_transitions(started)
     return 1
 
 
@@ -113,8 +127,13 @@ def graph_events(graph: dict[str, Any], iterations: int = 1) -> int:
     return longest_path(graph, state_events, iterations)
 
 
-def graph_transitions(graph: dict[str, Any], iterations: int = 1) -> int:
-    return longest_path(graph, state_transitions, iterations)
+def graph_transitions(
+    graph: dict[str, Any], iterations: int = 1, machines: Machines | None = None
+) -> int:
+    def weight(state: dict[str, Any], n: int) -> int:
+        return state_transitions(state, n, machines)
+
+    return longest_path(graph, weight, iterations)
 
 
 def shards_per_child(body: dict[str, Any], history_limit: int = HISTORY_LIMIT) -> int:
@@ -134,10 +153,11 @@ def child_events(state: dict[str, Any]) -> int:
     return EXECUTION + graph_events(state["ItemProcessor"], batch_of(state))
 
 
-def transitions_per_shard(state: dict[str, Any]) -> float:
-    """Transitions per shard of a Distributed Map's full children (the batch Map included)."""
+def transitions_per_shard(state: dict[str, Any], machines: Machines | None = None) -> float:
+    """Transitions per shard of a Distributed Map's full children (the batch Map included) and
+    of the executions of `machines` (e.g. a call's) each shard starts."""
     batch = batch_of(state)
-    return graph_transitions(state["ItemProcessor"], batch) / batch
+    return graph_transitions(state["ItemProcessor"], batch, machines) / batch
 
 
 def execution_events(definition: dict[str, Any]) -> int:

@@ -11,6 +11,7 @@ import math
 import re
 from typing import Any
 
+from ..contract import CALL_MACHINE, FINISH_MACHINE, ref
 from . import asl, events, ir
 from .plan import iter_lane_items, iter_units
 from .run_cost import (
@@ -44,6 +45,10 @@ RUNNER_SECONDS = 20.0  # assumed container start + python + the step, per runner
 FSX_CALL_TRANSITIONS = 6
 
 
+#: report keys of the events of one execution of each stack machine (contract/calls.py)
+_STACK_NAMES = {"call_execution_events": CALL_MACHINE, "finish_execution_events": FINISH_MACHINE}
+
+
 def placeholders_of(definition: dict[str, Any]) -> list[str]:
     return sorted(set(_PLACEHOLDER.findall(json.dumps(definition))))
 
@@ -66,9 +71,12 @@ def placed(label: str, where: str) -> str:
     return label if label.endswith(f"({where})") else f"{label} ({where})"
 
 
-def scatter_figures(scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]]) -> list[dict[str, Any]]:
+def scatter_figures(
+    scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]], machines: events.Machines
+) -> list[dict[str, Any]]:
     """Per scatter, from its emitted Distributed Map: shards per child execution, that child's
-    happy-path history events and the transitions each shard costs."""
+    happy-path history events and the transitions each shard costs (those of the call machine
+    executions it starts included: `machines`, by the StateMachineArn a Task names)."""
     return [
         {
             "scatter": unit.label,
@@ -76,7 +84,7 @@ def scatter_figures(scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]]) -> li
             "where": f"{unit.file}:{unit.line}",
             "shards_per_child_execution": events.batch_of(state),
             "child_execution_events": events.child_events(state),
-            "transitions_per_shard": round(events.transitions_per_shard(state), 4),
+            "transitions_per_shard": round(events.transitions_per_shard(state, machines), 4),
         }
         for unit, state in scatters
     ]
@@ -103,11 +111,15 @@ def report_of(
     size = asl.definition_bytes(definition)
     calls = sum(1 for u in iter_units(plan.root) if isinstance(u, ir.CallUnit))
     root_events = events.execution_events(definition)
-    figures = scatter_figures(scatters or [])
-    # every execution a run starts: this machine's, its scatters' Distributed Map children and
-    # the executions of the child machines it starts (each its own history, and limit)
+    stack = {ref(p): m for p, m in stack_machines(plan.options.filesystem).items()}
+    figures = scatter_figures(scatters or [], stack)
+    # every execution a run starts: this machine's, its scatters' Distributed Map children, one
+    # call machine execution per call instance, the finish machine's and the executions of the
+    # child machines it starts (each its own history, and limit)
     nested = [c["history"]["worst_execution_events"] for c in (children or {}).values()]
+    own = {name: events.execution_events(stack[ref(p)]) for name, p in _STACK_NAMES.items()}
     worst = max([root_events, *(s["child_execution_events"] for s in figures), *nested])
+    worst = max(worst, *own.values())
     fsx = plan.options.filesystem == "fsx"
     return {
         "workflow": plan.name,
@@ -122,6 +134,7 @@ def report_of(
             "child_budget": events.budget(plan.options.history_limit),
             "root_execution_events": root_events,
             "worst_execution_events": worst,
+            **own,
             "scatters": figures,
             "note": "counted from the emitted states (happy path, longest branch); shards run "
             "in Distributed Map child executions sized to the child budget, fixed events included",
@@ -360,8 +373,9 @@ def human_report(report: dict[str, Any]) -> str:
         f"{report['definition_limit_bytes']:,} "
         f"({100 * report['deployed_bytes_bound'] / report['definition_limit_bytes']:.1f}%)",
         _all_in_line(report["all_in"]),
-        f"history events: top execution {h['root_execution_events']:,}, worst execution "
-        f"{h['worst_execution_events']:,} of {h['limit']:,}",
+        f"history events: top execution {h['root_execution_events']:,}, each call's execution "
+        f"{h['call_execution_events']:,}, worst execution {h['worst_execution_events']:,} of "
+        f"{h['limit']:,}",
     ]
     for s in h["scatters"]:
         lines.append(
