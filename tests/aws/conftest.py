@@ -1,7 +1,7 @@
 """A moto server (a real HTTP endpoint) with fake wdl2sfn stacks, and the CLI run against it.
 
 The stacks are made with CloudFormation itself: a run bucket, a Step Functions role, the stack's
-own machines (the call and finish machines, built from ``stack_machines`` as the CDK app builds
+own machines (the start, call and finish machines, built from ``stack_machines`` as the CDK app builds
 them) and one output per placeholder: a fake ARN for functions, queues and the runner job
 definition, the real ARN of each stack machine, so `deploy` reads them exactly as from a
 CDK-deployed stack and an execution can start the stack machines.
@@ -30,6 +30,8 @@ from wdl2sfn.contract import (
     RUN_BUCKET,
     RUNNER_JOB_DEFINITION,
     STACK_TAG,
+    START_MACHINE,
+    START_MACHINE_NAME,
     machine_name,
 )
 
@@ -49,6 +51,7 @@ QUEUES = ("Cpu", "Spot", "Gpu", "Runner")
 STACK_MACHINES = {
     CALL_MACHINE: ("CallMachine", CALL_MACHINE_NAME),
     FINISH_MACHINE: ("FinishMachine", FINISH_MACHINE_NAME),
+    START_MACHINE: ("StartMachine", START_MACHINE_NAME),
 }
 
 

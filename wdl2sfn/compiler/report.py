@@ -11,7 +11,7 @@ import math
 import re
 from typing import Any
 
-from ..contract import CALL_MACHINE, FINISH_MACHINE, ref
+from ..contract import CALL_MACHINE, FINISH_MACHINE, START_MACHINE, ref
 from . import asl, events, ir
 from .plan import iter_lane_items, iter_units
 from .run_cost import (
@@ -46,7 +46,11 @@ FSX_CALL_TRANSITIONS = 6
 
 
 #: report keys of the events of one execution of each stack machine (contract/calls.py)
-_STACK_NAMES = {"call_execution_events": CALL_MACHINE, "finish_execution_events": FINISH_MACHINE}
+_STACK_NAMES = {
+    "start_execution_events": START_MACHINE,
+    "call_execution_events": CALL_MACHINE,
+    "finish_execution_events": FINISH_MACHINE,
+}
 
 
 def placeholders_of(definition: dict[str, Any]) -> list[str]:
