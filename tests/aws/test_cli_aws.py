@@ -12,7 +12,7 @@ import subprocess
 from pathlib import Path
 
 from wdl2sfn.compiler import compile_workflow
-from wdl2sfn.contract import CALL_MACHINE, FINISH_MACHINE
+from wdl2sfn.contract import CALL_MACHINE, FINISH_MACHINE, START_MACHINE
 
 from ..conftest import sample
 from .conftest import STACK, STACK_FSX, STACK_WITHOUT_ROLE, Moto
@@ -52,6 +52,19 @@ def write_wdl(tmp_path: Path, name: str, greeting: str = "Hello") -> Path:
     return path
 
 
+def write_scatter_wdl(tmp_path: Path, name: str) -> Path:
+    """A workflow with a scatter: its eval is a run-time step of the workflow's own machine
+    (init, calls and outputs run in the stack's machines)."""
+    text = WDL_TEMPLATE.format(name=name, greeting="Hello").replace(
+        "  call greet { input: who = who }",
+        "  scatter (w in [who]) {\n    call greet as each { input: who = w }\n  }\n"
+        "  call greet { input: who = who }",
+    )
+    path = tmp_path / f"{name}.wdl"
+    path.write_text(text)
+    return path
+
+
 def ok(proc: subprocess.CompletedProcess[str]) -> dict:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(proc.stdout)
@@ -75,7 +88,7 @@ def test_deploy_creates_machine_with_every_placeholder_substituted(moto: Moto, t
     assert out["state_machine"] == f"{STACK}-created"
     text = definition_of(moto, out["state_machine_arn"])
     assert "${" not in text
-    assert moto.outputs()["InitFunctionArn"] in text
+    assert moto.outputs()["StartMachineArn"] in text  # init: the stack's start machine
     described = moto.client("stepfunctions").describe_state_machine(
         stateMachineArn=out["state_machine_arn"]
     )
@@ -84,9 +97,9 @@ def test_deploy_creates_machine_with_every_placeholder_substituted(moto: Moto, t
 
 
 def test_deploy_leaves_the_stack_machines_to_the_stack_and_starts_them(moto: Moto, tmp_path: Path):
-    """The call and finish machines are the stack's (cdk_app/wdl2sfn_cdk/calls.py): deploy
-    creates only the workflow's machine, whose call and outputs Tasks start the stack's."""
-    stack_machines = {k: moto.outputs()[k] for k in (CALL_MACHINE, FINISH_MACHINE)}
+    """The start, call and finish machines are the stack's (cdk_app/wdl2sfn_cdk/calls.py):
+    deploy creates only the workflow's machine, whose init, call and outputs Tasks start them."""
+    stack_machines = {k: moto.outputs()[k] for k in (START_MACHINE, CALL_MACHINE, FINISH_MACHINE)}
     before = {arn: definition_of(moto, arn) for arn in stack_machines.values()}
     names = {m["name"] for m in moto.client("stepfunctions").list_state_machines()["stateMachines"]}
     out = ok(moto.cli("deploy", str(write_wdl(tmp_path, "starts")), "--stack", STACK))
@@ -99,9 +112,12 @@ def test_deploy_leaves_the_stack_machines_to_the_stack_and_starts_them(moto: Mot
 
 
 def test_deploy_to_an_fsx_stack_compiles_for_fsx_without_being_told(moto: Moto, tmp_path: Path):
-    out = ok(moto.cli("deploy", str(write_wdl(tmp_path, "onfsx")), "--stack", STACK_FSX))
+    wdl = write_scatter_wdl(tmp_path, "onfsx")
+    out = ok(moto.cli("deploy", str(wdl), "--stack", STACK_FSX))
     text = definition_of(moto, out["state_machine_arn"])
-    assert "lambda:invoke" not in text  # FSx: the run-time steps are runner jobs
+    assert (
+        "lambda:invoke" not in text
+    )  # FSx: the run-time steps (the scatter's eval) are runner jobs
     assert moto.outputs(STACK_FSX)["RunnerJobDefinitionArn"] in text
     assert moto.outputs(STACK_FSX)[CALL_MACHINE] in text  # the FSx stack's own call machine
     call = definition_of(moto, moto.outputs(STACK_FSX)[CALL_MACHINE])
@@ -109,10 +125,10 @@ def test_deploy_to_an_fsx_stack_compiles_for_fsx_without_being_told(moto: Moto, 
 
 
 def test_an_explicit_filesystem_wins_over_the_stacks(moto: Moto, tmp_path: Path):
-    wdl = str(write_wdl(tmp_path, "forced"))
+    wdl = str(write_scatter_wdl(tmp_path, "forced"))
     proc = moto.cli("deploy", wdl, "--stack", STACK_FSX, "--filesystem", "efs")
     assert proc.returncode == 2
-    assert "InitFunctionArn" in proc.stderr  # the EFS definition needs the step functions
+    assert "EvalFunctionArn" in proc.stderr  # the EFS definition's scatter eval is a function
 
 
 def test_deploy_uploads_sources_bundle_to_run_bucket(moto: Moto, tmp_path: Path):

@@ -140,8 +140,8 @@ def test_stop_terminates_running_jobs_and_aborts_the_run(served: Served) -> None
 
 
 def call_executions(sfn: Any, arn: str) -> list[str]:
-    """The child executions a run's ``states`` Tasks started, in the parent and in its Map Run
-    children (each call's call machine execution)."""
+    """The call machine executions a run's ``states`` Tasks started, in the parent and in its
+    Map Run children (not the start and finish machines')."""
     found, todo = [], [arn]
     while todo:
         for event in sfn.get_execution_history(executionArn=todo.pop())["events"]:
@@ -150,8 +150,9 @@ def call_executions(sfn: Any, arn: str) -> list[str]:
                 children = sfn.list_executions(mapRunArn=map_run)["executions"]
                 todo += [c["executionArn"] for c in children]
             submitted = event.get("taskSubmittedEventDetails") or {}
-            if submitted.get("resourceType") == "states":
-                found.append(json.loads(submitted["output"])["ExecutionArn"])
+            child = json.loads(submitted.get("output") or "{}").get("ExecutionArn", "")
+            if submitted.get("resourceType") == "states" and "-wdl2sfn-call:" in child:
+                found.append(child)
     return found
 
 

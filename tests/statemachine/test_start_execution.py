@@ -7,6 +7,7 @@ import json
 import pytest
 
 from wdl2sfn.statemachine.executor import Executor
+from wdl2sfn.statemachine.tasks import split_resource
 
 from .conftest import events_of, machine
 
@@ -116,3 +117,19 @@ def test_child_history_counts_separately():
         quotas=Quotas(history_events=9),
     )
     assert ex.run({"n": 1}, "p").status == "SUCCEEDED"
+
+
+@pytest.mark.parametrize(
+    ("resource", "expected"),
+    [
+        ("arn:aws:states:::batch:submitJob.sync", ("batch", "submitJob.sync")),
+        ("arn:aws:states:::states:startExecution.sync:2", ("states", "startExecution.sync:2")),
+        (
+            "arn:aws:states:::aws-sdk:batch:submitJob.waitForTaskToken",
+            ("aws-sdk:batch", "submitJob.waitForTaskToken"),
+        ),
+        ("arn:aws:states:::aws-sdk:s3:getObject", ("aws-sdk:s3", "getObject")),
+    ],
+)
+def test_an_sdk_integrations_events_name_its_service_with_the_aws_sdk_prefix(resource, expected):
+    assert split_resource(resource) == expected

@@ -105,9 +105,14 @@ def is_lambda_arn(resource: str) -> bool:
 
 def split_resource(resource: str) -> tuple[str, str]:
     """(resourceType, resource) as history events show them: ``batch``, ``submitJob.sync``;
-    ``states``, ``startExecution.sync:2`` (the service is what precedes the first colon)."""
+    ``states``, ``startExecution.sync:2`` (the service is what precedes the first colon); an
+    AWS SDK integration's service is ``aws-sdk:<service>``: ``aws-sdk:batch``,
+    ``submitJob.waitForTaskToken``."""
     if resource.startswith(STATES_PREFIX):
         service, _, action = resource[len(STATES_PREFIX) :].partition(":")
+        if service == "aws-sdk":
+            sdk, _, action = action.partition(":")
+            service = f"{service}:{sdk}"
         return service, action
     return "", resource
 
