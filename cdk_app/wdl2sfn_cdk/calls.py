@@ -1,7 +1,8 @@
 """The stack's machines (``wdl2sfn/contract/calls.py``): the call machine
-(``<stack>-wdl2sfn-call``), of which every call of every workflow is an execution, and the
-finish machine (``<stack>-wdl2sfn-finish``), which runs each run's outputs and upload. Their
-states are deployed once per stack instead of once per call or workflow.
+(``<stack>-wdl2sfn-call``), of which every call of every workflow is an execution, the start
+machine (``<stack>-wdl2sfn-start``: each run's init) and the finish machine
+(``<stack>-wdl2sfn-finish``: each run's outputs and upload). Their states are deployed once per
+stack instead of once per call or workflow.
 
 Direct children of the stack like the other parts (``stack.py``). Each one's role allows what
 its definition does: invoke its functions (EFS), or submit runner jobs and read their results

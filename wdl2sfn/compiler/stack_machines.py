@@ -1,5 +1,5 @@
 """The stack's machines (contract/calls.py), each written once per stack instead of once per
-call or per workflow: the call machine and the finish machine.
+call or per workflow: the call machine, the start machine and the finish machine.
 
 The call machine runs one call (one shard of it):
 
