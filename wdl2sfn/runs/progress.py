@@ -98,6 +98,7 @@ class Progress:
     #: job processes running now, when the backend knows (local Batch)
     running_jobs: Callable[[], int] | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _out_lock: threading.Lock = field(default_factory=threading.Lock)
     _start: float = field(default_factory=time.monotonic)
     _last: float = 0.0
     _live: Any = None
@@ -168,10 +169,14 @@ class Progress:
         self._print(line)
 
     def _print(self, text: str) -> None:
-        if self._live is not None:
-            self._live.console.print(text, highlight=False, markup=False)
-        else:
-            print(text, file=self.stream, flush=True)
+        """One line at a time: events arrive from every execution's thread (each call machine
+        execution has its own), and print() writes the text and its newline apart."""
+        with self._out_lock:
+            if self._live is not None:
+                self._live.console.print(text, highlight=False, markup=False)
+            else:
+                self.stream.write(text + "\n")
+                self.stream.flush()
 
 
 def scatters_of_calls(definitions: list[dict[str, Any]]) -> dict[str, list[str]]:
