@@ -66,10 +66,7 @@ class Emitter:
             finish = self._finish(g)
             body = self.chain(g, self.plan.root, finish)
             g.start = self._init(g, body)
-        return {"Comment": f"wdl2sfn: workflow {self.plan.name}", **self._graph_json(g)}
-
-    def _graph_json(self, g: asl.Graph) -> dict[str, Any]:
-        return g.to_json()
+        return {"Comment": f"wdl2sfn: workflow {self.plan.name}", **g.to_json()}
 
     def _init(self, g: asl.Graph, next_name: str) -> str:
         """init: the stack's start machine (stack_machines.py) makes the run record from the
@@ -94,10 +91,8 @@ class Emitter:
             **self._stack_arns("queues", QUEUES),
         }
         selector = {"run.$": "$.Payload.run"}
-        start = self.step(g, self.names.claim("init"), "init", payload, selector, "$", None)
-        for state in g.states.values():  # the machine's output is `{"run"}`, not a branch's {}
-            state.pop("OutputPath", None)
-        return start
+        name = self.names.claim("init")
+        return self.step(g, name, "init", payload, selector, "$", None, machine_output=True)
 
     def _start_stack_machine(self, machine: str, child_input: dict[str, Any]) -> dict[str, Any]:
         """A Task running one of the stack's machines to completion."""
@@ -198,7 +193,7 @@ class Emitter:
         for branch in step.branches:
             bg = asl.Graph()
             bg.start = self.chain(bg, branch, None)
-            branches.append(self._graph_json(bg))
+            branches.append(bg.to_json())
         state: dict[str, Any] = {"Type": "Parallel", "Branches": branches, "ResultPath": None}
         return g.add(name, self._finish_state(state, next_name))
 
@@ -248,7 +243,7 @@ class Emitter:
     def _call(
         self, g: asl.Graph, unit: ir.CallUnit, next_name: str | None, waiters: tuple[str, ...] = ()
     ) -> str:
-        """One Task running the stack's call machine (call_machine.py: prepare, cache check,
+        """One Task running the stack's call machine (stack_machines.py: prepare, cache check,
         Batch job, collect, failure step) to completion for this call and shard: the states
         every call repeats are written once per stack. `waiters` (units of other lanes waiting
         for this call) ride in its input: collect (or prepare, on a cache hit) releases them."""
@@ -315,7 +310,7 @@ class Emitter:
             state["MaxConcurrency"] = self._child_concurrency(unit, INLINE_MAP_CONCURRENCY)
         state["ItemProcessor"] = {
             "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-            **self._graph_json(processor),
+            **processor.to_json(),
         }
         state["ResultWriter"] = {
             "Resource": asl.S3_PUT_OBJECT,
@@ -336,7 +331,7 @@ class Emitter:
             "Type": "Map",
             "ItemsPath": "$.Items",
             "MaxConcurrency": concurrency,
-            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **self._graph_json(body)},
+            "ItemProcessor": {"ProcessorConfig": {"Mode": "INLINE"}, **body.to_json()},
             "ResultPath": None,
             "OutputPath": None,
             "End": True,
@@ -424,8 +419,12 @@ class Emitter:
         selector: dict[str, Any] | None,
         result_path: str | None,
         next_name: str | None,
+        *,
+        machine_output: bool = False,
     ) -> str:
-        """Emit the state(s) invoking a run-time step; returns the first one's name."""
+        """Emit the state(s) invoking a run-time step; returns the first one's name. Ending a
+        branch (`next_name` None), the last state outputs nothing, unless its output is the
+        machine's (`machine_output`: the start machine's `{"run"}`)."""
         if self.plan.options.filesystem == "fsx":
             chain = fsx_states(name, step, payload, selector, result_path)
         else:
@@ -439,7 +438,11 @@ class Emitter:
         names = [name] + [self.names.claim(name + suffix) for suffix, _ in chain[1:]]
         for i, (_, state) in enumerate(chain):
             following = names[i + 1] if i + 1 < len(chain) else next_name
-            g.add(names[i], self._finish_state(state, following))
+            ends_machine = machine_output and following is None
+            g.add(
+                names[i],
+                asl.link(state, None) if ends_machine else self._finish_state(state, following),
+            )
         return name
 
 

@@ -115,6 +115,7 @@ def report_of(
     size = asl.definition_bytes(definition)
     calls = sum(1 for u in iter_units(plan.root) if isinstance(u, ir.CallUnit))
     root_events = events.execution_events(definition)
+    # the stack's machines, by the StateMachineArn a Task names (`${CallMachineArn}`...)
     stack = {ref(p): m for p, m in stack_machines(plan.options.filesystem).items()}
     figures = scatter_figures(scatters or [], stack)
     # every execution a run starts: this machine's, its scatters' Distributed Map children, one
@@ -156,9 +157,7 @@ def report_of(
             "shared": plan.concurrency_shares,
         },
         "joins": join_figures(plan.root, fsx),
-        "run_cost": run_cost_of(
-            definition, scatters or [], children or {}, plan.options.filesystem
-        ),
+        "run_cost": run_cost_of(definition, scatters or [], children or {}, stack),
         "all_in": all_in(size, calls, children or {}, _part_machines(plan)),
     }
 
@@ -271,16 +270,17 @@ def run_cost_of(
     definition: dict[str, Any],
     scatters: list[tuple[ir.ScatterUnit, dict[str, Any]]],
     children: dict[str, dict[str, Any]],
-    filesystem: str = "efs",
+    stack: events.Machines | None = None,
 ) -> dict[str, Any]:
     """One run of this machine, priced: terms per product of scatter widths, and their sum at
     DEFAULT_WIDTH (`at_widths`, recomputed by `with_widths` for widths a user gives). An
-    execution of a stack machine (a call, the run's end) counts as a child machine's."""
+    execution of a stack machine (`stack`, by the StateMachineArn a Task names: init, a call,
+    the run's end) counts as a child machine's."""
     prices = step_prices()
     child_costs = {name: r["run_cost"] for name, r in children.items()}
     child_terms = {name: terms_from_json(c["terms"]) for name, c in child_costs.items()}
-    for placeholder, machine in stack_machines(filesystem).items():
-        child_terms[placeholder] = run_terms(machine, [], {}, prices)
+    for arn, machine in (stack or {}).items():
+        child_terms[arn] = run_terms(machine, [], {}, prices)
     terms = run_terms(definition, scatters, child_terms, prices)
     named = width_names(scatters)
     widths = [

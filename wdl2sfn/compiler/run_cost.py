@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..contract import CALL_MACHINE, FINISH_MACHINE, RUNNER_JOB_DEFINITION, START_MACHINE, ref
+from ..contract import RUNNER_JOB_DEFINITION, ref
 from . import asl, events, ir
 
 DEFAULT_WIDTH = 100
@@ -159,19 +159,13 @@ class Walker:
         one: Terms = {(): Counts(transitions=1)}
         if resource == asl.START_EXECUTION_SYNC:
             arn = str(params.get("StateMachineArn", ""))
-            match = _CHILD_MACHINE.search(arn)
-            child = match.group(1) if match else _stack_machine(arn)
-            return add_terms(one, self.children.get(child, {}))
+            match = _CHILD_MACHINE.search(arn)  # a child machine by name, a stack's by its ARN
+            return add_terms(one, self.children.get(match.group(1) if match else arn, {}))
         if resource.startswith("arn:aws:states:::lambda:"):
             return add_terms(one, {(): Counts(lambda_calls=1)})
         if resource.startswith(("arn:aws:states:::batch:", "arn:aws:states:::aws-sdk:batch:")):
             return add_terms(one, {(): _job_counts(params)})
         return one
-
-
-def _stack_machine(arn: str) -> str:
-    """The placeholder of the stack machine a StateMachineArn names, else ""."""
-    return next((p for p in (CALL_MACHINE, FINISH_MACHINE, START_MACHINE) if arn == ref(p)), "")
 
 
 def _job_counts(params: dict[str, Any]) -> Counts:

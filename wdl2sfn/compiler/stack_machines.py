@@ -42,7 +42,7 @@ from .emit import Emitter
 
 def call_machine(filesystem: str = "efs") -> dict[str, Any]:
     """The call machine's definition for a stack of this file system (efs | fsx)."""
-    emitter = Emitter(ir.Plan(name="call", root=ir.Seq([]), options=ir.Options(filesystem)))
+    emitter = _emitter("call", filesystem)
     g = asl.Graph()
     done = g.add(CALL_DONE, asl.succeed())  # a cache hit's output: the input and `cached`
     failed = {"step.$": "$.prep.job.step", "error.$": "$.error"}
@@ -52,10 +52,9 @@ def call_machine(filesystem: str = "efs") -> dict[str, Any]:
         {"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.error", "Next": CALL_FAILED}
     ]
     g.add(CALL_RUN, asl.link(job, CALL_COLLECT))
+    # the end (no Succeed after it: one transition less per call); it outputs nothing, so no
+    # job description reaches the caller's history
     emitter.step(g, CALL_COLLECT, "collect", "$.prep.job.step", None, None, None)
-    # the end (no Succeed after it: one transition less per call), with no job description
-    # in the caller's history
-    g.states[CALL_COLLECT]["OutputPath"] = None
     g.add(CALL_CACHED, asl.choice_bool("$.prep.job.cached", done, CALL_RUN))
     prepare = {"job.$": "$.Payload"}
     g.start = emitter.step(g, CALL_PREFIX, "prepare", "$", prepare, "$.prep", CALL_CACHED)
@@ -65,7 +64,7 @@ def call_machine(filesystem: str = "efs") -> dict[str, Any]:
 
 def finish_machine(filesystem: str = "efs") -> dict[str, Any]:
     """The finish machine's definition for a stack of this file system (efs | fsx)."""
-    emitter = Emitter(ir.Plan(name="finish", root=ir.Seq([]), options=ir.Options(filesystem)))
+    emitter = _emitter("finish", filesystem)
     g = asl.Graph()
     g.start = emitter.finish_states(g)
     return {"Comment": "wdl2sfn: a workflow's outputs and their upload", **g.to_json()}
@@ -73,10 +72,15 @@ def finish_machine(filesystem: str = "efs") -> dict[str, Any]:
 
 def start_machine(filesystem: str = "efs") -> dict[str, Any]:
     """The start machine's definition for a stack of this file system (efs | fsx)."""
-    emitter = Emitter(ir.Plan(name="start", root=ir.Seq([]), options=ir.Options(filesystem)))
+    emitter = _emitter("start", filesystem)
     g = asl.Graph()
     g.start = emitter.start_states(g)
     return {"Comment": "wdl2sfn: a run's init", **g.to_json()}
+
+
+def _emitter(name: str, filesystem: str) -> Emitter:
+    """An emitter of run-time steps for one of the stack's machines (no plan of its own)."""
+    return Emitter(ir.Plan(name=name, root=ir.Seq([]), options=ir.Options(filesystem)))
 
 
 def stack_machines(filesystem: str = "efs") -> dict[str, dict[str, Any]]:
