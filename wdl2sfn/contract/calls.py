@@ -27,8 +27,9 @@ CALL_FAILED = "job failed"
 CALL_DONE = "done"
 
 
-def label_state(state: str, label: str) -> str:
-    """A call machine state's name as the calling workflow would have named it."""
-    if state == CALL_PREFIX or state.startswith(CALL_PREFIX + ":"):
+def label_state(state: str, label: str | None) -> str:
+    """A call machine state's name as the calling workflow would have named it (`label`, the
+    call's; None: not a call machine execution's state, kept as it is)."""
+    if label and (state == CALL_PREFIX or state.startswith(CALL_PREFIX + ":")):
         return label + state[len(CALL_PREFIX) :]
     return state

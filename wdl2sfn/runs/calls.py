@@ -13,18 +13,24 @@ from typing import Any
 
 from ..contract import CALL_NAME_KEY, label_state
 
-__all__ = ["call_label", "label_state", "starts_child"]
+__all__ = ["call_label", "label_of", "label_state", "starts_child"]
 
 
 def call_label(event: dict[str, Any]) -> str | None:
     """The calling state's name if ``event`` starts an execution of the call machine."""
     if event.get("type") != "ExecutionStarted":
         return None
-    details = event.get("executionStartedEventDetails") or {}
-    try:
-        started = json.loads(str(details.get("input", "")))
-    except ValueError:
-        return None
+    return label_of((event.get("executionStartedEventDetails") or {}).get("input"))
+
+
+def label_of(started: Any) -> str | None:
+    """The calling state's name in an execution's input (JSON text, as histories and
+    DescribeExecution give it, or parsed) if the execution is the call machine's."""
+    if isinstance(started, str):
+        try:
+            started = json.loads(started)
+        except ValueError:
+            return None
     if isinstance(started, dict) and "node" in started and "run" in started:
         label = started.get(CALL_NAME_KEY)
         return label if isinstance(label, str) else None

@@ -142,8 +142,7 @@ class RunCounter:
         details = event.get("stateEnteredEventDetails") or event.get("stateExitedEventDetails")
         before = origins.get(event.get("previousEventId") or -1)
         if details is not None:
-            name = str(details.get("name", ""))
-            name = label_state(name, label) if label else name
+            name = label_state(str(details.get("name", "")), label)
             # a state's exit may drop the payload (collect's is ``{}``): its entry had the shard
             shard = _shard(name, details)
             if shard is None:

@@ -17,10 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..contract import CALL_NAME_KEY
-from ..statemachine.history import last_event, read_events
+from ..statemachine.history import first_event, last_event, read_events
 from ..task_runner.store import RunStore
-from .calls import call_label, label_state
+from .calls import call_label, label_of, label_state
 
 #: errors that only say "something inside failed"
 WRAPPER_ERRORS = frozenset(
@@ -107,11 +106,9 @@ def innermost_failure(run_dir: Path, error: str, cause: str) -> tuple[str, str, 
 def _relabelled(cause: str, history: Path) -> str:
     """A call machine execution's cause naming its state (``'call: run'``) as the calling
     workflow would (``'call fill: run'``)."""
-    events = read_events(history)
-    label = call_label(events[0]) if events else None
-    if label is None:
-        return cause
-    return _relabel(cause, label)
+    first = first_event(history)  # its ExecutionStarted: the rest is not needed here
+    label = call_label(first) if first else None
+    return _relabel(cause, label) if label else cause
 
 
 def _relabel(text: str, label: str) -> str:
@@ -134,12 +131,10 @@ def failing_state(history: Path, cause: str) -> tuple[str, list[int]] | None:
             return None
         state = entered.get("stateEnteredEventDetails") or {}
         shard = (_parsed(str(state.get("input", ""))) or {}).get("shard") or []
-        name = (
-            label_state(str(state.get("name", "")), label) if label else str(state.get("name", ""))
-        )
+        name = label_state(str(state.get("name", "")), label)
         if not name.startswith("call "):  # a failure step works for the call before it
             before = _state_before(by_id, entered)
-            name = (label_state(before, label) if label and before else before) or name
+            name = label_state(before, label) if before else name
         return name, [int(i) for i in shard if isinstance(i, int)]
     return None
 
@@ -276,10 +271,8 @@ def _unwrap_description(cause: str) -> str:
     if isinstance(parsed, dict) and "ExecutionArn" in parsed:
         inner = f"{parsed.get('Error', '')}: {parsed.get('Cause', '')}".strip(": ")
         name = "child state machine " + str(parsed.get("StateMachineArn", "")).rsplit(":", 1)[-1]
-        given = parsed.get("Input")
-        given = _parsed(given) if isinstance(given, str) else given
-        label = given.get(CALL_NAME_KEY) if isinstance(given, dict) and "node" in given else None
-        if isinstance(label, str):  # the call machine: name the call it ran
+        label = label_of(parsed.get("Input"))
+        if label:  # the call machine: name the call it ran
             name = label
             inner = _relabel(inner, label)
         return f"{name} {str(parsed.get('Status', '')).lower()}: {inner}"

@@ -146,6 +146,19 @@ def read_events(path: Path) -> list[dict[str, Any]]:
     return events
 
 
+def first_event(path: Path) -> dict[str, Any] | None:
+    """The first complete event of a history file (its ExecutionStarted), read alone."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            for line in f:
+                event = _parse_line(line)
+                if event is not None:
+                    return event
+    except OSError:
+        pass
+    return None
+
+
 def last_event(path: Path, chunk: int = 65536) -> dict[str, Any] | None:
     """The last complete event of a history file, read from its end (histories of big runs
     are large; the terminal event is always the last line)."""
