@@ -8,8 +8,8 @@
 - ``compute.Compute``: Batch launch templates, compute environments, queues, the runner job
   definition;
 - ``functions.Functions``: the run-time steps as Lambda functions (EFS variants only);
-- ``calls.StackMachine``: the call machine every call of every workflow runs as, and the
-  finish machine running each run's outputs and upload;
+- ``calls.StackMachine``: the call machine every call of every workflow runs as, the start
+  machine running each run's init and the finish machine its outputs and upload;
 - ``waits.FailedWaits``: FSx only, the Batch FAILED rule answering join waits' tokens;
 - ``exports.Exports``: the outputs ``wdl2sfn deploy`` reads and the role of the machines it
   creates;

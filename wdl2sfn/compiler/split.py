@@ -11,8 +11,8 @@ its body is cut. Node references stay absolute, so the run-time steps do not kno
 Sizes come from emitting each call once, alone (`Sizer`), and adding up: compile time stays
 linear in the number of calls. They are bounds of the *deployed* definition: CloudFormation and
 `deploy` replace each `${Placeholder}` by an ARN of up to ~130 characters before Step Functions
-measures the 1 MB (`asl.deployed_bytes_bound`). A call's waiters ride in its
-call machine input (the call machine itself is the stack's, deployed once).
+measures the 1 MB (`asl.deployed_bytes_bound`). A call is one Task whose waiters ride in its
+call machine's input (the call machine itself is the stack's, deployed once).
 """
 
 from __future__ import annotations
@@ -187,7 +187,6 @@ def fit_definition(plan: ir.Plan, budget: int | None = None) -> None:
     sizer = Sizer(plan)
     if sizer.size(plan.root) <= limit:
         return
-    # each part is a machine: its top graph has a failure step of its own
     splitter = Splitter(plan, limit, sizer)
     plan.root = splitter.carve(plan.root)
     plan.children.update(splitter.parts)

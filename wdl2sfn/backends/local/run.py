@@ -155,7 +155,8 @@ def local_machine_arn(name: str) -> str:
 
 def local_machines(compiled: CompiledWorkflow) -> dict[str, dict[str, Any]]:
     """Every machine a run of `compiled` may start, by local ARN: its child machines, and the
-    stack's machines for its file system (``${CallMachineArn}``, ``${FinishMachineArn}``)."""
+    stack's machines for its file system (``${StartMachineArn}``, ``${CallMachineArn}``,
+    ``${FinishMachineArn}``)."""
     machines = compiled.all_machines()
     found = {
         local_machine_arn(name): bind_children(child.definition, machines)
